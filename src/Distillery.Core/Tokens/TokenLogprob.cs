@@ -1,0 +1,29 @@
+using System.Collections.Generic;
+using System.Text.Json.Serialization;
+
+namespace Distillery.Core.Tokens;
+
+/// <summary>A generated token with its log-probability and the top alternatives, in the shape the OpenAI API returns.</summary>
+public sealed record TokenLogprob(
+    [property: JsonPropertyName("token")] string Token,
+    [property: JsonPropertyName("bytes")] IReadOnlyList<int> Bytes,
+    [property: JsonPropertyName("logprob")] double Logprob,
+    [property: JsonPropertyName("top_logprobs")] IReadOnlyList<TopLogprob> TopLogprobs)
+{
+    /// <summary>The token id in the producing model's vocabulary, where known (local teachers); null for API teachers.</summary>
+    [JsonPropertyName("id")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Id { get; init; }
+}
+
+/// <summary>One alternative token at a position, with its log-probability.</summary>
+public sealed record TopLogprob(
+    [property: JsonPropertyName("token")] string Token,
+    [property: JsonPropertyName("bytes")] IReadOnlyList<int> Bytes,
+    [property: JsonPropertyName("logprob")] double Logprob)
+{
+    /// <summary>The token id in the producing model's vocabulary, where known; null for API teachers.</summary>
+    [JsonPropertyName("id")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Id { get; init; }
+}
