@@ -32,6 +32,21 @@ public static class TextGenerator
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
+        using var weights = new LlamaInferenceWeights(model);
+        return Generate(weights, tokenizer, promptIds, parameters, onToken, cancellationToken);
+    }
+
+    /// <summary>As <see cref="Generate(LlamaForCausalLM, ITextTokenizer, IReadOnlyList{int}, SamplingParameters, Action{TokenLogprob}?, CancellationToken)"/>, over a weight snapshot shared between calls.</summary>
+    public static GenerationResult Generate(
+        LlamaInferenceWeights weights,
+        ITextTokenizer tokenizer,
+        IReadOnlyList<int> promptIds,
+        SamplingParameters parameters,
+        Action<TokenLogprob>? onToken = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        var model = weights.Model;
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(promptIds);
         ArgumentNullException.ThrowIfNull(parameters);
@@ -61,7 +76,7 @@ public static class TextGenerator
         {
             using var inference = inference_mode();
             var t0 = Stopwatch.GetTimestamp();
-            using var decoder = new LlamaDecoder(model, capacity);
+            using var decoder = new LlamaDecoder(weights, capacity);
             var cache = decoder.Cache;
             decoder.Prefill(promptIds, logits);
             tPrefill = Stopwatch.GetTimestamp() - t0;
