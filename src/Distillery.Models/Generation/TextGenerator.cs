@@ -32,6 +32,21 @@ public static class TextGenerator
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
+        using var weights = new LlamaInferenceWeights(model);
+        return Generate(weights, tokenizer, promptIds, parameters, onToken, cancellationToken);
+    }
+
+    /// <summary>As <see cref="Generate(LlamaForCausalLM, ITextTokenizer, IReadOnlyList{int}, SamplingParameters, Action{TokenLogprob}?, CancellationToken)"/>, over a weight snapshot shared between calls.</summary>
+    public static GenerationResult Generate(
+        LlamaInferenceWeights weights,
+        ITextTokenizer tokenizer,
+        IReadOnlyList<int> promptIds,
+        SamplingParameters parameters,
+        Action<TokenLogprob>? onToken = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        var model = weights.Model;
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(promptIds);
         ArgumentNullException.ThrowIfNull(parameters);
@@ -60,9 +75,10 @@ public static class TextGenerator
         try
         {
             using var inference = inference_mode();
-            using var cache = new KvCache(config, 1, capacity, model.Model.EmbedTokens.weight!.device);
             var t0 = Stopwatch.GetTimestamp();
-            StepForward(model, cache, promptIds, logits);
+            using var decoder = new LlamaDecoder(weights, capacity);
+            var cache = decoder.Cache;
+            decoder.Prefill(promptIds, logits);
             tPrefill = Stopwatch.GetTimestamp() - t0;
             var previous = promptIds[^1];
             while (generated.Count < parameters.MaxTokens)
@@ -96,7 +112,7 @@ public static class TextGenerator
                 onToken?.Invoke(entry);
                 if (generated.Count >= parameters.MaxTokens || cache.Length >= capacity) break;
                 t0 = Stopwatch.GetTimestamp();
-                StepForward(model, cache, [next], logits);
+                decoder.Step(next, logits);
                 tForward += Stopwatch.GetTimestamp() - t0;
             }
         }
@@ -143,17 +159,6 @@ public static class TextGenerator
 
     private static ReadOnlySpan<byte> SafeBytes(ITextTokenizer tokenizer, int id) =>
         id < tokenizer.VocabSize ? tokenizer.TokenBytes(id) : []; // a model may have more rows than its tokenizer has ids
-
-    private static void StepForward(LlamaForCausalLM model, KvCache cache, IReadOnlyList<int> ids, float[] logits)
-    {
-        using var scope = NewDisposeScope();
-        var input = new long[ids.Count];
-        for (var i = 0; i < input.Length; i++) input[i] = ids[i];
-        var x = tensor(input, [1, input.Length], device: model.Model.EmbedTokens.weight!.device); // (1, T)
-        using var output = model.Forward(x, cache);
-        var last = output.Logits[0, -1].to(ScalarType.Float32).cpu(); // (V)
-        last.data<float>().CopyTo(logits);
-    }
 
     private static int FindStop(List<byte> text, IReadOnlyList<string> stops)
     {

@@ -58,6 +58,15 @@ public sealed class KvCache : IDisposable
         return (keys[layer].narrow(2, 0, Length + t), values[layer].narrow(2, 0, Length + t)); // (B, n_kv, past + T, hs)
     }
 
+    /// <summary>Writes one position's key and value rows (n_kv·hs each) for a single sequence; returns views of all filled positions.</summary>
+    internal (Tensor Keys, Tensor Values) AppendOne(int layer, Tensor k, Tensor v)
+    {
+        var dims = keys[layer].shape;
+        keys[layer].select(2, Length).copy_(k.view(dims[0], dims[1], dims[3]));
+        values[layer].select(2, Length).copy_(v.view(dims[0], dims[1], dims[3]));
+        return (keys[layer].narrow(2, 0, Length + 1), values[layer].narrow(2, 0, Length + 1)); // (1, n_kv, past + 1, hs)
+    }
+
     /// <summary>Marks T more positions filled, after every layer has appended them.</summary>
     internal void Advance(int t) => Length += t;
 
