@@ -50,6 +50,8 @@ public static class CliApp
     public static IReadOnlyList<IVerb> Verbs(CliContext context) =>
     [
         new DoctorVerb(context),
+        new ServeVerb(context),
+        new ExportVerb(context),
     ];
 
     private static RootCommand BuildRoot(CliContext context)
