@@ -94,9 +94,9 @@ public sealed class Trainer<TBatch> where TBatch : ITrainingBatch
         {
             while (state.Step < options.MaxSteps && !stoppedEarly)
             {
+                using var scope = NewDisposeScope();
                 // The RNG as this step found it: a cancellation inside the step saves this, so the redo draws the same dropout.
                 var rngAtStepStart = get_rng_state();
-                using var scope = NewDisposeScope();
                 if (cancellationToken.IsCancellationRequested) throw new OperationCanceledException(cancellationToken);
 
                 var lr = LearningRateSchedule.WarmupCosine(state.Step, options.MaxSteps, options.WarmupSteps, options.LearningRate, options.MinLearningRate);

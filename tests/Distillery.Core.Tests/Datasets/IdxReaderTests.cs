@@ -137,4 +137,14 @@ public sealed class IdxReaderTests : IDisposable
         var mean = test.Pixels.Average(b => (double)b);
         Assert.InRange(mean, 25, 40);
     }
+
+    [Fact]
+    public void SubsetSpreadsEvenlyOverAGroupedFile()
+    {
+        var set = new IdxImageSet(10, 1, 1, Enumerable.Range(0, 10).Select(i => (byte)i).ToArray(), [0, 0, 0, 0, 0, 1, 1, 1, 1, 1], "grouped");
+        var half = set.Subset(4);
+        Assert.Equal(new byte[] { 0, 2, 5, 7 }, half.Pixels);
+        Assert.Equal(new byte[] { 0, 0, 1, 1 }, half.Labels);
+        Assert.Same(set, set.Subset(null));
+    }
 }
