@@ -52,6 +52,7 @@ public static class CliApp
         new DoctorVerb(context),
         new ServeVerb(context),
         new ExportVerb(context),
+        new DemoVerb(context),
     ];
 
     private static RootCommand BuildRoot(CliContext context)
