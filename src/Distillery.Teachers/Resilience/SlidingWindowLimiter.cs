@@ -1,0 +1,74 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace Distillery.Teachers;
+
+/// <summary>Keeps requests and tokens within limits over any sliding window (a minute for rpm/tpm): a request starts only when the last window's count and tokens leave room for it.</summary>
+public sealed class SlidingWindowLimiter
+{
+    private readonly int maxRequests;
+    private readonly long maxTokens;
+    private readonly TimeSpan window;
+    private readonly TimeProvider clock;
+    private readonly SemaphoreSlim gate = new(1, 1);
+    private readonly LinkedList<Lease> leases = new();
+
+    /// <summary>Creates a limiter; 0 means no limit on that measure.</summary>
+    public SlidingWindowLimiter(int maxRequests, long maxTokens, TimeSpan window, TimeProvider? time = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxRequests);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxTokens);
+        if (window <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(window), "the window must be positive");
+        this.maxRequests = maxRequests;
+        this.maxTokens = maxTokens;
+        this.window = window;
+        clock = time ?? TimeProvider.System;
+    }
+
+    /// <summary>Waits until a request estimated at <paramref name="estimatedTokens"/> may start, and records it.</summary>
+    public async Task<Lease> AcquireAsync(long estimatedTokens, CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            TimeSpan wait;
+            await gate.WaitAsync(cancellationToken);
+            try
+            {
+                var now = clock.GetUtcNow();
+                while (leases.First is { } first && now - first.Value.Started >= window) leases.RemoveFirst();
+                long tokens = 0;
+                foreach (var lease in leases) tokens += lease.Tokens;
+                var requestsOk = maxRequests == 0 || leases.Count < maxRequests;
+                // A request larger than the whole token limit still goes, alone, or it would never go.
+                var tokensOk = maxTokens == 0 || tokens + estimatedTokens <= maxTokens || leases.Count == 0;
+                if (requestsOk && tokensOk)
+                {
+                    var lease = new Lease(now, estimatedTokens);
+                    leases.AddLast(lease);
+                    return lease;
+                }
+                wait = leases.First!.Value.Started + window - now;
+            }
+            finally
+            {
+                gate.Release();
+            }
+            await Task.Delay(wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait, clock, cancellationToken);
+        }
+    }
+
+    /// <summary>One request counted in the window; its tokens are corrected once the server has counted them.</summary>
+    public sealed class Lease(DateTimeOffset started, long tokens)
+    {
+        /// <summary>When the request started.</summary>
+        public DateTimeOffset Started { get; } = started;
+
+        /// <summary>The tokens counted against the limit.</summary>
+        public long Tokens { get; private set; } = tokens;
+
+        /// <summary>Replaces the estimate with the real count.</summary>
+        public void Settle(long actualTokens) => Tokens = actualTokens;
+    }
+}
