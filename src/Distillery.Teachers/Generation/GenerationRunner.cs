@@ -254,7 +254,7 @@ public sealed class GenerationRunner
             },
             Tokens = new TokenUsage(teachers.Sum(t => t.Tokens.PromptTokens), teachers.Sum(t => t.Tokens.CompletionTokens)),
             CostUsd = teachers.Sum(t => t.CostUsd),
-            Policy = [.. decisions.OrderBy(d => d.Key, StringComparer.Ordinal)
+            Policy = [.. decisions.OrderBy(d => d.Key == teacher.Identity.Model ? 0 : 1).ThenBy(d => d.Key, StringComparer.Ordinal)
                 .Select(d => new PolicyRecord($"{teacher.Identity.Provider}:{d.Key}", d.Value.VerdictText, d.Value.Rule, d.Value.Explanation.Length == 0 ? null : d.Value.Explanation))],
         };
     }

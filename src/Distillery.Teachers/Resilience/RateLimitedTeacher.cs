@@ -38,20 +38,26 @@ public sealed class RateLimitedTeacher : ITeacher
     {
         ArgumentNullException.ThrowIfNull(request);
         var started = Stopwatch.GetTimestamp();
-        var lease = await limiter.AcquireAsync(request.EstimatedPromptTokens() + request.Sampling.MaxTokens, cancellationToken);
+        var estimate = request.EstimatedPromptTokens() + request.Sampling.MaxTokens;
+        var lease = await limiter.AcquireAsync(estimate, cancellationToken);
         statistics?.AddRateLimitWait((long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         statistics?.AddAttempt();
         try
         {
             var completion = await inner.CompleteAsync(request, cancellationToken);
-            lease.Settle(completion.Usage.TotalTokens);
+            lease.Complete(completion.Usage.TotalTokens);
             return completion;
         }
         catch (TeacherException e) when (e.Kind is TeacherFailureKind.Rejected or TeacherFailureKind.RateLimited)
         {
             // A refused request used no tokens; its slot in the request count stays.
-            lease.Settle(0);
+            lease.Complete(0);
             throw;
+        }
+        finally
+        {
+            // Timeouts and dropped connections may have cost tokens: keep the estimate.
+            lease.Complete(estimate);
         }
     }
 }

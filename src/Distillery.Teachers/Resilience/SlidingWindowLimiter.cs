@@ -6,6 +6,7 @@ using System.Threading.Tasks;
 namespace Distillery.Teachers;
 
 /// <summary>Keeps requests and tokens within limits over any sliding window (a minute for rpm/tpm): a request starts only when the last window's count and tokens leave room for it.</summary>
+/// <remarks>A request counts from when it starts until a window after it completes: the server sees it arrive somewhere in between, so no window the server measures holds more than the limit, whatever the latency.</remarks>
 public sealed class SlidingWindowLimiter
 {
     private readonly int maxRequests;
@@ -13,7 +14,7 @@ public sealed class SlidingWindowLimiter
     private readonly TimeSpan window;
     private readonly TimeProvider clock;
     private readonly SemaphoreSlim gate = new(1, 1);
-    private readonly LinkedList<Lease> leases = new();
+    private readonly List<Lease> leases = [];
 
     /// <summary>Creates a limiter; 0 means no limit on that measure.</summary>
     public SlidingWindowLimiter(int maxRequests, long maxTokens, TimeSpan window, TimeProvider? time = null)
@@ -37,7 +38,7 @@ public sealed class SlidingWindowLimiter
             try
             {
                 var now = clock.GetUtcNow();
-                while (leases.First is { } first && now - first.Value.Started >= window) leases.RemoveFirst();
+                leases.RemoveAll(l => l.Completed is { } done && now - done >= window);
                 long tokens = 0;
                 foreach (var lease in leases) tokens += lease.Tokens;
                 var requestsOk = maxRequests == 0 || leases.Count < maxRequests;
@@ -45,11 +46,14 @@ public sealed class SlidingWindowLimiter
                 var tokensOk = maxTokens == 0 || tokens + estimatedTokens <= maxTokens || leases.Count == 0;
                 if (requestsOk && tokensOk)
                 {
-                    var lease = new Lease(now, estimatedTokens);
-                    leases.AddLast(lease);
+                    var lease = new Lease(clock, estimatedTokens);
+                    leases.Add(lease);
                     return lease;
                 }
-                wait = leases.First!.Value.Started + window - now;
+                // Wait for the first completed lease to leave the window; while all are in flight, look again shortly.
+                wait = TimeSpan.FromMilliseconds(20);
+                foreach (var lease in leases)
+                    if (lease.Completed is { } done && done + window - now < wait) wait = done + window - now;
             }
             finally
             {
@@ -60,15 +64,29 @@ public sealed class SlidingWindowLimiter
     }
 
     /// <summary>One request counted in the window; its tokens are corrected once the server has counted them.</summary>
-    public sealed class Lease(DateTimeOffset started, long tokens)
+    public sealed class Lease(TimeProvider clock, long tokens)
     {
-        /// <summary>When the request started.</summary>
-        public DateTimeOffset Started { get; } = started;
+        private long tokens = tokens;
+        private DateTimeOffset? completed;
 
         /// <summary>The tokens counted against the limit.</summary>
-        public long Tokens { get; private set; } = tokens;
+        public long Tokens => Interlocked.Read(ref tokens);
 
-        /// <summary>Replaces the estimate with the real count.</summary>
-        public void Settle(long actualTokens) => Tokens = actualTokens;
+        /// <summary>When the request completed; null while it is in flight.</summary>
+        public DateTimeOffset? Completed
+        {
+            get { lock (this) return completed; }
+        }
+
+        /// <summary>Marks the request complete, replacing the estimate with the real count; later calls change nothing.</summary>
+        public void Complete(long actualTokens)
+        {
+            lock (this)
+            {
+                if (completed is not null) return;
+                Interlocked.Exchange(ref tokens, actualTokens);
+                completed = clock.GetUtcNow();
+            }
+        }
     }
 }
