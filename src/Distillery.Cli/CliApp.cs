@@ -50,6 +50,7 @@ public static class CliApp
     public static IReadOnlyList<IVerb> Verbs(CliContext context) =>
     [
         new DoctorVerb(context),
+        new SampleVerb(context),
         new ServeVerb(context),
         new ExportVerb(context),
         new DemoVerb(context),

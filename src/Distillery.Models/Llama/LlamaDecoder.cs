@@ -14,7 +14,7 @@ public sealed class LlamaDecoder : IDisposable
 {
     private readonly LlamaInferenceWeights weights;
     private readonly LlamaConfig config;
-    private readonly Scalar invWidth, eps, one;
+    private readonly Tensor state, x, position;
     private readonly int heads, kvHeads, headDim;
 
     /// <summary>A decoder over shared weights, with its own KV cache of <paramref name="capacity"/> positions.</summary>
@@ -26,10 +26,13 @@ public sealed class LlamaDecoder : IDisposable
         heads = config.NumAttentionHeads;
         kvHeads = config.KeyValueHeads;
         headDim = config.HeadDim;
-        Cache = new KvCache(config, 1, capacity, weights.Embed.device);
-        invWidth = (1.0 / config.HiddenSize).ToScalar();
-        eps = config.RmsNormEps.ToScalar();
-        one = 1.0.ToScalar();
+        var device = weights.Embed.device;
+        Cache = new KvCache(config, 1, capacity, device);
+        // The residual stream with the norm constant after it: (d + 1). x is a view of its first d entries.
+        state = zeros(config.HiddenSize + 1, device: device).DetachFromDisposeScope();
+        state[config.HiddenSize] = weights.NormConstant;
+        x = state.narrow(0, 0, config.HiddenSize).DetachFromDisposeScope();
+        position = zeros(1, dtype: ScalarType.Int64, device: device).DetachFromDisposeScope();
     }
 
     /// <summary>The cache this decoder fills; <see cref="KvCache.Length"/> is the next position.</summary>
@@ -56,47 +59,49 @@ public sealed class LlamaDecoder : IDisposable
         if (pos >= Cache.Capacity) throw new InvalidOperationException($"the KV cache is full ({Cache.Capacity} positions)");
         using var scope = NewDisposeScope();
         using var inference = inference_mode();
-        long qSize = heads * headDim, kvSize = kvHeads * headDim, rep = heads / kvHeads;
-        var cosP = weights.Cos[pos]; // (hs)
-        var sinP = weights.Sin[pos];
-        var x = weights.Embed[id].clone(); // (d)
+        long qSize = heads * headDim, kvSize = kvHeads * headDim, rotaryHeads = heads + kvHeads, rep = heads / kvHeads, ff = config.IntermediateSize;
+        var cosSin = weights.CosSin[pos]; // (2, 1, hs)
+        position.fill_(pos);
+        x.copy_(weights.Embed[id]);
         for (var i = 0; i < weights.Layers.Length; i++)
         {
             var layer = weights.Layers[i];
-            var a = x.matmul(layer.Attention).mul_(InverseRms(x)); // (nh·hs + 2·n_kv·hs + (nh + n_kv)·hs)
+            var a = Normalized().matmul(layer.Attention); // [q | k | rot q | rot k | v], normed by the folded input norm
             if (layer.AttentionBias is { } b) a.add_(b);
-            // Rotate q and k in place: [q | k] · cos + [rot q | rot k] · sin, per head.
-            var qk = a.narrow(0, 0, qSize + kvSize).view(heads + kvHeads, headDim);                 // (nh + n_kv, hs)
-            var rotated = a.narrow(0, qSize + 2 * kvSize, qSize + kvSize).view(heads + kvHeads, headDim);
-            qk.mul_(cosP).addcmul_(rotated, sinP, one);
-            var (keys, values) = Cache.AppendOne(i, a.narrow(0, qSize, kvSize), a.narrow(0, qSize + kvSize, kvSize)); // (1, n_kv, pos + 1, hs)
-            var q = a.narrow(0, 0, qSize).view(1, kvHeads, rep, headDim);                           // (1, n_kv, rep, hs)
-            var y = nn.functional.scaled_dot_product_attention(q, keys, values).view(qSize);        // (nh·hs)
+            // Rotary: [q | k]·cos + [rot q | rot k]·sin, per head.
+            var qk = (a.narrow(0, 0, 2 * rotaryHeads * headDim).view(2, rotaryHeads, headDim) * cosSin).sum(dim: 0, keepdim: false); // (nh + n_kv, hs)
+            var (keys, values) = Cache.AppendOne(i, position, qk.narrow(0, heads, kvHeads), a.narrow(0, 2 * rotaryHeads * headDim, kvSize)); // (1, n_kv, pos + 1, hs)
+            var q = qk.narrow(0, 0, heads).view(1, kvHeads, rep, headDim);                       // (1, n_kv, rep, hs)
+            var y = nn.functional.scaled_dot_product_attention(q, keys, values).view(qSize);   // (nh·hs)
             x.add_(y.matmul(layer.Out));
-            var gu = x.matmul(layer.GateUp).mul_(InverseRms(x)); // (2·ff)
-            var ff = gu.shape[0] / 2;
+            var gu = Normalized().matmul(layer.GateUp); // [gate | up] (2·ff)
             var gate = nn.functional.silu(gu.narrow(0, 0, ff), inplace: true);
             x.add_(gate.mul_(gu.narrow(0, ff, ff)).matmul(layer.Down));
         }
         Cache.Advance(1);
-        CopyOut(x.matmul(weights.Output).mul_(InverseRms(x)), logits);
+        CopyOut(Normalized().matmul(weights.Output), logits);
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
-        invWidth.Dispose();
-        eps.Dispose();
-        one.Dispose();
+        x.Dispose();
+        state.Dispose();
+        position.Dispose();
         Cache.Dispose();
     }
 
-    private Tensor InverseRms(Tensor x) => x.dot(x).mul_(invWidth).add_(eps).rsqrt_(); // 1 / sqrt(mean(x²) + eps)
+    /// <summary>[x, c] / ‖[x, c]‖ with c = √(d·eps): times √d (folded into the weights) this is x / √(mean(x²) + eps).</summary>
+    private Tensor Normalized() => nn.functional.normalize(state, 2.0, 0);
 
     private static void CopyOut(Tensor logits, Span<float> destination)
     {
-        using var cpu = logits.device_type == DeviceType.CPU ? logits.alias() : logits.cpu();
-        using var f32 = cpu.to(ScalarType.Float32);
-        f32.data<float>().CopyTo(destination);
+        if (logits.device_type == DeviceType.CPU && logits.dtype == ScalarType.Float32)
+        {
+            logits.data<float>().CopyTo(destination);
+            return;
+        }
+        using var cpu = logits.to(ScalarType.Float32).cpu();
+        cpu.data<float>().CopyTo(destination);
     }
 }

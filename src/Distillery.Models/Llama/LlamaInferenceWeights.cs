@@ -4,8 +4,10 @@ using static TorchSharp.torch;
 namespace Distillery.Models.Llama;
 
 /// <summary>
-/// A snapshot of a model's weights in the fused layout fast decoding uses: per layer, q/k/v and their rotated copies
-/// in one matrix and gate/up in another, with the RMSNorm scales folded in; transposed for <c>x @ W</c>.
+/// A snapshot of a model's weights in the layout fast decoding uses, transposed for <c>x @ W</c>: per layer, q, k, their
+/// rotate-half copies and v in one matrix, gate and up in another. The RMSNorm scales (and √d) are folded into the
+/// matrices, which take one extra zero row: the decoder keeps a constant √(d·eps) after the hidden state so that
+/// <c>normalize([x, √(d·eps)])·√d</c> is exactly <c>x / √(mean(x²) + eps)</c> in one op.
 /// Immutable and shareable between decoders and threads; take a new one after the model's weights change.
 /// </summary>
 public sealed class LlamaInferenceWeights : IDisposable
@@ -30,37 +32,39 @@ public sealed class LlamaInferenceWeights : IDisposable
         var config = model.Config;
         int heads = config.NumAttentionHeads, kvHeads = config.KeyValueHeads, headDim = config.HeadDim;
         var device = model.Model.EmbedTokens.weight!.device;
+        var sqrtWidth = Math.Sqrt(config.HiddenSize);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
+        // W (out, d) scaled by the norm's weight and √d, transposed, with a zero row for the constant: (d + 1, out).
+        Tensor Normed(Tensor w, Tensor norm) => cat([(w * norm * sqrtWidth).t(), zeros(1, w.shape[0], device: device)], 0).contiguous().DetachFromDisposeScope();
         Layers = new Layer[config.NumHiddenLayers];
         for (var i = 0; i < Layers.Length; i++)
         {
             var block = model.Model.Layers[i];
             var attn = block.SelfAttention;
             Tensor q = attn.QProj.weight!, k = attn.KProj.weight!, v = attn.VProj.weight!;
-            // Rows [q | k | v | rotate_half(q) | rotate_half(k)], each scaled by the input norm. (nh·hs + 2·n_kv·hs + (nh + n_kv)·hs, d)
-            var fused = cat([q, k, v, RotateRows(q, heads, headDim), RotateRows(k, kvHeads, headDim)], 0) * block.InputLayerNorm.Weight;
+            // Rows [q | k | rotate_half(q) | rotate_half(k) | v]. (2·(nh + n_kv)·hs + n_kv·hs, d)
+            var fused = cat([q, k, RotateRows(q, heads, headDim), RotateRows(k, kvHeads, headDim), v], 0);
             Tensor? bias = null;
             if (attn.QProj.bias is { } qb)
             {
                 Tensor kb = attn.KProj.bias!, vb = attn.VProj.bias!;
-                bias = cat([qb, kb, vb, RotateRows(qb.unsqueeze(1), heads, headDim).squeeze(1), RotateRows(kb.unsqueeze(1), kvHeads, headDim).squeeze(1)], 0)
+                bias = cat([qb, kb, RotateRows(qb.unsqueeze(1), heads, headDim).squeeze(1), RotateRows(kb.unsqueeze(1), kvHeads, headDim).squeeze(1), vb], 0)
                     .contiguous().DetachFromDisposeScope();
             }
             var mlp = block.Mlp;
-            var gateUp = cat([mlp.GateProj.weight!, mlp.UpProj.weight!], 0) * block.PostAttentionLayerNorm.Weight; // (2·ff, d)
             Layers[i] = new Layer(
-                fused.t().contiguous().DetachFromDisposeScope(),
+                Normed(fused, block.InputLayerNorm.Weight),
                 bias,
                 attn.OProj.weight!.t().contiguous().DetachFromDisposeScope(),
-                gateUp.t().contiguous().DetachFromDisposeScope(),
+                Normed(cat([mlp.GateProj.weight!, mlp.UpProj.weight!], 0), block.PostAttentionLayerNorm.Weight),
                 mlp.DownProj.weight!.t().contiguous().DetachFromDisposeScope());
         }
         Embed = model.Model.EmbedTokens.weight!.detach().clone().DetachFromDisposeScope();
-        Output = (model.OutputWeight * model.Model.Norm.Weight).t().contiguous().DetachFromDisposeScope(); // (d, V)
+        Output = Normed(model.OutputWeight, model.Model.Norm.Weight); // (d + 1, V)
+        NormConstant = Math.Sqrt(config.HiddenSize * config.RmsNormEps);
         var (c, s) = Rotary.Tables(config.MaxPositionEmbeddings, headDim, config.RopeTheta, config.RopeScaling);
-        Cos = c.to(device).DetachFromDisposeScope();
-        Sin = s.to(device).DetachFromDisposeScope();
+        CosSin = stack([c, s], 1).unsqueeze(2).to(device).contiguous().DetachFromDisposeScope(); // (maxPos, 2, 1, hs)
     }
 
     /// <summary>The model the snapshot was taken from (its batched forward pass runs prompts).</summary>
@@ -72,9 +76,9 @@ public sealed class LlamaInferenceWeights : IDisposable
 
     internal Tensor Output { get; }
 
-    internal Tensor Cos { get; }
+    internal Tensor CosSin { get; }
 
-    internal Tensor Sin { get; }
+    internal double NormConstant { get; }
 
     /// <inheritdoc />
     public void Dispose()
@@ -82,8 +86,7 @@ public sealed class LlamaInferenceWeights : IDisposable
         foreach (var l in Layers) l.Dispose();
         Embed.Dispose();
         Output.Dispose();
-        Cos.Dispose();
-        Sin.Dispose();
+        CosSin.Dispose();
     }
 
     /// <summary>Rows of rotate_half(W x) for a q or k weight (heads·hs, d): per head, [−second half; first half].</summary>

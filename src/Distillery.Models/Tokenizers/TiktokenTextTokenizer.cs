@@ -93,7 +93,7 @@ public sealed class TiktokenTextTokenizer : ITextTokenizer
         return File.WriteAllTextAsync(Path.Combine(directory, FileName), JsonSerializer.Serialize(new { encoding = Encoding }) + "\n", cancellationToken);
     }
 
-    /// <summary>Reads the encoding's rank file (base64 token, rank per line) from its data package, for the bytes of each id.</summary>
+    /// <summary>Reads the encoding's rank file (one base64 token a line, in rank order) from its data package, for the bytes of each id.</summary>
     private static Dictionary<int, byte[]> ReadRanks(string encoding)
     {
         var assembly = Assembly.Load(DataAssemblies[encoding]);
@@ -103,11 +103,15 @@ public sealed class TiktokenTextTokenizer : ITextTokenizer
         using Stream data = resource.EndsWith(".deflate", StringComparison.Ordinal) ? new DeflateStream(stream, CompressionMode.Decompress) : stream;
         using var reader = new StreamReader(data, System.Text.Encoding.UTF8);
         var ranks = new Dictionary<int, byte[]>();
+        var next = 0;
         while (reader.ReadLine() is { } line)
         {
+            // The packaged files open with "Capacity: N"; then "base64" lines ranked by position, or "base64 rank".
+            if (line.Length == 0 || line.StartsWith("Capacity:", StringComparison.Ordinal)) continue;
             var space = line.IndexOf(' ', StringComparison.Ordinal);
-            if (space <= 0) continue;
-            ranks[int.Parse(line.AsSpan(space + 1), System.Globalization.CultureInfo.InvariantCulture)] = Convert.FromBase64String(line[..space]);
+            var rank = space > 0 ? int.Parse(line.AsSpan(space + 1), System.Globalization.CultureInfo.InvariantCulture) : next;
+            ranks[rank] = Convert.FromBase64String(space > 0 ? line[..space] : line);
+            next = rank + 1;
         }
         return ranks;
     }
