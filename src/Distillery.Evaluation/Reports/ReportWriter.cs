@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using Distillery.Core.Audit;
 using System.Globalization;
 using System.IO;
 using System.Linq;
@@ -32,6 +33,7 @@ public static class ReportWriter
         s.AppendLine(CultureInfo.InvariantCulture, $"# {report.Title}").AppendLine();
         s.AppendLine(CultureInfo.InvariantCulture, $"Evaluated on {report.Data} — {report.Machine} — {report.Created:yyyy-MM-dd HH:mm} UTC").AppendLine();
         AppendMarkdownTable(s, ReportTable.Headers, ReportTable.Rows(report.Models));
+        s.AppendLine().AppendLine(ReportTable.Legend);
         if (report.Provenance.Count > 0)
         {
             s.AppendLine().AppendLine("## Teacher data (from the ledger)").AppendLine();
@@ -64,6 +66,7 @@ public static class ReportWriter
         s.Append("<h1>").Append(E(report.Title)).Append("</h1><p>Evaluated on ").Append(E(report.Data)).Append(" — ").Append(E(report.Machine))
          .Append(" — ").Append(report.Created.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)).Append(" UTC</p>");
         AppendHtmlTable(s, ReportTable.Headers, ReportTable.Rows(report.Models));
+        s.Append("<p><small>").Append(E(ReportTable.Legend)).Append("</small></p>");
         if (report.Provenance.Count > 0)
         {
             s.Append("<h2>Teacher data (from the ledger)</h2>");
@@ -98,11 +101,11 @@ public static class ReportWriter
     public static IReadOnlyList<string> ProvenanceHeaders { get; } = ["teacher", "rows", "prompt tokens", "completion tokens", "share of training tokens", "cost (USD)"];
 
     /// <summary>The provenance table's cells.</summary>
-    public static IReadOnlyList<IReadOnlyList<string>> ProvenanceRows(IReadOnlyList<TeacherContribution> rows) =>
+    public static IReadOnlyList<IReadOnlyList<string>> ProvenanceRows(IReadOnlyList<AuditLine> rows) =>
         rows.Select(r => (IReadOnlyList<string>)
         [
             r.Teacher, r.Rows.ToString(CultureInfo.InvariantCulture), r.PromptTokens.ToString(CultureInfo.InvariantCulture),
-            r.CompletionTokens.ToString(CultureInfo.InvariantCulture), (100 * r.ShareOfTrainingTokens).ToString("F1", CultureInfo.InvariantCulture) + "%",
+            r.CompletionTokens.ToString(CultureInfo.InvariantCulture), (100 * r.Share).ToString("F1", CultureInfo.InvariantCulture) + "%",
             r.CostUsd.ToString("F4", CultureInfo.InvariantCulture),
         ]).ToList();
 
