@@ -54,6 +54,7 @@ public static class CliApp
         new EvalVerb(context),
         new ServeVerb(context),
         new ExportVerb(context),
+        new RunVerb(context),
         new DemoVerb(context),
     ];
 
