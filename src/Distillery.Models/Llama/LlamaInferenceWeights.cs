@@ -4,9 +4,9 @@ using static TorchSharp.torch;
 namespace Distillery.Models.Llama;
 
 /// <summary>
-/// A snapshot of a model's weights in the layout fast decoding uses, transposed for <c>x @ W</c>: per layer, q, k, their
-/// rotate-half copies and v in one matrix, gate and up in another. The RMSNorm scales (and √d) are folded into the
-/// matrices, which take one extra zero row: the decoder keeps a constant √(d·eps) after the hidden state so that
+/// A snapshot of a model's weights in the layout fast decoding uses, (out, in) for matrix-vector products: per layer,
+/// q, k, their rotate-half copies and v in one matrix, gate and up in another. The RMSNorm scales (and √d) are folded
+/// into the matrices, which take one extra zero column: the decoder keeps a constant √(d·eps) after the hidden state so that
 /// <c>normalize([x, √(d·eps)])·√d</c> is exactly <c>x / √(mean(x²) + eps)</c> in one op.
 /// Immutable and shareable between decoders and threads; take a new one after the model's weights change.
 /// </summary>
@@ -35,8 +35,8 @@ public sealed class LlamaInferenceWeights : IDisposable
         var sqrtWidth = Math.Sqrt(config.HiddenSize);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        // W (out, d) scaled by the norm's weight and √d, transposed, with a zero row for the constant: (d + 1, out).
-        Tensor Normed(Tensor w, Tensor norm) => cat([(w * norm * sqrtWidth).t(), zeros(1, w.shape[0], device: device)], 0).contiguous().DetachFromDisposeScope();
+        // W (out, d) scaled by the norm's weight and √d, with a zero column for the constant: (out, d + 1).
+        Tensor Normed(Tensor w, Tensor norm) => cat([w * norm * sqrtWidth, zeros(w.shape[0], 1, device: device)], 1).contiguous().DetachFromDisposeScope();
         Layers = new Layer[config.NumHiddenLayers];
         for (var i = 0; i < Layers.Length; i++)
         {
@@ -56,15 +56,16 @@ public sealed class LlamaInferenceWeights : IDisposable
             Layers[i] = new Layer(
                 Normed(fused, block.InputLayerNorm.Weight),
                 bias,
-                attn.OProj.weight!.t().contiguous().DetachFromDisposeScope(),
+                attn.OProj.weight!.detach().clone().DetachFromDisposeScope(),
                 Normed(cat([mlp.GateProj.weight!, mlp.UpProj.weight!], 0), block.PostAttentionLayerNorm.Weight),
-                mlp.DownProj.weight!.t().contiguous().DetachFromDisposeScope());
+                mlp.DownProj.weight!.detach().clone().DetachFromDisposeScope());
         }
         Embed = model.Model.EmbedTokens.weight!.detach().clone().DetachFromDisposeScope();
-        Output = Normed(model.OutputWeight, model.Model.Norm.Weight); // (d + 1, V)
+        Output = Normed(model.OutputWeight, model.Model.Norm.Weight); // (V, d + 1)
         NormConstant = Math.Sqrt(config.HiddenSize * config.RmsNormEps);
         var (c, s) = Rotary.Tables(config.MaxPositionEmbeddings, headDim, config.RopeTheta, config.RopeScaling);
-        CosSin = stack([c, s], 1).unsqueeze(2).to(device).contiguous().DetachFromDisposeScope(); // (maxPos, 2, 1, hs)
+        Cos = c.to(device).DetachFromDisposeScope(); // (maxPos, hs)
+        Sin = s.to(device).DetachFromDisposeScope();
     }
 
     /// <summary>The model the snapshot was taken from (its batched forward pass runs prompts).</summary>
@@ -76,7 +77,9 @@ public sealed class LlamaInferenceWeights : IDisposable
 
     internal Tensor Output { get; }
 
-    internal Tensor CosSin { get; }
+    internal Tensor Cos { get; }
+
+    internal Tensor Sin { get; }
 
     internal double NormConstant { get; }
 
@@ -86,7 +89,8 @@ public sealed class LlamaInferenceWeights : IDisposable
         foreach (var l in Layers) l.Dispose();
         Embed.Dispose();
         Output.Dispose();
-        CosSin.Dispose();
+        Cos.Dispose();
+        Sin.Dispose();
     }
 
     /// <summary>Rows of rotate_half(W x) for a q or k weight (heads·hs, d): per head, [−second half; first half].</summary>
