@@ -14,9 +14,11 @@ using Distillery.Models.Tokenizers;
 using static TorchSharp.torch;
 
 // Greedy decoding speed of the Llama decoder, single stream, on stories260K and a random ~10M-parameter model.
-// Usage: dotnet run -c Release --project bench/ModelsBench [-- --tokens 256 --rounds 5 --out bench/results/models.md]
+// Usage: dotnet run -c Release --project bench/ModelsBench [-- --tokens 256 --rounds 5 --threads 1,2 --models stories260K,random --out bench/results/models.md]
 var tokens = Arg("--tokens", 256);
 var rounds = Arg("--rounds", 5);
+var threadCounts = ArgString("--threads", "1,2").Split(',').Select(t => int.Parse(t, CultureInfo.InvariantCulture)).ToArray();
+var only = ArgString("--models", "stories260K,random");
 var outPath = ArgString("--out", Path.Combine(FindRepoRoot(), "bench", "results", "models.md"));
 var modelPath = SharedData.TryGet("stories260K/stories260K.bin") ?? throw new InvalidOperationException("needs ../shared/data/stories260K");
 var tokenizer = await Llama2cTokenizer.LoadAsync(SharedData.TryGet("stories260K/tok512.bin")!);
@@ -55,8 +57,8 @@ report.AppendLine("*generation* is `TextGenerator.Generate` (fused `LlamaDecoder
 report.AppendLine();
 report.AppendLine("| model | params | threads | baseline tok/s | generation tok/s (wall) | × baseline | tok/s per CPU-second | µs per decoder step | forward / sampling+logprobs / text (ms per token) |");
 report.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---|");
-foreach (var (name, model) in new[] { ("stories260K", stories), ("random ~10M", random) })
-    foreach (var threads in new[] { 1, Math.Min(2, Environment.ProcessorCount) }.Distinct())
+foreach (var (name, model) in new[] { ("stories260K", stories), ("random ~10M", random) }.Where(m => only.Contains(m.Item1.Split(' ')[0], StringComparison.Ordinal)))
+    foreach (var threads in threadCounts)
     {
         set_num_threads(threads);
         var baseline = BaselineTokensPerSecond(model, Math.Min(tokens, 64), rounds);

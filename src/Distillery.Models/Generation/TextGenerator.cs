@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
-using System.Linq;
 using System.Text;
 using System.Threading;
 using Distillery.Core.Chat;
@@ -21,7 +20,7 @@ public static class TextGenerator
 
     /// <summary>
     /// Continues <paramref name="promptIds"/> (BOS included where the model wants one) under the sampling parameters.
-    /// Stops at max_tokens, the context length, a stop id of the tokenizer, or a stop string (excluded from the text).
+    /// Stops at max_tokens, the context length, a stop id of the tokenizer or the config's eos_token_id, or a stop string (excluded from the text).
     /// </summary>
     public static GenerationResult Generate(
         LlamaForCausalLM model,
@@ -61,6 +60,8 @@ public static class TextGenerator
         var capacity = (int)Math.Min(config.MaxPositionEmbeddings, (long)promptIds.Count + parameters.MaxTokens);
         var random = parameters.Seed is { } seed ? new Random(seed) : new Random();
         var stops = parameters.Stop;
+        var stopIds = new HashSet<int>(tokenizer.StopIds);
+        stopIds.UnionWith(config.EosTokenIds);
         var generated = new List<int>();
         var starts = new List<int>(); // byte offset in the text where each generated token begins
         var logprobs = new List<TokenLogprob>();
@@ -89,7 +90,7 @@ public static class TextGenerator
                 var entry = Describe(tokenizer, logits, next, parameters.TopLogprobs);
                 var t1 = Stopwatch.GetTimestamp();
                 tSampling += t1 - t0;
-                if (tokenizer.StopIds.Contains(next))
+                if (stopIds.Contains(next))
                 {
                     finish = FinishReason.Stop;
                     generated.Add(next);
