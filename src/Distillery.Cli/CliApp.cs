@@ -51,6 +51,10 @@ public static class CliApp
     [
         new DoctorVerb(context),
         new SampleVerb(context),
+        new EvalVerb(context),
+        new ServeVerb(context),
+        new ExportVerb(context),
+        new DemoVerb(context),
     ];
 
     private static RootCommand BuildRoot(CliContext context)

@@ -4,6 +4,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
 using Distillery.Models.Checkpoints;
+using Distillery.Models.Gguf;
 using Distillery.Models.Llama;
 using Distillery.Models.Tokenizers;
 
@@ -31,7 +32,7 @@ public static class ModelLoader
                 {
                     var tok = await TokenizerLoader.LoadAsync(tokenizer ?? FindLlama2cTokenizer(path, model.Config), cancellationToken);
                     CheckVocab(tok, model.Config, spec);
-                    return new ModelBundle(spec, model, tok);
+                    return new ModelBundle(spec, model, tok, ChatTemplate.Plain); // llama2.c models are base models
                 }
                 catch
                 {
@@ -54,8 +55,23 @@ public static class ModelLoader
                     throw;
                 }
             }
+            case "gguf":
+            {
+                var (model, tok) = LlamaGguf.Load(path);
+                try
+                {
+                    if (tokenizer is not null) tok = await TokenizerLoader.LoadAsync(tokenizer, cancellationToken);
+                    CheckVocab(tok, model.Config, spec);
+                    return new ModelBundle(spec, model, tok, ChatTemplate.Plain);
+                }
+                catch
+                {
+                    model.Dispose();
+                    throw;
+                }
+            }
             default:
-                throw InputException.InField("model", $"'{spec}' is not a model spec this build loads; use llama2c:PATH or checkpoint:DIR");
+                throw InputException.InField("model", $"'{spec}' is not a model spec this build loads; use llama2c:PATH, checkpoint:DIR or gguf:PATH");
         }
     }
 
@@ -65,12 +81,13 @@ public static class ModelLoader
         if (colon > 1) // "C:\..." is a path, not a kind
         {
             var kind = spec[..colon];
-            if (kind is "llama2c" or "checkpoint") return (kind, spec[(colon + 1)..]);
+            if (kind is "llama2c" or "checkpoint" or "gguf") return (kind, spec[(colon + 1)..]);
             if (!File.Exists(spec) && !Directory.Exists(spec)) return (kind, spec[(colon + 1)..]);
         }
         if (Directory.Exists(spec)) return ("checkpoint", spec);
         if (File.Exists(spec) && spec.EndsWith(".bin", StringComparison.OrdinalIgnoreCase)) return ("llama2c", spec);
-        throw InputException.InField("model", $"'{spec}' is neither a model spec (llama2c:PATH, checkpoint:DIR) nor an existing folder or .bin file");
+        if (File.Exists(spec) && spec.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase)) return ("gguf", spec);
+        throw InputException.InField("model", $"'{spec}' is neither a model spec (llama2c:PATH, checkpoint:DIR, gguf:PATH) nor an existing folder or .bin file");
     }
 
     private static string FindLlama2cTokenizer(string modelPath, LlamaConfig config)

@@ -26,6 +26,9 @@ public sealed record ChatTemplate(
     /// <summary>ChatML, as used by OpenAI's and Qwen's chat models.</summary>
     public static ChatTemplate ChatML { get; } = new("<|im_start|>{role}\n{content}<|im_end|>\n", "<|im_start|>assistant\n");
 
+    /// <summary>No markers: the messages' contents run together and the model continues them (base models such as llama2.c's).</summary>
+    public static ChatTemplate Plain { get; } = new("{content}", "");
+
     /// <summary>Renders the messages, ending with the generation prompt where asked.</summary>
     public string Apply(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt = true)
     {

@@ -1,0 +1,139 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Text;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace Distillery.Core.Datasets;
+
+/// <summary>Appends rows to a dataset folder's <c>data.jsonl</c> as they complete, each flushed on its own line, and writes <c>manifest.json</c>.</summary>
+/// <remarks>Opening a folder whose last line was torn by a crash cuts the file back to its last complete line. Safe for concurrent callers.</remarks>
+public sealed class DatasetWriter : IAsyncDisposable
+{
+    private readonly SemaphoreSlim gate = new(1, 1);
+    private FileStream stream;
+
+    private DatasetWriter(string directory, FileStream stream, long tornBytesRemoved)
+    {
+        Directory = directory;
+        this.stream = stream;
+        TornBytesRemoved = tornBytesRemoved;
+    }
+
+    /// <summary>The dataset folder.</summary>
+    public string Directory { get; }
+
+    /// <summary>How many bytes of a torn last line were cut when the folder was opened (0 when the file was whole).</summary>
+    public long TornBytesRemoved { get; }
+
+    /// <summary>Opens (creating if needed) a dataset folder for appending, repairing a torn last line first.</summary>
+    public static async Task<DatasetWriter> OpenAsync(string directory, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        System.IO.Directory.CreateDirectory(directory);
+        var path = DatasetFolder.DataPath(directory);
+        var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, 1 << 16, useAsync: true);
+        var removed = await RepairTornTailAsync(stream, cancellationToken);
+        stream.Seek(0, SeekOrigin.End);
+        return new DatasetWriter(directory, stream, removed);
+    }
+
+    /// <summary>Appends one row as one line and flushes it to the operating system, so a killed process keeps it.</summary>
+    public async Task AppendAsync(DatasetRow row, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        var bytes = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(row, DatasetJson.Compact) + "\n");
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            // One write per line: a crash tears at most this line, which the next open cuts away.
+            await stream.WriteAsync(bytes, CancellationToken.None);
+            await stream.FlushAsync(CancellationToken.None);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Replaces <c>data.jsonl</c> with the given rows (used to put a finished run's rows in prompt order); the swap is atomic.</summary>
+    public async Task RewriteAsync(IEnumerable<DatasetRow> rows, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var path = DatasetFolder.DataPath(Directory);
+        var temporary = path + ".tmp";
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            await using (var output = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+            {
+                foreach (var row in rows)
+                    await output.WriteAsync(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(row, DatasetJson.Compact) + "\n"), cancellationToken);
+                await output.FlushAsync(cancellationToken);
+                output.Flush(flushToDisk: true);
+            }
+            await stream.DisposeAsync();
+            File.Move(temporary, path, overwrite: true);
+            stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read, 1 << 16, useAsync: true);
+            stream.Seek(0, SeekOrigin.End);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Writes <c>manifest.json</c> atomically (a temporary file, then a rename).</summary>
+    public async Task WriteManifestAsync(DatasetManifest manifest, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        await WriteManifestAsync(Directory, manifest, cancellationToken);
+    }
+
+    /// <summary>Writes a folder's <c>manifest.json</c> atomically.</summary>
+    public static async Task WriteManifestAsync(string directory, DatasetManifest manifest, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        ArgumentNullException.ThrowIfNull(manifest);
+        var path = DatasetFolder.ManifestPath(directory);
+        var temporary = path + ".tmp";
+        await File.WriteAllTextAsync(temporary, JsonSerializer.Serialize(manifest, DatasetJson.Indented) + "\n", cancellationToken);
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await stream.DisposeAsync();
+        gate.Dispose();
+    }
+
+    private static async Task<long> RepairTornTailAsync(FileStream stream, CancellationToken cancellationToken)
+    {
+        var length = stream.Length;
+        if (length == 0) return 0;
+        // Scan back from the end for the last newline; everything after it is a line the crash cut short.
+        var buffer = new byte[64 * 1024];
+        var end = length;
+        while (end > 0)
+        {
+            var start = Math.Max(0, end - buffer.Length);
+            var count = (int)(end - start);
+            stream.Seek(start, SeekOrigin.Begin);
+            await stream.ReadExactlyAsync(buffer.AsMemory(0, count), cancellationToken);
+            var index = Array.LastIndexOf(buffer, (byte)'\n', count - 1, count);
+            if (index >= 0)
+            {
+                var keep = start + index + 1;
+                if (keep == length) return 0;
+                stream.SetLength(keep);
+                return length - keep;
+            }
+            end = start;
+        }
+        stream.SetLength(0);
+        return length;
+    }
+}

@@ -1,0 +1,228 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using Distillery.Core.Chat;
+using Distillery.Core.Errors;
+using Distillery.Core.Provenance;
+using Microsoft.Data.Sqlite;
+
+namespace Distillery.Core.Ledger;
+
+/// <summary>The ledger, <c>ledger.db</c> (SQLite, WAL): every teacher request recorded before it is sent and again when it completes, keyed by its request hash.</summary>
+/// <remarks>A request the ledger holds as answered is never sent again: its stored response answers it. Safe for concurrent callers in one process; other processes wait on SQLite's lock.</remarks>
+public sealed class TeacherLedger : IAsyncDisposable
+{
+    private const string Columns = "hash, provider, model, endpoint, request, status, response, model_reported, prompt_tokens, completion_tokens, cost_usd, sends, retries, error, created_utc, sent_utc, completed_utc, duration_ms";
+    private readonly SqliteConnection connection;
+    private readonly SemaphoreSlim gate = new(1, 1);
+
+    private TeacherLedger(string path, SqliteConnection connection)
+    {
+        Path = path;
+        this.connection = connection;
+    }
+
+    /// <summary>The ledger file.</summary>
+    public string Path { get; }
+
+    /// <summary>Opens or creates a ledger file in WAL mode.</summary>
+    public static async Task<TeacherLedger> OpenAsync(string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+        if (directory is not null) Directory.CreateDirectory(directory);
+        var builder = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false, DefaultTimeout = 30 };
+        var connection = new SqliteConnection(builder.ToString());
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            await ExecuteAsync(connection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;", cancellationToken);
+            await ExecuteAsync(connection, """
+                CREATE TABLE IF NOT EXISTS requests (
+                    hash TEXT PRIMARY KEY,
+                    provider TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    endpoint TEXT NOT NULL,
+                    request TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    response TEXT,
+                    model_reported TEXT,
+                    prompt_tokens INTEGER NOT NULL DEFAULT 0,
+                    completion_tokens INTEGER NOT NULL DEFAULT 0,
+                    cost_usd TEXT NOT NULL DEFAULT '0',
+                    sends INTEGER NOT NULL DEFAULT 0,
+                    retries INTEGER NOT NULL DEFAULT 0,
+                    error TEXT,
+                    created_utc TEXT NOT NULL,
+                    sent_utc TEXT,
+                    completed_utc TEXT,
+                    duration_ms REAL);
+                CREATE INDEX IF NOT EXISTS requests_teacher ON requests(provider, model, endpoint);
+                """, cancellationToken);
+        }
+        catch (SqliteException e)
+        {
+            await connection.DisposeAsync();
+            throw new DistilleryException($"{path}: cannot open the ledger ({e.Message.Split('\n')[0]}); is it a Distillery ledger.db?", e);
+        }
+        return new TeacherLedger(path, connection);
+    }
+
+    /// <summary>The entry for a request hash, or null when the ledger has never seen it.</summary>
+    public async Task<LedgerEntry?> FindAsync(string hash, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hash);
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT {Columns} FROM requests WHERE hash = $hash";
+            command.Parameters.AddWithValue("$hash", hash);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken) ? ReadEntry(reader) : null;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Records that a request is about to be sent (status pending, one more send); refuses a request already answered.</summary>
+    public async Task RecordSendingAsync(string hash, TeacherIdentity teacher, string canonicalRequest, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hash);
+        ArgumentNullException.ThrowIfNull(teacher);
+        ArgumentNullException.ThrowIfNull(canonicalRequest);
+        var changed = await ExecuteLockedAsync("""
+            INSERT INTO requests (hash, provider, model, endpoint, request, status, sends, created_utc, sent_utc)
+            VALUES ($hash, $provider, $model, $endpoint, $request, 'pending', 1, $now, $now)
+            ON CONFLICT(hash) DO UPDATE SET status = 'pending', sends = sends + 1, sent_utc = $now, error = NULL
+            WHERE status <> 'answered'
+            """, cancellationToken,
+            ("$hash", hash), ("$provider", teacher.Provider), ("$model", teacher.Model), ("$endpoint", teacher.Endpoint),
+            ("$request", canonicalRequest), ("$now", Format(now)));
+        if (changed == 0) throw new InvalidOperationException($"request {hash} is already answered in the ledger; answer it from there");
+    }
+
+    /// <summary>Records a request's answer: the response JSON, the model as reported, usage and cost.</summary>
+    public async Task RecordAnsweredAsync(string hash, string response, string modelReported, TokenUsage usage, decimal costUsd, int retries, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hash);
+        ArgumentNullException.ThrowIfNull(response);
+        ArgumentNullException.ThrowIfNull(usage);
+        await ExecuteLockedAsync("""
+            UPDATE requests SET status = 'answered', response = $response, model_reported = $model, prompt_tokens = $prompt,
+                completion_tokens = $completion, cost_usd = $cost, retries = retries + $retries, error = NULL, completed_utc = $now,
+                duration_ms = (julianday($now) - julianday(sent_utc)) * 86400000.0
+            WHERE hash = $hash
+            """, cancellationToken,
+            ("$hash", hash), ("$response", response), ("$model", modelReported), ("$prompt", usage.PromptTokens),
+            ("$completion", usage.CompletionTokens), ("$cost", costUsd.ToString(CultureInfo.InvariantCulture)), ("$retries", retries), ("$now", Format(now)));
+    }
+
+    /// <summary>Records that a request failed, with the error (a later run sends it again).</summary>
+    public async Task RecordFailedAsync(string hash, string error, int retries, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hash);
+        ArgumentNullException.ThrowIfNull(error);
+        await ExecuteLockedAsync("""
+            UPDATE requests SET status = 'failed', error = $error, retries = retries + $retries, completed_utc = $now,
+                duration_ms = (julianday($now) - julianday(sent_utc)) * 86400000.0
+            WHERE hash = $hash AND status <> 'answered'
+            """, cancellationToken, ("$hash", hash), ("$error", error), ("$retries", retries), ("$now", Format(now)));
+    }
+
+    /// <summary>Every entry, oldest first.</summary>
+    public async Task<IReadOnlyList<LedgerEntry>> ReadAllAsync(CancellationToken cancellationToken = default)
+    {
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT {Columns} FROM requests ORDER BY created_utc, hash";
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var entries = new List<LedgerEntry>();
+            while (await reader.ReadAsync(cancellationToken)) entries.Add(ReadEntry(reader));
+            return entries;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>The SQLite journal mode in force ("wal").</summary>
+    public async Task<string> JournalModeAsync(CancellationToken cancellationToken = default)
+    {
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA journal_mode";
+            return (string)(await command.ExecuteScalarAsync(cancellationToken))!;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await connection.DisposeAsync();
+        gate.Dispose();
+    }
+
+    private async Task<int> ExecuteLockedAsync(string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
+    {
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value);
+            return await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static LedgerEntry ReadEntry(SqliteDataReader r) => new()
+    {
+        Hash = r.GetString(0),
+        Provider = r.GetString(1),
+        Model = r.GetString(2),
+        Endpoint = r.GetString(3),
+        Request = r.GetString(4),
+        Status = Enum.Parse<LedgerStatus>(r.GetString(5), ignoreCase: true),
+        Response = r.IsDBNull(6) ? null : r.GetString(6),
+        ModelReported = r.IsDBNull(7) ? null : r.GetString(7),
+        Usage = new TokenUsage(r.GetInt32(8), r.GetInt32(9)),
+        CostUsd = decimal.Parse(r.GetString(10), CultureInfo.InvariantCulture),
+        Sends = r.GetInt32(11),
+        Retries = r.GetInt32(12),
+        Error = r.IsDBNull(13) ? null : r.GetString(13),
+        Created = Parse(r.GetString(14)),
+        Sent = r.IsDBNull(15) ? null : Parse(r.GetString(15)),
+        Completed = r.IsDBNull(16) ? null : Parse(r.GetString(16)),
+        DurationMs = r.IsDBNull(17) ? null : r.GetDouble(17),
+    };
+
+    // ISO 8601 with a 'Z'; julianday() reads it, and it sorts as text.
+    private static string Format(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+
+    private static DateTimeOffset Parse(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+}

@@ -1,0 +1,298 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using Distillery.Core.Chat;
+using Distillery.Core.Datasets;
+using Distillery.Core.Errors;
+using Distillery.Core.Ledger;
+using Distillery.Core.Policy;
+using Distillery.Core.Pricing;
+using Distillery.Core.Prompts;
+
+namespace Distillery.Teachers.Generation;
+
+/// <summary>Runs <c>distill generate</c>: reads and checks the prompts, asks the teacher for each (prompt, sample) the dataset lacks, answering from the ledger what was paid for before, and streams rows into the dataset folder.</summary>
+/// <remarks>Every request is recorded in the ledger before it is sent and again when it completes. A killed run loses at most the requests in flight; the next run repairs a torn last line and goes on.</remarks>
+public sealed class GenerationRunner
+{
+    private const int MaxErrorsKept = 5;
+    private readonly ITeacher teacher;
+    private readonly GenerationOptions options;
+    private readonly TimeProvider clock;
+
+    /// <summary>Creates the run for a teacher (already wrapped for retries and rate limits) and options.</summary>
+    public GenerationRunner(ITeacher teacher, GenerationOptions options, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(teacher);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Samples < 1) throw InputException.InField("--samples", "must be at least 1");
+        if (options.Concurrency < 1) throw InputException.InField("--concurrency", "must be at least 1");
+        this.teacher = teacher;
+        this.options = options;
+        clock = time ?? TimeProvider.System;
+    }
+
+    /// <summary>Runs to the end (or to cancellation, which leaves resumable state) and returns the summary. Bad prompts and a denied teacher throw before anything is sent.</summary>
+    public async Task<GenerationSummary> RunAsync(IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var prompts = await PromptFile.ReadAsync(options.PromptsPath, cancellationToken);
+        var identity = teacher.Identity;
+        var decision = options.Policy.Evaluate(identity.Provider, identity.Model);
+        if (decision.Verdict == PolicyVerdict.Deny)
+            throw InputException.InField("--teacher", $"{identity} is denied by {decision.Rule}{Suffix(decision.Explanation)}; Distillery will not generate data from it");
+        var decisions = new ConcurrentDictionary<string, PolicyDecision>(StringComparer.Ordinal) { [identity.Model] = decision };
+
+        await using var writer = await DatasetWriter.OpenAsync(options.OutputDirectory, cancellationToken);
+        var present = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var row in DatasetReader.ReadRowsAsync(options.OutputDirectory, cancellationToken))
+            if (row.Distillery is { } p) present.Add(RowKey(p.PromptId, p.Sample, p.RequestHash));
+        await using var ledger = await TeacherLedger.OpenAsync(options.LedgerPath ?? Path.Combine(options.OutputDirectory, DatasetFolder.LedgerFile), cancellationToken);
+
+        var items = new List<WorkItem>();
+        foreach (var prompt in prompts.Prompts)
+        {
+            var messages = WithSystem(prompt.Messages, options.SystemPrompt);
+            for (var sample = 0; sample < options.Samples; sample++)
+            {
+                var canonical = RequestHash.Canonical(new CanonicalRequest(messages, options.Sampling, sample));
+                items.Add(new WorkItem(prompt, sample, messages, canonical, RequestHash.Of(identity, canonical)));
+            }
+        }
+        var state = new RunState { RowsTotal = items.Count };
+        var todo = items.Where(i => !present.Contains(RowKey(i.Prompt.Id, i.Sample, i.Hash))).ToList();
+        state.AlreadyPresent = items.Count - todo.Count;
+        state.RowsDone = state.AlreadyPresent;
+        var budget = new Budget(options.BudgetUsd);
+        var retriesAtStart = options.Statistics?.Retries ?? 0;
+        void Report() => progress?.Report(new GenerationProgress(Volatile.Read(ref state.RowsDone), state.RowsTotal, Interlocked.Read(ref state.CompletionTokens),
+            state.Cost, Volatile.Read(ref state.Failed), (options.Statistics?.Retries ?? 0) - retriesAtStart, stopwatch.Elapsed));
+        Report();
+
+        // Identical requests (the same prompt twice) are sent once and answer every row that asked.
+        var groups = todo.GroupBy(i => i.Hash, StringComparer.Ordinal).Select(g => g.ToList()).ToList();
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency, CancellationToken = cancellationToken };
+        var cancelled = false;
+        try
+        {
+            await Parallel.ForEachAsync(groups, parallel, async (group, token) =>
+            {
+                await ProcessAsync(group, ledger, writer, budget, decisions, state, token);
+                Report();
+            });
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            cancelled = true;
+        }
+
+        var rows = await DatasetReader.ReadAllRowsAsync(options.OutputDirectory, CancellationToken.None);
+        if (!cancelled) rows = await PutInPromptOrderAsync(writer, rows, prompts);
+        var summary = new GenerationSummary
+        {
+            RowsTotal = state.RowsTotal,
+            RowsDone = CountDone(rows, items),
+            Answered = state.Answered,
+            FromLedger = state.FromLedger,
+            AlreadyPresent = state.AlreadyPresent,
+            Failed = state.Failed,
+            NotSent = state.NotSent,
+            Retries = (options.Statistics?.Retries ?? 0) - retriesAtStart,
+            CompletionTokens = state.CompletionTokens,
+            PromptTokens = state.PromptTokens,
+            CostUsd = state.Cost,
+            Elapsed = stopwatch.Elapsed,
+            BudgetReached = state.BudgetReached,
+            PolicyDecisions = [.. decisions.Values.Distinct()],
+            Errors = [.. state.Errors.Take(MaxErrorsKept)],
+        };
+        await writer.WriteManifestAsync(BuildManifest(prompts, rows, summary, decisions), CancellationToken.None);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (state.PolicyStop is { } stop) throw new DistilleryException(stop);
+        return summary;
+    }
+
+    private async Task ProcessAsync(List<WorkItem> group, TeacherLedger ledger, DatasetWriter writer, Budget budget,
+        ConcurrentDictionary<string, PolicyDecision> decisions, RunState state, CancellationToken token)
+    {
+        var first = group[0];
+        var entry = await ledger.FindAsync(first.Hash, token);
+        if (entry is { Status: LedgerStatus.Answered, Response: { } stored })
+        {
+            var completion = JsonSerializer.Deserialize<Completion>(stored, DatasetJson.Compact)
+                ?? throw new DistilleryException($"{ledger.Path}: request {first.Hash} holds no response; the ledger was changed by hand");
+            await WriteRowsAsync(writer, group, completion, entry.CostUsd, entry.Completed ?? entry.Created);
+            Interlocked.Add(ref state.FromLedger, group.Count);
+            Interlocked.Add(ref state.RowsDone, group.Count);
+            return;
+        }
+        if (state.PolicyStop is not null)
+        {
+            Interlocked.Add(ref state.NotSent, 1);
+            return;
+        }
+        var request = new TeacherRequest(first.Messages, options.Sampling);
+        var reserved = options.Price.Cost(request.EstimatedPromptTokens(), options.Sampling.MaxTokens);
+        if (!budget.TryReserve(reserved))
+        {
+            state.BudgetReached = true;
+            Interlocked.Add(ref state.NotSent, 1);
+            return;
+        }
+        await ledger.RecordSendingAsync(first.Hash, teacher.Identity, first.Canonical, clock.GetUtcNow(), token);
+        Completion answer;
+        try
+        {
+            answer = await teacher.CompleteAsync(request, token);
+        }
+        catch (TeacherException e)
+        {
+            budget.Settle(reserved, 0);
+            await ledger.RecordFailedAsync(first.Hash, e.Message, request.Trace.Retries, clock.GetUtcNow(), CancellationToken.None);
+            Interlocked.Increment(ref state.Failed);
+            state.Errors.Enqueue($"prompt {first.Prompt.Id} (line {first.Prompt.Line}): {e.Message}");
+            return;
+        }
+        catch (OperationCanceledException)
+        {
+            // Left pending in the ledger: the next run sends it again.
+            budget.Settle(reserved, 0);
+            throw;
+        }
+        var cost = options.Price.Cost(answer.Usage);
+        budget.Settle(reserved, cost);
+        var completed = clock.GetUtcNow();
+        // Paid for: record it whatever happens next, even on Ctrl-C.
+        await ledger.RecordAnsweredAsync(first.Hash, JsonSerializer.Serialize(answer, DatasetJson.Compact), answer.Model, answer.Usage, cost, request.Trace.Retries, completed, CancellationToken.None);
+        Interlocked.Increment(ref state.Answered);
+        Interlocked.Add(ref state.CompletionTokens, answer.Usage.CompletionTokens);
+        Interlocked.Add(ref state.PromptTokens, answer.Usage.PromptTokens);
+        state.AddCost(cost);
+        var reported = decisions.GetOrAdd(answer.Model, m => options.Policy.Evaluate(teacher.Identity.Provider, m));
+        if (reported.Verdict == PolicyVerdict.Deny)
+        {
+            state.PolicyStop ??= $"the server reported model {teacher.Identity.Provider}:{answer.Model}, denied by {reported.Rule}{Suffix(reported.Explanation)}; its answers are kept in the ledger but not in the dataset";
+            return;
+        }
+        await WriteRowsAsync(writer, group, answer, cost, completed);
+        Interlocked.Add(ref state.RowsDone, group.Count);
+    }
+
+    private async Task WriteRowsAsync(DatasetWriter writer, List<WorkItem> group, Completion completion, decimal cost, DateTimeOffset timestamp)
+    {
+        foreach (var item in group)
+        {
+            var row = new DatasetRow([.. item.Messages, ChatMessage.Assistant(completion.Text)], new RowProvenance
+            {
+                PromptId = item.Prompt.Id,
+                Sample = item.Sample,
+                Meta = item.Prompt.Meta,
+                Teacher = new RowTeacher
+                {
+                    Provider = teacher.Identity.Provider,
+                    Model = completion.Model,
+                    RequestedModel = teacher.Identity.Model,
+                    Endpoint = teacher.Identity.Endpoint,
+                    Sampling = options.Sampling,
+                },
+                FinishReason = completion.FinishReason,
+                Tokens = completion.Tokens,
+                Usage = completion.Usage,
+                CostUsd = cost,
+                RequestHash = item.Hash,
+                Timestamp = timestamp,
+            });
+            // Rows are flushed as they complete; cancellation must not tear a paid row.
+            await writer.AppendAsync(row, CancellationToken.None);
+        }
+    }
+
+    private static async Task<IReadOnlyList<DatasetRow>> PutInPromptOrderAsync(DatasetWriter writer, IReadOnlyList<DatasetRow> rows, PromptSet prompts)
+    {
+        var order = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < prompts.Prompts.Count; i++) order[prompts.Prompts[i].Id] = i;
+        // Rows of prompts not in this file (an earlier run's) keep their place after this file's.
+        var sorted = rows.Select((row, index) => (row, index))
+            .OrderBy(x => x.row.Distillery is { } p && order.TryGetValue(p.PromptId, out var o) ? o : int.MaxValue)
+            .ThenBy(x => x.row.Distillery?.Sample ?? 0)
+            .ThenBy(x => x.index)
+            .Select(x => x.row).ToList();
+        if (!sorted.SequenceEqual(rows)) await writer.RewriteAsync(sorted);
+        return sorted;
+    }
+
+    private static int CountDone(IReadOnlyList<DatasetRow> rows, List<WorkItem> items)
+    {
+        var wanted = items.Select(i => RowKey(i.Prompt.Id, i.Sample, i.Hash)).ToHashSet(StringComparer.Ordinal);
+        return rows.Count(r => r.Distillery is { } p && wanted.Remove(RowKey(p.PromptId, p.Sample, p.RequestHash)));
+    }
+
+    private DatasetManifest BuildManifest(PromptSet prompts, IReadOnlyList<DatasetRow> rows, GenerationSummary summary, ConcurrentDictionary<string, PolicyDecision> decisions)
+    {
+        var teachers = TeacherContributions.FromRows(rows);
+        return new DatasetManifest
+        {
+            Updated = clock.GetUtcNow(),
+            Prompts = new ManifestPrompts(prompts.Path, prompts.Sha256, prompts.Prompts.Count),
+            Samples = options.Samples,
+            Teachers = teachers,
+            Counts = new ManifestCounts
+            {
+                Rows = rows.Count,
+                Answered = summary.Answered,
+                FromLedger = summary.FromLedger,
+                AlreadyPresent = summary.AlreadyPresent,
+                Failed = summary.Failed,
+                NotSent = summary.NotSent,
+                Retries = summary.Retries,
+            },
+            Tokens = new TokenUsage(teachers.Sum(t => t.Tokens.PromptTokens), teachers.Sum(t => t.Tokens.CompletionTokens)),
+            CostUsd = teachers.Sum(t => t.CostUsd),
+            Policy = [.. decisions.OrderBy(d => d.Key == teacher.Identity.Model ? 0 : 1).ThenBy(d => d.Key, StringComparer.Ordinal)
+                .Select(d => new PolicyRecord($"{teacher.Identity.Provider}:{d.Key}", d.Value.VerdictText, d.Value.Rule, d.Value.Explanation.Length == 0 ? null : d.Value.Explanation))],
+        };
+    }
+
+    private static IReadOnlyList<ChatMessage> WithSystem(IReadOnlyList<ChatMessage> messages, string? system) =>
+        system is null || messages.Any(m => m.Role is "system" or "developer") ? messages : [ChatMessage.System(system), .. messages];
+
+    private static string RowKey(string promptId, int sample, string hash) => $"{promptId}\n{sample}\n{hash}";
+
+    private static string Suffix(string explanation) => explanation.Length == 0 ? "" : $" ({explanation})";
+
+    private sealed record WorkItem(Prompt Prompt, int Sample, IReadOnlyList<ChatMessage> Messages, string Canonical, string Hash);
+
+    private sealed class RunState
+    {
+        private readonly object costGate = new();
+        private decimal cost;
+        public int RowsTotal;
+        public int RowsDone;
+        public int Answered;
+        public int FromLedger;
+        public int AlreadyPresent;
+        public int Failed;
+        public int NotSent;
+        public long CompletionTokens;
+        public long PromptTokens;
+        public volatile bool BudgetReached;
+        public volatile string? PolicyStop;
+        public readonly ConcurrentQueue<string> Errors = new();
+
+        public decimal Cost
+        {
+            get { lock (costGate) return cost; }
+        }
+
+        public void AddCost(decimal amount)
+        {
+            lock (costGate) cost += amount;
+        }
+    }
+}

@@ -1,0 +1,47 @@
+using System;
+using Distillery.Core.Errors;
+using Distillery.Teachers.OpenAi;
+
+namespace Distillery.Teachers;
+
+/// <summary>Builds a teacher from a spec string, wrapped for retries and rate limits: retries outside, the rate limiter inside, so every attempt is counted.</summary>
+public static class TeacherFactory
+{
+    /// <summary>The base URL used when neither <c>--base-url</c> nor <c>OPENAI_BASE_URL</c> is given.</summary>
+    public const string DefaultOpenAiBaseUrl = "https://api.openai.com/v1";
+
+    /// <summary>Creates the teacher a spec names (<c>openai:MODEL</c>, ...); a bad spec, URL or missing key is an <see cref="InputException"/>.</summary>
+    public static ITeacher Create(string spec, TeacherSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(settings);
+        var parsed = TeacherSpec.Parse(spec);
+        var teacher = parsed.Kind switch
+        {
+            TeacherKind.OpenAi => CreateOpenAi(parsed.Target, settings),
+            _ => throw new DistilleryException($"--teacher: local {parsed.Provider}: teachers are not available in this build yet (they need Distillery.Models' Llama model); use openai:MODEL"),
+        };
+        return Wrap(teacher, settings);
+    }
+
+    /// <summary>Wraps any teacher with the settings' rate limits and retries.</summary>
+    public static ITeacher Wrap(ITeacher teacher, TeacherSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(teacher);
+        ArgumentNullException.ThrowIfNull(settings);
+        ITeacher limited = new RateLimitedTeacher(teacher, settings.RequestsPerMinute, settings.TokensPerMinute, settings.Statistics);
+        return new RetryingTeacher(limited, settings.Retry, settings.Statistics);
+    }
+
+    private static OpenAiTeacher CreateOpenAi(string model, TeacherSettings settings)
+    {
+        var baseUrlText = settings.BaseUrl ?? Environment.GetEnvironmentVariable("OPENAI_BASE_URL");
+        if (string.IsNullOrWhiteSpace(baseUrlText)) baseUrlText = DefaultOpenAiBaseUrl;
+        if (!Uri.TryCreate(baseUrlText, UriKind.Absolute, out var baseUrl) || (baseUrl.Scheme != Uri.UriSchemeHttp && baseUrl.Scheme != Uri.UriSchemeHttps))
+            throw InputException.InField(settings.BaseUrl is null ? "OPENAI_BASE_URL" : "--base-url", $"\"{baseUrlText}\" is not an http(s) URL; give one like https://api.openai.com/v1");
+        var key = Environment.GetEnvironmentVariable(settings.ApiKeyVariable);
+        if (string.IsNullOrEmpty(key))
+            throw InputException.InField(settings.ApiKeyVariable, "is not set; put the API key in this environment variable (Distillery never writes it anywhere)");
+        return new OpenAiTeacher(model, baseUrl, key, settings.Timeout);
+    }
+}

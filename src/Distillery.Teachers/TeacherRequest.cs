@@ -1,0 +1,32 @@
+using System;
+using System.Collections.Generic;
+using Distillery.Core.Chat;
+
+namespace Distillery.Teachers;
+
+/// <summary>What is asked of a teacher: the chat so far and how to sample the answer. <see cref="Trace"/> collects what wrappers did on the way.</summary>
+public sealed record TeacherRequest(IReadOnlyList<ChatMessage> Messages, SamplingParameters Sampling)
+{
+    /// <summary>Counts filled in by wrappers (retries) while this request is served.</summary>
+    public RequestTrace Trace { get; init; } = new();
+
+    /// <summary>A rough count of the prompt's tokens (4 characters a token, 4 per message) for rate limits and budgets before the server counts them.</summary>
+    public int EstimatedPromptTokens()
+    {
+        var total = 0;
+        foreach (var message in Messages) total += 4 + (message.Content.Length + 3) / 4;
+        return Math.Max(1, total);
+    }
+}
+
+/// <summary>What happened while one request was served: how many retries it took.</summary>
+public sealed class RequestTrace
+{
+    private int retries;
+
+    /// <summary>Retries made for this request.</summary>
+    public int Retries => retries;
+
+    /// <summary>Counts one retry.</summary>
+    public void AddRetry() => System.Threading.Interlocked.Increment(ref retries);
+}

@@ -1,0 +1,28 @@
+using System;
+
+namespace Distillery.Teachers;
+
+/// <summary>How a teacher is reached and guarded: endpoint and key variable (API teachers), timeout, retries, rate limits.</summary>
+public sealed record TeacherSettings
+{
+    /// <summary>The API base URL; null takes <c>OPENAI_BASE_URL</c>, then https://api.openai.com/v1.</summary>
+    public string? BaseUrl { get; init; }
+
+    /// <summary>The environment variable that holds the API key.</summary>
+    public string ApiKeyVariable { get; init; } = "OPENAI_API_KEY";
+
+    /// <summary>How long one attempt may take.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>Retry policy for 429, 5xx, timeouts and dropped connections.</summary>
+    public RetryOptions Retry { get; init; } = new();
+
+    /// <summary>Requests per minute; 0 for no limit.</summary>
+    public int RequestsPerMinute { get; init; }
+
+    /// <summary>Tokens (prompt + completion) per minute; 0 for no limit.</summary>
+    public int TokensPerMinute { get; init; }
+
+    /// <summary>Counters the wrappers fill in.</summary>
+    public TeacherStatistics Statistics { get; init; } = new();
+}
