@@ -56,8 +56,11 @@ public sealed class LlamaDecoder : IDisposable
     /// <summary>The cache this decoder fills; <see cref="KvCache.Length"/> is the next position.</summary>
     public KvCache Cache { get; }
 
-    /// <summary>Runs the prompt through the model's batched forward pass into the cache; writes the last position's logits.</summary>
-    public void Prefill(IReadOnlyList<int> ids, Span<float> logits)
+    /// <summary>
+    /// Runs the prompt through the model's batched forward pass into the cache; writes the last position's logits
+    /// (or, with <paramref name="logSoftmax"/>, their log-softmax, computed by libtorch before the copy).
+    /// </summary>
+    public void Prefill(IReadOnlyList<int> ids, Span<float> logits, bool logSoftmax = false)
     {
         ArgumentNullException.ThrowIfNull(ids);
         using var scope = NewDisposeScope();
@@ -66,11 +69,11 @@ public sealed class LlamaDecoder : IDisposable
         for (var i = 0; i < input.Length; i++) input[i] = ids[i];
         var x = tensor(input, [1, input.Length], device: weights.Embed.device); // (1, T)
         var last = weights.Model.Forward(x, Cache).Logits[0, -1];               // (V)
-        CopyOut(last, logits);
+        CopyOut(logSoftmax ? last.log_softmax(0) : last, logits);
     }
 
-    /// <summary>Feeds one token at the next position and writes the logits for the token after it.</summary>
-    public void Step(int id, Span<float> logits)
+    /// <summary>Feeds one token at the next position and writes the logits for the token after it (or their log-softmax).</summary>
+    public void Step(int id, Span<float> logits, bool logSoftmax = false)
     {
         if ((uint)id >= (uint)config.VocabSize) throw new ArgumentOutOfRangeException(nameof(id), id, $"outside the vocabulary (0–{config.VocabSize - 1})");
         var pos = Cache.Length;
@@ -96,7 +99,7 @@ public sealed class LlamaDecoder : IDisposable
         }
         Cache.Advance(1);
         logitsBuffer.addmv_(weights.Output, Normalized(), 0, 1);
-        CopyOut(logitsBuffer, logits);
+        CopyOut(logSoftmax ? logitsBuffer.log_softmax(0) : logitsBuffer, logits);
     }
 
     /// <inheritdoc />
