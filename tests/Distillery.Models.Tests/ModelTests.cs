@@ -118,4 +118,16 @@ public sealed class ModelTests
         Assert.Equal(MathF.Sin(3), rotated[0, 2].item<float>(), 5);
         Assert.Equal(0.01, Rotary.InverseFrequencies(4, 10000)[1], 12);
     }
+
+    [Fact]
+    public void Llama3_rope_scaling_slows_long_wavelengths_and_keeps_short_ones()
+    {
+        var scaling = System.Text.Json.Nodes.JsonNode.Parse("""{"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}""")!.AsObject();
+        var plain = Rotary.InverseFrequencies(128, 500000);
+        var scaled = Rotary.InverseFrequencies(128, 500000, scaling);
+        Assert.Equal(plain[0], scaled[0]);              // wavelength 2π < 8192/4: kept
+        Assert.Equal(plain[63] / 8, scaled[63], 15);    // wavelength ≫ 8192: divided by the factor
+        var mid = Enumerable.Range(0, 64).First(j => 2 * Math.PI / plain[j] is >= 2048 and <= 8192);
+        Assert.InRange(scaled[mid], plain[mid] / 8, plain[mid]); // the band between is blended
+    }
 }
