@@ -18,13 +18,20 @@ public sealed class ModelTests
     private static float MaxDiff(Tensor a, Tensor b) => (a - b).abs().max().item<float>();
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Decoding_with_the_kv_cache_equals_recomputing_the_whole_sequence(bool qwen2)
+    [InlineData("gqa")]
+    [InlineData("qwen2")]
+    [InlineData("wide")]
+    public void Decoding_with_the_kv_cache_equals_recomputing_the_whole_sequence(string kind)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var config = qwen2 ? TinyConfigs.Qwen2() : TinyConfigs.Gqa();
+        var config = kind switch
+        {
+            "qwen2" => TinyConfigs.Qwen2(),
+            // Wide enough that the decoder computes rotate_half per token instead of storing rotated rows.
+            "wide" => TinyConfigs.Gqa() with { HiddenSize = 128, IntermediateSize = 96 },
+            _ => TinyConfigs.Gqa(),
+        };
         using var model = LlamaForCausalLM.Create(config, seed: 3);
         var ids = RandomIds(1, 12, config.VocabSize, 5);
         var full = model.forward(ids); // (1, 12, V)
@@ -40,6 +47,7 @@ public sealed class ModelTests
 
         // The fused decoder: the prompt through prefill, the rest one token at a time.
         using var weights = new LlamaInferenceWeights(model);
+        Assert.Equal(kind != "wide", weights.RotatedRows);
         using var decoder = new LlamaDecoder(weights, 16);
         var logits = new float[config.VocabSize];
         var list = ids[0].data<long>().ToArray().Select(i => (int)i).ToArray();

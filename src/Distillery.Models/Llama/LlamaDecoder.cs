@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -17,7 +18,8 @@ public sealed class LlamaDecoder : IDisposable
     private readonly int heads, kvHeads, headDim;
     // Preallocated state and buffers, with views made once: a step writes into them in place.
     private readonly Tensor state, x, position, attention, guBuffer, logitsBuffer;
-    private readonly Tensor qk, rotatedQk, q, k, v, gate, up;
+    private readonly Tensor qk, q, k, v, gate, up;
+    private readonly Tensor? rotatedQk, firstHalf, secondHalf;
     private readonly Tensor[] keep;
     private readonly Scalar one = 1.0.ToScalar();
 
@@ -33,23 +35,29 @@ public sealed class LlamaDecoder : IDisposable
         var device = weights.Embed.device;
         Cache = new KvCache(config, 1, capacity, device);
         using var scope = NewDisposeScope();
-        // The residual stream with the norm constant after it: (d + 1). x is a view of its first d entries.
-        state = zeros(config.HiddenSize + 1, device: device);
+        // The residual stream, then the norm constant, then zero padding: (StateSize). x is a view of its first d entries.
+        state = zeros(weights.StateSize, device: device);
         state[config.HiddenSize] = weights.NormConstant;
         x = state.narrow(0, 0, config.HiddenSize);
         position = zeros(1, dtype: ScalarType.Int64, device: device);
         long rotary = (heads + kvHeads) * (long)headDim, kvSize = kvHeads * (long)headDim, ff = config.IntermediateSize;
-        attention = zeros(2 * rotary + kvSize, device: device);                       // [q | k | rot q | rot k | v]
+        var rotatedSize = weights.RotatedRows ? rotary : 0;
+        attention = zeros(rotary + rotatedSize + kvSize, device: device);             // [q | k | (rot q | rot k) | v]
         qk = attention.narrow(0, 0, rotary).view(heads + kvHeads, headDim);          // (nh + n_kv, hs)
-        rotatedQk = attention.narrow(0, rotary, rotary).view(heads + kvHeads, headDim);
+        if (weights.RotatedRows) rotatedQk = attention.narrow(0, rotary, rotary).view(heads + kvHeads, headDim);
+        else
+        {
+            firstHalf = qk.narrow(1, 0, headDim / 2);
+            secondHalf = qk.narrow(1, headDim / 2, headDim / 2);
+        }
         q = attention.narrow(0, 0, heads * (long)headDim).view(1, kvHeads, heads / kvHeads, headDim); // (1, n_kv, rep, hs)
         k = attention.narrow(0, heads * (long)headDim, kvSize).view(1, kvHeads, 1, headDim);          // (1, n_kv, 1, hs)
-        v = attention.narrow(0, 2 * rotary, kvSize).view(1, kvHeads, 1, headDim);
+        v = attention.narrow(0, rotary + rotatedSize, kvSize).view(1, kvHeads, 1, headDim);
         guBuffer = zeros(2 * ff, device: device);                                     // [gate | up]
         gate = guBuffer.narrow(0, 0, ff);
         up = guBuffer.narrow(0, ff, ff);
         logitsBuffer = zeros(config.VocabSize, device: device);
-        keep = [state, x, position, attention, qk, rotatedQk, q, k, v, guBuffer, gate, up, logitsBuffer];
+        keep = [state, x, position, attention, qk, q, k, v, guBuffer, gate, up, logitsBuffer, .. new[] { rotatedQk, firstHalf, secondHalf }.OfType<Tensor>()];
         foreach (var t in keep) t.DetachFromDisposeScope();
     }
 
@@ -89,7 +97,9 @@ public sealed class LlamaDecoder : IDisposable
             var layer = weights.Layers[i];
             attention.addmv_(layer.Attention, Normalized(), 0, 1); // [q | k | rot q | rot k | v], input norm folded in
             if (layer.AttentionBias is { } b) attention.add_(b);
-            qk.mul_(cos).addcmul_(rotatedQk, sin, one); // rotary, per head: [q | k]·cos + [rot q | rot k]·sin
+            // Rotary, per head: [q | k]·cos + rotate_half([q | k])·sin, the rotated half stored or computed.
+            var rotated = rotatedQk ?? cat([secondHalf!.neg(), firstHalf!], 1);
+            qk.mul_(cos).addcmul_(rotated, sin, one);
             var (keys, values) = Cache.AppendOne(i, position, k, v); // (1, n_kv, pos + 1, hs)
             var y = nn.functional.scaled_dot_product_attention(q, keys, values); // (1, n_kv, rep, hs)
             x.addmv_(layer.Out, y.view(-1), 1, 1);                  // x += o_proj(y)
