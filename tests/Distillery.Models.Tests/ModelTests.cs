@@ -18,13 +18,20 @@ public sealed class ModelTests
     private static float MaxDiff(Tensor a, Tensor b) => (a - b).abs().max().item<float>();
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Decoding_with_the_kv_cache_equals_recomputing_the_whole_sequence(bool qwen2)
+    [InlineData("gqa")]
+    [InlineData("qwen2")]
+    [InlineData("wide")]
+    public void Decoding_with_the_kv_cache_equals_recomputing_the_whole_sequence(string kind)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var config = qwen2 ? TinyConfigs.Qwen2() : TinyConfigs.Gqa();
+        var config = kind switch
+        {
+            "qwen2" => TinyConfigs.Qwen2(),
+            // Wide enough that the decoder computes rotate_half per token instead of storing rotated rows.
+            "wide" => TinyConfigs.Gqa() with { HiddenSize = 128, IntermediateSize = 96 },
+            _ => TinyConfigs.Gqa(),
+        };
         using var model = LlamaForCausalLM.Create(config, seed: 3);
         var ids = RandomIds(1, 12, config.VocabSize, 5);
         var full = model.forward(ids); // (1, 12, V)
@@ -40,6 +47,7 @@ public sealed class ModelTests
 
         // The fused decoder: the prompt through prefill, the rest one token at a time.
         using var weights = new LlamaInferenceWeights(model);
+        Assert.Equal(kind != "wide", weights.RotatedRows);
         using var decoder = new LlamaDecoder(weights, 16);
         var logits = new float[config.VocabSize];
         var list = ids[0].data<long>().ToArray().Select(i => (int)i).ToArray();
@@ -117,5 +125,17 @@ public sealed class ModelTests
         Assert.Equal(MathF.Cos(3), rotated[0, 0].item<float>(), 5);
         Assert.Equal(MathF.Sin(3), rotated[0, 2].item<float>(), 5);
         Assert.Equal(0.01, Rotary.InverseFrequencies(4, 10000)[1], 12);
+    }
+
+    [Fact]
+    public void Llama3_rope_scaling_slows_long_wavelengths_and_keeps_short_ones()
+    {
+        var scaling = System.Text.Json.Nodes.JsonNode.Parse("""{"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}""")!.AsObject();
+        var plain = Rotary.InverseFrequencies(128, 500000);
+        var scaled = Rotary.InverseFrequencies(128, 500000, scaling);
+        Assert.Equal(plain[0], scaled[0]);              // wavelength 2π < 8192/4: kept
+        Assert.Equal(plain[63] / 8, scaled[63], 15);    // wavelength ≫ 8192: divided by the factor
+        var mid = Enumerable.Range(0, 64).First(j => 2 * Math.PI / plain[j] is >= 2048 and <= 8192);
+        Assert.InRange(scaled[mid], plain[mid] / 8, plain[mid]); // the band between is blended
     }
 }

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
-using System.Linq;
 using System.Text;
 using System.Threading;
 using Distillery.Core.Chat;
@@ -21,7 +20,7 @@ public static class TextGenerator
 
     /// <summary>
     /// Continues <paramref name="promptIds"/> (BOS included where the model wants one) under the sampling parameters.
-    /// Stops at max_tokens, the context length, a stop id of the tokenizer, or a stop string (excluded from the text).
+    /// Stops at max_tokens, the context length, a stop id of the tokenizer or the config's eos_token_id, or a stop string (excluded from the text).
     /// </summary>
     public static GenerationResult Generate(
         LlamaForCausalLM model,
@@ -61,11 +60,13 @@ public static class TextGenerator
         var capacity = (int)Math.Min(config.MaxPositionEmbeddings, (long)promptIds.Count + parameters.MaxTokens);
         var random = parameters.Seed is { } seed ? new Random(seed) : new Random();
         var stops = parameters.Stop;
+        var stopIds = new HashSet<int>(tokenizer.StopIds);
+        stopIds.UnionWith(config.EosTokenIds);
         var generated = new List<int>();
         var starts = new List<int>(); // byte offset in the text where each generated token begins
         var logprobs = new List<TokenLogprob>();
         var text = new List<byte>();
-        var logits = new float[config.VocabSize];
+        var distribution = new float[config.VocabSize]; // log-softmax of the next-token logits
         long tPrefill = 0, tForward = 0, tSampling = 0, tDecoding = 0;
         var finish = FinishReason.Length;
         var stopAt = -1; // char index of a stop string in the decoded text
@@ -78,18 +79,18 @@ public static class TextGenerator
             var t0 = Stopwatch.GetTimestamp();
             using var decoder = new LlamaDecoder(weights, capacity);
             var cache = decoder.Cache;
-            decoder.Prefill(promptIds, logits);
+            decoder.Prefill(promptIds, distribution, logSoftmax: true); // log-probabilities: sampling is shift-invariant, and logprobs need no log-sum-exp
             tPrefill = Stopwatch.GetTimestamp() - t0;
             var previous = promptIds[^1];
             while (generated.Count < parameters.MaxTokens)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 t0 = Stopwatch.GetTimestamp();
-                var next = Sampler.Sample(logits, parameters.Temperature, parameters.TopK, parameters.TopP, random);
-                var entry = Describe(tokenizer, logits, next, parameters.TopLogprobs);
+                var next = Sampler.Sample(distribution, parameters.Temperature, parameters.TopK, parameters.TopP, random);
+                var entry = Describe(tokenizer, distribution, next, parameters.TopLogprobs, normalized: true);
                 var t1 = Stopwatch.GetTimestamp();
                 tSampling += t1 - t0;
-                if (tokenizer.StopIds.Contains(next))
+                if (stopIds.Contains(next))
                 {
                     finish = FinishReason.Stop;
                     generated.Add(next);
@@ -112,7 +113,7 @@ public static class TextGenerator
                 onToken?.Invoke(entry);
                 if (generated.Count >= parameters.MaxTokens || cache.Length >= capacity) break;
                 t0 = Stopwatch.GetTimestamp();
-                decoder.Step(next, logits);
+                decoder.Step(next, distribution, logSoftmax: true);
                 tForward += Stopwatch.GetTimestamp() - t0;
             }
         }
@@ -136,11 +137,14 @@ public static class TextGenerator
         };
     }
 
-    /// <summary>The token's logprob under the model (temperature 1) and its <paramref name="topK"/> most likely alternatives.</summary>
-    public static TokenLogprob Describe(ITextTokenizer tokenizer, ReadOnlySpan<float> logits, int id, int topK)
+    /// <summary>
+    /// The token's logprob under the model (temperature 1) and its <paramref name="topK"/> most likely alternatives,
+    /// from logits, or from log-probabilities already when <paramref name="normalized"/>.
+    /// </summary>
+    public static TokenLogprob Describe(ITextTokenizer tokenizer, ReadOnlySpan<float> logits, int id, int topK, bool normalized = false)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
-        var lse = Sampler.LogSumExp(logits);
+        var lse = normalized ? 0 : Sampler.LogSumExp(logits);
         var top = new TopLogprob[Math.Max(0, Math.Min(topK, logits.Length))];
         if (top.Length > 0)
         {

@@ -18,8 +18,6 @@ public sealed class KvCache : IDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThan(capacity, config.MaxPositionEmbeddings);
         Capacity = capacity;
         BatchSize = batchSize;
-        KvHeads = config.KeyValueHeads;
-        HeadDim = config.HeadDim;
         keys = new Tensor[config.NumHiddenLayers];
         values = new Tensor[config.NumHiddenLayers];
         for (var i = 0; i < keys.Length; i++)
@@ -37,10 +35,6 @@ public sealed class KvCache : IDisposable
 
     /// <summary>Sequences decoded side by side.</summary>
     public int BatchSize { get; }
-
-    private int KvHeads { get; }
-
-    private int HeadDim { get; }
 
     /// <summary>Forgets every position (the memory is kept for the next sequence).</summary>
     public void Reset() => Length = 0;
@@ -64,11 +58,11 @@ public sealed class KvCache : IDisposable
         return (keys[layer].narrow(2, 0, Length + t), values[layer].narrow(2, 0, Length + t)); // (B, n_kv, past + T, hs)
     }
 
-    /// <summary>Writes one position's keys and values (n_kv rows of hs, any layout that views as such) at <paramref name="position"/> (a 1-element int64 tensor holding <see cref="Length"/>); returns views of all filled positions.</summary>
+    /// <summary>Writes one position's keys and values (each (1, n_kv, 1, hs)) at <paramref name="position"/> (a 1-element int64 tensor holding <see cref="Length"/>); returns views of all filled positions.</summary>
     internal (Tensor Keys, Tensor Values) AppendOne(int layer, Tensor position, Tensor k, Tensor v)
     {
-        keys[layer].index_copy_(2, position, k.view(BatchSize, KvHeads, 1, HeadDim));
-        values[layer].index_copy_(2, position, v.view(BatchSize, KvHeads, 1, HeadDim));
+        keys[layer].index_copy_(2, position, k);
+        values[layer].index_copy_(2, position, v);
         return (keys[layer].narrow(2, 0, Length + 1), values[layer].narrow(2, 0, Length + 1)); // (1, n_kv, past + 1, hs)
     }
 

@@ -43,9 +43,10 @@ public sealed class LlamaBackbone : nn.Module
         var start = cache?.Length ?? 0;
         if (start + t > config.MaxPositionEmbeddings)
             throw new System.ArgumentException($"{start + t} positions exceed max_position_embeddings ({config.MaxPositionEmbeddings})", nameof(ids));
-        var device = EmbedTokens.weight!.device;
-        if (cos.device != device)
+        var weight = EmbedTokens.weight!;
+        if (cos.device_type != weight.device_type || cos.device_index != weight.device_index)
         {
+            var device = weight.device;
             // The tables are not parameters, so module.to(device) leaves them behind; follow the weights.
             var (c, s) = (cos.to(device).DetachFromDisposeScope(), sin.to(device).DetachFromDisposeScope());
             cos.Dispose();

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -14,8 +15,13 @@ public sealed class LlamaDecoder : IDisposable
 {
     private readonly LlamaInferenceWeights weights;
     private readonly LlamaConfig config;
-    private readonly Tensor state, x, position;
     private readonly int heads, kvHeads, headDim;
+    // Preallocated state and buffers, with views made once: a step writes into them in place.
+    private readonly Tensor state, x, position, attention, guBuffer, logitsBuffer;
+    private readonly Tensor qk, q, k, v, gate, up;
+    private readonly Tensor? rotatedQk, firstHalf, secondHalf;
+    private readonly Tensor[] keep;
+    private readonly Scalar one = 1.0.ToScalar();
 
     /// <summary>A decoder over shared weights, with its own KV cache of <paramref name="capacity"/> positions.</summary>
     public LlamaDecoder(LlamaInferenceWeights weights, int capacity)
@@ -28,18 +34,41 @@ public sealed class LlamaDecoder : IDisposable
         headDim = config.HeadDim;
         var device = weights.Embed.device;
         Cache = new KvCache(config, 1, capacity, device);
-        // The residual stream with the norm constant after it: (d + 1). x is a view of its first d entries.
-        state = zeros(config.HiddenSize + 1, device: device).DetachFromDisposeScope();
+        using var scope = NewDisposeScope();
+        // The residual stream, then the norm constant, then zero padding: (StateSize). x is a view of its first d entries.
+        state = zeros(weights.StateSize, device: device);
         state[config.HiddenSize] = weights.NormConstant;
-        x = state.narrow(0, 0, config.HiddenSize).DetachFromDisposeScope();
-        position = zeros(1, dtype: ScalarType.Int64, device: device).DetachFromDisposeScope();
+        x = state.narrow(0, 0, config.HiddenSize);
+        position = zeros(1, dtype: ScalarType.Int64, device: device);
+        long rotary = (heads + kvHeads) * (long)headDim, kvSize = kvHeads * (long)headDim, ff = config.IntermediateSize;
+        var rotatedSize = weights.RotatedRows ? rotary : 0;
+        attention = zeros(rotary + rotatedSize + kvSize, device: device);             // [q | k | (rot q | rot k) | v]
+        qk = attention.narrow(0, 0, rotary).view(heads + kvHeads, headDim);          // (nh + n_kv, hs)
+        if (weights.RotatedRows) rotatedQk = attention.narrow(0, rotary, rotary).view(heads + kvHeads, headDim);
+        else
+        {
+            firstHalf = qk.narrow(1, 0, headDim / 2);
+            secondHalf = qk.narrow(1, headDim / 2, headDim / 2);
+        }
+        q = attention.narrow(0, 0, heads * (long)headDim).view(1, kvHeads, heads / kvHeads, headDim); // (1, n_kv, rep, hs)
+        k = attention.narrow(0, heads * (long)headDim, kvSize).view(1, kvHeads, 1, headDim);          // (1, n_kv, 1, hs)
+        v = attention.narrow(0, rotary + rotatedSize, kvSize).view(1, kvHeads, 1, headDim);
+        guBuffer = zeros(2 * ff, device: device);                                     // [gate | up]
+        gate = guBuffer.narrow(0, 0, ff);
+        up = guBuffer.narrow(0, ff, ff);
+        logitsBuffer = zeros(config.VocabSize, device: device);
+        keep = [state, x, position, attention, qk, q, k, v, guBuffer, gate, up, logitsBuffer, .. new[] { rotatedQk, firstHalf, secondHalf }.OfType<Tensor>()];
+        foreach (var t in keep) t.DetachFromDisposeScope();
     }
 
     /// <summary>The cache this decoder fills; <see cref="KvCache.Length"/> is the next position.</summary>
     public KvCache Cache { get; }
 
-    /// <summary>Runs the prompt through the model's batched forward pass into the cache; writes the last position's logits.</summary>
-    public void Prefill(IReadOnlyList<int> ids, Span<float> logits)
+    /// <summary>
+    /// Runs the prompt through the model's batched forward pass into the cache; writes the last position's logits
+    /// (or, with <paramref name="logSoftmax"/>, their log-softmax, computed by libtorch before the copy).
+    /// </summary>
+    public void Prefill(IReadOnlyList<int> ids, Span<float> logits, bool logSoftmax = false)
     {
         ArgumentNullException.ThrowIfNull(ids);
         using var scope = NewDisposeScope();
@@ -48,46 +77,46 @@ public sealed class LlamaDecoder : IDisposable
         for (var i = 0; i < input.Length; i++) input[i] = ids[i];
         var x = tensor(input, [1, input.Length], device: weights.Embed.device); // (1, T)
         var last = weights.Model.Forward(x, Cache).Logits[0, -1];               // (V)
-        CopyOut(last, logits);
+        CopyOut(logSoftmax ? last.log_softmax(0) : last, logits);
     }
 
-    /// <summary>Feeds one token at the next position and writes the logits for the token after it.</summary>
-    public void Step(int id, Span<float> logits)
+    /// <summary>Feeds one token at the next position and writes the logits for the token after it (or their log-softmax).</summary>
+    public void Step(int id, Span<float> logits, bool logSoftmax = false)
     {
         if ((uint)id >= (uint)config.VocabSize) throw new ArgumentOutOfRangeException(nameof(id), id, $"outside the vocabulary (0–{config.VocabSize - 1})");
         var pos = Cache.Length;
         if (pos >= Cache.Capacity) throw new InvalidOperationException($"the KV cache is full ({Cache.Capacity} positions)");
         using var scope = NewDisposeScope();
         using var inference = inference_mode();
-        long qSize = heads * headDim, kvSize = kvHeads * headDim, rotaryHeads = heads + kvHeads, rep = heads / kvHeads, ff = config.IntermediateSize;
-        var cosSin = weights.CosSin[pos]; // (2, 1, hs)
+        var cos = weights.Cos[pos]; // (hs)
+        var sin = weights.Sin[pos];
         position.fill_(pos);
         x.copy_(weights.Embed[id]);
         for (var i = 0; i < weights.Layers.Length; i++)
         {
             var layer = weights.Layers[i];
-            var a = Normalized().matmul(layer.Attention); // [q | k | rot q | rot k | v], normed by the folded input norm
-            if (layer.AttentionBias is { } b) a.add_(b);
-            // Rotary: [q | k]·cos + [rot q | rot k]·sin, per head.
-            var qk = (a.narrow(0, 0, 2 * rotaryHeads * headDim).view(2, rotaryHeads, headDim) * cosSin).sum(dim: 0, keepdim: false); // (nh + n_kv, hs)
-            var (keys, values) = Cache.AppendOne(i, position, qk.narrow(0, heads, kvHeads), a.narrow(0, 2 * rotaryHeads * headDim, kvSize)); // (1, n_kv, pos + 1, hs)
-            var q = qk.narrow(0, 0, heads).view(1, kvHeads, rep, headDim);                       // (1, n_kv, rep, hs)
-            var y = nn.functional.scaled_dot_product_attention(q, keys, values).view(qSize);   // (nh·hs)
-            x.add_(y.matmul(layer.Out));
-            var gu = Normalized().matmul(layer.GateUp); // [gate | up] (2·ff)
-            var gate = nn.functional.silu(gu.narrow(0, 0, ff), inplace: true);
-            x.add_(gate.mul_(gu.narrow(0, ff, ff)).matmul(layer.Down));
+            attention.addmv_(layer.Attention, Normalized(), 0, 1); // [q | k | rot q | rot k | v], input norm folded in
+            if (layer.AttentionBias is { } b) attention.add_(b);
+            // Rotary, per head: [q | k]·cos + rotate_half([q | k])·sin, the rotated half stored or computed.
+            var rotated = rotatedQk ?? cat([secondHalf!.neg(), firstHalf!], 1);
+            qk.mul_(cos).addcmul_(rotated, sin, one);
+            var (keys, values) = Cache.AppendOne(i, position, k, v); // (1, n_kv, pos + 1, hs)
+            var y = nn.functional.scaled_dot_product_attention(q, keys, values); // (1, n_kv, rep, hs)
+            x.addmv_(layer.Out, y.view(-1), 1, 1);                  // x += o_proj(y)
+            guBuffer.addmv_(layer.GateUp, Normalized(), 0, 1);      // [gate | up], post-attention norm folded in
+            nn.functional.silu(gate, inplace: true).mul_(up);
+            x.addmv_(layer.Down, gate, 1, 1);                       // x += down_proj(silu(gate) · up)
         }
         Cache.Advance(1);
-        CopyOut(Normalized().matmul(weights.Output), logits);
+        logitsBuffer.addmv_(weights.Output, Normalized(), 0, 1);
+        CopyOut(logSoftmax ? logitsBuffer.log_softmax(0) : logitsBuffer, logits);
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
-        x.Dispose();
-        state.Dispose();
-        position.Dispose();
+        foreach (var t in keep) t.Dispose();
+        one.Dispose();
         Cache.Dispose();
     }
 

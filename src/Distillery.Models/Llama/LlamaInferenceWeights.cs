@@ -4,9 +4,9 @@ using static TorchSharp.torch;
 namespace Distillery.Models.Llama;
 
 /// <summary>
-/// A snapshot of a model's weights in the layout fast decoding uses, transposed for <c>x @ W</c>: per layer, q, k, their
-/// rotate-half copies and v in one matrix, gate and up in another. The RMSNorm scales (and √d) are folded into the
-/// matrices, which take one extra zero row: the decoder keeps a constant √(d·eps) after the hidden state so that
+/// A snapshot of a model's weights in the layout fast decoding uses, (out, in) for matrix-vector products: per layer,
+/// q, k (for small models also their rotate-half copies) and v in one matrix, gate and up in another. The RMSNorm scales
+/// (and √d) are folded into the matrices, which take extra zero columns: the decoder keeps a constant √(d·eps) after the hidden state so that
 /// <c>normalize([x, √(d·eps)])·√d</c> is exactly <c>x / √(mean(x²) + eps)</c> in one op.
 /// Immutable and shareable between decoders and threads; take a new one after the model's weights change.
 /// </summary>
@@ -35,36 +35,46 @@ public sealed class LlamaInferenceWeights : IDisposable
         var sqrtWidth = Math.Sqrt(config.HiddenSize);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        // W (out, d) scaled by the norm's weight and √d, transposed, with a zero row for the constant: (d + 1, out).
-        Tensor Normed(Tensor w, Tensor norm) => cat([(w * norm * sqrtWidth).t(), zeros(1, w.shape[0], device: device)], 0).contiguous().DetachFromDisposeScope();
+        // W (out, d) scaled by the norm's weight and √d, with zero columns for the constant and padding to a multiple
+        // of 16 floats so rows stay 64-byte aligned: (out, StateSize).
+        StateSize = (config.HiddenSize + 1 + 15) / 16 * 16;
+        Tensor Normed(Tensor w, Tensor norm) =>
+            cat([w * norm * sqrtWidth, zeros(w.shape[0], StateSize - config.HiddenSize, device: device)], 1).contiguous().DetachFromDisposeScope();
+        // Rotate-half rows save ops but cost bandwidth; worth it while they are small (tiny models are bound by op count).
+        RotatedRows = (long)(heads + kvHeads) * headDim * config.HiddenSize <= RotatedRowsLimit;
         Layers = new Layer[config.NumHiddenLayers];
         for (var i = 0; i < Layers.Length; i++)
         {
             var block = model.Model.Layers[i];
             var attn = block.SelfAttention;
             Tensor q = attn.QProj.weight!, k = attn.KProj.weight!, v = attn.VProj.weight!;
-            // Rows [q | k | rotate_half(q) | rotate_half(k) | v]. (2·(nh + n_kv)·hs + n_kv·hs, d)
-            var fused = cat([q, k, RotateRows(q, heads, headDim), RotateRows(k, kvHeads, headDim), v], 0);
+            // Rows [q | k | v], or [q | k | rotate_half(q) | rotate_half(k) | v]. (out, d)
+            var fused = RotatedRows
+                ? cat([q, k, RotateRows(q, heads, headDim), RotateRows(k, kvHeads, headDim), v], 0)
+                : cat([q, k, v], 0);
             Tensor? bias = null;
             if (attn.QProj.bias is { } qb)
             {
                 Tensor kb = attn.KProj.bias!, vb = attn.VProj.bias!;
-                bias = cat([qb, kb, RotateRows(qb.unsqueeze(1), heads, headDim).squeeze(1), RotateRows(kb.unsqueeze(1), kvHeads, headDim).squeeze(1), vb], 0)
+                bias = (RotatedRows
+                        ? cat([qb, kb, RotateRows(qb.unsqueeze(1), heads, headDim).squeeze(1), RotateRows(kb.unsqueeze(1), kvHeads, headDim).squeeze(1), vb], 0)
+                        : cat([qb, kb, vb], 0))
                     .contiguous().DetachFromDisposeScope();
             }
             var mlp = block.Mlp;
             Layers[i] = new Layer(
                 Normed(fused, block.InputLayerNorm.Weight),
                 bias,
-                attn.OProj.weight!.t().contiguous().DetachFromDisposeScope(),
+                attn.OProj.weight!.detach().clone().DetachFromDisposeScope(),
                 Normed(cat([mlp.GateProj.weight!, mlp.UpProj.weight!], 0), block.PostAttentionLayerNorm.Weight),
-                mlp.DownProj.weight!.t().contiguous().DetachFromDisposeScope());
+                mlp.DownProj.weight!.detach().clone().DetachFromDisposeScope());
         }
         Embed = model.Model.EmbedTokens.weight!.detach().clone().DetachFromDisposeScope();
-        Output = Normed(model.OutputWeight, model.Model.Norm.Weight); // (d + 1, V)
+        Output = Normed(model.OutputWeight, model.Model.Norm.Weight); // (V, StateSize)
         NormConstant = Math.Sqrt(config.HiddenSize * config.RmsNormEps);
         var (c, s) = Rotary.Tables(config.MaxPositionEmbeddings, headDim, config.RopeTheta, config.RopeScaling);
-        CosSin = stack([c, s], 1).unsqueeze(2).to(device).contiguous().DetachFromDisposeScope(); // (maxPos, 2, 1, hs)
+        Cos = c.to(device).DetachFromDisposeScope(); // (maxPos, hs)
+        Sin = s.to(device).DetachFromDisposeScope();
     }
 
     /// <summary>The model the snapshot was taken from (its batched forward pass runs prompts).</summary>
@@ -74,9 +84,20 @@ public sealed class LlamaInferenceWeights : IDisposable
 
     internal Tensor Embed { get; }
 
+    /// <summary>The largest (nh + n_kv)·hs·d for which the rotate-half rows are stored rather than computed per token.</summary>
+    public const long RotatedRowsLimit = 16 * 1024;
+
+    /// <summary>Whether the attention matrix carries rotate-half copies of the q and k rows.</summary>
+    public bool RotatedRows { get; }
+
+    /// <summary>Length of the decoder's state vector: d, the norm constant, zero padding.</summary>
+    internal int StateSize { get; }
+
     internal Tensor Output { get; }
 
-    internal Tensor CosSin { get; }
+    internal Tensor Cos { get; }
+
+    internal Tensor Sin { get; }
 
     internal double NormConstant { get; }
 
@@ -86,7 +107,8 @@ public sealed class LlamaInferenceWeights : IDisposable
         foreach (var l in Layers) l.Dispose();
         Embed.Dispose();
         Output.Dispose();
-        CosSin.Dispose();
+        Cos.Dispose();
+        Sin.Dispose();
     }
 
     /// <summary>Rows of rotate_half(W x) for a q or k weight (heads·hs, d): per head, [−second half; first half].</summary>

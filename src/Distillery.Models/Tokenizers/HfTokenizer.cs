@@ -16,7 +16,7 @@ namespace Distillery.Models.Tokenizers;
 /// A Hugging Face <c>tokenizer.json</c> of the byte-level BPE kind (GPT-2, Llama 3, Qwen2, SmolLM), through
 /// Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/>. Other kinds are refused with a one-line error.
 /// </summary>
-public sealed partial class HfTokenizer : ITextTokenizer
+public sealed class HfTokenizer : ITextTokenizer
 {
     /// <summary>The file name a model folder stores this tokenizer under.</summary>
     public const string FileName = "tokenizer.json";
