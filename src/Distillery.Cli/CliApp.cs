@@ -50,6 +50,8 @@ public static class CliApp
     public static IReadOnlyList<IVerb> Verbs(CliContext context) =>
     [
         new DoctorVerb(context),
+        new GenerateVerb(context),
+        new AuditVerb(context),
     ];
 
     private static RootCommand BuildRoot(CliContext context)
