@@ -50,7 +50,13 @@ public static class CliApp
     public static IReadOnlyList<IVerb> Verbs(CliContext context) =>
     [
         new DoctorVerb(context),
+        new SampleVerb(context),
         new GenerateVerb(context),
+        new EvalVerb(context),
+        new ServeVerb(context),
+        new ExportVerb(context),
+        new RunVerb(context),
+        new DemoVerb(context),
         new AuditVerb(context),
     ];
 

@@ -14,8 +14,8 @@ public sealed class AuditVerbTests
         var prompts = dir.File("p.txt");
         await File.WriteAllLinesAsync(prompts, [.. Enumerable.Range(0, count).Select(i => $"say {i} things")]);
         var output = dir.File("data");
-        var (exit, _, error) = await CliHarness.RunAsync("generate", "--prompts", prompts, "--teacher", "openai:gpt-test", "--out", output,
-            "--base-url", server.BaseUrl.ToString(), "--api-key-env", CliHarness.KeyVariable("sk-a"), "--top-logprobs", "2", "--price-input", "1000", "--price-output", "2000");
+        var (exit, _, error) = await TeacherCli.RunAsync("generate", "--prompts", prompts, "--teacher", "openai:gpt-test", "--out", output,
+            "--base-url", server.BaseUrl.ToString(), "--api-key-env", TeacherCli.KeyVariable("sk-a"), "--top-logprobs", "2", "--price-input", "1000", "--price-output", "2000");
         Assert.True(exit == 0, error);
         return output;
     }
@@ -27,7 +27,7 @@ public sealed class AuditVerbTests
         await using var server = await FakeOpenAiServer.StartAsync();
         var data = await GenerateAsync(dir, server, 4);
 
-        var (exit, output, error) = await CliHarness.RunAsync("audit", data, "--json");
+        var (exit, output, error) = await TeacherCli.RunAsync("audit", data, "--json");
 
         Assert.True(exit == 0, error);
         var report = JsonNode.Parse(output)!;
@@ -43,7 +43,7 @@ public sealed class AuditVerbTests
         Assert.Equal((24 * 1000m + 16 * 2000m) / 1_000_000m, (decimal?)teacher["cost_usd"]);
         Assert.NotNull((string?)teacher["first"]);
 
-        var (tableExit, table, _) = await CliHarness.RunAsync("audit", data);
+        var (tableExit, table, _) = await TeacherCli.RunAsync("audit", data);
         Assert.Equal(0, tableExit);
         Assert.Contains("openai:gpt-test", table, StringComparison.Ordinal);
         Assert.Contains("100.0%", table, StringComparison.Ordinal);
@@ -64,7 +64,7 @@ public sealed class AuditVerbTests
         Directory.CreateDirectory(model);
         await File.WriteAllTextAsync(Path.Combine(model, "distillery.json"), "{\"datasets\":[\"../data\",\"../plain\"]}");
 
-        var (exit, output, error) = await CliHarness.RunAsync("audit", model, "--json");
+        var (exit, output, error) = await TeacherCli.RunAsync("audit", model, "--json");
 
         Assert.True(exit == 0, error);
         var report = JsonNode.Parse(output)!;
@@ -79,7 +79,7 @@ public sealed class AuditVerbTests
     public async Task Audit_of_a_folder_that_is_neither_is_exit_2()
     {
         using var dir = new ScratchDir();
-        var (exit, _, error) = await CliHarness.RunAsync("audit", dir.Path);
+        var (exit, _, error) = await TeacherCli.RunAsync("audit", dir.Path);
         Assert.Equal(2, exit);
         Assert.Contains("neither a dataset folder", error, StringComparison.Ordinal);
     }

@@ -33,7 +33,7 @@ public sealed class GenerateVerbTests
         var prompts = dir.File("prompts.jsonl");
         await File.WriteAllLinesAsync(prompts, ["{\"prompt\":\"ok\"}", "{\"prompt\":\"ok too\"}", "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],}"]);
 
-        var (exit, _, error) = await CliHarness.RunAsync(Args(server, prompts, dir.File("out"), CliHarness.KeyVariable("sk-x")));
+        var (exit, _, error) = await TeacherCli.RunAsync(Args(server, prompts, dir.File("out"), TeacherCli.KeyVariable("sk-x")));
 
         Assert.Equal(2, exit);
         var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
@@ -49,14 +49,14 @@ public sealed class GenerateVerbTests
         await using var server = await FakeOpenAiServer.StartAsync();
         var prompts = WritePrompts(dir, 5);
 
-        var (exit, output, error) = await CliHarness.RunAsync(Args(server, prompts, dir.File("out"), CliHarness.KeyVariable("sk-x"), "--price-input", "1", "--price-output", "2"));
+        var (exit, output, error) = await TeacherCli.RunAsync(Args(server, prompts, dir.File("out"), TeacherCli.KeyVariable("sk-x"), "--price-input", "1", "--price-output", "2"));
 
         Assert.True(exit == 0, error);
         Assert.Contains("5 of 5", output, StringComparison.Ordinal);
         Assert.Contains("answered by the teacher", output, StringComparison.Ordinal);
         Assert.Equal(5, File.ReadAllLines(Path.Combine(dir.File("out"), "data.jsonl")).Length);
 
-        var (missing, _, missingError) = await CliHarness.RunAsync(Args(server, prompts, dir.File("out2"), "DISTILL_TEST_UNSET_VARIABLE"));
+        var (missing, _, missingError) = await TeacherCli.RunAsync(Args(server, prompts, dir.File("out2"), "DISTILL_TEST_UNSET_VARIABLE"));
         Assert.Equal(2, missing);
         Assert.StartsWith("distill: DISTILL_TEST_UNSET_VARIABLE: is not set", missingError, StringComparison.Ordinal);
     }
@@ -68,7 +68,7 @@ public sealed class GenerateVerbTests
         await using var server = await FakeOpenAiServer.StartAsync();
         server.Faults = (prompt, _) => prompt.Contains("number 2 ", StringComparison.Ordinal) ? Fault.BadRequest : Fault.None;
 
-        var (exit, output, error) = await CliHarness.RunAsync(Args(server, WritePrompts(dir, 4), dir.File("out"), CliHarness.KeyVariable("sk-x")));
+        var (exit, output, error) = await TeacherCli.RunAsync(Args(server, WritePrompts(dir, 4), dir.File("out"), TeacherCli.KeyVariable("sk-x")));
 
         Assert.Equal(1, exit);
         Assert.Contains("1 request(s) failed (first: prompt q2 (line 3): HTTP 400: This model's maximum context length is 8 tokens.)", error, StringComparison.Ordinal);
@@ -86,15 +86,15 @@ public sealed class GenerateVerbTests
 
         // Eight answers, then the server holds every request: the kill lands with requests in flight.
         server.HoldAfter = 8;
-        var child = CliHarness.StartDistill(Args(server, prompts, interrupted, "DISTILL_CHILD_KEY"), ("DISTILL_CHILD_KEY", key));
+        var child = TeacherCli.StartDistill(Args(server, prompts, interrupted, "DISTILL_CHILD_KEY"), ("DISTILL_CHILD_KEY", key));
         try
         {
             var data = Path.Combine(interrupted, "data.jsonl");
             var watch = Stopwatch.StartNew();
-            while (!(File.Exists(data) && CliHarness.CountLines(data) >= 8 && server.Held >= 1) && watch.Elapsed < TimeSpan.FromSeconds(60) && !child.HasExited)
+            while (!(File.Exists(data) && TeacherCli.CountLines(data) >= 8 && server.Held >= 1) && watch.Elapsed < TimeSpan.FromSeconds(60) && !child.HasExited)
                 await Task.Delay(20);
             if (child.HasExited) Assert.Fail($"distill ended early: {await child.StandardError.ReadToEndAsync()}");
-            Assert.Equal(8, CliHarness.CountLines(data));
+            Assert.Equal(8, TeacherCli.CountLines(data));
             child.Kill();
             await child.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
         }
@@ -108,7 +108,7 @@ public sealed class GenerateVerbTests
         Assert.True(server.Events.Count(e => e.Outcome == "aborted") >= 1);
 
         server.HoldAfter = -1;
-        var (resumed, resumedError) = await CliHarness.RunDistillAsync(Args(server, prompts, interrupted, "DISTILL_CHILD_KEY"), ("DISTILL_CHILD_KEY", key));
+        var (resumed, resumedError) = await TeacherCli.RunDistillAsync(Args(server, prompts, interrupted, "DISTILL_CHILD_KEY"), ("DISTILL_CHILD_KEY", key));
         Assert.True(resumed == 0, resumedError);
         var answeredOnce = server.AnsweredByPrompt();
         Assert.Equal(24, answeredOnce.Count);
@@ -116,18 +116,18 @@ public sealed class GenerateVerbTests
 
         server.Reset();
         var straight = dir.File("straight");
-        var (exit, error) = await CliHarness.RunDistillAsync(Args(server, prompts, straight, "DISTILL_CHILD_KEY"), ("DISTILL_CHILD_KEY", key));
+        var (exit, error) = await TeacherCli.RunDistillAsync(Args(server, prompts, straight, "DISTILL_CHILD_KEY"), ("DISTILL_CHILD_KEY", key));
         Assert.True(exit == 0, error);
         Assert.Equal(24, server.AnsweredTotal);
 
         // Rows equal but for the time they were answered.
-        Assert.Equal(CliHarness.RowsWithoutTimestamps(straight), CliHarness.RowsWithoutTimestamps(interrupted));
+        Assert.Equal(TeacherCli.RowsWithoutTimestamps(straight), TeacherCli.RowsWithoutTimestamps(interrupted));
         Assert.DoesNotContain(key, await File.ReadAllTextAsync(Path.Combine(interrupted, "data.jsonl")), StringComparison.Ordinal);
     }
 }
 
 /// <summary>Runs <c>distill</c> in this process or as a child process (the real <c>distill.dll</c>).</summary>
-public static class CliHarness
+public static class TeacherCli
 {
     public static async Task<(int Exit, string Output, string Error)> RunAsync(params string[] args)
     {

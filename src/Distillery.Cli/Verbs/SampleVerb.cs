@@ -1,0 +1,81 @@
+using System;
+using System.CommandLine;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Distillery.Core.Chat;
+using Distillery.Core.Errors;
+using Distillery.Core.Tokens;
+using Distillery.Models.Loading;
+using Spectre.Console;
+
+namespace Distillery.Cli.Verbs;
+
+/// <summary><c>distill sample</c>: continue a prompt with a local model and print it, optionally with each token's alternatives.</summary>
+public sealed class SampleVerb(CliContext context) : IVerb
+{
+    /// <summary>The most alternatives per token the verb shows (the OpenAI API's limit).</summary>
+    public const int MaxTopLogprobs = 20;
+
+    /// <inheritdoc />
+    public Command Build()
+    {
+        var model = new Option<string>("--model") { Description = "Model spec: llama2c:PATH or checkpoint:DIR", Required = true };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer file, folder or tiktoken:NAME (default: the model's own)" };
+        var prompt = new Option<string>("--prompt") { Description = "Text to continue", DefaultValueFactory = _ => "" };
+        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature; 0 is greedy", DefaultValueFactory = _ => 1.0 };
+        var topP = new Option<double>("--top-p") { Description = "Nucleus sampling mass", DefaultValueFactory = _ => 1.0 };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "The most tokens to generate", DefaultValueFactory = _ => 256 };
+        var seed = new Option<int?>("--seed") { Description = "Seed for reproducible sampling" };
+        var topLogprobs = new Option<int>("--top-logprobs") { Description = $"Show each token's K most likely alternatives (0–{MaxTopLogprobs})", DefaultValueFactory = _ => 0 };
+        var command = new Command("sample", "Continue a prompt with a local model and print the text (and, with --top-logprobs, each token's alternatives)")
+        {
+            model, tokenizer, prompt, temperature, topP, maxTokens, seed, topLogprobs,
+        };
+        command.SetAction((parse, ct) => RunAsync(
+            parse.GetValue(model)!, parse.GetValue(tokenizer), parse.GetValue(prompt) ?? "",
+            new SamplingParameters
+            {
+                Temperature = parse.GetValue(temperature),
+                TopP = parse.GetValue(topP),
+                MaxTokens = parse.GetValue(maxTokens),
+                Seed = parse.GetValue(seed),
+                TopLogprobs = parse.GetValue(topLogprobs),
+            },
+            ct));
+        return command;
+    }
+
+    private async Task<int> RunAsync(string modelSpec, string? tokenizer, string prompt, SamplingParameters parameters, CancellationToken cancellationToken)
+    {
+        if (!(parameters.Temperature >= 0) || double.IsInfinity(parameters.Temperature)) throw InputException.InField("--temperature", "must be 0 (greedy) or positive");
+        if (!(parameters.TopP is > 0 and <= 1)) throw InputException.InField("--top-p", "must be in (0, 1]");
+        if (parameters.MaxTokens < 1) throw InputException.InField("--max-tokens", "must be at least 1");
+        if (parameters.TopLogprobs is < 0 or > MaxTopLogprobs) throw InputException.InField("--top-logprobs", $"must be between 0 and {MaxTopLogprobs}");
+
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.Cancellation);
+        using var bundle = await ModelLoader.LoadAsync(modelSpec, tokenizer, linked.Token);
+        var result = await Task.Run(() => bundle.Generate(prompt, parameters, cancellationToken: linked.Token), linked.Token);
+
+        // Written raw, not as a Spectre Text, so long lines are not wrapped and the bytes are the model's (as llama2.c's run prints them).
+        var output = context.Console.Profile.Out.Writer;
+        await output.WriteAsync(prompt + result.Text + "\n");
+        await output.FlushAsync(linked.Token);
+        if (parameters.TopLogprobs > 0) context.Console.Write(Table(result.Logprobs));
+        return ExitCodes.Ok;
+    }
+
+    private static Table Table(System.Collections.Generic.IReadOnlyList<TokenLogprob> tokens)
+    {
+        var table = new Table().AddColumn("#").AddColumn("token").AddColumn(new TableColumn("logprob").RightAligned()).AddColumn("alternatives (logprob)");
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            var t = tokens[i];
+            var alternatives = string.Join("  ", t.TopLogprobs.Select(a => $"{Show(a.Token)} ({a.Logprob:F2})"));
+            table.AddRow((i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(Show(t.Token)), t.Logprob.ToString("F3", System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(alternatives));
+        }
+        return table;
+    }
+
+    private static string Show(string token) => "\"" + token.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal).Replace("\t", "\\t", StringComparison.Ordinal) + "\"";
+}

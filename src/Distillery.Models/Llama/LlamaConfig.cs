@@ -1,0 +1,204 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using System.Threading;
+using System.Threading.Tasks;
+using Distillery.Core.Errors;
+
+namespace Distillery.Models.Llama;
+
+/// <summary>The blueprint of a Llama-family decoder (Llama, Qwen2, SmolLM, Mistral), read from and written to Hugging Face <c>config.json</c>.</summary>
+public sealed record LlamaConfig
+{
+    /// <summary>The Hugging Face model type: "llama", "qwen2" or "mistral".</summary>
+    [JsonPropertyName("model_type")] public string ModelType { get; init; } = "llama";
+
+    /// <summary>The Hugging Face class names, e.g. <c>LlamaForCausalLM</c>.</summary>
+    [JsonPropertyName("architectures")] public IReadOnlyList<string> Architectures { get; init; } = ["LlamaForCausalLM"];
+
+    /// <summary>Width of the residual stream (d).</summary>
+    [JsonPropertyName("hidden_size")] public int HiddenSize { get; init; }
+
+    /// <summary>Width of the SwiGLU MLP's hidden layer.</summary>
+    [JsonPropertyName("intermediate_size")] public int IntermediateSize { get; init; }
+
+    /// <summary>Number of decoder blocks.</summary>
+    [JsonPropertyName("num_hidden_layers")] public int NumHiddenLayers { get; init; }
+
+    /// <summary>Number of query heads.</summary>
+    [JsonPropertyName("num_attention_heads")] public int NumAttentionHeads { get; init; }
+
+    /// <summary>Number of key/value heads (grouped-query attention); null means equal to the query heads.</summary>
+    [JsonPropertyName("num_key_value_heads")] public int? NumKeyValueHeads { get; init; }
+
+    /// <summary>Per-head width; null means hidden_size / num_attention_heads.</summary>
+    [JsonPropertyName("head_dim")] public int? HeadDimOverride { get; init; }
+
+    /// <summary>Vocabulary size (rows of the embedding and the LM head).</summary>
+    [JsonPropertyName("vocab_size")] public int VocabSize { get; init; }
+
+    /// <summary>Epsilon inside RMSNorm.</summary>
+    [JsonPropertyName("rms_norm_eps")] public double RmsNormEps { get; init; } = 1e-5;
+
+    /// <summary>Rotary embedding base.</summary>
+    [JsonPropertyName("rope_theta")] public double RopeTheta { get; init; } = 10000.0;
+
+    /// <summary>Longest sequence (positions) the model supports.</summary>
+    [JsonPropertyName("max_position_embeddings")] public int MaxPositionEmbeddings { get; init; } = 2048;
+
+    /// <summary>Whether the LM head shares the token embedding matrix.</summary>
+    [JsonPropertyName("tie_word_embeddings")] public bool TieWordEmbeddings { get; init; }
+
+    /// <summary>Whether q/k/v projections carry biases (true for Qwen2); null means the model type's default.</summary>
+    [JsonPropertyName("attention_bias")] public bool? AttentionBiasOverride { get; init; }
+
+    /// <summary>The MLP activation; only "silu" is supported.</summary>
+    [JsonPropertyName("hidden_act")] public string HiddenAct { get; init; } = "silu";
+
+    /// <summary>Standard deviation of the random initialisation.</summary>
+    [JsonPropertyName("initializer_range")] public double InitializerRange { get; init; } = 0.02;
+
+    /// <summary>Beginning-of-sequence token id, where the model has one.</summary>
+    [JsonPropertyName("bos_token_id")] public int? BosTokenId { get; init; }
+
+    /// <summary>End-of-sequence token id(s): HF writes a number or a list.</summary>
+    [JsonPropertyName("eos_token_id")] public JsonNode? EosTokenIdRaw { get; init; }
+
+    /// <summary>The dtype the weights were saved in ("float32", "bfloat16", ...); informative only.</summary>
+    [JsonPropertyName("torch_dtype")] public string? TorchDtype { get; init; } = "float32";
+
+    /// <summary>RoPE scaling (Llama 3.1 "llama3" type is supported); null for none.</summary>
+    [JsonPropertyName("rope_scaling")] public JsonObject? RopeScaling { get; init; }
+
+    /// <summary>The model types this decoder implements.</summary>
+    public static IReadOnlyList<string> SupportedModelTypes { get; } = ["llama", "qwen2", "mistral"];
+
+    /// <summary>Key/value heads, resolved.</summary>
+    [JsonIgnore] public int KeyValueHeads => NumKeyValueHeads ?? NumAttentionHeads;
+
+    /// <summary>Per-head width, resolved.</summary>
+    [JsonIgnore] public int HeadDim => HeadDimOverride ?? (NumAttentionHeads == 0 ? 0 : HiddenSize / NumAttentionHeads);
+
+    /// <summary>Whether q/k/v projections carry biases, resolved (Qwen2 has them by default).</summary>
+    [JsonIgnore] public bool AttentionBias => AttentionBiasOverride ?? ModelType == "qwen2";
+
+    /// <summary>End-of-sequence ids, resolved from the number-or-list field.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<int> EosTokenIds => EosTokenIdRaw switch
+    {
+        null => [],
+        JsonArray a => a.Where(n => n is not null).Select(n => n!.GetValue<int>()).ToArray(),
+        JsonValue v => [v.GetValue<int>()],
+        _ => [],
+    };
+
+    /// <summary>Checks every field and throws an <see cref="InputException"/> naming the first bad one.</summary>
+    public LlamaConfig Validate(string source = "config.json")
+    {
+        if (!SupportedModelTypes.Contains(ModelType))
+            throw Bad(source, "model_type", $"'{ModelType}' is not supported; supported: {string.Join(", ", SupportedModelTypes)} (Llama-family decoders)");
+        foreach (var arch in Architectures)
+            if (arch is not ("LlamaForCausalLM" or "Qwen2ForCausalLM" or "MistralForCausalLM"))
+                throw Bad(source, "architectures", $"'{arch}' is not supported; use a LlamaForCausalLM, Qwen2ForCausalLM or MistralForCausalLM checkpoint");
+        Positive(source, "hidden_size", HiddenSize);
+        Positive(source, "intermediate_size", IntermediateSize);
+        Positive(source, "num_hidden_layers", NumHiddenLayers);
+        Positive(source, "num_attention_heads", NumAttentionHeads);
+        Positive(source, "vocab_size", VocabSize);
+        Positive(source, "max_position_embeddings", MaxPositionEmbeddings);
+        if (NumKeyValueHeads is { } kv)
+        {
+            Positive(source, "num_key_value_heads", kv);
+            if (NumAttentionHeads % kv != 0)
+                throw Bad(source, "num_key_value_heads", $"{kv} must divide num_attention_heads ({NumAttentionHeads})");
+        }
+        if (HeadDimOverride is { } hd) Positive(source, "head_dim", hd);
+        else if (HiddenSize % NumAttentionHeads != 0)
+            throw Bad(source, "num_attention_heads", $"{NumAttentionHeads} must divide hidden_size ({HiddenSize}), or give head_dim");
+        if (HeadDim % 2 != 0) throw Bad(source, "head_dim", $"{HeadDim} must be even for rotary embeddings");
+        if (!(RmsNormEps > 0) || double.IsInfinity(RmsNormEps)) throw Bad(source, "rms_norm_eps", $"{RmsNormEps} must be a positive number");
+        if (!(RopeTheta > 0) || double.IsInfinity(RopeTheta)) throw Bad(source, "rope_theta", $"{RopeTheta} must be a positive number");
+        if (HiddenAct != "silu") throw Bad(source, "hidden_act", $"'{HiddenAct}' is not supported; only 'silu' (SwiGLU)");
+        if (RopeScaling is not null)
+        {
+            var type = RopeScaling["rope_type"]?.ToString() ?? RopeScaling["type"]?.ToString();
+            if (type is not ("llama3" or "default"))
+                throw Bad(source, "rope_scaling", $"type '{type}' is not supported; only 'llama3' or none");
+        }
+        try { _ = EosTokenIds; }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            throw Bad(source, "eos_token_id", "must be an integer or a list of integers");
+        }
+        return this;
+    }
+
+    /// <summary>The number of trainable parameters, in closed form.</summary>
+    [JsonIgnore]
+    public long ParameterCount
+    {
+        get
+        {
+            long d = HiddenSize, v = VocabSize, ff = IntermediateSize, hs = HeadDim;
+            long q = NumAttentionHeads * hs, kv = KeyValueHeads * hs;
+            var attention = d * q + 2 * d * kv + q * d + (AttentionBias ? q + 2 * kv : 0);
+            var mlp = 3 * d * ff;
+            var block = attention + mlp + 2 * d;
+            return v * d + NumHiddenLayers * block + d + (TieWordEmbeddings ? 0 : v * d);
+        }
+    }
+
+    /// <summary>Options that read and write config.json as Hugging Face does.</summary>
+    public static JsonSerializerOptions JsonOptions { get; } = new()
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        NumberHandling = JsonNumberHandling.AllowReadingFromString,
+    };
+
+    /// <summary>Parses config.json text and validates it; errors name the file and the field.</summary>
+    public static LlamaConfig Parse(string json, string source = "config.json")
+    {
+        LlamaConfig? config;
+        try
+        {
+            config = JsonSerializer.Deserialize<LlamaConfig>(json, JsonOptions);
+        }
+        catch (JsonException e)
+        {
+            var where = e.Path is { Length: > 1 } p ? $"field '{p.TrimStart('$', '.')}'" : $"line {e.LineNumber + 1}";
+            throw InputException.InFile(source, $"{where}: not a valid Llama config ({e.Message.Split('\n')[0].Split(". Path")[0]})");
+        }
+        if (config is null) throw InputException.InFile(source, "is empty; expected a JSON object with hidden_size, num_hidden_layers, ...");
+        return config.Validate(source);
+    }
+
+    /// <summary>Reads and validates a config.json file.</summary>
+    public static async Task<LlamaConfig> LoadAsync(string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!File.Exists(path)) throw InputException.InFile(path, "not found; a model folder needs a config.json");
+        return Parse(await File.ReadAllTextAsync(path, cancellationToken), path);
+    }
+
+    /// <summary>The config as Hugging Face config.json text.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    /// <summary>Writes config.json.</summary>
+    public Task SaveAsync(string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return File.WriteAllTextAsync(path, ToJson() + "\n", cancellationToken);
+    }
+
+    private static void Positive(string source, string field, int value)
+    {
+        if (value <= 0) throw Bad(source, field, $"{value} must be a positive integer");
+    }
+
+    private static InputException Bad(string source, string field, string message) => InputException.InField($"{source}: {field}", message);
+}

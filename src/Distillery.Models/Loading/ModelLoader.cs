@@ -1,0 +1,109 @@
+using System;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using Distillery.Core.Errors;
+using Distillery.Models.Checkpoints;
+using Distillery.Models.Gguf;
+using Distillery.Models.Llama;
+using Distillery.Models.Tokenizers;
+
+namespace Distillery.Models.Loading;
+
+/// <summary>Loads a <see cref="ModelBundle"/> from a model spec: <c>llama2c:PATH</c> or <c>checkpoint:DIR</c>.</summary>
+public static class ModelLoader
+{
+    /// <summary>
+    /// <c>llama2c:PATH</c>: a llama2.c .bin, its tokenizer beside it (tokenizer.bin, then tok{vocab}.bin) unless given;
+    /// <c>checkpoint:DIR</c>: a Hugging Face model folder with its tokenizer and optional chat_template.json.
+    /// A bare path is taken as a folder or a .bin file by what it is. <paramref name="tokenizer"/> overrides the tokenizer
+    /// (a file, a folder, or <c>tiktoken:o200k_base</c>).
+    /// </summary>
+    public static async Task<ModelBundle> LoadAsync(string spec, string? tokenizer = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(spec);
+        var (kind, path) = Split(spec);
+        switch (kind)
+        {
+            case "llama2c":
+            {
+                var model = await Llama2cCheckpoint.LoadAsync(path, cancellationToken);
+                try
+                {
+                    var tok = await TokenizerLoader.LoadAsync(tokenizer ?? FindLlama2cTokenizer(path, model.Config), cancellationToken);
+                    CheckVocab(tok, model.Config, spec);
+                    return new ModelBundle(spec, model, tok, ChatTemplate.Plain); // llama2.c models are base models
+                }
+                catch
+                {
+                    model.Dispose();
+                    throw;
+                }
+            }
+            case "checkpoint":
+            {
+                var model = await CheckpointFolder.LoadAsync(path, cancellationToken);
+                try
+                {
+                    var tok = await TokenizerLoader.LoadAsync(tokenizer ?? path, cancellationToken);
+                    CheckVocab(tok, model.Config, spec);
+                    return new ModelBundle(spec, model, tok, await ChatTemplate.LoadAsync(path, cancellationToken));
+                }
+                catch
+                {
+                    model.Dispose();
+                    throw;
+                }
+            }
+            case "gguf":
+            {
+                var (model, tok) = LlamaGguf.Load(path);
+                try
+                {
+                    if (tokenizer is not null) tok = await TokenizerLoader.LoadAsync(tokenizer, cancellationToken);
+                    CheckVocab(tok, model.Config, spec);
+                    return new ModelBundle(spec, model, tok, ChatTemplate.Plain);
+                }
+                catch
+                {
+                    model.Dispose();
+                    throw;
+                }
+            }
+            default:
+                throw InputException.InField("model", $"'{spec}' is not a model spec this build loads; use llama2c:PATH, checkpoint:DIR or gguf:PATH");
+        }
+    }
+
+    private static (string Kind, string Path) Split(string spec)
+    {
+        var colon = spec.IndexOf(':', StringComparison.Ordinal);
+        if (colon > 1) // "C:\..." is a path, not a kind
+        {
+            var kind = spec[..colon];
+            if (kind is "llama2c" or "checkpoint" or "gguf") return (kind, spec[(colon + 1)..]);
+            if (!File.Exists(spec) && !Directory.Exists(spec)) return (kind, spec[(colon + 1)..]);
+        }
+        if (Directory.Exists(spec)) return ("checkpoint", spec);
+        if (File.Exists(spec) && spec.EndsWith(".bin", StringComparison.OrdinalIgnoreCase)) return ("llama2c", spec);
+        if (File.Exists(spec) && spec.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase)) return ("gguf", spec);
+        throw InputException.InField("model", $"'{spec}' is neither a model spec (llama2c:PATH, checkpoint:DIR, gguf:PATH) nor an existing folder or .bin file");
+    }
+
+    private static string FindLlama2cTokenizer(string modelPath, LlamaConfig config)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(modelPath)) ?? ".";
+        foreach (var name in new[] { Llama2cTokenizer.FileName, $"tok{config.VocabSize}.bin" })
+        {
+            var candidate = Path.Combine(dir, name);
+            if (File.Exists(candidate)) return candidate;
+        }
+        throw InputException.InField("tokenizer", $"no tokenizer.bin or tok{config.VocabSize}.bin beside {modelPath}; give one with --tokenizer PATH");
+    }
+
+    private static void CheckVocab(ITextTokenizer tokenizer, LlamaConfig config, string spec)
+    {
+        if (tokenizer.VocabSize > config.VocabSize)
+            throw InputException.InField("tokenizer", $"{tokenizer.Name} has {tokenizer.VocabSize} tokens but the model {spec} has vocab_size {config.VocabSize}; give the model's own tokenizer");
+    }
+}

@@ -1,0 +1,164 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using System.Threading;
+using System.Threading.Tasks;
+using Distillery.Core.Errors;
+using Microsoft.ML.Tokenizers;
+
+namespace Distillery.Models.Tokenizers;
+
+/// <summary>
+/// A Hugging Face <c>tokenizer.json</c> of the byte-level BPE kind (GPT-2, Llama 3, Qwen2, SmolLM), through
+/// Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/>. Other kinds are refused with a one-line error.
+/// </summary>
+public sealed partial class HfTokenizer : ITextTokenizer
+{
+    /// <summary>The file name a model folder stores this tokenizer under.</summary>
+    public const string FileName = "tokenizer.json";
+
+    // GPT-2's pre-tokenizer split, used where tokenizer.json names ByteLevel without its own regex.
+    private const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+
+    private readonly BpeTokenizer bpe;
+    private readonly byte[][] bytesOf;
+    private readonly HashSet<int> special;
+    private readonly string json;
+    private readonly Regex specialSplit;
+    private readonly Dictionary<string, int> specialIds;
+
+    private HfTokenizer(string json, string source)
+    {
+        this.json = json;
+        Name = $"hf:{source}";
+        JsonNode root;
+        try
+        {
+            root = JsonNode.Parse(json) ?? throw InputException.InFile(source, "is empty");
+        }
+        catch (JsonException e)
+        {
+            throw InputException.InFile(source, $"is not valid JSON ({e.Message.Split('\n')[0]})");
+        }
+        var model = root["model"] ?? throw InputException.InFile(source, "field 'model' is missing; not a Hugging Face tokenizer.json");
+        var type = model["type"]?.ToString();
+        if (type != "BPE") throw InputException.InFile(source, $"model.type '{type}' is not supported; only byte-level BPE tokenizer.json files are");
+        if (!IsByteLevel(root["pre_tokenizer"]) && !IsByteLevel(root["decoder"]))
+            throw InputException.InFile(source, "pre_tokenizer is not ByteLevel; only byte-level BPE tokenizer.json files (GPT-2, Llama 3, Qwen2, SmolLM) are supported");
+        var vocab = model["vocab"]?.AsObject().ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<int>())
+                    ?? throw InputException.InFile(source, "field 'model.vocab' is missing");
+        var merges = (model["merges"]?.AsArray() ?? []).Select(m => m is JsonArray pair ? $"{pair[0]} {pair[1]}" : m!.ToString()).ToList();
+        specialIds = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var added in root["added_tokens"]?.AsArray() ?? [])
+            if (added?["content"]?.ToString() is { } content && added["id"] is { } id)
+                specialIds[content] = id.GetValue<int>();
+        bpe = BpeTokenizer.Create(new BpeOptions(vocab)
+        {
+            Merges = merges,
+            ByteLevel = true,
+            PreTokenizer = new RegexPreTokenizer(new Regex(SplitPattern(root["pre_tokenizer"]) ?? Gpt2Pattern, RegexOptions.Compiled), null),
+        });
+        var size = Math.Max(vocab.Values.DefaultIfEmpty(0).Max(), specialIds.Values.DefaultIfEmpty(0).Max()) + 1;
+        bytesOf = new byte[size][];
+        var unicodeToByte = ByteLevelAlphabet().ToDictionary(kv => kv.Value, kv => kv.Key);
+        foreach (var (token, id) in vocab)
+            bytesOf[id] = token.Select(ch => unicodeToByte.TryGetValue(ch, out var b) ? b : (byte)'?').ToArray();
+        foreach (var (content, id) in specialIds) bytesOf[id] = System.Text.Encoding.UTF8.GetBytes(content);
+        for (var i = 0; i < size; i++) bytesOf[i] ??= [];
+        special = [.. specialIds.Values];
+        specialSplit = specialIds.Count == 0 ? new Regex("(?!)") : new Regex(string.Join("|", specialIds.Keys.OrderByDescending(k => k.Length).Select(Regex.Escape)));
+        StopIds = specialIds.Where(kv => kv.Key is "<|endoftext|>" or "<|im_end|>" or "<|end_of_text|>" or "<|eot_id|>" or "</s>").Select(kv => kv.Value).ToArray();
+        BosId = specialIds.Where(kv => kv.Key is "<|begin_of_text|>" or "<s>").Select(kv => (int?)kv.Value).FirstOrDefault();
+    }
+
+    /// <summary>Reads and checks a tokenizer.json file.</summary>
+    public static async Task<HfTokenizer> LoadAsync(string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!File.Exists(path)) throw InputException.InFile(path, "not found");
+        return new HfTokenizer(await File.ReadAllTextAsync(path, cancellationToken), path);
+    }
+
+    /// <summary>Parses tokenizer.json text.</summary>
+    public static HfTokenizer Parse(string json, string source = FileName)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        return new HfTokenizer(json, source);
+    }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <inheritdoc />
+    public int VocabSize => bytesOf.Length;
+
+    /// <inheritdoc />
+    public int? BosId { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyCollection<int> StopIds { get; }
+
+    /// <inheritdoc />
+    public bool IsSpecial(int id) => special.Contains(id);
+
+    /// <inheritdoc />
+    public IReadOnlyList<int> Encode(string text, bool addBos = false)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var ids = new List<int>();
+        if (addBos && BosId is { } bos) ids.Add(bos);
+        // Added tokens (chat markers) are matched whole before BPE sees the text between them.
+        var at = 0;
+        foreach (Match m in specialSplit.Matches(text))
+        {
+            if (m.Index > at) ids.AddRange(bpe.EncodeToIds(text[at..m.Index]));
+            ids.Add(specialIds[m.Value]);
+            at = m.Index + m.Length;
+        }
+        if (at < text.Length) ids.AddRange(bpe.EncodeToIds(text[at..]));
+        return ids;
+    }
+
+    /// <inheritdoc />
+    public ReadOnlySpan<byte> TokenBytes(int id) => bytesOf[id];
+
+    /// <inheritdoc />
+    public ReadOnlySpan<byte> DecodeStep(int previousId, int id) => bytesOf[id];
+
+    /// <inheritdoc />
+    public string Decode(IReadOnlyList<int> ids, int previousId = -1) => TokenizerText.Decode(this, ids, previousId);
+
+    /// <inheritdoc />
+    public Task SaveToFolderAsync(string directory, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        return File.WriteAllTextAsync(Path.Combine(directory, FileName), json, cancellationToken);
+    }
+
+    /// <summary>GPT-2's byte ↔ printable-character alphabet that byte-level vocabularies are written in.</summary>
+    public static IReadOnlyDictionary<byte, char> ByteLevelAlphabet()
+    {
+        var map = new Dictionary<byte, char>();
+        var extra = 0;
+        for (var b = 0; b < 256; b++)
+        {
+            var printable = b is >= '!' and <= '~' or >= 0xA1 and <= 0xAC or >= 0xAE and <= 0xFF;
+            map[(byte)b] = printable ? (char)b : (char)(256 + extra++);
+        }
+        return map;
+    }
+
+    private static bool IsByteLevel(JsonNode? node) => node is not null &&
+        (node["type"]?.ToString() == "ByteLevel" || (node["pretokenizers"] ?? node["decoders"])?.AsArray().Any(IsByteLevel) == true);
+
+    private static string? SplitPattern(JsonNode? node)
+    {
+        if (node is null) return null;
+        if (node["type"]?.ToString() == "Split") return node["pattern"]?["Regex"]?.ToString();
+        return node["pretokenizers"]?.AsArray().Select(SplitPattern).FirstOrDefault(p => p is not null);
+    }
+}

@@ -1,0 +1,41 @@
+using System;
+using System.IO;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using Distillery.Core.Errors;
+
+namespace Distillery.Models.Tokenizers;
+
+/// <summary>Finds and loads a tokenizer from a file, a model folder, or a spec such as <c>tiktoken:o200k_base</c>.</summary>
+public static class TokenizerLoader
+{
+    /// <summary>
+    /// Loads from <c>tiktoken:NAME</c>, a llama2.c <c>.bin</c>, a <c>tokenizer.json</c>, a <c>tiktoken.json</c>,
+    /// or a folder holding one of those (tokenizer.json, then tokenizer.bin, then tiktoken.json).
+    /// </summary>
+    public static async Task<ITextTokenizer> LoadAsync(string spec, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(spec);
+        if (spec.StartsWith("tiktoken:", StringComparison.Ordinal)) return TiktokenTextTokenizer.Create(spec["tiktoken:".Length..]);
+        if (Directory.Exists(spec))
+        {
+            foreach (var name in new[] { HfTokenizer.FileName, Llama2cTokenizer.FileName, TiktokenTextTokenizer.FileName })
+            {
+                var candidate = Path.Combine(spec, name);
+                if (File.Exists(candidate)) return await LoadAsync(candidate, cancellationToken);
+            }
+            throw InputException.InFile(spec, $"holds no tokenizer ({HfTokenizer.FileName}, {Llama2cTokenizer.FileName} or {TiktokenTextTokenizer.FileName}); give one with --tokenizer");
+        }
+        if (!File.Exists(spec)) throw InputException.InFile(spec, "tokenizer not found; give a tokenizer file, a model folder or tiktoken:o200k_base");
+        var fileName = Path.GetFileName(spec);
+        if (fileName.Equals(TiktokenTextTokenizer.FileName, StringComparison.OrdinalIgnoreCase))
+        {
+            using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(spec, cancellationToken));
+            var encoding = doc.RootElement.TryGetProperty("encoding", out var e) && e.ValueKind == JsonValueKind.String ? e.GetString()! : null;
+            return encoding is null ? throw InputException.InFile(spec, "field 'encoding' is missing; write {\"encoding\": \"o200k_base\"}") : TiktokenTextTokenizer.Create(encoding);
+        }
+        if (spec.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) return await HfTokenizer.LoadAsync(spec, cancellationToken);
+        return await Llama2cTokenizer.LoadAsync(spec, cancellationToken);
+    }
+}

@@ -1,0 +1,44 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Distillery.Core.Chat;
+using Distillery.Core.Tokens;
+using Distillery.Models.Generation;
+using Distillery.Models.Loading;
+
+namespace Distillery.Server;
+
+/// <summary>Serves a Distillery model bundle (any spec <see cref="ModelLoader"/> loads) through the server's model interface.</summary>
+public sealed class ModelBundleService(ModelBundle bundle, string modelId) : ILanguageModelService
+{
+    /// <inheritdoc />
+    public string ModelId { get; } = modelId;
+
+    /// <inheritdoc />
+    public int ContextLength => bundle.Config.MaxPositionEmbeddings;
+
+    /// <inheritdoc />
+    public IReadOnlyList<int> EncodeChat(IReadOnlyList<ChatMessage> messages) => bundle.EncodePrompt(bundle.ChatTemplate.Apply(messages));
+
+    /// <inheritdoc />
+    public IReadOnlyList<int> EncodeText(string text) => bundle.EncodePrompt(text);
+
+    /// <inheritdoc />
+    public Task<GenerationOutcome> GenerateAsync(IReadOnlyList<int> prompt, SamplingParameters sampling, Action<TokenLogprob>? onToken, CancellationToken cancellationToken = default)
+    {
+        var result = bundle.Generate(prompt, sampling, onToken, cancellationToken);
+        return Task.FromResult(new GenerationOutcome(result.Text, result.Logprobs, result.FinishReasonText, result.PromptTokens, result.CompletionTokens));
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<ScoredToken> Score(IReadOnlyList<int> tokens, int topLogprobs, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        if (tokens.Count == 0) return [];
+        var scored = TokenScoring.Score(bundle.Model, bundle.Tokenizer, tokens, topLogprobs);
+        var first = new ScoredToken(tokens[0], bundle.Tokenizer.Decode([tokens[0]]), null, []);
+        return [first, .. scored.Select((t, i) => new ScoredToken(tokens[i + 1], t.Token, t.Logprob, t.TopLogprobs))];
+    }
+}

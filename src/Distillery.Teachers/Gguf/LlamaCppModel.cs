@@ -1,0 +1,114 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Distillery.Core.Errors;
+using LLama;
+using LLama.Common;
+using LLama.Native;
+
+namespace Distillery.Teachers.Gguf;
+
+/// <summary>
+/// A GGUF model run by llama.cpp (through LLamaSharp): tokenising, per-position logits and greedy decoding.
+/// The independent reference that Distillery's own GGUF export and reader are checked against, and the
+/// backend for GGUF files Distillery cannot read itself (quantised ones).
+/// </summary>
+public sealed class LlamaCppModel : IDisposable
+{
+    private readonly LLamaWeights _weights;
+    private readonly LLamaContext _context;
+
+    private LlamaCppModel(LLamaWeights weights, LLamaContext context, int contextSize)
+    {
+        _weights = weights;
+        _context = context;
+        ContextSize = contextSize;
+    }
+
+    /// <summary>The number of positions the context holds.</summary>
+    public int ContextSize { get; }
+
+    /// <summary>The vocabulary size.</summary>
+    public int VocabSize => _weights.NativeHandle.Vocab.Count;
+
+    /// <summary>Loads a GGUF file on the CPU; a file llama.cpp rejects is a one-line error naming it.</summary>
+    public static LlamaCppModel Load(string path, int contextSize = 512, int threads = 0)
+    {
+        var parameters = new ModelParams(path)
+        {
+            ContextSize = (uint)contextSize,
+            BatchSize = (uint)contextSize,
+            UBatchSize = (uint)contextSize,
+            GpuLayerCount = 0,
+            // llama.cpp keeps its KV cache in f16 by default; f32 makes it a full-precision reference.
+            TypeK = GGMLType.GGML_TYPE_F32,
+            TypeV = GGMLType.GGML_TYPE_F32,
+            FlashAttention = false, // its CPU kernel rounds Q·K through f16
+            Threads = threads > 0 ? threads : Math.Max(1, Environment.ProcessorCount),
+        };
+        // llama.cpp logs every tensor to stderr; Distillery reports what matters itself.
+        NativeLogConfig.llama_log_set((LLamaLogLevel level, string message) => { });
+        try
+        {
+            var weights = LLamaWeights.LoadFromFile(parameters);
+            return new LlamaCppModel(weights, weights.CreateContext(parameters), contextSize);
+        }
+        catch (Exception e) when (e is LLama.Exceptions.LoadWeightsFailedException or LLama.Exceptions.RuntimeError)
+        {
+            throw InputException.InFile(path, $"llama.cpp could not load it: {e.Message.Split('\n')[0]}");
+        }
+    }
+
+    /// <summary>Token ids of text as llama.cpp tokenises it (with BOS where asked).</summary>
+    public IReadOnlyList<int> Tokenize(string text, bool addBos = true) =>
+        _context.Tokenize(text, addBos, special: false).Select(t => (int)t).ToArray();
+
+    /// <summary>The logits at every position of a token sequence (one fresh pass from position 0).</summary>
+    public float[][] Logits(IReadOnlyList<int> tokens)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        _context.NativeHandle.MemoryClear(true);
+        var batch = new LLamaBatch();
+        for (var i = 0; i < tokens.Count; i++) batch.Add(tokens[i], i, LLamaSeqId.Zero, logits: true);
+        Check(_context.NativeHandle.Decode(batch));
+        return Enumerable.Range(0, tokens.Count).Select(i => _context.NativeHandle.GetLogitsIth(i).ToArray()).ToArray();
+    }
+
+    /// <summary>Greedy continuation of the prompt for up to maxTokens tokens, stopping at end of generation.</summary>
+    public IReadOnlyList<int> Greedy(IReadOnlyList<int> prompt, int maxTokens)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        _context.NativeHandle.MemoryClear(true);
+        var batch = new LLamaBatch();
+        for (var i = 0; i < prompt.Count; i++) batch.Add(prompt[i], i, LLamaSeqId.Zero, logits: i == prompt.Count - 1);
+        Check(_context.NativeHandle.Decode(batch));
+        var output = new List<int>();
+        var position = prompt.Count;
+        var logitIndex = prompt.Count - 1;
+        while (output.Count < maxTokens && position < ContextSize)
+        {
+            var logits = _context.NativeHandle.GetLogitsIth(logitIndex);
+            var next = 0;
+            for (var v = 1; v < logits.Length; v++) if (logits[v] > logits[next]) next = v;
+            if (((LLamaToken)next).IsEndOfGeneration(_weights.NativeHandle.Vocab)) break;
+            output.Add(next);
+            batch.Clear();
+            batch.Add(next, position++, LLamaSeqId.Zero, logits: true);
+            Check(_context.NativeHandle.Decode(batch));
+            logitIndex = 0;
+        }
+        return output;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _context.Dispose();
+        _weights.Dispose();
+    }
+
+    private static void Check(DecodeResult result)
+    {
+        if (result != DecodeResult.Ok) throw new DistilleryException($"llama.cpp failed to decode a batch ({result})");
+    }
+}

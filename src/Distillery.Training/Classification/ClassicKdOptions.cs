@@ -1,0 +1,73 @@
+using System;
+
+namespace Distillery.Training.Classification;
+
+/// <summary>
+/// Settings of the Hinton et al. (2015, §3) reproduction: a 2×1200 dropout teacher trained on jittered inputs, a 2×800
+/// baseline on hard labels, and a 2×800 student on the teacher's soft targets at temperature T plus a weighted hard term.
+/// </summary>
+public sealed record ClassicKdOptions
+{
+    /// <summary>Folder for the three runs (teacher/, baseline/, student/), each resumable.</summary>
+    public required string OutputDirectory { get; init; }
+
+    /// <summary>Epochs for the teacher.</summary>
+    public int TeacherEpochs { get; init; } = 40;
+
+    /// <summary>Epochs for the baseline and the distilled student.</summary>
+    public int StudentEpochs { get; init; } = 40;
+
+    /// <summary>Soft-target temperature T (the paper: 20).</summary>
+    public double Temperature { get; init; } = 20;
+
+    /// <summary>Weight α of the soft-target term; 1 − α goes to the hard labels.</summary>
+    public double Alpha { get; init; } = 0.9;
+
+    /// <summary>Examples per batch.</summary>
+    public int BatchSize { get; init; } = 100;
+
+    /// <summary>Peak AdamW learning rate of the teacher.</summary>
+    public double TeacherLearningRate { get; init; } = 1e-3;
+
+    /// <summary>Peak AdamW learning rate of the two students.</summary>
+    public double StudentLearningRate { get; init; } = 1e-3;
+
+    /// <summary>AdamW weight decay of the teacher (the students get none: the baseline is unregularised, as in the paper).</summary>
+    public double TeacherWeightDecay { get; init; } = 0.0;
+
+    /// <summary>Teacher dropout after each hidden layer.</summary>
+    public double TeacherHiddenDropout { get; init; } = 0.5;
+
+    /// <summary>Teacher dropout on the input pixels.</summary>
+    public double TeacherInputDropout { get; init; } = 0.2;
+
+    /// <summary>Largest random shift, in pixels, of the teacher's training images (the paper: 2).</summary>
+    public int TeacherJitter { get; init; } = 2;
+
+    /// <summary>Hidden widths of the teacher.</summary>
+    public int TeacherWidth { get; init; } = 1200;
+
+    /// <summary>Hidden widths of the baseline and the student.</summary>
+    public int StudentWidth { get; init; } = 800;
+
+    /// <summary>Seed for initialisation, shuffling, jitter and dropout.</summary>
+    public long Seed { get; init; } = 1;
+
+    /// <summary>Use only this many training examples, evenly spaced over the set (null: all).</summary>
+    public int? TrainLimit { get; init; }
+
+    /// <summary>Use only this many test examples, evenly spaced over the set (null: all).</summary>
+    public int? TestLimit { get; init; }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(OutputDirectory)) throw new ArgumentException("OutputDirectory is required", nameof(OutputDirectory));
+        if (TeacherEpochs < 1) throw new ArgumentOutOfRangeException(nameof(TeacherEpochs), TeacherEpochs, "must be at least 1");
+        if (StudentEpochs < 1) throw new ArgumentOutOfRangeException(nameof(StudentEpochs), StudentEpochs, "must be at least 1");
+        if (!(Temperature > 0) || double.IsInfinity(Temperature)) throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "must be positive");
+        if (Alpha is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(Alpha), Alpha, "must lie in [0, 1]");
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "must be at least 1");
+        if (TeacherJitter < 0) throw new ArgumentOutOfRangeException(nameof(TeacherJitter), TeacherJitter, "must not be negative");
+    }
+}

@@ -1,0 +1,123 @@
+using System;
+using System.Collections.Generic;
+using Distillery.Training.Trainer;
+using static TorchSharp.torch;
+
+namespace Distillery.Training.Classification;
+
+/// <summary>Random translation of square images by up to a few pixels, the "jittered inputs" of Hinton et al. (2015, §3).</summary>
+/// <param name="Side">Image side in pixels (inputs are Side × Side, row-major).</param>
+/// <param name="MaxShift">Largest shift in each direction.</param>
+public sealed record ImageJitter(int Side, int MaxShift);
+
+/// <summary>
+/// Micro-batches over in-memory examples: reshuffled every epoch by a permutation seeded with (seed, epoch), optionally
+/// jittered with a generator seeded by (seed, epoch, index), so any batch can be rebuilt exactly on resume.
+/// </summary>
+public sealed class ClassificationBatchSource : IBatchSource<ClassificationBatch>
+{
+    private readonly Tensor inputs, labels;
+    private readonly Tensor? teacherLogits;
+    private readonly int batchSize;
+    private readonly long seed;
+    private readonly bool shuffle;
+    private readonly ImageJitter? jitter;
+    private readonly Dictionary<int, long[]> permutations = [];
+
+    /// <summary>Creates the source; the tensors are kept (not copied) and must outlive it.</summary>
+    /// <param name="inputs">Features, (N, D) float32.</param>
+    /// <param name="labels">Class ids, (N) int64.</param>
+    /// <param name="teacherLogits">Teacher logits, (N, C), or null.</param>
+    /// <param name="batchSize">Examples per micro-batch (the last one of an epoch may be smaller).</param>
+    /// <param name="seed">Seed for shuffling and jitter.</param>
+    /// <param name="shuffle">Whether to reshuffle every epoch.</param>
+    /// <param name="jitter">Random image shifts, or null.</param>
+    public ClassificationBatchSource(Tensor inputs, Tensor labels, Tensor? teacherLogits, int batchSize, long seed, bool shuffle = true, ImageJitter? jitter = null)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        if (inputs.shape[0] != labels.shape[0]) throw new ArgumentException($"{inputs.shape[0]} inputs but {labels.shape[0]} labels", nameof(labels));
+        if (teacherLogits is not null && teacherLogits.shape[0] != labels.shape[0]) throw new ArgumentException($"{teacherLogits.shape[0]} teacher rows but {labels.shape[0]} labels", nameof(teacherLogits));
+        if (jitter is not null && jitter.Side * jitter.Side != inputs.shape[1]) throw new ArgumentException($"jitter side {jitter.Side} does not match {inputs.shape[1]} features", nameof(jitter));
+        this.inputs = inputs;
+        this.labels = labels;
+        this.teacherLogits = teacherLogits;
+        this.batchSize = batchSize;
+        this.seed = seed;
+        this.shuffle = shuffle;
+        this.jitter = jitter;
+        BatchesPerEpoch = (int)((inputs.shape[0] + batchSize - 1) / batchSize);
+    }
+
+    /// <inheritdoc />
+    public int BatchesPerEpoch { get; }
+
+    /// <inheritdoc />
+    public ClassificationBatch GetBatch(int epoch, int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        if (index < 0 || index >= BatchesPerEpoch) throw new ArgumentOutOfRangeException(nameof(index), index, $"must lie in [0, {BatchesPerEpoch})");
+        var n = (int)inputs.shape[0];
+        var start = index * batchSize;
+        var length = Math.Min(batchSize, n - start);
+        Tensor rows;
+        if (shuffle)
+        {
+            var order = Permutation(epoch, n);
+            rows = tensor(order.AsSpan(start, length).ToArray());
+        }
+        else
+        {
+            rows = arange(start, start + length, dtype: ScalarType.Int64);
+        }
+        var x = inputs.index_select(0, rows);
+        if (jitter is not null) x = Jitter(x, jitter, new Random(Mix(seed, epoch, index)));
+        return new ClassificationBatch(x, labels.index_select(0, rows), teacherLogits?.index_select(0, rows));
+    }
+
+    private long[] Permutation(int epoch, int n)
+    {
+        if (permutations.TryGetValue(epoch, out var cached)) return cached;
+        var order = new long[n];
+        for (var i = 0; i < n; i++) order[i] = i;
+        // System.Random with a seed is a fixed algorithm across runs and platforms: the same epoch gets the same order.
+        var rng = new Random(Mix(seed, epoch, -1));
+        for (var i = n - 1; i > 0; i--)
+        {
+            var j = rng.Next(i + 1);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+        if (permutations.Count > 4) permutations.Clear();
+        permutations[epoch] = order;
+        return order;
+    }
+
+    private static Tensor Jitter(Tensor x, ImageJitter jitter, Random rng)
+    {
+        var b = x.shape[0];
+        var s = jitter.Side;
+        var m = jitter.MaxShift;
+        var padded = nn.functional.pad(x.reshape(b, 1, s, s), [m, m, m, m]); // (B, 1, s + 2m, s + 2m), zero border
+        var shifted = new List<Tensor>((int)b);
+        for (var i = 0; i < b; i++)
+        {
+            var dy = m + rng.Next(-m, m + 1);
+            var dx = m + rng.Next(-m, m + 1);
+            shifted.Add(padded[i].narrow(1, dy, s).narrow(2, dx, s));
+        }
+        return stack(shifted).reshape(b, s * s); // (B, s·s)
+    }
+
+    private static int Mix(long seed, int epoch, int index)
+    {
+        unchecked
+        {
+            var h = (ulong)seed * 0x9E3779B97F4A7C15UL;
+            h ^= (ulong)(uint)epoch * 0xC2B2AE3D27D4EB4FUL;
+            h ^= (ulong)(uint)index * 0x165667B19E3779F9UL;
+            h ^= h >> 29;
+            return (int)(h ^ (h >> 32));
+        }
+    }
+}

@@ -1,0 +1,99 @@
+using System;
+using static TorchSharp.torch;
+
+namespace Distillery.Training.Losses;
+
+public static partial class DistillationLosses
+{
+    /// <summary>
+    /// Forward KL against a sparse teacher: its top-k token ids and log-probabilities, as an API returns them (OpenAI:
+    /// k ≤ 20). The mass outside the top-k follows <see cref="SparseTeacherTargets.TailPolicy"/>:
+    /// <see cref="TopKTailPolicy.Renormalise"/> takes KL(p̂ ‖ q̂) between teacher and student each renormalised over the k
+    /// ids; <see cref="TopKTailPolicy.FoldTailIntoBucket"/> takes KL over k + 1 outcomes, the last being "any other token"
+    /// with mass 1 − Σₖ p and 1 − Σₖ q. Both equal <see cref="ForwardKl"/> at T = 1 when k = V. Padded alternatives
+    /// (logprob −∞) count for nothing on either side. Temperature 1 only: an API's logprobs are at T = 1.
+    /// </summary>
+    /// <param name="studentLogits">Student logits, (…, V).</param>
+    /// <param name="teacher">The teacher's top-k ids (…, k) and log-probabilities (…, k), with its tail policy.</param>
+    /// <param name="mask">Which positions count, (…).</param>
+    /// <param name="normaliser">Number of unmasked positions across the whole accumulated batch.</param>
+    public static Tensor TopKKl(Tensor studentLogits, SparseTeacherTargets teacher, Tensor mask, double normaliser)
+    {
+        ArgumentNullException.ThrowIfNull(studentLogits);
+        ArgumentNullException.ThrowIfNull(teacher);
+        ArgumentNullException.ThrowIfNull(mask);
+        if (teacher.Ids.dim() != studentLogits.dim() || !teacher.Ids.shape.AsSpan(0, teacher.Ids.shape.Length - 1).SequenceEqual(studentLogits.shape.AsSpan(0, studentLogits.shape.Length - 1)))
+            throw new ArgumentException($"top-k ids [{string.Join(", ", teacher.Ids.shape)}] do not match student logits [{string.Join(", ", studentLogits.shape)}] in their leading dimensions", nameof(teacher));
+
+        var vocab = studentLogits.shape[^1];
+        var logQ = LossMath.LogSoftmax(studentLogits);                                 // (…, V)
+        var teacherLogP = LossMath.Precise(teacher.Logprobs.detach()).to_type(logQ.dtype);
+        var valid = teacherLogP.gt(LossMath.LogFloor);                                 // (…, k) padding is −∞
+        var logP = teacherLogP.clamp_min(LossMath.LogFloor);
+        var ids = teacher.Ids.clamp(0, vocab - 1);
+        // Student log-probabilities on the teacher's ids; padded slots get the floor so they carry no student mass either.
+        var logQk = where(valid, logQ.gather(-1, ids), full_like(logP, LossMath.LogFloor)); // (…, k)
+
+        Tensor perPosition;
+        switch (teacher.TailPolicy)
+        {
+            case TopKTailPolicy.Renormalise:
+            {
+                var logPhat = (logP - logP.logsumexp(-1, keepdim: true)).clamp_min(LossMath.LogFloor);
+                var logQhat = (logQk - logQk.logsumexp(-1, keepdim: true)).clamp_min(LossMath.LogFloor);
+                perPosition = LossMath.Kl(logPhat, logQhat);
+                break;
+            }
+            case TopKTailPolicy.FoldTailIntoBucket:
+            {
+                var logPTail = LogOneMinusExp(logP.logsumexp(-1, keepdim: true));          // (…, 1)
+                var logQTail = LogOneMinusExp(logQk.logsumexp(-1, keepdim: true));         // (…, 1)
+                perPosition = LossMath.Kl(cat([logP, logPTail], -1), cat([logQk, logQTail], -1));
+                break;
+            }
+            default:
+                throw new ArgumentOutOfRangeException(nameof(teacher), teacher.TailPolicy, "unknown top-k tail policy");
+        }
+        return LossMath.MaskedMean(perPosition, mask, normaliser);
+    }
+
+    /// <summary>log(1 − eˣ) for x ≤ 0, floored: a tail of (numerically) zero mass becomes the finite floor, never −∞ or NaN.</summary>
+    private static Tensor LogOneMinusExp(Tensor logMass)
+    {
+        // A top-k sum can round a hair above 1; clamping the mass below 1 keeps log finite and its gradient zero there.
+        var tail = (-logMass.clamp_max(0).expm1()).clamp_min(Math.Exp(LossMath.LogFloor / 100));
+        return tail.log().clamp_min(LossMath.LogFloor);
+    }
+
+    /// <summary>
+    /// The KD term for either kind of teacher target: <see cref="ForwardKl"/> at <paramref name="temperature"/> for a dense
+    /// teacher, <see cref="TopKKl"/> (temperature must be 1) for a sparse one.
+    /// </summary>
+    /// <param name="studentLogits">Student logits, (…, V).</param>
+    /// <param name="teacher">The teacher's dense or top-k targets.</param>
+    /// <param name="mask">Which positions count, (…).</param>
+    /// <param name="normaliser">Number of unmasked positions across the whole accumulated batch.</param>
+    /// <param name="temperature">Softmax temperature for a dense teacher.</param>
+    public static Tensor Kd(Tensor studentLogits, TeacherTargets teacher, Tensor mask, double normaliser, double temperature = 1.0) => teacher switch
+    {
+        DenseTeacherTargets dense => ForwardKl(studentLogits, dense.Logits, mask, normaliser, temperature),
+        SparseTeacherTargets sparse when temperature == 1.0 => TopKKl(studentLogits, sparse, mask, normaliser),
+        SparseTeacherTargets => throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "top-k teacher logprobs are at temperature 1; a sparse teacher cannot be softened"),
+        _ => throw new ArgumentException("unknown kind of teacher targets", nameof(teacher)),
+    };
+
+    /// <summary>
+    /// The mix of a distillation term and cross-entropy on hard targets: α · KD + (1 − α) · CE (Hinton et al. 2015, §2:
+    /// "a weighted average of two different objective functions"; pass a KD term already scaled by T²).
+    /// </summary>
+    /// <param name="kd">The distillation loss (a scalar tensor).</param>
+    /// <param name="crossEntropy">The hard-target cross-entropy (a scalar tensor).</param>
+    /// <param name="alpha">Weight α in [0, 1] of the distillation term.</param>
+    public static Tensor AlphaMix(Tensor kd, Tensor crossEntropy, double alpha)
+    {
+        ArgumentNullException.ThrowIfNull(kd);
+        ArgumentNullException.ThrowIfNull(crossEntropy);
+        if (!(alpha is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "alpha must lie in [0, 1]");
+        return alpha * kd + (1 - alpha) * crossEntropy;
+    }
+}
