@@ -19,7 +19,7 @@ namespace Distillery.Cli.Verbs;
 public sealed class GenerateVerb(CliContext context) : IVerb
 {
     private readonly Option<string> prompts = new("--prompts") { Description = "Prompts file: JSONL ({\"messages\":[...]} or {\"prompt\":...}) or .txt (one a line)", Required = true };
-    private readonly Option<string> teacher = new("--teacher") { Description = "Teacher spec: openai:MODEL (gguf:, checkpoint:, llama2c: need Distillery.Models)", Required = true };
+    private readonly Option<string> teacher = new("--teacher") { Description = "Teacher spec: openai:MODEL, llama2c:PATH, checkpoint:DIR or gguf:PATH", Required = true };
     private readonly Option<string> output = new("--out") { Description = "Dataset folder (data.jsonl, manifest.json, ledger.db); an existing one is resumed", Required = true };
     private readonly Option<int> topLogprobs = new("--top-logprobs") { Description = "Alternatives returned with each token's logprob (OpenAI: at most 20)", DefaultValueFactory = _ => 5 };
     private readonly Option<int> samples = new("--samples") { Description = "Completions per prompt", DefaultValueFactory = _ => 1 };
@@ -105,7 +105,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
             Policy = terms,
             Statistics = statistics,
         };
-        var runner = new GenerationRunner(TeacherFactory.Create(spec.ToString(), settings), options);
+        var runner = new GenerationRunner(await TeacherFactory.CreateAsync(spec.ToString(), settings, cancellationToken), options);
 
         GenerationSummary summary = null!;
         await context.Console.Progress()
