@@ -51,11 +51,13 @@ public static class CliApp
     [
         new DoctorVerb(context),
         new SampleVerb(context),
+        new GenerateVerb(context),
         new EvalVerb(context),
         new ServeVerb(context),
         new ExportVerb(context),
         new RunVerb(context),
         new DemoVerb(context),
+        new AuditVerb(context),
     ];
 
     private static RootCommand BuildRoot(CliContext context)
