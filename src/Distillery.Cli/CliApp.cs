@@ -53,6 +53,7 @@ public static class CliApp
         new SampleVerb(context),
         new ServeVerb(context),
         new ExportVerb(context),
+        new TrainVerb(context),
         new DemoVerb(context),
     ];
 
