@@ -21,7 +21,12 @@ public sealed record LmExampleSet(IReadOnlyList<LmExample> Examples, int Skipped
 /// </summary>
 public static class LmExampleBuilder
 {
-    /// <summary>Tokenises every row; a row that is not a prompt + assistant answer, or (with top-k) whose teacher tokens do not re-tokenise identically, is an <see cref="InputException"/>.</summary>
+    /// <summary>
+/// Tokenises every row; a row that is not a prompt + assistant answer is an <see cref="InputException"/>. With top-k, the
+/// completion is the teacher's stored tokens mapped to student ids by their bytes, and the tokenizers must be shared: a
+/// stored token the student cannot spell as one token, or more than <see cref="MaxRetokenisedShare"/> of the rows whose
+/// stored tokens differ from the student's own tokenisation of the text, is a one-line refusal that suggests --mode sft.
+/// </summary>
     public static LmExampleSet Build(IReadOnlyList<DatasetRow> rows, ITextTokenizer tokenizer, ChatTemplate template, LmTokenisation options, string source = "data.jsonl")
     {
         ArgumentNullException.ThrowIfNull(rows);
@@ -33,6 +38,7 @@ public static class LmExampleBuilder
         var end = EndId(tokenizer);
         var examples = new List<LmExample>(rows.Count);
         var skipped = 0;
+        int withTokens = 0, retokenised = 0;
         for (var r = 0; r < rows.Count; r++)
         {
             var row = rows[r];
@@ -53,11 +59,15 @@ public static class LmExampleBuilder
                 if (stored.Count == 0)
                     throw InputException.AtLine(source, line, "has no stored token logprobs for top-k distillation; generate the dataset with top_logprobs, or use --mode sft");
                 var teacherIds = stored.Select(t => MapToken(byBytes, t.Bytes)).ToArray();
-                var studentIds = fullIds.Skip(promptIds.Count);
-                if (promptLength != promptIds.Count || teacherIds.Any(id => id < 0) || !teacherIds.SequenceEqual(studentIds))
-                    throw InputException.AtLine(source, line,
-                        $"the teacher's completion tokens do not re-tokenise identically under the student's tokenizer ({tokenizer.Name}), so teacher and student tokenizers differ and top-k logprobs cannot be matched; use --mode sft");
+                if (teacherIds.Any(id => id < 0))
+                    throw InputException.AtLine(source, line, Refusal(tokenizer, "a teacher token is not a single token of the student's vocabulary"));
+                if (promptLength != promptIds.Count || !teacherIds.SequenceEqual(fullIds.Skip(promptIds.Count))) retokenised++;
+                // Train on the teacher's own tokens: its logprobs are about exactly these (a sampled completion may be a
+                // valid but non-canonical split of its text, which re-encoding would not reproduce).
+                fullIds = [.. promptIds, .. teacherIds];
+                promptLength = promptIds.Count;
                 topK = stored.Select(t => Alternatives(byBytes, t)).ToArray();
+                withTokens++;
             }
 
             var finish = row.Distillery?.FinishReason ?? "stop";
@@ -73,8 +83,18 @@ public static class LmExampleBuilder
             var group = provenance?.PromptId ?? "prompt-" + StableHash.Of(promptText).ToString("x16", CultureInfo.InvariantCulture);
             examples.Add(new LmExample([.. fullIds], promptLength, topK, teacher, group));
         }
+        // Sampling now and then picks a non-canonical split of a word, which a shared tokenizer re-encodes differently; a
+        // different tokenizer re-encodes nearly every row differently (another vocabulary, another pre-tokenisation).
+        if (withTokens > 0 && retokenised > MaxRetokenisedShare * withTokens)
+            throw InputException.InFile(source, Refusal(tokenizer, $"{retokenised} of {withTokens} rows' teacher tokens do not re-tokenise identically"));
         return new LmExampleSet(examples, skipped);
     }
+
+    /// <summary>The share of rows whose teacher tokens may differ from the student's re-tokenisation before the tokenizers are called different.</summary>
+    public const double MaxRetokenisedShare = 0.1;
+
+    private static string Refusal(ITextTokenizer tokenizer, string evidence) =>
+        $"top-k distillation needs the student to share the teacher's tokenizer, but {evidence} under the student's tokenizer ({tokenizer.Name}); use --mode sft";
 
     /// <summary>
     /// Token bytes → student id for every non-special token. Where two ids spell the same bytes (SentencePiece's byte-fallback

@@ -19,7 +19,7 @@ public static class LmSplit
         if (evalFraction == 0) return (examples, []);
         var threshold = (ulong)(evalFraction * ulong.MaxValue);
         var groups = examples.Select(e => e.GroupId).Distinct(StringComparer.Ordinal)
-            .ToDictionary(g => g, g => StableHash.Of(seed.ToString(CultureInfo.InvariantCulture) + "/" + g), StringComparer.Ordinal);
+            .ToDictionary(g => g, g => StableHash.Mixed(seed.ToString(CultureInfo.InvariantCulture) + "/" + g), StringComparer.Ordinal);
         var held = groups.Where(g => g.Value < threshold).Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
         // A small dataset may draw no held-out prompt at all: hold out the one with the lowest hash so evaluation has data.
         if (held.Count == 0 && groups.Count >= 2) held.Add(groups.MinBy(g => g.Value).Key);

@@ -16,4 +16,16 @@ internal static class StableHash
         }
         return hash;
     }
+
+    /// <summary>FNV-1a followed by SplitMix64's finaliser, so that every bit (the high ones too) depends on every input byte.</summary>
+    public static ulong Mixed(string text)
+    {
+        var x = Of(text);
+        x ^= x >> 30;
+        x *= 0xBF58476D1CE4E5B9UL;
+        x ^= x >> 27;
+        x *= 0x94D049BB133111EBUL;
+        x ^= x >> 31;
+        return x;
+    }
 }
