@@ -74,6 +74,7 @@ public static class LmTraining
         manual_seed(config.Seed);
         var hidden = config.HiddenWeight > 0 && teacher is not null;
         var model = new DistillationStudent(student.Model, hidden ? new HiddenStateProjection(student.Config.HiddenSize, teacher!.Config.HiddenSize) : null);
+        model.Settle();
         var objective = CreateObjective(config, model, teacher, student.Tokenizer, seqLen);
 
         Directory.CreateDirectory(config.Out);
