@@ -24,7 +24,7 @@ public sealed class StoriesDatasetFixture : IDisposable
     {
         TorchRuntime.EnsureLoaded();
         Root = Directory.CreateTempSubdirectory("lm-training-").FullName;
-        Dataset = StoriesData.WriteAsync(Path.Combine(Root, "dataset"), rows: 40, maxTokens: 32, topLogprobs: 5).GetAwaiter().GetResult();
+        Dataset = StoriesData.WriteAsync(Path.Combine(Root, "dataset"), rows: 32, maxTokens: 24, topLogprobs: 5).GetAwaiter().GetResult();
     }
 
     public string Root { get; }
