@@ -51,9 +51,11 @@ public static class CliApp
     [
         new DoctorVerb(context),
         new SampleVerb(context),
+        new EvalVerb(context),
         new ServeVerb(context),
         new ExportVerb(context),
         new TrainVerb(context),
+        new RunVerb(context),
         new DemoVerb(context),
     ];
 

@@ -19,6 +19,8 @@ public static class Program
             e.Cancel = true;
             cancel.Cancel();
         };
+        // Redirected output (logs, CI) gets wide tables rather than the 80-column default.
+        if (Console.IsOutputRedirected) AnsiConsole.Console.Profile.Width = 160;
         return await CliApp.RunAsync(args, AnsiConsole.Console, Console.Error, cancel.Token);
     }
 }

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using Distillery.Core.Audit;
 
 namespace Distillery.Evaluation.Reports;
 
@@ -18,8 +19,8 @@ public sealed record EvaluationReport
     /// <summary>Teacher and student answers to the same prompts.</summary>
     public IReadOnlyList<SampleComparison> Samples { get; init; } = [];
 
-    /// <summary>Each teacher's contribution to the training data.</summary>
-    public IReadOnlyList<TeacherContribution> Provenance { get; init; } = [];
+    /// <summary>Each teacher's contribution to the training data, as the audit of the students' lineage reports it.</summary>
+    public IReadOnlyList<AuditLine> Provenance { get; init; } = [];
 
     /// <summary>The machine the figures were measured on.</summary>
     public string Machine { get; init; } = "";
@@ -70,6 +71,3 @@ public sealed record ModelScore
 
 /// <summary>Teacher and student completions of one held-out prompt.</summary>
 public sealed record SampleComparison(string Prompt, string Teacher, string Student, string StudentName);
-
-/// <summary>How much one teacher contributed to the training data.</summary>
-public sealed record TeacherContribution(string Teacher, long Rows, long PromptTokens, long CompletionTokens, double ShareOfTrainingTokens, decimal CostUsd);

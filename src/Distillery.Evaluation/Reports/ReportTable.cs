@@ -9,7 +9,10 @@ public static class ReportTable
 {
     /// <summary>Column headers of the models table.</summary>
     public static IReadOnlyList<string> Headers { get; } =
-        ["model", "params", "size", "CE (nats)", "ppl", "KL to teacher", "agreement", "exact match", "ms/token", "smaller", "faster"];
+        ["model", "params", "size", "CE", "ppl", "KL(T‖S)", "agree", "EM", "ms/tok", "smaller", "faster"];
+
+    /// <summary>What the short headers mean, for a legend under the table.</summary>
+    public const string Legend = "CE: cross-entropy on held-out text (nats/token); KL(T‖S): mean KL from the teacher per token; agree: top-1 agreement with the teacher; EM: exact final answers; ms/tok: greedy decoding, one stream; smaller/faster: against the teacher.";
 
     /// <summary>One row of cells per model; ratios are against the teacher where there is one.</summary>
     public static IReadOnlyList<IReadOnlyList<string>> Rows(IReadOnlyList<ModelScore> models)
@@ -22,10 +25,10 @@ public static class ReportTable
             m.FileBytes is { } b ? Bytes(b) : "–",
             Num(m.CrossEntropy, "F3"),
             Num(m.Perplexity, "F2"),
-            m.Role == "teacher" ? "0 (teacher)" : Num(m.KlToTeacher, "F3"),
-            m.Role == "teacher" ? "1 (teacher)" : Percent(m.Agreement),
+            m.Role == "teacher" ? "0" : Num(m.KlToTeacher, "F3"),
+            m.Role == "teacher" ? "100%" : Percent(m.Agreement),
             Percent(m.ExactMatch),
-            Num(m.MsPerToken, "F3"),
+            Num(m.MsPerToken, "F2"),
             teacher is null || m.Parameters == 0 ? "–" : Ratio(teacher.Parameters / (double)m.Parameters),
             teacher?.MsPerToken is { } t && m.MsPerToken is { } s && s > 0 ? Ratio(t / s) : "–",
         ]).ToList();

@@ -1,4 +1,6 @@
+using System;
 using System.Collections.Generic;
+using Distillery.Core.Audit;
 using System.Globalization;
 using System.IO;
 using System.Linq;
@@ -18,11 +20,28 @@ public static class ReportWriter
         if (ReportPlots.LossCurves(report.Models, Path.Combine(directory, "loss_curves.png"))) plots.Add(("loss_curves.png", "Training loss of each student"));
         if (ReportPlots.QualityVersusSize(report.Models, Path.Combine(directory, "quality_vs_size.png"))) plots.Add(("quality_vs_size.png", "Quality against size"));
         if (ReportPlots.QualityVersusSpeed(report.Models, Path.Combine(directory, "quality_vs_speed.png"))) plots.Add(("quality_vs_speed.png", "Quality against speed"));
+        var best = Path.Combine(directory, BestFile);
+        var winner = Best(report.Models);
+        if (winner is not null)
+            File.WriteAllText(best, System.Text.Json.JsonSerializer.Serialize(new { name = winner.Name, spec = winner.Spec, kl_to_teacher = winner.KlToTeacher, cross_entropy = winner.CrossEntropy }));
         var md = Path.Combine(directory, "report.md");
         var html = Path.Combine(directory, "report.html");
         File.WriteAllText(md, Markdown(report, plots));
         File.WriteAllText(html, Html(report, plots));
-        return [md, html, .. plots.Select(p => Path.Combine(directory, p.File))];
+        return [md, html, .. plots.Select(p => Path.Combine(directory, p.File)), .. winner is null ? Array.Empty<string>() : [best]];
+    }
+
+    /// <summary>The file naming the best student: <c>{"name", "spec", ...}</c>, read by <c>distill export --model best-of:DIR</c>.</summary>
+    public const string BestFile = "best_student.json";
+
+    /// <summary>The best student: lowest KL to the teacher where measured, else lowest cross-entropy; null without students.</summary>
+    public static ModelScore? Best(IReadOnlyList<ModelScore> models)
+    {
+        ArgumentNullException.ThrowIfNull(models);
+        var students = models.Where(m => m.Role != "teacher").ToList();
+        return students.Any(m => m.KlToTeacher is not null)
+            ? students.Where(m => m.KlToTeacher is not null).MinBy(m => m.KlToTeacher)
+            : students.Where(m => m.CrossEntropy is not null).MinBy(m => m.CrossEntropy);
     }
 
     /// <summary>The report as Markdown.</summary>
@@ -32,6 +51,7 @@ public static class ReportWriter
         s.AppendLine(CultureInfo.InvariantCulture, $"# {report.Title}").AppendLine();
         s.AppendLine(CultureInfo.InvariantCulture, $"Evaluated on {report.Data} — {report.Machine} — {report.Created:yyyy-MM-dd HH:mm} UTC").AppendLine();
         AppendMarkdownTable(s, ReportTable.Headers, ReportTable.Rows(report.Models));
+        s.AppendLine().AppendLine(ReportTable.Legend);
         if (report.Provenance.Count > 0)
         {
             s.AppendLine().AppendLine("## Teacher data (from the ledger)").AppendLine();
@@ -64,6 +84,7 @@ public static class ReportWriter
         s.Append("<h1>").Append(E(report.Title)).Append("</h1><p>Evaluated on ").Append(E(report.Data)).Append(" — ").Append(E(report.Machine))
          .Append(" — ").Append(report.Created.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)).Append(" UTC</p>");
         AppendHtmlTable(s, ReportTable.Headers, ReportTable.Rows(report.Models));
+        s.Append("<p><small>").Append(E(ReportTable.Legend)).Append("</small></p>");
         if (report.Provenance.Count > 0)
         {
             s.Append("<h2>Teacher data (from the ledger)</h2>");
@@ -98,11 +119,11 @@ public static class ReportWriter
     public static IReadOnlyList<string> ProvenanceHeaders { get; } = ["teacher", "rows", "prompt tokens", "completion tokens", "share of training tokens", "cost (USD)"];
 
     /// <summary>The provenance table's cells.</summary>
-    public static IReadOnlyList<IReadOnlyList<string>> ProvenanceRows(IReadOnlyList<TeacherContribution> rows) =>
+    public static IReadOnlyList<IReadOnlyList<string>> ProvenanceRows(IReadOnlyList<AuditLine> rows) =>
         rows.Select(r => (IReadOnlyList<string>)
         [
             r.Teacher, r.Rows.ToString(CultureInfo.InvariantCulture), r.PromptTokens.ToString(CultureInfo.InvariantCulture),
-            r.CompletionTokens.ToString(CultureInfo.InvariantCulture), (100 * r.ShareOfTrainingTokens).ToString("F1", CultureInfo.InvariantCulture) + "%",
+            r.CompletionTokens.ToString(CultureInfo.InvariantCulture), (100 * r.Share).ToString("F1", CultureInfo.InvariantCulture) + "%",
             r.CostUsd.ToString("F4", CultureInfo.InvariantCulture),
         ]).ToList();
 

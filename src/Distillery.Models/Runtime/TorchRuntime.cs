@@ -13,9 +13,7 @@ public static class TorchRuntime
     public static void EnsureLoaded()
     {
         if (LoadError.Value is { } error)
-            throw new DistilleryException(
-                $"libtorch failed to load ({error}). Rebuild on this machine with g++ and patchelf installed " +
-                "(apt-get install g++ patchelf) so the build can fix TorchSharp for this libstdc++; 'distill doctor' shows details.");
+            throw new DistilleryException($"libtorch failed to load ({error}). {Advice(error)}");
     }
 
     /// <summary>Whether libtorch loads on this machine.</summary>
@@ -25,6 +23,13 @@ public static class TorchRuntime
     public static bool CompatibilityFixActive =>
         System.IO.File.Exists(System.IO.Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libdistillery_iosinit.so"))
         || System.IO.File.Exists(System.IO.Path.Combine(AppContext.BaseDirectory, "libdistillery_iosinit.so"));
+
+    private static string Advice(string error) =>
+        error.Contains("GLIBCXX", StringComparison.Ordinal) || error.Contains("libstdc++", StringComparison.Ordinal)
+            ? "This libstdc++ predates GCC 13: rebuild on this machine with g++ and patchelf installed (apt-get install g++ patchelf) so the build fixes TorchSharp for it."
+            : error.Contains("libtorch-cpu", StringComparison.Ordinal)
+                ? "The program must reference the TorchSharp-cpu package so that libtorch's native files are copied beside it."
+                : "Run 'distill doctor' for details.";
 
     private static string? TryLoad()
     {

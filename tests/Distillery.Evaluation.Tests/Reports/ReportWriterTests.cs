@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Linq;
+using Distillery.Core.Audit;
 using Distillery.Evaluation.Reports;
 
 namespace Distillery.Evaluation.Tests.Reports;
@@ -32,7 +33,7 @@ public sealed class ReportWriterTests : IDisposable
                 new ModelScore { Name = "forward KL", Parameters = 60_000, FileBytes = 240_000, CrossEntropy = 1.8, KlToTeacher = 0.6, Agreement = 0.52, MsPerToken = 0.25, MetricsFile = Metrics("kd", 3) },
             ],
             Samples = [new SampleComparison("Once upon a time", "there was a girl", "there was a dog", "forward KL")],
-            Provenance = [new TeacherContribution("distill:stories260K", 400, 4000, 40000, 1.0, 0m)],
+            Provenance = [new AuditLine { Teacher = "distill:stories260K", Endpoint = "127.0.0.1", Rows = 400, PromptTokens = 4000, CompletionTokens = 40000, Share = 1.0 }],
         };
     }
 
@@ -40,7 +41,8 @@ public sealed class ReportWriterTests : IDisposable
     public void Writes_markdown_html_and_three_plots()
     {
         var files = ReportWriter.Write(Sample(), _dir);
-        Assert.Equal(["report.md", "report.html", "loss_curves.png", "quality_vs_size.png", "quality_vs_speed.png"], files.Select(Path.GetFileName));
+        Assert.Equal(["report.md", "report.html", "loss_curves.png", "quality_vs_size.png", "quality_vs_speed.png", "best_student.json"], files.Select(Path.GetFileName));
+        Assert.Contains("\"name\":\"forward KL\"", File.ReadAllText(files[^1])); // lowest KL to the teacher
         foreach (var png in files.Where(f => f.EndsWith(".png", StringComparison.Ordinal)))
         {
             var bytes = File.ReadAllBytes(png);

@@ -1,0 +1,163 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using Distillery.Core.Chat;
+using Distillery.Evaluation.Data;
+using Distillery.Evaluation.Metrics;
+using Distillery.Evaluation.Reports;
+using Distillery.Models.Loading;
+using Distillery.Models.Tokenizers;
+using static TorchSharp.torch;
+
+namespace Distillery.Evaluation;
+
+/// <summary>How much an evaluation measures.</summary>
+public sealed record EvalOptions
+{
+    /// <summary>Tokens generated (greedy, one stream) to time decoding.</summary>
+    public int LatencyTokens { get; init; } = 64;
+
+    /// <summary>Longest generated answer for questions with reference final answers.</summary>
+    public int MaxAnswerTokens { get; init; } = 256;
+}
+
+/// <summary>Scores language models on held-out data: cross-entropy, KL to and agreement with a teacher, exact match, latency and size.</summary>
+public static class LanguageModelEvaluator
+{
+    /// <summary>Evaluates one model (and, with a teacher sharing its tokenizer, its KL to and agreement with that teacher).</summary>
+    public static ModelScore Evaluate(string name, string role, ModelBundle model, ModelBundle? teacher, IReadOnlyList<EvalExample> data,
+        EvalOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        options ??= new EvalOptions();
+        var compareTeacher = teacher is not null && !ReferenceEquals(teacher, model) && SameTokenizer(teacher.Tokenizer, model.Tokenizer);
+        double nll = 0, kl = 0;
+        long tokens = 0, agree = 0;
+        int questions = 0, correct = 0;
+        using (inference_mode())
+        {
+            foreach (var example in data)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (example is QuestionExample q)
+                {
+                    var answer = model.GenerateChat([ChatMessage.User(q.Question)], new SamplingParameters { Temperature = 0, MaxTokens = options.MaxAnswerTokens },
+                        cancellationToken: cancellationToken).Text;
+                    questions++;
+                    if (FinalAnswer.Matches(answer, q.Answer)) correct++;
+                    continue;
+                }
+                foreach (var (ids, scoredFrom) in Sequences(model, example))
+                {
+                    using var scope = NewDisposeScope();
+                    var input = tensor(ids.Take(ids.Count - 1).Select(i => (long)i).ToArray(), [1, ids.Count - 1]);
+                    var targets = tensor(ids.Skip(1).Select(i => (long)i).ToArray(), [1, ids.Count - 1]);
+                    // Position t predicts token t + 1: score only the targets at or after scoredFrom.
+                    var mask = (arange(1, ids.Count, dtype: ScalarType.Int64) >= scoredFrom).to_type(ScalarType.Float32).unsqueeze(0);
+                    var logits = model.Model.forward(input);
+                    nll += TokenMetrics.NegativeLogLikelihoodSum(logits, targets, mask);
+                    tokens += (long)mask.sum().item<float>();
+                    if (compareTeacher)
+                    {
+                        var teacherLogits = teacher!.Model.forward(input);
+                        kl += TokenMetrics.KlSum(teacherLogits, logits, mask);
+                        agree += TokenMetrics.AgreementCount(teacherLogits, logits, mask);
+                    }
+                }
+            }
+        }
+        return new ModelScore
+        {
+            Name = name,
+            Role = role,
+            Spec = model.Spec,
+            Parameters = model.Model.ParameterCount,
+            FileBytes = FileBytes(model.Spec),
+            CrossEntropy = tokens > 0 ? nll / tokens : null,
+            Perplexity = tokens > 0 ? TokenMetrics.Perplexity(nll, tokens) : null,
+            KlToTeacher = compareTeacher && tokens > 0 ? kl / tokens : null,
+            Agreement = compareTeacher && tokens > 0 ? agree / (double)tokens : null,
+            ExactMatch = questions > 0 ? correct / (double)questions : null,
+            MsPerToken = MeasureMsPerToken(model, data, options.LatencyTokens, cancellationToken),
+        };
+    }
+
+    /// <summary>
+    /// The token sequences an example is scored on and, for each, the index of the first scored token: after the prompt for
+    /// chat examples (prompt and answer encoded together, scored from where they stop agreeing with the prompt alone),
+    /// everything after BOS for text, which is cut into context-sized windows.
+    /// </summary>
+    public static IEnumerable<(IReadOnlyList<int> Ids, int ScoredFrom)> Sequences(ModelBundle model, EvalExample example)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var context = model.Config.MaxPositionEmbeddings;
+        switch (example)
+        {
+            case ChatExample chat:
+            {
+                var promptText = model.ChatTemplate.Apply(chat.Prompt);
+                var prompt = model.EncodePrompt(promptText);
+                var full = model.EncodePrompt(promptText + chat.Reference);
+                var common = 0;
+                while (common < prompt.Count && common < full.Count && prompt[common] == full[common]) common++;
+                var ids = full.Take(context).ToList();
+                if (ids.Count > common && ids.Count >= 2) yield return (ids, Math.Max(1, common));
+                break;
+            }
+            case TextExample text:
+            {
+                var ids = model.EncodePrompt(text.Text);
+                for (var start = 0; start + 1 < ids.Count; start += context - 1)
+                    yield return (ids.Skip(start).Take(context).ToList(), 1);
+                break;
+            }
+        }
+    }
+
+    /// <summary>Whether two tokenizers give the same bytes for every id (so logits can be compared position by position).</summary>
+    public static bool SameTokenizer(ITextTokenizer a, ITextTokenizer b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        if (ReferenceEquals(a, b)) return true;
+        if (a.VocabSize != b.VocabSize) return false;
+        for (var id = 0; id < a.VocabSize; id++)
+            if (!a.TokenBytes(id).SequenceEqual(b.TokenBytes(id)) || a.IsSpecial(id) != b.IsSpecial(id)) return false;
+        return true;
+    }
+
+    /// <summary>Bytes of the weights a spec points at: a file's length, or a folder's safetensors; null where unknown.</summary>
+    public static long? FileBytes(string spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var colon = spec.IndexOf(':', StringComparison.Ordinal);
+        var path = colon > 1 ? spec[(colon + 1)..] : spec;
+        if (File.Exists(path)) return new FileInfo(path).Length;
+        if (Directory.Exists(path))
+        {
+            var weights = Directory.GetFiles(path, "*.safetensors");
+            return weights.Length > 0 ? weights.Sum(f => new FileInfo(f).Length) : null;
+        }
+        return null;
+    }
+
+    private static double? MeasureMsPerToken(ModelBundle model, IReadOnlyList<EvalExample> data, int tokens, CancellationToken cancellationToken)
+    {
+        if (tokens <= 0) return null;
+        var prompt = data.OfType<ChatExample>().Select(c => model.ChatTemplate.Apply(c.Prompt)).FirstOrDefault() ?? "Once upon a time";
+        var greedy = new SamplingParameters { Temperature = 0, MaxTokens = tokens };
+        model.Generate(prompt, greedy with { MaxTokens = 4 }, cancellationToken: cancellationToken); // warm-up
+        var best = double.MaxValue;
+        for (var run = 0; run < 3; run++)
+        {
+            var clock = Stopwatch.StartNew();
+            var result = model.Generate(prompt, greedy, cancellationToken: cancellationToken);
+            if (result.CompletionTokens > 0) best = Math.Min(best, clock.Elapsed.TotalMilliseconds / result.CompletionTokens);
+        }
+        return best == double.MaxValue ? null : best;
+    }
+}
