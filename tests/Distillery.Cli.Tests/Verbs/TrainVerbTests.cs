@@ -19,7 +19,7 @@ public sealed class TrainVerbTests : IDisposable
     private static string Teacher => "llama2c:" + SharedData.TryGet("stories260K/stories260K.bin");
 
     /// <summary>A small dataset of real stories260K samples with their top-k logprobs.</summary>
-    private async Task<string> DatasetAsync(int rows = 12)
+    private async Task<string> DatasetAsync(int rows = 8)
     {
         var dir = Path.Combine(root, "data");
         using var teacher = await ModelLoader.LoadAsync(Teacher);

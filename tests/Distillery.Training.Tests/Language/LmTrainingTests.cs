@@ -34,6 +34,7 @@ public sealed class StoriesDatasetFixture : IDisposable
     public void Dispose() => Directory.Delete(Root, recursive: true);
 }
 
+[Collection(SerialTorchCollection.Name)]
 public sealed class LmTrainingTests(StoriesDatasetFixture fixture, ITestOutputHelper output) : IClassFixture<StoriesDatasetFixture>
 {
     private LmTrainingConfig Config(string name, LmMode mode, int steps = 25) => new()

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using System.Linq;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Datasets;
@@ -30,23 +29,23 @@ public static class StoriesData
         TorchSharp.torch.set_num_threads(1);
         try
         {
-        for (var i = 0; i < rows; i++)
-        {
-            var prompt = prompts is null ? "" : prompts[i % prompts.Length];
-            var sampling = new SamplingParameters { Temperature = 1.0, MaxTokens = maxTokens, Seed = seed * 100_000 + i, TopLogprobs = topLogprobs };
-            var messages = new List<ChatMessage> { ChatMessage.User(prompt) };
-            var result = teacher.GenerateChat(messages, sampling);
-            list.Add(new DatasetRow([.. messages, ChatMessage.Assistant(result.Text)], new RowProvenance
+            for (var i = 0; i < rows; i++)
             {
-                PromptId = $"p{i}",
-                Teacher = new RowTeacher { Provider = "llama2c", Model = "stories260K", RequestedModel = "stories260K", Endpoint = TeacherSpec, Sampling = sampling },
-                FinishReason = result.FinishReasonText,
-                Tokens = result.Logprobs,
-                Usage = new TokenUsage(result.PromptTokens, result.CompletionTokens),
-                RequestHash = $"hash-{i}",
-                Timestamp = DateTimeOffset.UnixEpoch,
-            }));
-        }
+                var prompt = prompts is null ? "" : prompts[i % prompts.Length];
+                var sampling = new SamplingParameters { Temperature = 1.0, MaxTokens = maxTokens, Seed = seed * 100_000 + i, TopLogprobs = topLogprobs };
+                var messages = new List<ChatMessage> { ChatMessage.User(prompt) };
+                var result = teacher.GenerateChat(messages, sampling);
+                list.Add(new DatasetRow([.. messages, ChatMessage.Assistant(result.Text)], new RowProvenance
+                {
+                    PromptId = $"p{i}",
+                    Teacher = new RowTeacher { Provider = "llama2c", Model = "stories260K", RequestedModel = "stories260K", Endpoint = TeacherSpec, Sampling = sampling },
+                    FinishReason = result.FinishReasonText,
+                    Tokens = result.Logprobs,
+                    Usage = new TokenUsage(result.PromptTokens, result.CompletionTokens),
+                    RequestHash = $"hash-{i}",
+                    Timestamp = DateTimeOffset.UnixEpoch,
+                }));
+            }
         }
         finally
         {
@@ -64,7 +63,4 @@ public static class StoriesData
         }
         return directory;
     }
-
-    /// <summary>Text lengths, for sanity.</summary>
-    public static int TotalTokens(IEnumerable<DatasetRow> rows) => rows.Sum(r => r.Distillery?.Tokens.Count ?? 0);
 }

@@ -10,6 +10,7 @@ using Distillery.Training.Language;
 
 namespace Distillery.Training.Tests.Language;
 
+[Collection(SerialTorchCollection.Name)]
 public sealed class TopKMatchingTests : IDisposable
 {
     private readonly string root = Directory.CreateTempSubdirectory("topk-match-").FullName;
