@@ -55,6 +55,7 @@ public static class CliApp
         new EvalVerb(context),
         new ServeVerb(context),
         new ExportVerb(context),
+        new TrainVerb(context),
         new RunVerb(context),
         new DemoVerb(context),
         new AuditVerb(context),
