@@ -43,7 +43,12 @@ public static class TeacherFactory
             throw InputException.InField(settings.BaseUrl is null ? "OPENAI_BASE_URL" : "--base-url", $"\"{baseUrlText}\" is not an http(s) URL; give one like https://api.openai.com/v1");
         var key = Environment.GetEnvironmentVariable(settings.ApiKeyVariable);
         if (string.IsNullOrEmpty(key))
-            throw InputException.InField(settings.ApiKeyVariable, "is not set; put the API key in this environment variable (Distillery never writes it anywhere)");
+        {
+            // Servers on this machine (distill serve, llama.cpp, vLLM, Ollama) usually take no key; a remote API always does.
+            if (!baseUrl.IsLoopback)
+                throw InputException.InField(settings.ApiKeyVariable, "is not set; put the API key in this environment variable (Distillery never writes it anywhere)");
+            key = "no-key";
+        }
         return new OpenAiTeacher(model, baseUrl, key, settings.Timeout);
     }
 }

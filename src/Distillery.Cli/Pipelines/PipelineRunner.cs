@@ -18,13 +18,13 @@ namespace Distillery.Cli.Pipelines;
 /// <summary>Runs a pipeline's steps as <c>distill</c> commands in this process: the same code as typing each verb by hand.</summary>
 public static class PipelineRunner
 {
-    /// <summary>The variables every pipeline gets: <c>{shared}</c> (where found), <c>{pipeline_dir}</c>, <c>{port}</c> (a free loopback port), <c>{cwd}</c>.</summary>
+    /// <summary>The variables every pipeline gets: <c>{shared}</c> (where found), <c>{pipeline_dir}</c>, <c>{port}</c> (a free loopback port, the same on reruns), <c>{cwd}</c>.</summary>
     public static Dictionary<string, string> BuiltInVariables(string pipelineDirectory)
     {
         var variables = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["pipeline_dir"] = Path.GetFullPath(pipelineDirectory),
-            ["port"] = FreeLoopbackPort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["port"] = StablePort(Path.GetFullPath(pipelineDirectory)).ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["cwd"] = Directory.GetCurrentDirectory(),
         };
         if (SharedData.TryFind() is { } shared) variables["shared"] = shared;
@@ -116,6 +116,27 @@ public static class PipelineRunner
             await Task.Delay(100, cancellationToken);
         }
         throw new DistilleryException($"background step '{name}' did not answer at {url} within 2 minutes");
+    }
+
+    /// <summary>
+    /// A port derived from the pipeline's folder, so that a rerun talks to the same endpoint (the ledger keys requests by
+    /// endpoint, and a resumed run must find its answers there); a random free one where that port is taken.
+    /// </summary>
+    private static int StablePort(string key)
+    {
+        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key));
+        var port = 20000 + (int)(BitConverter.ToUInt32(hash, 0) % 20000);
+        try
+        {
+            var probe = new TcpListener(IPAddress.Loopback, port);
+            probe.Start();
+            probe.Stop();
+            return port;
+        }
+        catch (SocketException)
+        {
+            return FreeLoopbackPort();
+        }
     }
 
     private static int FreeLoopbackPort()
