@@ -11,7 +11,7 @@ using Distillery.Training.Classification;
 
 // bench/ClassicKd: the Hinton et al. (2015) MNIST distillation experiment on MNIST (10k train) and Fashion-MNIST (60k),
 // writing bench/results/classic-kd.md. Options: --datasets mnist,fashion-mnist --teacher-epochs N --student-epochs N
-// --temperature T --alpha A --lr X --train-limit N --out DIR --results FILE
+// (or --teacher-epochs-mnist N etc. per dataset) --temperature T --alpha A --lr X --train-limit N --out DIR --results FILE
 var args_ = new Dictionary<string, string>();
 for (var i = 0; i + 1 < args.Length; i += 2) args_[args[i].TrimStart('-')] = args[i + 1];
 string Arg(string name, string fallback) => args_.TryGetValue(name, out var v) ? v : fallback;
@@ -19,7 +19,7 @@ double Num(string name, double fallback) => double.Parse(Arg(name, fallback.ToSt
 
 TorchRuntime.EnsureLoaded();
 var datasets = Arg("datasets", "mnist,fashion-mnist").Split(',');
-var outRoot = Arg("out", Path.Combine(Path.GetTempPath(), "distillery-classic-kd"));
+var outRoot = Arg("out", Path.Combine(Path.GetTempPath(), "distillery-classic-kd", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
 var results = Arg("results", Path.Combine(FindRepoRoot(), "bench", "results", "classic-kd.md"));
 var reports = new List<(string Dataset, ClassicKdReport Report)>();
 foreach (var dataset in datasets)
@@ -33,11 +33,11 @@ foreach (var dataset in datasets)
     var (train, test) = IdxImageFolder.Load(folder);
     var options = new ClassicKdOptions
     {
-        OutputDirectory = Path.Combine(outRoot, dataset + "-" + DateTime.UtcNow.ToString("HHmmss", CultureInfo.InvariantCulture)),
-        TeacherEpochs = (int)Num("teacher-epochs", dataset == "mnist" ? 60 : 20),
-        StudentEpochs = (int)Num("student-epochs", dataset == "mnist" ? 60 : 20),
+        OutputDirectory = Path.Combine(outRoot, dataset),
+        TeacherEpochs = (int)Num($"teacher-epochs-{dataset}", Num("teacher-epochs", dataset == "mnist" ? 25 : 5)),
+        StudentEpochs = (int)Num($"student-epochs-{dataset}", Num("student-epochs", dataset == "mnist" ? 15 : 5)),
         Temperature = Num("temperature", 20),
-        Alpha = Num("alpha", 0.9),
+        Alpha = Num("alpha", 0.5),
         TeacherLearningRate = Num("teacher-lr", 1e-3),
         StudentLearningRate = Num("lr", 1e-3),
         TeacherJitter = (int)Num("jitter", 2),
@@ -51,19 +51,24 @@ foreach (var dataset in datasets)
     Console.WriteLine();
     Console.WriteLine(Table(dataset, report));
     reports.Add((dataset, report));
+    WriteResults(results, args, reports); // after each dataset, so a long run leaves what it finished
 }
 
-var md = new StringBuilder();
-md.AppendLine("# Classic KD (Hinton et al. 2015, §3) — bench/ClassicKd");
-md.AppendLine();
-md.AppendLine($"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} logical CPU(s), {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}, libtorch {TorchSharp.torch.__version__} ({TorchSharp.torch.get_num_threads()} threads), fp32 matmul {MatmulBenchmark.MeasureGflops(seconds: 1.0):F1} GFLOP/s.");
-md.AppendLine($"Command: `dotnet run -c Release --project bench/ClassicKd -- {string.Join(' ', args)}`");
-md.AppendLine();
-md.AppendLine("The paper (60k MNIST): teacher 67 errors, baseline 146, distilled 74 → 91% of the gap closed. The share of the gap is the figure to compare.");
-foreach (var (dataset, report) in reports) { md.AppendLine(); md.AppendLine(Table(dataset, report)); }
-Directory.CreateDirectory(Path.GetDirectoryName(results)!);
-File.WriteAllText(results, md.ToString());
 Console.WriteLine($"wrote {results}");
+
+static void WriteResults(string results, string[] args, List<(string Dataset, ClassicKdReport Report)> reports)
+{
+    var md = new StringBuilder();
+    md.AppendLine("# Classic KD (Hinton et al. 2015, §3) — bench/ClassicKd");
+    md.AppendLine();
+    md.AppendLine($"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} logical CPU(s), {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}, libtorch {TorchSharp.torch.__version__} ({TorchSharp.torch.get_num_threads()} threads), fp32 matmul {MatmulBenchmark.MeasureGflops(seconds: 1.0):F1} GFLOP/s; load average at the end {LoadAverage()} (the machine was shared with other builds and tests, so the train times are pessimistic).");
+    md.AppendLine($"Command: `dotnet run -c Release --project bench/ClassicKd -- {string.Join(' ', args)}`");
+    md.AppendLine();
+    md.AppendLine("The paper (60k MNIST): teacher 67 errors, baseline 146, distilled 74 → 91% of the gap closed. The share of the gap is the figure to compare.");
+    foreach (var (dataset, report) in reports) { md.AppendLine(); md.AppendLine(Table(dataset, report)); }
+    Directory.CreateDirectory(Path.GetDirectoryName(results)!);
+    File.WriteAllText(results, md.ToString());
+}
 
 static string Table(string dataset, ClassicKdReport r)
 {
@@ -82,6 +87,8 @@ static string Table(string dataset, ClassicKdReport r)
     sb.AppendLine($"Share of the baseline→teacher gap closed by distillation: **{(double.IsNaN(r.GapClosed) ? "n/a (teacher not better than baseline)" : r.GapClosed.ToString("P0", CultureInfo.InvariantCulture))}**. Wall time {r.WallTime.TotalMinutes:F1} min.");
     return sb.ToString();
 }
+
+static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ')[..3]) : "n/a";
 
 static string FindRepoRoot()
 {

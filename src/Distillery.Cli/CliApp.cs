@@ -51,10 +51,14 @@ public static class CliApp
     [
         new DoctorVerb(context),
         new SampleVerb(context),
+        new GenerateVerb(context),
         new EvalVerb(context),
         new ServeVerb(context),
         new ExportVerb(context),
+        new TrainVerb(context),
+        new RunVerb(context),
         new DemoVerb(context),
+        new AuditVerb(context),
     ];
 
     private static RootCommand BuildRoot(CliContext context)

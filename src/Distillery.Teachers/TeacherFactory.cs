@@ -1,5 +1,8 @@
 using System;
+using System.Threading;
+using System.Threading.Tasks;
 using Distillery.Core.Errors;
+using Distillery.Teachers.Local;
 using Distillery.Teachers.OpenAi;
 
 namespace Distillery.Teachers;
@@ -10,17 +13,16 @@ public static class TeacherFactory
     /// <summary>The base URL used when neither <c>--base-url</c> nor <c>OPENAI_BASE_URL</c> is given.</summary>
     public const string DefaultOpenAiBaseUrl = "https://api.openai.com/v1";
 
-    /// <summary>Creates the teacher a spec names (<c>openai:MODEL</c>, ...); a bad spec, URL or missing key is an <see cref="InputException"/>.</summary>
-    public static ITeacher Create(string spec, TeacherSettings settings)
+    /// <summary>Creates the teacher a spec names (<c>openai:MODEL</c>, <c>llama2c:PATH</c>, <c>checkpoint:DIR</c>, <c>gguf:PATH</c>), wrapped for retries and rate limits;
+    /// a bad spec, URL, file or missing key is an <see cref="InputException"/>. Local teachers load their model here.</summary>
+    public static async Task<ITeacher> CreateAsync(string spec, TeacherSettings settings, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(settings);
         var parsed = TeacherSpec.Parse(spec);
-        var teacher = parsed.Kind switch
-        {
-            TeacherKind.OpenAi => CreateOpenAi(parsed.Target, settings),
-            _ => throw new DistilleryException($"--teacher: local {parsed.Provider}: teachers are not available in this build yet (they need Distillery.Models' Llama model); use openai:MODEL"),
-        };
+        ITeacher teacher = parsed.Kind == TeacherKind.OpenAi
+            ? CreateOpenAi(parsed.Target, settings)
+            : await LocalTeacher.LoadAsync(parsed, cancellationToken);
         return Wrap(teacher, settings);
     }
 

@@ -1,10 +1,16 @@
+using System;
 using System.CommandLine;
+using System.Linq;
+using System.Text.Json;
 using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
+using Distillery.Core.Chat;
 using Distillery.Core.Errors;
+using Distillery.Evaluation.Reports;
 using Distillery.Models.Gguf;
 using Distillery.Models.Loading;
+using Distillery.Teachers.Gguf;
 using Spectre.Console;
 
 namespace Distillery.Cli.Verbs;
@@ -22,20 +28,28 @@ public sealed class ExportVerb(CliContext context) : IVerb
         var dtype = new Option<string>("--dtype") { Description = "Weight precision in the GGUF file: f32 or f16", DefaultValueFactory = _ => "f32" };
         dtype.AcceptOnlyFromAmong("f32", "f16");
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer file or folder, where not found beside the model" };
-        var command = new Command("export", "Export a model to GGUF (llama.cpp, Ollama) or to a Hugging Face safetensors folder") { model, format, output, dtype, tokenizer };
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(model)!, parse.GetValue(format)!, parse.GetValue(output)!, parse.GetValue(dtype)!, parse.GetValue(tokenizer), ct));
+        var verify = new Option<bool>("--verify") { Description = "Run the GGUF in llama.cpp and check its greedy tokens equal Distillery's" };
+        var command = new Command("export", "Export a model to GGUF (llama.cpp, Ollama) or to a Hugging Face safetensors folder. --model best-of:REPORT_DIR picks the best student of an eval report")
+        {
+            model, format, output, dtype, tokenizer, verify,
+        };
+        command.SetAction((parse, ct) => RunAsync(parse.GetValue(model)!, parse.GetValue(format)!, parse.GetValue(output)!, parse.GetValue(dtype)!, parse.GetValue(tokenizer),
+            parse.GetValue(verify), ct));
         return command;
     }
 
-    private async Task<int> RunAsync(string spec, string format, string output, string dtype, string? tokenizer, CancellationToken cancellationToken)
+    private async Task<int> RunAsync(string spec, string format, string output, string dtype, string? tokenizer, bool verify, CancellationToken cancellationToken)
     {
         if (format == "safetensors" && dtype != "f32")
             throw InputException.InField("--dtype", "safetensors export keeps the model's float32 weights; --dtype applies to GGUF");
+        if (verify && format != "gguf") throw InputException.InField("--verify", "checks GGUF files with llama.cpp; use it with --format gguf");
+        spec = await ResolveBestOfAsync(spec, cancellationToken);
         using var bundle = await ModelLoader.LoadAsync(spec, tokenizer, cancellationToken);
         if (format == "gguf")
         {
             LlamaGguf.Export(bundle.Model, bundle.Tokenizer, output, dtype == "f16" ? GgmlType.F16 : GgmlType.F32, ServeVerb.ModelId(spec));
-            context.Console.MarkupLine($"Wrote [bold]{Markup.Escape(output)}[/] (GGUF v3, {dtype}, {new FileInfo(output).Length:N0} bytes)");
+            context.Console.MarkupLine($"Wrote [bold]{Markup.Escape(output)}[/] from {Markup.Escape(spec)} (GGUF v3, {dtype}, {new FileInfo(output).Length:N0} bytes)");
+            if (verify) return Verify(bundle, output);
         }
         else
         {
@@ -43,5 +57,31 @@ public sealed class ExportVerb(CliContext context) : IVerb
             context.Console.MarkupLine($"Wrote [bold]{Markup.Escape(output)}[/] (config.json, model.safetensors, tokenizer)");
         }
         return ExitCodes.Ok;
+    }
+
+    private int Verify(ModelBundle bundle, string gguf)
+    {
+        const string prompt = "Once upon a time";
+        var ids = bundle.EncodePrompt(prompt);
+        var ours = bundle.Generate(ids, new SamplingParameters { Temperature = 0, MaxTokens = 32 }).TokenIds;
+        using var llama = LlamaCppModel.Load(gguf, contextSize: Math.Min(bundle.Config.MaxPositionEmbeddings, 2048));
+        var theirs = llama.Greedy(ids, ours.Count);
+        var same = ours.Zip(theirs).TakeWhile(p => p.First == p.Second).Count();
+        if (same == ours.Count && theirs.Count == ours.Count)
+        {
+            context.Console.MarkupLine($"llama.cpp runs it: greedy tokens identical to Distillery's ({same}/{ours.Count} for \"{prompt}\")");
+            return ExitCodes.Ok;
+        }
+        throw new DistilleryException($"llama.cpp's greedy tokens differ from Distillery's after {same} of {ours.Count} tokens for \"{prompt}\"");
+    }
+
+    /// <summary>Resolves <c>best-of:REPORT_DIR</c> to the spec of the best student an eval report names.</summary>
+    private static async Task<string> ResolveBestOfAsync(string spec, CancellationToken cancellationToken)
+    {
+        if (!spec.StartsWith("best-of:", StringComparison.Ordinal)) return spec;
+        var file = Path.Combine(spec["best-of:".Length..], ReportWriter.BestFile);
+        if (!File.Exists(file)) throw InputException.InField("--model", $"{file} does not exist; run 'distill eval ... --report DIR' with students first");
+        using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(file, cancellationToken));
+        return doc.RootElement.GetProperty("spec").GetString() ?? throw InputException.InFile(file, "has no 'spec'");
     }
 }

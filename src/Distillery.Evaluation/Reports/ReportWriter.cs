@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using Distillery.Core.Audit;
 using System.Globalization;
@@ -19,11 +20,28 @@ public static class ReportWriter
         if (ReportPlots.LossCurves(report.Models, Path.Combine(directory, "loss_curves.png"))) plots.Add(("loss_curves.png", "Training loss of each student"));
         if (ReportPlots.QualityVersusSize(report.Models, Path.Combine(directory, "quality_vs_size.png"))) plots.Add(("quality_vs_size.png", "Quality against size"));
         if (ReportPlots.QualityVersusSpeed(report.Models, Path.Combine(directory, "quality_vs_speed.png"))) plots.Add(("quality_vs_speed.png", "Quality against speed"));
+        var best = Path.Combine(directory, BestFile);
+        var winner = Best(report.Models);
+        if (winner is not null)
+            File.WriteAllText(best, System.Text.Json.JsonSerializer.Serialize(new { name = winner.Name, spec = winner.Spec, kl_to_teacher = winner.KlToTeacher, cross_entropy = winner.CrossEntropy }));
         var md = Path.Combine(directory, "report.md");
         var html = Path.Combine(directory, "report.html");
         File.WriteAllText(md, Markdown(report, plots));
         File.WriteAllText(html, Html(report, plots));
-        return [md, html, .. plots.Select(p => Path.Combine(directory, p.File))];
+        return [md, html, .. plots.Select(p => Path.Combine(directory, p.File)), .. winner is null ? Array.Empty<string>() : [best]];
+    }
+
+    /// <summary>The file naming the best student: <c>{"name", "spec", ...}</c>, read by <c>distill export --model best-of:DIR</c>.</summary>
+    public const string BestFile = "best_student.json";
+
+    /// <summary>The best student: lowest KL to the teacher where measured, else lowest cross-entropy; null without students.</summary>
+    public static ModelScore? Best(IReadOnlyList<ModelScore> models)
+    {
+        ArgumentNullException.ThrowIfNull(models);
+        var students = models.Where(m => m.Role != "teacher").ToList();
+        return students.Any(m => m.KlToTeacher is not null)
+            ? students.Where(m => m.KlToTeacher is not null).MinBy(m => m.KlToTeacher)
+            : students.Where(m => m.CrossEntropy is not null).MinBy(m => m.CrossEntropy);
     }
 
     /// <summary>The report as Markdown.</summary>

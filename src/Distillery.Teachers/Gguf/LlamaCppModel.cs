@@ -31,14 +31,15 @@ public sealed class LlamaCppModel : IDisposable
     /// <summary>The vocabulary size.</summary>
     public int VocabSize => _weights.NativeHandle.Vocab.Count;
 
-    /// <summary>Loads a GGUF file on the CPU; a file llama.cpp rejects is a one-line error naming it.</summary>
-    public static LlamaCppModel Load(string path, int contextSize = 512, int threads = 0)
+    /// <summary>Loads a GGUF file on the CPU for up to <paramref name="sequences"/> parallel sequences of <paramref name="contextSize"/> positions each.</summary>
+    public static LlamaCppModel Load(string path, int contextSize = 512, int threads = 0, int sequences = 1)
     {
         var parameters = new ModelParams(path)
         {
-            ContextSize = (uint)contextSize,
-            BatchSize = (uint)contextSize,
-            UBatchSize = (uint)contextSize,
+            ContextSize = (uint)(contextSize * sequences),
+            SeqMax = (uint)sequences,
+            BatchSize = (uint)(contextSize * sequences),
+            UBatchSize = (uint)(contextSize * sequences),
             GpuLayerCount = 0,
             // llama.cpp keeps its KV cache in f16 by default; f32 makes it a full-precision reference.
             TypeK = GGMLType.GGML_TYPE_F32,
@@ -98,6 +99,41 @@ public sealed class LlamaCppModel : IDisposable
             logitIndex = 0;
         }
         return output;
+    }
+
+    /// <summary>Greedy continuations of several prompts decoded together, one batched llama.cpp call per step (no early stop).</summary>
+    public IReadOnlyList<IReadOnlyList<int>> GreedyBatch(IReadOnlyList<IReadOnlyList<int>> prompts, int maxTokens)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        _context.NativeHandle.MemoryClear(true);
+        var batch = new LLamaBatch();
+        var logitRow = new int[prompts.Count];
+        for (var s = 0; s < prompts.Count; s++)
+            for (var i = 0; i < prompts[s].Count; i++)
+            {
+                if (i == prompts[s].Count - 1) logitRow[s] = batch.TokenCount;
+                batch.Add(prompts[s][i], i, (LLamaSeqId)s, logits: i == prompts[s].Count - 1);
+            }
+        Check(_context.NativeHandle.Decode(batch));
+        var outputs = prompts.Select(_ => new List<int>()).ToArray();
+        for (var step = 0; step < maxTokens; step++)
+        {
+            var next = new int[prompts.Count];
+            for (var s = 0; s < prompts.Count; s++)
+            {
+                var logits = _context.NativeHandle.GetLogitsIth(logitRow[s]);
+                for (var v = 1; v < logits.Length; v++) if (logits[v] > logits[next[s]]) next[s] = v;
+                outputs[s].Add(next[s]);
+            }
+            batch.Clear();
+            for (var s = 0; s < prompts.Count; s++)
+            {
+                logitRow[s] = batch.TokenCount;
+                batch.Add(next[s], prompts[s].Count + step, (LLamaSeqId)s, logits: true);
+            }
+            Check(_context.NativeHandle.Decode(batch));
+        }
+        return outputs;
     }
 
     /// <inheritdoc />

@@ -17,6 +17,8 @@ namespace Distillery.Training.Trainer;
 /// held-out evaluation and early stopping, atomic checkpoints with exact resume (weights, optimiser moments, schedule
 /// position, torch RNG, data position), metrics.jsonl and a loss-curve PNG. Cancellation saves a checkpoint and throws
 /// <see cref="OperationCanceledException"/>. Generic over the micro-batch type so classifiers and language models share it.
+/// Randomness inside the objective (dropout) draws on libtorch's process-wide generator, which the trainer seeds, saves and
+/// restores: run one trainer at a time per process.
 /// </summary>
 public sealed class Trainer<TBatch> where TBatch : ITrainingBatch
 {

@@ -41,7 +41,8 @@ public sealed class ReportWriterTests : IDisposable
     public void Writes_markdown_html_and_three_plots()
     {
         var files = ReportWriter.Write(Sample(), _dir);
-        Assert.Equal(["report.md", "report.html", "loss_curves.png", "quality_vs_size.png", "quality_vs_speed.png"], files.Select(Path.GetFileName));
+        Assert.Equal(["report.md", "report.html", "loss_curves.png", "quality_vs_size.png", "quality_vs_speed.png", "best_student.json"], files.Select(Path.GetFileName));
+        Assert.Contains("\"name\":\"forward KL\"", File.ReadAllText(files[^1])); // lowest KL to the teacher
         foreach (var png in files.Where(f => f.EndsWith(".png", StringComparison.Ordinal)))
         {
             var bytes = File.ReadAllBytes(png);

@@ -39,6 +39,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
     private readonly WebApplication app;
     private readonly ConcurrentDictionary<string, int> attempts = new(StringComparer.Ordinal);
     private int answeredTotal;
+    private int admitted;
 
     private FakeOpenAiServer(WebApplication app) => this.app = app;
 
@@ -56,7 +57,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
 
     public string RetryAfter { get; set; } = "1";
 
-    /// <summary>After this many answers, further requests are held (never answered) until the client goes away; -1 answers all.</summary>
+    /// <summary>After this many requests, further requests are held (never answered) until the client goes away; -1 answers all.</summary>
     public int HoldAfter { get; set; } = -1;
 
     public ConcurrentQueue<ServerEvent> Events { get; } = new();
@@ -83,6 +84,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         Bodies.Clear();
         attempts.Clear();
         Interlocked.Exchange(ref answeredTotal, 0);
+        Interlocked.Exchange(ref admitted, 0);
         Interlocked.Exchange(ref receivedTotal, 0);
     }
 
@@ -128,7 +130,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         var fault = Faults(prompt, attempt);
         var now = DateTimeOffset.UtcNow;
         if (Latency > TimeSpan.Zero) await Task.Delay(Latency, CancellationToken.None);
-        if (HoldAfter >= 0 && AnsweredTotal >= HoldAfter)
+        if (HoldAfter >= 0 && Interlocked.Increment(ref admitted) > HoldAfter)
         {
             Events.Enqueue(new ServerEvent(prompt, fault, "held", now));
             try
@@ -245,7 +247,8 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await app.StopAsync();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await app.StopAsync(stop.Token);
         await app.DisposeAsync();
     }
 }

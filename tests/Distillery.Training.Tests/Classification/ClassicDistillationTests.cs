@@ -18,8 +18,9 @@ public sealed class ClassicDistillationTests : IDisposable
         var options = new ClassicKdOptions
         {
             OutputDirectory = root,
-            TeacherEpochs = 3,
-            StudentEpochs = 3,
+            TeacherEpochs = 2,
+            StudentEpochs = 2,
+            BatchSize = 50,
             TrainLimit = 2000,
             TestLimit = 2000,
             Seed = 3,

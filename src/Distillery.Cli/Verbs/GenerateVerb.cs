@@ -1,0 +1,187 @@
+using System;
+using System.CommandLine;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Distillery.Core.Chat;
+using Distillery.Core.Errors;
+using Distillery.Core.Policy;
+using Distillery.Core.Pricing;
+using Distillery.Teachers;
+using Distillery.Teachers.Generation;
+using Distillery.Teachers.OpenAi;
+using Spectre.Console;
+
+namespace Distillery.Cli.Verbs;
+
+/// <summary><c>distill generate</c>: asks a teacher to answer every prompt, streaming rows with token logprobs into a dataset folder, through the ledger.</summary>
+public sealed class GenerateVerb(CliContext context) : IVerb
+{
+    private readonly Option<string> prompts = new("--prompts") { Description = "Prompts file: JSONL ({\"messages\":[...]} or {\"prompt\":...}) or .txt (one a line)", Required = true };
+    private readonly Option<string> teacher = new("--teacher") { Description = "Teacher spec: openai:MODEL, llama2c:PATH, checkpoint:DIR or gguf:PATH", Required = true };
+    private readonly Option<string> output = new("--out") { Description = "Dataset folder (data.jsonl, manifest.json, ledger.db); an existing one is resumed", Required = true };
+    private readonly Option<int> topLogprobs = new("--top-logprobs") { Description = "Alternatives returned with each token's logprob (OpenAI: at most 20)", DefaultValueFactory = _ => 5 };
+    private readonly Option<int> samples = new("--samples") { Description = "Completions per prompt", DefaultValueFactory = _ => 1 };
+    private readonly Option<double> temperature = new("--temperature") { Description = "Sampling temperature (0 = greedy)", DefaultValueFactory = _ => 1.0 };
+    private readonly Option<double> topP = new("--top-p") { Description = "Nucleus sampling mass", DefaultValueFactory = _ => 1.0 };
+    private readonly Option<int> maxTokens = new("--max-tokens") { Description = "Most tokens per completion", DefaultValueFactory = _ => 256 };
+    private readonly Option<int?> seed = new("--seed") { Description = "Sampling seed, where the teacher honours one" };
+    private readonly Option<string?> system = new("--system") { Description = "System message put first in prompts that have none" };
+    private readonly Option<int> concurrency = new("--concurrency") { Description = "Requests in flight at once", DefaultValueFactory = _ => 4 };
+    private readonly Option<int> rpm = new("--rpm") { Description = "Most requests per minute (0: no limit)", DefaultValueFactory = _ => 0 };
+    private readonly Option<int> tpm = new("--tpm") { Description = "Most tokens per minute (0: no limit)", DefaultValueFactory = _ => 0 };
+    private readonly Option<decimal?> budget = new("--budget-usd") { Description = "Most to spend on new requests in this run, in US dollars" };
+    private readonly Option<decimal?> priceInput = new("--price-input") { Description = "US dollars per million prompt tokens" };
+    private readonly Option<decimal?> priceOutput = new("--price-output") { Description = "US dollars per million completion tokens" };
+    private readonly Option<string?> prices = new("--prices") { Description = "Price table file: {\"provider:model\":{\"input_per_million\":N,\"output_per_million\":N}}" };
+    private readonly Option<string?> policy = new("--policy") { Description = "Terms policy file: allow / deny / allow-with-notice per provider or model" };
+    private readonly Option<string?> baseUrl = new("--base-url") { Description = "API base URL (default: OPENAI_BASE_URL, then https://api.openai.com/v1)" };
+    private readonly Option<string> apiKeyEnv = new("--api-key-env") { Description = "Environment variable holding the API key", DefaultValueFactory = _ => "OPENAI_API_KEY" };
+    private readonly Option<double> timeout = new("--timeout") { Description = "Seconds one attempt may take", DefaultValueFactory = _ => 120 };
+    private readonly Option<int> maxRetries = new("--max-retries") { Description = "Retries for 429, 5xx, timeouts and dropped connections", DefaultValueFactory = _ => 5 };
+    private readonly Option<string?> ledger = new("--ledger") { Description = "Ledger file (default: ledger.db in the output folder)" };
+
+    /// <inheritdoc />
+    public Command Build()
+    {
+        var command = new Command("generate", "Ask a teacher to answer prompts; rows with token logprobs stream into a dataset folder, every request through the ledger so nothing is paid twice")
+        {
+            prompts, teacher, output, topLogprobs, samples, temperature, topP, maxTokens, seed, system, concurrency, rpm, tpm,
+            budget, priceInput, priceOutput, prices, policy, baseUrl, apiKeyEnv, timeout, maxRetries, ledger,
+        };
+        command.SetAction((parse, ct) => RunAsync(parse, ct));
+        return command;
+    }
+
+    private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var spec = TeacherSpec.Parse(parse.GetValue(teacher)!);
+        var sampling = new SamplingParameters
+        {
+            Temperature = Check(parse.GetValue(temperature), 0, 2, "--temperature"),
+            TopP = Check(parse.GetValue(topP), 0, 1, "--top-p"),
+            MaxTokens = (int)Check(parse.GetValue(maxTokens), 1, 1_000_000, "--max-tokens"),
+            TopLogprobs = (int)Check(parse.GetValue(topLogprobs), 0, spec.Kind == TeacherKind.OpenAi ? OpenAiTeacher.MaxTopLogprobs : 1_000_000, "--top-logprobs"),
+            Seed = parse.GetValue(seed),
+        };
+        Check(parse.GetValue(samples), 1, 1000, "--samples");
+        Check(parse.GetValue(concurrency), 1, 1024, "--concurrency");
+        Check(parse.GetValue(rpm), 0, int.MaxValue, "--rpm");
+        Check(parse.GetValue(tpm), 0, int.MaxValue, "--tpm");
+        Check(parse.GetValue(timeout), 0.001, 3600, "--timeout");
+        Check(parse.GetValue(maxRetries), 0, 100, "--max-retries");
+        var price = await ResolvePriceAsync(parse, spec, cancellationToken);
+        var budgetUsd = parse.GetValue(budget);
+        if (budgetUsd is { } b)
+        {
+            if (b < 0) throw InputException.InField("--budget-usd", "must not be negative");
+            if (price == ModelPrice.Free && spec.Kind == TeacherKind.OpenAi)
+                throw InputException.InField("--budget-usd", "needs prices: give --price-input and --price-output, or --prices FILE");
+        }
+        var terms = parse.GetValue(policy) is { } policyPath ? await TermsPolicy.LoadAsync(policyPath, cancellationToken) : TermsPolicy.AllowAll;
+        var statistics = new TeacherStatistics();
+        var settings = new TeacherSettings
+        {
+            BaseUrl = parse.GetValue(baseUrl),
+            ApiKeyVariable = parse.GetValue(apiKeyEnv)!,
+            Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
+            Retry = new RetryOptions { MaxRetries = parse.GetValue(maxRetries) },
+            RequestsPerMinute = parse.GetValue(rpm),
+            TokensPerMinute = parse.GetValue(tpm),
+            Statistics = statistics,
+        };
+        var options = new GenerationOptions
+        {
+            PromptsPath = parse.GetValue(prompts)!,
+            OutputDirectory = parse.GetValue(output)!,
+            LedgerPath = parse.GetValue(ledger),
+            Sampling = sampling,
+            Samples = parse.GetValue(samples),
+            SystemPrompt = parse.GetValue(system),
+            Concurrency = parse.GetValue(concurrency),
+            Price = price,
+            BudgetUsd = budgetUsd,
+            Policy = terms,
+            Statistics = statistics,
+        };
+        var runner = new GenerationRunner(await TeacherFactory.CreateAsync(spec.ToString(), settings, cancellationToken), options);
+
+        GenerationSummary summary = null!;
+        await context.Console.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .StartAsync(async progress =>
+            {
+                var task = progress.AddTask("rows", maxValue: 1);
+                summary = await runner.RunAsync(new ProgressReporter(task), cancellationToken);
+            });
+        PrintSummary(summary);
+        if (summary.Failed > 0)
+            throw new DistilleryException($"{summary.Failed} request(s) failed (first: {summary.Errors.FirstOrDefault()}); run the same command again to retry only those");
+        if (summary.BudgetReached)
+            throw new DistilleryException($"the budget of ${budgetUsd} was reached with {summary.NotSent} request(s) not sent; run again with a larger --budget-usd to go on");
+        return ExitCodes.Ok;
+    }
+
+    private async Task<ModelPrice> ResolvePriceAsync(ParseResult parse, TeacherSpec spec, CancellationToken cancellationToken)
+    {
+        var input = parse.GetValue(priceInput);
+        var outputPrice = parse.GetValue(priceOutput);
+        if (input is not null || outputPrice is not null)
+        {
+            if (input is null || outputPrice is null) throw InputException.InField(input is null ? "--price-input" : "--price-output", "give both --price-input and --price-output");
+            if (input < 0 || outputPrice < 0) throw InputException.InField("--price-input", "prices must not be negative");
+            return new ModelPrice(input.Value, outputPrice.Value);
+        }
+        if (parse.GetValue(prices) is not { } path) return ModelPrice.Free;
+        var table = await PriceTable.LoadAsync(path, cancellationToken);
+        return table.Find(spec.Provider, spec.Target)
+            ?? throw InputException.InFile(path, $"has no price for {spec}; add a \"{spec}\" entry or give --price-input/--price-output");
+    }
+
+    private void PrintSummary(GenerationSummary s)
+    {
+        var table = new Table().AddColumn("generate").AddColumn(new TableColumn("").RightAligned());
+        table.AddRow("rows", $"{s.RowsDone} of {s.RowsTotal}");
+        table.AddRow("answered by the teacher", s.Answered.ToString(CultureInfo.InvariantCulture));
+        table.AddRow("from the ledger", s.FromLedger.ToString(CultureInfo.InvariantCulture));
+        table.AddRow("already in the dataset", s.AlreadyPresent.ToString(CultureInfo.InvariantCulture));
+        table.AddRow("failed", s.Failed == 0 ? "0" : $"[red]{s.Failed}[/]");
+        table.AddRow("not sent", s.NotSent.ToString(CultureInfo.InvariantCulture));
+        table.AddRow("retries", s.Retries.ToString(CultureInfo.InvariantCulture));
+        table.AddRow("tokens (prompt / completion)", $"{s.PromptTokens:N0} / {s.CompletionTokens:N0}");
+        table.AddRow("tokens/s", s.Elapsed.TotalSeconds > 0 ? $"{s.CompletionTokens / s.Elapsed.TotalSeconds:F1}" : "-");
+        table.AddRow("cost", $"${s.CostUsd:F4}");
+        table.AddRow("time", $"{s.Elapsed.TotalSeconds:F1} s");
+        context.Console.Write(table);
+        foreach (var d in s.PolicyDecisions.Where(d => d.Verdict == PolicyVerdict.AllowWithNotice))
+            context.Console.MarkupLine($"[yellow]notice[/] ({Markup.Escape(d.Rule)}): {Markup.Escape(d.Explanation)}");
+        foreach (var error in s.Errors)
+            context.Console.MarkupLine($"[red]failed[/] {Markup.Escape(error)}");
+    }
+
+    private static double Check(double value, double min, double max, string option)
+    {
+        if (double.IsNaN(value) || value < min || value > max)
+            throw InputException.InField(option, $"must be between {min.ToString(CultureInfo.InvariantCulture)} and {max.ToString(CultureInfo.InvariantCulture)}");
+        return value;
+    }
+
+    private sealed class ProgressReporter(ProgressTask task) : IProgress<GenerationProgress>
+    {
+        private readonly Lock gate = new();
+
+        public void Report(GenerationProgress value)
+        {
+            lock (gate)
+            {
+                task.MaxValue = Math.Max(1, value.RowsTotal);
+                task.Value = value.RowsDone;
+                var rate = value.Elapsed.TotalSeconds > 0 ? value.CompletionTokens / value.Elapsed.TotalSeconds : 0;
+                var failed = value.Failed > 0 ? $" · [red]{value.Failed} failed[/]" : "";
+                task.Description = $"rows {value.RowsDone}/{value.RowsTotal} · {rate:F0} tok/s · ${value.CostUsd:F4}{failed}";
+            }
+        }
+    }
+}

@@ -1,0 +1,149 @@
+using System;
+using System.CommandLine;
+using System.Globalization;
+using System.Linq;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using Distillery.Core.Errors;
+using Distillery.Training.Language;
+using Distillery.Training.Losses;
+using Distillery.Training.Trainer;
+using Spectre.Console;
+
+namespace Distillery.Cli.Verbs;
+
+/// <summary><c>distill train</c>: distil a dataset folder (and optionally a local teacher) into a student model folder, in one of four modes.</summary>
+public sealed class TrainVerb(CliContext context) : IVerb
+{
+    /// <inheritdoc />
+    public Command Build()
+    {
+        var data = new Option<string?>("--data") { Description = "Dataset folder (data.jsonl + manifest.json)" };
+        var outDir = new Option<string?>("--out") { Description = "Output folder: checkpoints, metrics, and the student model folder" };
+        var mode = new Option<string?>("--mode") { Description = "sft | topk | whitebox | onpolicy (default sft)" };
+        var student = new Option<string?>("--student") { Description = "Start from an existing model (llama2c:PATH, checkpoint:DIR, gguf:PATH)" };
+        var studentConfig = new Option<string?>("--student-config") { Description = "New student from a LlamaConfig JSON file (vocab_size defaults to the tokenizer's)" };
+        var preset = new Option<string?>("--student-preset") { Description = $"New student of a named size: {string.Join(", ", StudentPresets.Names)} (default tiny)" };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "New student's tokenizer (file, folder, tiktoken:NAME); default: the teacher's" };
+        var template = new Option<string?>("--chat-template") { Description = "New student's chat template: chatml | plain; default: the teacher's" };
+        var teacher = new Option<string?>("--teacher") { Description = "Local teacher for whitebox/onpolicy (any model spec)" };
+        var policy = new Option<string?>("--policy") { Description = "Terms-policy file to check the dataset's teachers against" };
+        var configFile = new Option<string?>("--config") { Description = "train.json with any of these settings (flags override it)" };
+        var steps = new Option<int?>("--steps") { Description = "Optimiser steps" };
+        var batch = new Option<int?>("--batch-size") { Description = "Sequences per micro-batch" };
+        var accum = new Option<int?>("--grad-accum") { Description = "Micro-batches per optimiser step" };
+        var lr = new Option<double?>("--lr") { Description = "Peak learning rate" };
+        var warmup = new Option<int?>("--warmup") { Description = "Linear warm-up steps" };
+        var seqLen = new Option<int?>("--seq-len") { Description = "Longest training sequence (prompt included)" };
+        var temperature = new Option<double?>("--temperature") { Description = "KD softmax temperature T (loss scaled by T²)" };
+        var alpha = new Option<double?>("--alpha") { Description = "Weight of the KD term against cross-entropy on the teacher's text" };
+        var beta = new Option<double?>("--beta") { Description = "β of the generalised JSD" };
+        var lambda = new Option<double?>("--lambda") { Description = "On-policy: probability that a batch is the student's own samples" };
+        var divergence = new Option<string?>("--divergence") { Description = "forward-kl | reverse-kl | jsd (default forward-kl; jsd for onpolicy)" };
+        var tail = new Option<string?>("--tail-policy") { Description = "Top-k tail: fold-tail-into-bucket | renormalise" };
+        var hiddenWeight = new Option<double?>("--hidden-weight") { Description = "Weight of hidden-state matching through a learned projection (0: off)" };
+        var evalEvery = new Option<int?>("--eval-every") { Description = "Evaluate on the held-out split every N steps" };
+        var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Checkpoint every N steps" };
+        var seed = new Option<long?>("--seed") { Description = "Seed for init, shuffling, split and sampling" };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its latest checkpoint" };
+        var command = new Command("train", "Train a student on a dataset folder: sft, top-k logprob KD, white-box KD or on-policy GKD")
+        {
+            data, outDir, mode, student, studentConfig, preset, tokenizer, template, teacher, policy, configFile, steps, batch, accum, lr, warmup, seqLen,
+            temperature, alpha, beta, lambda, divergence, tail, hiddenWeight, evalEvery, checkpointEvery, seed, resume,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var path = parse.GetValue(configFile);
+            var config = path is null ? new LmTrainingConfig() : await LmTrainingConfig.LoadAsync(path, ct);
+            config = config with
+            {
+                Data = parse.GetValue(data) ?? config.Data,
+                Out = parse.GetValue(outDir) ?? config.Out,
+                Mode = parse.GetValue(mode) is { } m ? ParseEnum<LmMode>("--mode", m) : config.Mode,
+                Student = parse.GetValue(student) ?? config.Student,
+                StudentConfig = parse.GetValue(studentConfig) ?? config.StudentConfig,
+                StudentPreset = parse.GetValue(preset) ?? config.StudentPreset,
+                Tokenizer = parse.GetValue(tokenizer) ?? config.Tokenizer,
+                ChatTemplate = parse.GetValue(template) ?? config.ChatTemplate,
+                Teacher = parse.GetValue(teacher) ?? config.Teacher,
+                Policy = parse.GetValue(policy) ?? config.Policy,
+                Steps = parse.GetValue(steps) ?? config.Steps,
+                BatchSize = parse.GetValue(batch) ?? config.BatchSize,
+                GradAccum = parse.GetValue(accum) ?? config.GradAccum,
+                LearningRate = parse.GetValue(lr) ?? config.LearningRate,
+                Warmup = parse.GetValue(warmup) ?? config.Warmup,
+                SeqLen = parse.GetValue(seqLen) ?? config.SeqLen,
+                Temperature = parse.GetValue(temperature) ?? config.Temperature,
+                Alpha = parse.GetValue(alpha) ?? config.Alpha,
+                Beta = parse.GetValue(beta) ?? config.Beta,
+                Lambda = parse.GetValue(lambda) ?? config.Lambda,
+                Divergence = parse.GetValue(divergence) is { } d ? ParseEnum<TokenDivergence>("--divergence", d) : config.Divergence,
+                TailPolicy = parse.GetValue(tail) is { } t ? ParseEnum<TopKTailPolicy>("--tail-policy", t) : config.TailPolicy,
+                HiddenWeight = parse.GetValue(hiddenWeight) ?? config.HiddenWeight,
+                EvalEvery = parse.GetValue(evalEvery) ?? config.EvalEvery,
+                CheckpointEvery = parse.GetValue(checkpointEvery) ?? config.CheckpointEvery,
+                Seed = parse.GetValue(seed) ?? config.Seed,
+                Resume = parse.GetValue(resume) || config.Resume,
+            };
+            return await RunAsync(config.Validate(), ct);
+        });
+        return command;
+    }
+
+    private async Task<int> RunAsync(LmTrainingConfig config, CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.Cancellation);
+        LmTrainingReport? report = null;
+        await context.Console.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn())
+            .StartAsync(async ctx =>
+            {
+                var task = ctx.AddTask($"{Name(config.Mode)}: loading", maxValue: config.Steps);
+                report = await LmTraining.RunAsync(config, new ProgressBar(task, Name(config.Mode)), linked.Token);
+                task.Value = task.MaxValue;
+            });
+        var r = report!;
+        var table = new Table().AddColumn("").AddColumn("");
+        table.AddRow("student", Markup.Escape($"{r.ModelDirectory} ({r.StudentParameters:N0} parameters)"));
+        table.AddRow("steps", r.Result.Steps.ToString(CultureInfo.InvariantCulture) + (r.Result.ResumedFromStep is { } from ? $" (resumed from {from})" : ""));
+        table.AddRow("rows", $"{r.TrainExamples} train, {r.EvalExamples} held out");
+        table.AddRow("final train loss", r.Result.FinalLoss.ToString("F4", CultureInfo.InvariantCulture));
+        if (r.EvalCrossEntropy is { } ce) table.AddRow("held-out cross-entropy", ce.ToString("F4", CultureInfo.InvariantCulture) + " nats/token");
+        if (r.EvalKlToTeacher is { } kl) table.AddRow("held-out KL to teacher", kl.ToString("F4", CultureInfo.InvariantCulture) + " nats/token");
+        foreach (var (teacher, tokens) in r.TokensPerTeacher.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            table.AddRow("tokens from", Markup.Escape($"{teacher}: {tokens:N0}"));
+        context.Console.Write(table);
+        context.Console.MarkupLine($"Sample it with [bold]distill sample --model checkpoint:{Markup.Escape(r.ModelDirectory)}[/]");
+        return ExitCodes.Ok;
+    }
+
+    private static string Name(LmMode mode) => mode.ToString().ToLowerInvariant();
+
+    private static T ParseEnum<T>(string flag, string text) where T : struct, Enum
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<T>($"\"{text.Trim().ToLowerInvariant()}\"", LmTrainingConfig.JsonOptions);
+        }
+        catch (JsonException)
+        {
+            var names = Enum.GetValues<T>().Select(v => JsonSerializer.Serialize(v, LmTrainingConfig.JsonOptions).Trim('"'));
+            throw InputException.InField(flag, $"'{text}' is not one of {string.Join(", ", names)}");
+        }
+    }
+
+    /// <summary>Updates the bar synchronously on the trainer's thread (Spectre's progress is thread-safe).</summary>
+    private sealed class ProgressBar(ProgressTask task, string mode) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value)
+        {
+            task.Value = value.Step;
+            var eta = value.Eta is { } e ? e.ToString(e.TotalHours >= 1 ? @"h\:mm\:ss" : @"m\:ss", CultureInfo.InvariantCulture) : "?";
+            var evalText = value.EvalLoss is { } ev ? $" eval {ev:F4}" : "";
+            task.Description = string.Create(CultureInfo.InvariantCulture,
+                $"{mode} step {value.Step}/{value.MaxSteps} loss {value.Loss:F4}{evalText} {value.PositionsPerSecond:N0} tok/s ETA {eta}");
+        }
+    }
+}

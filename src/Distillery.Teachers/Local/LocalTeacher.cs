@@ -1,0 +1,73 @@
+using System;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using Distillery.Core.Chat;
+using Distillery.Core.Errors;
+using Distillery.Core.Provenance;
+using Distillery.Models.Loading;
+using Distillery.Models.Runtime;
+
+namespace Distillery.Teachers.Local;
+
+/// <summary>A local teacher (<c>llama2c:PATH</c>, <c>checkpoint:DIR</c>, <c>gguf:PATH</c>) over Distillery.Models: the chat through the model's template, then generation with each token's logprob and top-k alternatives.</summary>
+/// <remarks>The model itself (<see cref="Bundle"/>) gives full distributions and hidden states for white-box distillation. One generation runs at a time; the weights are shared.</remarks>
+public sealed class LocalTeacher : ITeacher, IDisposable
+{
+    private readonly SemaphoreSlim gate = new(1, 1);
+
+    /// <summary>Wraps a loaded model as a teacher; the teacher owns (disposes) it.</summary>
+    public LocalTeacher(TeacherSpec spec, ModelBundle bundle)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(bundle);
+        Bundle = bundle;
+        var path = Path.GetFullPath(spec.Target);
+        Identity = new TeacherIdentity(spec.Provider, Path.GetFileName(path.TrimEnd(Path.DirectorySeparatorChar)), path);
+    }
+
+    /// <summary>The model, tokenizer and chat template: full distributions are available from it.</summary>
+    public ModelBundle Bundle { get; }
+
+    /// <inheritdoc />
+    public TeacherIdentity Identity { get; }
+
+    /// <summary>Loads the model a local spec names (libtorch loaded first).</summary>
+    public static async Task<LocalTeacher> LoadAsync(TeacherSpec spec, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec.Kind == TeacherKind.OpenAi) throw new ArgumentException("an openai: spec is not a local teacher", nameof(spec));
+        TorchRuntime.EnsureLoaded();
+        var bundle = await ModelLoader.LoadAsync($"{spec.Provider}:{spec.Target}", cancellationToken: cancellationToken);
+        return new LocalTeacher(spec, bundle);
+    }
+
+    /// <inheritdoc />
+    public async Task<Completion> CompleteAsync(TeacherRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            // Generation is CPU-bound: keep it off the caller's thread.
+            var result = await Task.Run(() => Bundle.GenerateChat(request.Messages, request.Sampling, cancellationToken: cancellationToken), cancellationToken);
+            return new Completion(result.Text, result.Logprobs, result.FinishReasonText, Identity.Model, new TokenUsage(result.PromptTokens, result.CompletionTokens));
+        }
+        catch (InputException e)
+        {
+            // A prompt this model cannot take (too long for its context, ...) fails that request, not the run.
+            throw new TeacherException(TeacherFailureKind.Rejected, e.Message, null, null, e);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Bundle.Dispose();
+        gate.Dispose();
+    }
+}

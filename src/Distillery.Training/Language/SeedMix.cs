@@ -1,0 +1,20 @@
+namespace Distillery.Training.Language;
+
+/// <summary>Derives a 32-bit seed for System.Random from a run seed and positions, the same in every process.</summary>
+internal static class SeedMix
+{
+    /// <summary>A seed from (seed, a, b), mixed with SplitMix64's finaliser.</summary>
+    public static int Of(long seed, long a, long b)
+    {
+        unchecked
+        {
+            var x = (ulong)seed * 0x9E3779B97F4A7C15UL ^ (ulong)a * 0xBF58476D1CE4E5B9UL ^ (ulong)b * 0x94D049BB133111EBUL;
+            x ^= x >> 30;
+            x *= 0xBF58476D1CE4E5B9UL;
+            x ^= x >> 27;
+            x *= 0x94D049BB133111EBUL;
+            x ^= x >> 31;
+            return (int)(x & 0x7FFFFFFF);
+        }
+    }
+}

@@ -1,0 +1,109 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Threading.Tasks;
+using Distillery.Core.Chat;
+using Distillery.Core.Datasets;
+using Distillery.Core.IO;
+using Distillery.Models.Checkpoints;
+using Distillery.Models.Loading;
+
+namespace Distillery.Cli.Tests.Verbs;
+
+public sealed class TrainVerbTests : IDisposable
+{
+    private readonly string root = Directory.CreateTempSubdirectory("train-verb-").FullName;
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    private static string Teacher => "llama2c:" + SharedData.TryGet("stories260K/stories260K.bin");
+
+    /// <summary>A small dataset of real stories260K samples with their top-k logprobs.</summary>
+    private async Task<string> DatasetAsync(int rows = 8)
+    {
+        var dir = Path.Combine(root, "data");
+        using var teacher = await ModelLoader.LoadAsync(Teacher);
+        var list = new List<DatasetRow>();
+        for (var i = 0; i < rows; i++)
+        {
+            var sampling = new SamplingParameters { Temperature = 1, MaxTokens = 20, Seed = i, TopLogprobs = 3 };
+            var result = teacher.GenerateChat([ChatMessage.User("")], sampling);
+            list.Add(new DatasetRow([ChatMessage.User(""), ChatMessage.Assistant(result.Text)], new RowProvenance
+            {
+                PromptId = $"p{i}",
+                Teacher = new RowTeacher { Provider = "llama2c", Model = "stories260K", RequestedModel = "stories260K", Endpoint = Teacher, Sampling = sampling },
+                FinishReason = result.FinishReasonText,
+                Tokens = result.Logprobs,
+                RequestHash = $"h{i}",
+            }));
+        }
+        Directory.CreateDirectory(dir);
+        await using var writer = await DatasetWriter.OpenAsync(dir);
+        await writer.RewriteAsync(list);
+        await writer.WriteManifestAsync(new DatasetManifest { Teachers = TeacherContributions.FromRows(list) });
+        return dir;
+    }
+
+    [Fact]
+    public async Task TrainsAStudentThatSampleCanUseAndFlagsOverrideTheConfigFile()
+    {
+        var data = await DatasetAsync();
+        var config = Path.Combine(root, "train.json");
+        await File.WriteAllTextAsync(config, "{\"mode\":\"whitebox\",\"steps\":500,\"batch_size\":4,\"lr\":0.01,\"seq_len\":32,\"eval_every\":0}");
+        var outDir = Path.Combine(root, "student");
+        var result = await CliHarness.RunAsync("train", "--config", config, "--data", data, "--out", outDir, "--teacher", Teacher, "--steps", "4", "--student-preset", "tiny");
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("whitebox step 4/4", result.Output);
+        Assert.Contains("tok/s", result.Output);
+        Assert.Contains("held-out KL to teacher", result.Output);
+        var lineage = (await CheckpointFolder.ReadLineageAsync(outDir))!;
+        Assert.Equal(4, lineage["steps"]!.GetValue<int>());
+        Assert.Equal(0.01, lineage["config"]!["lr"]!.GetValue<double>());
+        Assert.Equal(Teacher, lineage["local_teacher"]!["spec"]!.GetValue<string>());
+
+        var sample = await CliHarness.RunAsync("sample", "--model", "checkpoint:" + outDir, "--max-tokens", "5", "--seed", "1");
+        Assert.True(sample.ExitCode == 0, sample.Error);
+        Assert.False(string.IsNullOrWhiteSpace(sample.Output));
+
+        var again = await CliHarness.RunAsync("train", "--config", config, "--data", data, "--out", outDir, "--teacher", Teacher, "--steps", "4");
+        Assert.Equal(2, again.ExitCode);
+        Assert.Contains("--resume", again.Error);
+        var resumed = await CliHarness.RunAsync("train", "--config", config, "--data", data, "--out", outDir, "--teacher", Teacher, "--steps", "6", "--resume");
+        Assert.True(resumed.ExitCode == 0, resumed.Error);
+        Assert.Contains("resumed from 4", resumed.Output);
+    }
+
+    [Fact]
+    public async Task TopKWithADifferentTokenizerIsRefusedInOneLineSuggestingSft()
+    {
+        var data = await DatasetAsync(rows: 4);
+        var result = await CliHarness.RunAsync("train", "--data", data, "--out", Path.Combine(root, "o"), "--mode", "topk",
+            "--tokenizer", "tiktoken:o200k_base", "--student-config", await StudentConfigAsync(), "--steps", "2");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Single(result.Error.Trim().Split('\n'));
+        Assert.Contains("share the teacher's tokenizer", result.Error);
+        Assert.Contains("use --mode sft", result.Error);
+    }
+
+    private async Task<string> StudentConfigAsync()
+    {
+        var path = Path.Combine(root, "student.json");
+        await File.WriteAllTextAsync(path, "{\"hidden_size\":8,\"intermediate_size\":16,\"num_hidden_layers\":1,\"num_attention_heads\":2,\"max_position_embeddings\":64}");
+        return path;
+    }
+
+    [Fact]
+    public async Task BadSettingsAreOneLineErrorsNamingTheFlag()
+    {
+        var noTeacher = await CliHarness.RunAsync("train", "--data", root, "--out", Path.Combine(root, "x"), "--mode", "whitebox");
+        Assert.Equal(2, noTeacher.ExitCode);
+        Assert.StartsWith("distill: --teacher:", noTeacher.Error);
+        var badMode = await CliHarness.RunAsync("train", "--data", root, "--out", Path.Combine(root, "x"), "--mode", "magic");
+        Assert.Equal(2, badMode.ExitCode);
+        Assert.Contains("--mode: 'magic' is not one of sft, topk, whitebox, onpolicy", badMode.Error);
+        var noData = await CliHarness.RunAsync("train", "--data", root, "--out", Path.Combine(root, "x"));
+        Assert.Equal(2, noData.ExitCode);
+        Assert.Contains("--data:", noData.Error);
+        Assert.Single(noData.Error.Trim().Split('\n'));
+    }
+}

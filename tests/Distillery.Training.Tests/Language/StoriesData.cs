@@ -1,0 +1,66 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Threading.Tasks;
+using Distillery.Core.Chat;
+using Distillery.Core.Datasets;
+using Distillery.Core.IO;
+using Distillery.Models.Loading;
+
+namespace Distillery.Training.Tests.Language;
+
+/// <summary>Datasets written by the real stories260K teacher (seeded, temperature 1), as 'distill generate' would write them.</summary>
+public static class StoriesData
+{
+    /// <summary>The teacher's model spec.</summary>
+    public static string TeacherSpec => "llama2c:" + (SharedData.TryGet("stories260K/stories260K.bin") ?? throw new InvalidOperationException("shared/data/stories260K is missing"));
+
+    /// <summary>The teacher's tokenizer file.</summary>
+    public static string TokenizerPath => SharedData.TryGet("stories260K/tok512.bin") ?? throw new InvalidOperationException("shared/data/stories260K is missing");
+
+    /// <summary>Writes <paramref name="rows"/> teacher samples of up to <paramref name="maxTokens"/> tokens into a new dataset folder.</summary>
+    public static async Task<string> WriteAsync(string directory, int rows, int maxTokens, int topLogprobs = 5, int seed = 0, string[]? prompts = null)
+    {
+        using var teacher = await ModelLoader.LoadAsync(TeacherSpec);
+        var list = new List<DatasetRow>(rows);
+        // A 260K-parameter model decodes one token at a time: far below the size where a second thread pays for its
+        // synchronisation, which on a busy 2-core machine costs tens of milliseconds per token.
+        var threads = TorchSharp.torch.get_num_threads();
+        TorchSharp.torch.set_num_threads(1);
+        try
+        {
+            for (var i = 0; i < rows; i++)
+            {
+                var prompt = prompts is null ? "" : prompts[i % prompts.Length];
+                var sampling = new SamplingParameters { Temperature = 1.0, MaxTokens = maxTokens, Seed = seed * 100_000 + i, TopLogprobs = topLogprobs };
+                var messages = new List<ChatMessage> { ChatMessage.User(prompt) };
+                var result = teacher.GenerateChat(messages, sampling);
+                list.Add(new DatasetRow([.. messages, ChatMessage.Assistant(result.Text)], new RowProvenance
+                {
+                    PromptId = $"p{i}",
+                    Teacher = new RowTeacher { Provider = "llama2c", Model = "stories260K", RequestedModel = "stories260K", Endpoint = TeacherSpec, Sampling = sampling },
+                    FinishReason = result.FinishReasonText,
+                    Tokens = result.Logprobs,
+                    Usage = new TokenUsage(result.PromptTokens, result.CompletionTokens),
+                    RequestHash = $"hash-{i}",
+                    Timestamp = DateTimeOffset.UnixEpoch,
+                }));
+            }
+        }
+        finally
+        {
+            TorchSharp.torch.set_num_threads(threads);
+        }
+        Directory.CreateDirectory(directory);
+        await using (var writer = await DatasetWriter.OpenAsync(directory))
+        {
+            await writer.RewriteAsync(list);
+            await writer.WriteManifestAsync(new DatasetManifest
+            {
+                Teachers = TeacherContributions.FromRows(list),
+                Counts = new ManifestCounts { Rows = list.Count, Answered = list.Count },
+            });
+        }
+        return directory;
+    }
+}
