@@ -95,16 +95,20 @@ public sealed class TrainVerb(CliContext context) : IVerb
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.Cancellation);
         LmTrainingReport? report = null;
+        ProgressBar? bar = null;
         await context.Console.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn())
             .StartAsync(async ctx =>
             {
                 var task = ctx.AddTask($"{Name(config.Mode)}: loading", maxValue: config.Steps);
-                report = await LmTraining.RunAsync(config, new ProgressBar(task, Name(config.Mode)), linked.Token);
+                bar = new ProgressBar(task, Name(config.Mode));
+                report = await LmTraining.RunAsync(config, bar, linked.Token);
                 task.Value = task.MaxValue;
             });
         var r = report!;
+        // A non-interactive console (a log, CI) shows no live bar: print its last state once.
+        if (!context.Console.Profile.Capabilities.Interactive && bar?.Last is { } last) context.Console.WriteLine(last);
         var table = new Table().AddColumn("").AddColumn("");
         table.AddRow("student", Markup.Escape($"{r.ModelDirectory} ({r.StudentParameters:N0} parameters)"));
         table.AddRow("steps", r.Result.Steps.ToString(CultureInfo.InvariantCulture) + (r.Result.ResumedFromStep is { } from ? $" (resumed from {from})" : ""));
@@ -137,13 +141,16 @@ public sealed class TrainVerb(CliContext context) : IVerb
     /// <summary>Updates the bar synchronously on the trainer's thread (Spectre's progress is thread-safe).</summary>
     private sealed class ProgressBar(ProgressTask task, string mode) : IProgress<TrainingProgress>
     {
+        public string? Last { get; private set; }
+
         public void Report(TrainingProgress value)
         {
             task.Value = value.Step;
             var eta = value.Eta is { } e ? e.ToString(e.TotalHours >= 1 ? @"h\:mm\:ss" : @"m\:ss", CultureInfo.InvariantCulture) : "?";
             var evalText = value.EvalLoss is { } ev ? $" eval {ev:F4}" : "";
-            task.Description = string.Create(CultureInfo.InvariantCulture,
+            Last = string.Create(CultureInfo.InvariantCulture,
                 $"{mode} step {value.Step}/{value.MaxSteps} loss {value.Loss:F4}{evalText} {value.PositionsPerSecond:N0} tok/s ETA {eta}");
+            task.Description = Last;
         }
     }
 }

@@ -14,8 +14,8 @@ public static class StudentPresets
         // A quarter of stories260K's parameters: for tests and the white-box-vs-SFT experiment.
         ["tiny"] = Make(hidden: 32, layers: 2, heads: 4, kvHeads: 2, intermediate: 86, context: 512),
         ["small"] = Make(hidden: 128, layers: 4, heads: 4, kvHeads: 4, intermediate: 344, context: 1024),
-        // About 10M parameters at a 32k vocabulary: the benchmark's student.
-        ["10m"] = Make(hidden: 256, layers: 6, heads: 8, kvHeads: 8, intermediate: 688, context: 1024),
+        // About 10M parameters at a small vocabulary (10.6M at 512 tokens): the benchmark's student.
+        ["10m"] = Make(hidden: 384, layers: 6, heads: 6, kvHeads: 6, intermediate: 1024, context: 1024),
     };
 
     /// <summary>The preset names.</summary>

@@ -11,6 +11,8 @@ using static TorchSharp.torch;
 
 namespace Distillery.Training.Tests.Trainer;
 
+// Shares torch's process-wide generator with the classic-KD tests; run alone so its resume comparison is not perturbed.
+[Collection(Distillery.Training.Tests.Language.SerialTorchCollection.Name)]
 public sealed class TrainerTests : IDisposable
 {
     private readonly string root = Directory.CreateTempSubdirectory("trainer-tests-").FullName;
