@@ -31,7 +31,10 @@ public static class TeacherFactory
     {
         ArgumentNullException.ThrowIfNull(teacher);
         ArgumentNullException.ThrowIfNull(settings);
-        ITeacher limited = new RateLimitedTeacher(teacher, settings.RequestsPerMinute, settings.TokensPerMinute, settings.Statistics);
+        // No limits, no limiter: it would only keep a minute of bookkeeping per request.
+        var limited = settings.RequestsPerMinute == 0 && settings.TokensPerMinute == 0
+            ? teacher
+            : new RateLimitedTeacher(teacher, settings.RequestsPerMinute, settings.TokensPerMinute, settings.Statistics);
         return new RetryingTeacher(limited, settings.Retry, settings.Statistics);
     }
 

@@ -41,6 +41,21 @@ public sealed class LocalTeacherTests
     }
 
     [Fact]
+    public async Task A_gguf_teacher_of_the_same_model_answers_as_the_llama2c_one()
+    {
+        var request = new TeacherRequest([ChatMessage.User("The little dog")], new SamplingParameters { Temperature = 0, MaxTokens = 20, TopLogprobs = 2 });
+        using var gguf = await LocalTeacher.LoadAsync(TeacherSpec.Parse("gguf:" + Shared("stories260K/stories260K-f32.gguf")));
+        using var llama2c = await LocalTeacher.LoadAsync(TeacherSpec.Parse("llama2c:" + Shared("stories260K/stories260K.bin")));
+
+        var a = await gguf.CompleteAsync(request);
+        var b = await llama2c.CompleteAsync(request);
+
+        Assert.Equal("gguf", gguf.Identity.Provider);
+        Assert.Equal(b.Text, a.Text);
+        Assert.All(a.Tokens.Zip(b.Tokens), p => Assert.Equal(p.Second.Logprob, p.First.Logprob, 4));
+    }
+
+    [Fact]
     public async Task Generate_builds_a_dataset_from_a_local_teacher_through_the_ledger()
     {
         using var dir = new TempDir();

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Text;
 using System.Text.Json;
 using System.Threading;
@@ -34,7 +35,7 @@ public sealed class DatasetWriter : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(directory);
         System.IO.Directory.CreateDirectory(directory);
         var path = DatasetFolder.DataPath(directory);
-        var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, 1 << 16, useAsync: true);
+        var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, 1 << 16);
         var removed = await RepairTornTailAsync(stream, cancellationToken);
         stream.Seek(0, SeekOrigin.End);
         return new DatasetWriter(directory, stream, removed);
@@ -44,13 +45,15 @@ public sealed class DatasetWriter : IAsyncDisposable
     public async Task AppendAsync(DatasetRow row, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(row);
-        var bytes = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(row, DatasetJson.Compact) + "\n");
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(row, DatasetJson.Compact);
         await gate.WaitAsync(cancellationToken);
         try
         {
-            // One write per line: a crash tears at most this line, which the next open cuts away.
-            await stream.WriteAsync(bytes, CancellationToken.None);
-            await stream.FlushAsync(CancellationToken.None);
+            // One write per line: a crash tears at most this line, which the next open cuts away. A short local write
+            // is cheaper done synchronously than through the thread pool.
+            stream.Write(bytes);
+            stream.WriteByte((byte)'\n');
+            stream.Flush();
         }
         finally
         {
@@ -58,10 +61,17 @@ public sealed class DatasetWriter : IAsyncDisposable
         }
     }
 
-    /// <summary>Replaces <c>data.jsonl</c> with the given rows (used to put a finished run's rows in prompt order); the swap is atomic.</summary>
-    public async Task RewriteAsync(IEnumerable<DatasetRow> rows, CancellationToken cancellationToken = default)
+    /// <summary>Replaces <c>data.jsonl</c> with the given rows; the swap is atomic.</summary>
+    public Task RewriteAsync(IEnumerable<DatasetRow> rows, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(rows);
+        return RewriteLinesAsync(rows.Select(r => JsonSerializer.Serialize(r, DatasetJson.Compact)), cancellationToken);
+    }
+
+    /// <summary>Replaces <c>data.jsonl</c> with the given lines, as they are (used to put a finished run's rows in prompt order); the swap is atomic.</summary>
+    public async Task RewriteLinesAsync(IEnumerable<string> lines, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lines);
         var path = DatasetFolder.DataPath(Directory);
         var temporary = path + ".tmp";
         await gate.WaitAsync(cancellationToken);
@@ -69,14 +79,14 @@ public sealed class DatasetWriter : IAsyncDisposable
         {
             await using (var output = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
             {
-                foreach (var row in rows)
-                    await output.WriteAsync(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(row, DatasetJson.Compact) + "\n"), cancellationToken);
+                foreach (var line in lines)
+                    await output.WriteAsync(Encoding.UTF8.GetBytes(line + "\n"), cancellationToken);
                 await output.FlushAsync(cancellationToken);
                 output.Flush(flushToDisk: true);
             }
             await stream.DisposeAsync();
             File.Move(temporary, path, overwrite: true);
-            stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read, 1 << 16, useAsync: true);
+            stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read, 1 << 16);
             stream.Seek(0, SeekOrigin.End);
         }
         finally

@@ -12,9 +12,28 @@ public static class TeacherContributions
     public static IReadOnlyList<TeacherContribution> FromRows(IEnumerable<DatasetRow> rows)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        var groups = new Dictionary<(string, string, string), Accumulator>();
-        foreach (var row in rows)
+        var tally = new ContributionTally();
+        foreach (var row in rows) tally.Add(row);
+        return tally.Result();
+    }
+}
+
+/// <summary>A running sum of rows by teacher, for datasets too large to hold: add rows as they stream past, then read the result. Thread-safe.</summary>
+public sealed class ContributionTally
+{
+    private readonly Dictionary<(string, string, string), Accumulator> groups = [];
+    private readonly System.Threading.Lock gate = new();
+
+    /// <summary>Rows added so far.</summary>
+    public int Rows { get; private set; }
+
+    /// <summary>Adds one row.</summary>
+    public void Add(DatasetRow row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        lock (gate)
         {
+            Rows++;
             var p = row.Distillery;
             var key = p is null ? ("none", "", "") : (p.Teacher.Provider, p.Teacher.RequestedModel, p.Teacher.Endpoint);
             if (!groups.TryGetValue(key, out var acc)) groups[key] = acc = new Accumulator();
@@ -23,7 +42,7 @@ public static class TeacherContributions
             {
                 // A row without provenance still trains the student: count its assistant text roughly, 4 characters a token.
                 acc.Completion += row.Messages.Where(m => m.Role == "assistant").Sum(m => (m.Content.Length + 3) / 4);
-                continue;
+                return;
             }
             acc.Prompt += p.Usage.PromptTokens;
             acc.Completion += p.Usage.CompletionTokens;
@@ -32,19 +51,27 @@ public static class TeacherContributions
             acc.First = acc.First is null || p.Timestamp < acc.First ? p.Timestamp : acc.First;
             acc.Last = acc.Last is null || p.Timestamp > acc.Last ? p.Timestamp : acc.Last;
         }
-        return groups.OrderBy(g => g.Key.Item1, StringComparer.Ordinal).ThenBy(g => g.Key.Item2, StringComparer.Ordinal).ThenBy(g => g.Key.Item3, StringComparer.Ordinal)
-            .Select(g => new TeacherContribution
-            {
-                Provider = g.Key.Item1,
-                RequestedModel = g.Key.Item2,
-                Endpoint = g.Key.Item3,
-                ModelsReported = [.. g.Value.Models.Order(StringComparer.Ordinal)],
-                Rows = g.Value.Rows,
-                Tokens = new TokenUsage((int)g.Value.Prompt, (int)g.Value.Completion),
-                CostUsd = g.Value.Cost,
-                First = g.Value.First,
-                Last = g.Value.Last,
-            }).ToList();
+    }
+
+    /// <summary>The contributions so far, ordered by provider, model and endpoint.</summary>
+    public IReadOnlyList<TeacherContribution> Result()
+    {
+        lock (gate)
+        {
+            return groups.OrderBy(g => g.Key.Item1, StringComparer.Ordinal).ThenBy(g => g.Key.Item2, StringComparer.Ordinal).ThenBy(g => g.Key.Item3, StringComparer.Ordinal)
+                .Select(g => new TeacherContribution
+                {
+                    Provider = g.Key.Item1,
+                    RequestedModel = g.Key.Item2,
+                    Endpoint = g.Key.Item3,
+                    ModelsReported = [.. g.Value.Models.Order(StringComparer.Ordinal)],
+                    Rows = g.Value.Rows,
+                    Tokens = new TokenUsage((int)g.Value.Prompt, (int)g.Value.Completion),
+                    CostUsd = g.Value.Cost,
+                    First = g.Value.First,
+                    Last = g.Value.Last,
+                }).ToList();
+        }
     }
 
     private sealed class Accumulator

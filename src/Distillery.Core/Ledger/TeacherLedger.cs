@@ -18,6 +18,7 @@ public sealed class TeacherLedger : IAsyncDisposable
     private const string Columns = "hash, provider, model, endpoint, request, status, response, model_reported, prompt_tokens, completion_tokens, cost_usd, sends, retries, error, created_utc, sent_utc, completed_utc, duration_ms";
     private readonly SqliteConnection connection;
     private readonly SemaphoreSlim gate = new(1, 1);
+    private readonly Dictionary<string, SqliteCommand> prepared = new(StringComparer.Ordinal);
 
     private TeacherLedger(string path, SqliteConnection connection)
     {
@@ -83,6 +84,25 @@ public sealed class TeacherLedger : IAsyncDisposable
             command.Parameters.AddWithValue("$hash", hash);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             return await reader.ReadAsync(cancellationToken) ? ReadEntry(reader) : null;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>The hashes of every answered request (one query, for a run to know up front what it need not send).</summary>
+    public async Task<IReadOnlySet<string>> AnsweredHashesAsync(CancellationToken cancellationToken = default)
+    {
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT hash FROM requests WHERE status = 'answered'";
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var hashes = new HashSet<string>(StringComparer.Ordinal);
+            while (await reader.ReadAsync(cancellationToken)) hashes.Add(reader.GetString(0));
+            return hashes;
         }
         finally
         {
@@ -173,6 +193,7 @@ public sealed class TeacherLedger : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        foreach (var command in prepared.Values) await command.DisposeAsync();
         await connection.DisposeAsync();
         gate.Dispose();
     }
@@ -182,9 +203,16 @@ public sealed class TeacherLedger : IAsyncDisposable
         await gate.WaitAsync(cancellationToken);
         try
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = sql;
-            foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value);
+            // The few statements the ledger writes are prepared once and reused (access is serialised by the gate).
+            if (!prepared.TryGetValue(sql, out var command))
+            {
+                command = connection.CreateCommand();
+                command.CommandText = sql;
+                foreach (var (name, _) in parameters) command.Parameters.Add(new SqliteParameter { ParameterName = name });
+                command.Prepare();
+                prepared[sql] = command;
+            }
+            foreach (var (name, value) in parameters) command.Parameters[name].Value = value;
             return await command.ExecuteNonQueryAsync(cancellationToken);
         }
         finally

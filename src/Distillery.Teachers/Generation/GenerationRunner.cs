@@ -51,8 +51,12 @@ public sealed class GenerationRunner
 
         await using var writer = await DatasetWriter.OpenAsync(options.OutputDirectory, cancellationToken);
         var present = new HashSet<string>(StringComparer.Ordinal);
+        var tally = new ContributionTally();
         await foreach (var row in DatasetReader.ReadRowsAsync(options.OutputDirectory, cancellationToken))
+        {
+            tally.Add(row);
             if (row.Distillery is { } p) present.Add(RowKey(p.PromptId, p.Sample, p.RequestHash));
+        }
         await using var ledger = await TeacherLedger.OpenAsync(options.LedgerPath ?? Path.Combine(options.OutputDirectory, DatasetFolder.LedgerFile), cancellationToken);
 
         var items = new List<WorkItem>();
@@ -65,7 +69,8 @@ public sealed class GenerationRunner
                 items.Add(new WorkItem(prompt, sample, messages, canonical, RequestHash.Of(identity, canonical)));
             }
         }
-        var state = new RunState { RowsTotal = items.Count };
+        var answeredBefore = await ledger.AnsweredHashesAsync(cancellationToken);
+        var state = new RunState { RowsTotal = items.Count, Tally = tally };
         var todo = items.Where(i => !present.Contains(RowKey(i.Prompt.Id, i.Sample, i.Hash))).ToList();
         state.AlreadyPresent = items.Count - todo.Count;
         state.RowsDone = state.AlreadyPresent;
@@ -83,7 +88,7 @@ public sealed class GenerationRunner
         {
             await Parallel.ForEachAsync(groups, parallel, async (group, token) =>
             {
-                await ProcessAsync(group, ledger, writer, budget, decisions, state, token);
+                await ProcessAsync(group, answeredBefore.Contains(group[0].Hash), ledger, writer, budget, decisions, state, token);
                 Report();
             });
         }
@@ -92,12 +97,11 @@ public sealed class GenerationRunner
             cancelled = true;
         }
 
-        var rows = await DatasetReader.ReadAllRowsAsync(options.OutputDirectory, CancellationToken.None);
-        if (!cancelled) rows = await PutInPromptOrderAsync(writer, rows, prompts);
+        if (!cancelled) await PutInPromptOrderAsync(writer, prompts);
         var summary = new GenerationSummary
         {
             RowsTotal = state.RowsTotal,
-            RowsDone = CountDone(rows, items),
+            RowsDone = state.RowsDone,
             Answered = state.Answered,
             FromLedger = state.FromLedger,
             AlreadyPresent = state.AlreadyPresent,
@@ -112,22 +116,22 @@ public sealed class GenerationRunner
             PolicyDecisions = [.. decisions.Values.Distinct()],
             Errors = [.. state.Errors.Take(MaxErrorsKept)],
         };
-        await writer.WriteManifestAsync(BuildManifest(prompts, rows, summary, decisions), CancellationToken.None);
+        await writer.WriteManifestAsync(BuildManifest(prompts, tally, summary, decisions), CancellationToken.None);
         cancellationToken.ThrowIfCancellationRequested();
         if (state.PolicyStop is { } stop) throw new DistilleryException(stop);
         return summary;
     }
 
-    private async Task ProcessAsync(List<WorkItem> group, TeacherLedger ledger, DatasetWriter writer, Budget budget,
+    private async Task ProcessAsync(List<WorkItem> group, bool inLedger, TeacherLedger ledger, DatasetWriter writer, Budget budget,
         ConcurrentDictionary<string, PolicyDecision> decisions, RunState state, CancellationToken token)
     {
         var first = group[0];
-        var entry = await ledger.FindAsync(first.Hash, token);
+        var entry = inLedger ? await ledger.FindAsync(first.Hash, token) : null;
         if (entry is { Status: LedgerStatus.Answered, Response: { } stored })
         {
             var completion = JsonSerializer.Deserialize<Completion>(stored, DatasetJson.Compact)
                 ?? throw new DistilleryException($"{ledger.Path}: request {first.Hash} holds no response; the ledger was changed by hand");
-            await WriteRowsAsync(writer, group, completion, entry.CostUsd, entry.Completed ?? entry.Created);
+            await WriteRowsAsync(writer, state.Tally, group, completion, entry.CostUsd, entry.Completed ?? entry.Created);
             Interlocked.Add(ref state.FromLedger, group.Count);
             Interlocked.Add(ref state.RowsDone, group.Count);
             return;
@@ -180,11 +184,11 @@ public sealed class GenerationRunner
             state.PolicyStop ??= $"the server reported model {teacher.Identity.Provider}:{answer.Model}, denied by {reported.Rule}{Suffix(reported.Explanation)}; its answers are kept in the ledger but not in the dataset";
             return;
         }
-        await WriteRowsAsync(writer, group, answer, cost, completed);
+        await WriteRowsAsync(writer, state.Tally, group, answer, cost, completed);
         Interlocked.Add(ref state.RowsDone, group.Count);
     }
 
-    private async Task WriteRowsAsync(DatasetWriter writer, List<WorkItem> group, Completion completion, decimal cost, DateTimeOffset timestamp)
+    private async Task WriteRowsAsync(DatasetWriter writer, ContributionTally tally, List<WorkItem> group, Completion completion, decimal cost, DateTimeOffset timestamp)
     {
         foreach (var item in group)
         {
@@ -210,32 +214,32 @@ public sealed class GenerationRunner
             });
             // Rows are flushed as they complete; cancellation must not tear a paid row.
             await writer.AppendAsync(row, CancellationToken.None);
+            tally.Add(row);
         }
     }
 
-    private static async Task<IReadOnlyList<DatasetRow>> PutInPromptOrderAsync(DatasetWriter writer, IReadOnlyList<DatasetRow> rows, PromptSet prompts)
+    private static async Task PutInPromptOrderAsync(DatasetWriter writer, PromptSet prompts)
     {
         var order = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < prompts.Prompts.Count; i++) order[prompts.Prompts[i].Id] = i;
-        // Rows of prompts not in this file (an earlier run's) keep their place after this file's.
-        var sorted = rows.Select((row, index) => (row, index))
-            .OrderBy(x => x.row.Distillery is { } p && order.TryGetValue(p.PromptId, out var o) ? o : int.MaxValue)
-            .ThenBy(x => x.row.Distillery?.Sample ?? 0)
-            .ThenBy(x => x.index)
-            .Select(x => x.row).ToList();
-        if (!sorted.SequenceEqual(rows)) await writer.RewriteAsync(sorted);
-        return sorted;
+        var lines = await File.ReadAllLinesAsync(DatasetFolder.DataPath(writer.Directory));
+        // Only the keys are read (not whole rows); rows of prompts not in this file (an earlier run's) keep their place after this file's.
+        var keys = lines.Select((line, index) =>
+        {
+            using var document = JsonDocument.Parse(line);
+            var p = document.RootElement.TryGetProperty("distillery", out var d) && d.ValueKind == JsonValueKind.Object ? d : default;
+            var prompt = p.ValueKind == JsonValueKind.Object && p.TryGetProperty("prompt_id", out var id) && order.TryGetValue(id.GetString() ?? "", out var o) ? o : int.MaxValue;
+            var sample = p.ValueKind == JsonValueKind.Object && p.TryGetProperty("sample", out var s) ? s.GetInt32() : 0;
+            return (Prompt: prompt, Sample: sample, Index: index);
+        }).ToList();
+        var sorted = keys.OrderBy(k => k.Prompt).ThenBy(k => k.Sample).ThenBy(k => k.Index).ToList();
+        if (sorted.Select(k => k.Index).SequenceEqual(Enumerable.Range(0, lines.Length))) return;
+        await writer.RewriteLinesAsync(sorted.Select(k => lines[k.Index]));
     }
 
-    private static int CountDone(IReadOnlyList<DatasetRow> rows, List<WorkItem> items)
+    private DatasetManifest BuildManifest(PromptSet prompts, ContributionTally tally, GenerationSummary summary, ConcurrentDictionary<string, PolicyDecision> decisions)
     {
-        var wanted = items.Select(i => RowKey(i.Prompt.Id, i.Sample, i.Hash)).ToHashSet(StringComparer.Ordinal);
-        return rows.Count(r => r.Distillery is { } p && wanted.Remove(RowKey(p.PromptId, p.Sample, p.RequestHash)));
-    }
-
-    private DatasetManifest BuildManifest(PromptSet prompts, IReadOnlyList<DatasetRow> rows, GenerationSummary summary, ConcurrentDictionary<string, PolicyDecision> decisions)
-    {
-        var teachers = TeacherContributions.FromRows(rows);
+        var teachers = tally.Result();
         return new DatasetManifest
         {
             Updated = clock.GetUtcNow(),
@@ -244,7 +248,7 @@ public sealed class GenerationRunner
             Teachers = teachers,
             Counts = new ManifestCounts
             {
-                Rows = rows.Count,
+                Rows = tally.Rows,
                 Answered = summary.Answered,
                 FromLedger = summary.FromLedger,
                 AlreadyPresent = summary.AlreadyPresent,
@@ -284,6 +288,7 @@ public sealed class GenerationRunner
         public volatile bool BudgetReached;
         public volatile string? PolicyStop;
         public readonly ConcurrentQueue<string> Errors = new();
+        public ContributionTally Tally = new();
 
         public decimal Cost
         {

@@ -67,26 +67,21 @@ public sealed class SlidingWindowLimiter
     public sealed class Lease(TimeProvider clock, long tokens)
     {
         private long tokens = tokens;
-        private DateTimeOffset? completed;
+        private long completedTicks;
 
         /// <summary>The tokens counted against the limit.</summary>
         public long Tokens => Interlocked.Read(ref tokens);
 
         /// <summary>When the request completed; null while it is in flight.</summary>
-        public DateTimeOffset? Completed
-        {
-            get { lock (this) return completed; }
-        }
+        public DateTimeOffset? Completed => Interlocked.Read(ref completedTicks) is var t and > 0 ? new DateTimeOffset(t, TimeSpan.Zero) : null;
 
         /// <summary>Marks the request complete, replacing the estimate with the real count; later calls change nothing.</summary>
         public void Complete(long actualTokens)
         {
-            lock (this)
-            {
-                if (completed is not null) return;
-                Interlocked.Exchange(ref tokens, actualTokens);
-                completed = clock.GetUtcNow();
-            }
+            if (Interlocked.Read(ref completedTicks) > 0) return;
+            // Tokens first: a reader that sees the completion time sees the real count.
+            Interlocked.Exchange(ref tokens, actualTokens);
+            Interlocked.CompareExchange(ref completedTicks, clock.GetUtcNow().UtcTicks, 0);
         }
     }
 }

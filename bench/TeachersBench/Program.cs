@@ -1,0 +1,177 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Net.Http;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using Distillery.Core.Chat;
+using Distillery.Core.Datasets;
+using Distillery.Core.Ledger;
+using Distillery.Teachers;
+using Distillery.Teachers.Generation;
+using Distillery.Teachers.OpenAi;
+using TeachersBench;
+
+// Requests/s of `distill generate` (OpenAI SDK teacher + retries + rate limiter + ledger + dataset writer) against a local
+// OpenAI-compatible server, as a ratio of that server's capacity measured in the same run by a bare HttpClient at the same concurrency.
+var slots = 16;
+var serviceTime = TimeSpan.FromMilliseconds(20);
+var levels = new[] { (Concurrency: 1, Requests: 150), (Concurrency: 8, Requests: 800), (Concurrency: 64, Requests: 3000) };
+var work = Path.Combine(Path.GetTempPath(), "teachers-bench-" + Guid.NewGuid().ToString("N"));
+Directory.CreateDirectory(work);
+await using var server = await BenchServer.StartAsync(slots, serviceTime);
+Console.WriteLine($"server {server.BaseUrl}: {slots} slots x {serviceTime.TotalMilliseconds} ms = {slots / serviceTime.TotalSeconds:F0} req/s at most");
+
+// Warm both paths (JIT, connections) so neither pays start-up in its measurement.
+await MeasureCapacityAsync(server.BaseUrl, 8, 200);
+await MeasureDistillAsync(server, 8, 200, Path.Combine(work, "warm"));
+
+var rows = new StringBuilder();
+var allOk = true;
+foreach (var (concurrency, requests) in levels)
+{
+    server.Reset();
+    var capacity = await MeasureCapacityAsync(server.BaseUrl, concurrency, requests);
+    var capacityAnswered = server.Answered;
+    var sdk = await MeasureSdkAsync(server.BaseUrl, concurrency, requests);
+    server.Reset();
+    var (rate, lost) = await MeasureDistillAsync(server, concurrency, requests, Path.Combine(work, $"c{concurrency}"));
+    var ratio = rate / capacity;
+    var ok = ratio >= 0.9 && lost == 0 && capacityAnswered == requests;
+    allOk &= ok;
+    var line = $"| {concurrency} | {requests} | {capacity:F1} | {sdk:F1} ({sdk / capacity:P0}) | {rate:F1} | {ratio:P1} | {lost} | {(ok ? "yes" : "NO")} |";
+    Console.WriteLine(line);
+    rows.AppendLine(line);
+}
+Directory.Delete(work, recursive: true);
+
+var machine = $"{RuntimeInformation.OSDescription} ({RuntimeInformation.OSArchitecture}), {Environment.ProcessorCount} logical CPUs ({CpuModel()}), {RuntimeInformation.FrameworkDescription}, load average at the end {LoadAverage()}";
+var report = $"""
+    # Teachers benchmark: `distill generate` throughput against a local OpenAI-compatible server
+
+    Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {machine}; build {(IsRelease() ? "Release" : "Debug")}.
+
+    The server (Kestrel on 127.0.0.1) serves {slots} requests at once, each taking {serviceTime.TotalMilliseconds:F0} ms, and answers 16 tokens
+    with 5 top logprobs each, so its capacity is at most {slots / serviceTime.TotalSeconds:F0} req/s. **Capacity** is measured in the same run, per
+    concurrency, by a bare `HttpClient` posting the same request (no SDK, no ledger, no dataset). **distill** is the whole generation
+    path: prompts file, OpenAI .NET SDK teacher with retry and rate-limit wrappers, SQLite ledger (two writes per request), and
+    `data.jsonl` rows flushed one by one. **Lost** counts prompts without a row, rows without an answered ledger entry, and server
+    answers beyond one per prompt. **SDK alone** is the OpenAI .NET SDK client by itself (no ledger, no dataset) at the same
+    concurrency: it shows how much of the gap to capacity is the SDK's own per-request cost.
+
+    | concurrency | requests | capacity (req/s) | SDK alone (req/s) | distill (req/s) | distill / capacity | lost | ≥ 90% and none lost |
+    | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |
+    {rows.ToString().TrimEnd()}
+
+    Target: at least 90% of capacity with nothing lost. {(allOk ? "Met at every concurrency." : "NOT met everywhere; see the rows marked NO.")}
+    The machine is shared (other builds may run at the same time), so figures move between runs; the ratio is what to compare.
+    Run: `dotnet run -c Release --project bench/TeachersBench`.
+    """;
+var resultsDir = FindResultsDirectory();
+await File.WriteAllTextAsync(Path.Combine(resultsDir, "teachers.md"), report.Replace("\r", "", StringComparison.Ordinal) + "\n");
+Console.WriteLine($"wrote {Path.Combine(resultsDir, "teachers.md")}");
+return allOk ? 0 : 1;
+
+static async Task<double> MeasureCapacityAsync(Uri baseUrl, int concurrency, int requests)
+{
+    using var client = new HttpClient();
+    var body = RequestBody();
+    var next = 0;
+    var watch = Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+    {
+        while (Interlocked.Increment(ref next) <= requests)
+        {
+            using var content = new StringContent(body, Encoding.UTF8, "application/json");
+            using var response = await client.PostAsync(new Uri(baseUrl + "/chat/completions"), content);
+            response.EnsureSuccessStatusCode();
+            await response.Content.ReadAsByteArrayAsync();
+        }
+    }));
+    return requests / watch.Elapsed.TotalSeconds;
+}
+
+static async Task<double> MeasureSdkAsync(Uri baseUrl, int concurrency, int requests)
+{
+    var teacher = new OpenAiTeacher("bench-model", baseUrl, "sk-bench", TimeSpan.FromSeconds(60));
+    var next = 0;
+    var watch = Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+    {
+        while (Interlocked.Increment(ref next) <= requests)
+            await teacher.CompleteAsync(new TeacherRequest([ChatMessage.User("Tell me a short story about the number 7.")], new SamplingParameters { Temperature = 0, MaxTokens = 16, TopLogprobs = 5 }));
+    }));
+    return requests / watch.Elapsed.TotalSeconds;
+}
+
+static async Task<(double Rate, int Lost)> MeasureDistillAsync(BenchServer server, int concurrency, int requests, string directory)
+{
+    Directory.CreateDirectory(directory);
+    var prompts = Path.Combine(directory, "prompts.jsonl");
+    await File.WriteAllLinesAsync(prompts, Enumerable.Range(0, requests).Select(i => $"{{\"id\":\"p{i}\",\"prompt\":\"Tell me a short story about the number {i}.\"}}"));
+    var output = Path.Combine(directory, "out");
+    var statistics = new TeacherStatistics();
+    var teacher = TeacherFactory.Wrap(new OpenAiTeacher("bench-model", server.BaseUrl, "sk-bench", TimeSpan.FromSeconds(60)), new TeacherSettings { Statistics = statistics });
+    var options = new GenerationOptions
+    {
+        PromptsPath = prompts,
+        OutputDirectory = output,
+        Sampling = new SamplingParameters { Temperature = 0, MaxTokens = 16, TopLogprobs = 5 },
+        Concurrency = concurrency,
+        Statistics = statistics,
+    };
+    var watch = Stopwatch.StartNew();
+    var summary = await new GenerationRunner(teacher, options).RunAsync();
+    var rate = requests / watch.Elapsed.TotalSeconds;
+    var rows = await DatasetReader.ReadAllRowsAsync(output);
+    await using var ledger = await TeacherLedger.OpenAsync(Path.Combine(output, "ledger.db"));
+    var answered = (await ledger.ReadAllAsync()).Count(e => e.Status == LedgerStatus.Answered);
+    var distinctRows = rows.Select(r => r.Distillery!.PromptId).Distinct().Count();
+    var lost = (requests - distinctRows) + (requests - answered) + Math.Abs(server.Answered - requests) + summary.Failed;
+    return (rate, lost);
+}
+
+static string RequestBody() =>
+    """{"model":"bench-model","messages":[{"role":"user","content":"Tell me a short story about the number 7."}],"temperature":0,"max_completion_tokens":16,"logprobs":true,"top_logprobs":5}""";
+
+static string CpuModel()
+{
+    try
+    {
+        return File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
+    }
+    catch (IOException)
+    {
+        return "unknown CPU";
+    }
+}
+
+static string LoadAverage()
+{
+    try
+    {
+        return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+    }
+    catch (IOException)
+    {
+        return "unknown";
+    }
+}
+
+static bool IsRelease() =>
+    !(typeof(BenchServer).Assembly.GetCustomAttributes(typeof(DebuggableAttribute), false).OfType<DebuggableAttribute>().FirstOrDefault()?.IsJITOptimizerDisabled ?? false);
+
+static string FindResultsDirectory()
+{
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        if (File.Exists(Path.Combine(dir.FullName, "Distillery.slnx")))
+        {
+            var results = Path.Combine(dir.FullName, "bench", "results");
+            Directory.CreateDirectory(results);
+            return results;
+        }
+    return Directory.GetCurrentDirectory();
+}
