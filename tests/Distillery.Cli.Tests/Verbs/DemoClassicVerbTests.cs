@@ -1,7 +1,6 @@
 using System;
 using System.IO;
 using System.Threading.Tasks;
-using Distillery.Cli;
 using Spectre.Console;
 
 namespace Distillery.Cli.Tests.Verbs;
