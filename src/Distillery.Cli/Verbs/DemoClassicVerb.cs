@@ -22,9 +22,9 @@ public sealed class DemoClassicVerb(CliContext context) : IVerb
     public Command Build()
     {
         var dataset = new Option<string>("--dataset") { Description = "mnist or fashion-mnist", DefaultValueFactory = _ => "mnist" };
-        var epochs = new Option<int?>("--epochs") { Description = "Epochs for each of the three models (default: 30 on MNIST, 8 on Fashion-MNIST)" };
+        var epochs = new Option<int?>("--epochs") { Description = "Epochs for each of the three models (default: 20 on MNIST, 3 on Fashion-MNIST)" };
         var temperature = new Option<double>("--temperature") { Description = "Soft-target temperature T", DefaultValueFactory = _ => 20 };
-        var alpha = new Option<double>("--alpha") { Description = "Weight of the soft-target term; 1 − alpha goes to the hard labels", DefaultValueFactory = _ => 0.9 };
+        var alpha = new Option<double>("--alpha") { Description = "Weight of the soft-target term; 1 − alpha goes to the hard labels", DefaultValueFactory = _ => 0.5 };
         var dataDir = new Option<string?>("--data-dir") { Description = "Folder of IDX files to use instead of the dataset's default place" };
         var output = new Option<string?>("--output") { Description = "Folder for the three runs' checkpoints and metrics (default: ./distill-demo-classic/<dataset>); rerunning resumes" };
         var trainLimit = new Option<int?>("--train-limit") { Description = "Use only N training images, evenly spaced over the set" };
@@ -51,7 +51,7 @@ public sealed class DemoClassicVerb(CliContext context) : IVerb
         var name = ClassicDatasets.Name(dataset);
         var (train, test) = IdxImageFolder.Load(ClassicDatasets.Locate(dataset, dataDir));
         TorchRuntime.EnsureLoaded();
-        var n = epochs ?? (dataset == ClassicDataset.Mnist ? 30 : 8);
+        var n = epochs ?? (dataset == ClassicDataset.Mnist ? 20 : 3);
         var options = new ClassicKdOptions
         {
             OutputDirectory = output ?? Path.Combine("distill-demo-classic", name),
