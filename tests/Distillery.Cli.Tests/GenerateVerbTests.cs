@@ -43,7 +43,7 @@ public sealed class GenerateVerbTests
     }
 
     [Fact]
-    public async Task A_run_prints_its_summary_and_exits_0_and_a_missing_key_is_exit_2()
+    public async Task A_run_prints_its_summary_and_exits_0_and_a_missing_key_for_a_remote_api_is_exit_2()
     {
         using var dir = new ScratchDir();
         await using var server = await FakeOpenAiServer.StartAsync();
@@ -56,9 +56,16 @@ public sealed class GenerateVerbTests
         Assert.Contains("answered by the teacher", output, StringComparison.Ordinal);
         Assert.Equal(5, File.ReadAllLines(Path.Combine(dir.File("out"), "data.jsonl")).Length);
 
-        var (missing, _, missingError) = await TeacherCli.RunAsync(Args(server, prompts, dir.File("out2"), "DISTILL_TEST_UNSET_VARIABLE"));
+        // A remote API needs its key: refused before anything is sent (the address is never contacted).
+        var remote = Args(server, prompts, dir.File("out2"), "DISTILL_TEST_UNSET_VARIABLE");
+        remote[Array.IndexOf(remote, "--base-url") + 1] = "https://api.example.invalid/v1";
+        var (missing, _, missingError) = await TeacherCli.RunAsync(remote);
         Assert.Equal(2, missing);
         Assert.StartsWith("distill: DISTILL_TEST_UNSET_VARIABLE: is not set", missingError, StringComparison.Ordinal);
+
+        // A server on this machine (distill serve, llama.cpp, vLLM, Ollama) takes no key.
+        var (local, _, localError) = await TeacherCli.RunAsync(Args(server, prompts, dir.File("out3"), "DISTILL_TEST_UNSET_VARIABLE"));
+        Assert.True(local == 0, localError);
     }
 
     [Fact]
