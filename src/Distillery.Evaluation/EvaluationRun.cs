@@ -22,9 +22,7 @@ public sealed record NamedModel(string Name, string Spec)
         ArgumentNullException.ThrowIfNull(text);
         var eq = text.IndexOf('=', StringComparison.Ordinal);
         if (eq > 0) return new NamedModel(text[..eq], text[(eq + 1)..]);
-        var colon = text.IndexOf(':', StringComparison.Ordinal);
-        var path = colon > 1 ? text[(colon + 1)..] : text;
-        return new NamedModel(Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(path)), text);
+        return new NamedModel(ModelLoader.NameOf(text), text);
     }
 }
 
@@ -78,12 +76,7 @@ public static class EvaluationRun
     private static string Complete(ModelBundle model, IReadOnlyList<ChatMessage> prompt, CancellationToken cancellationToken) =>
         model.GenerateChat(prompt, new SamplingParameters { Temperature = 0, MaxTokens = 48 }, cancellationToken: cancellationToken).Text;
 
-    private static string? ModelFolder(string spec)
-    {
-        var colon = spec.IndexOf(':', StringComparison.Ordinal);
-        var path = colon > 1 ? spec[(colon + 1)..] : spec;
-        return Directory.Exists(path) ? path : null;
-    }
+    private static string? ModelFolder(string spec) => Directory.Exists(ModelLoader.PathOf(spec)) ? ModelLoader.PathOf(spec) : null;
 
     private static string? MetricsFile(string spec) =>
         ModelFolder(spec) is { } folder && File.Exists(Path.Combine(folder, "metrics.jsonl")) ? Path.Combine(folder, "metrics.jsonl") : null;

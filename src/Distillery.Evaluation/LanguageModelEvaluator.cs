@@ -134,8 +134,7 @@ public static class LanguageModelEvaluator
     public static long? FileBytes(string spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        var colon = spec.IndexOf(':', StringComparison.Ordinal);
-        var path = colon > 1 ? spec[(colon + 1)..] : spec;
+        var path = ModelLoader.PathOf(spec);
         if (File.Exists(path)) return new FileInfo(path).Length;
         if (Directory.Exists(path))
         {

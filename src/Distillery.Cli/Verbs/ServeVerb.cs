@@ -71,10 +71,5 @@ public sealed class ServeVerb(CliContext context) : IVerb
     }
 
     /// <summary>The default model id: the file or folder name without its extension.</summary>
-    public static string ModelId(string spec)
-    {
-        var colon = spec.IndexOf(':', StringComparison.Ordinal);
-        var path = colon > 1 ? spec[(colon + 1)..] : spec;
-        return Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(path));
-    }
+    public static string ModelId(string spec) => ModelLoader.NameOf(spec);
 }

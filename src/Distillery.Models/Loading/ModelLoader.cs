@@ -75,6 +75,17 @@ public static class ModelLoader
         }
     }
 
+    /// <summary>The file or folder a model spec points at (<c>llama2c:PATH</c> → PATH; a bare path as it is).</summary>
+    public static string PathOf(string spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var colon = spec.IndexOf(':', StringComparison.Ordinal);
+        return colon > 1 ? spec[(colon + 1)..] : spec; // "C:\..." is a path, not a kind
+    }
+
+    /// <summary>A short name for a model: its file or folder name without the extension.</summary>
+    public static string NameOf(string spec) => Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(PathOf(spec)));
+
     private static (string Kind, string Path) Split(string spec)
     {
         var colon = spec.IndexOf(':', StringComparison.Ordinal);
