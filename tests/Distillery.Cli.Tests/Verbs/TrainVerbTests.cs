@@ -1,12 +1,17 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
 using System.IO;
+using System.Linq;
+using System.Text.Json.Nodes;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Datasets;
 using Distillery.Core.IO;
 using Distillery.Models.Checkpoints;
 using Distillery.Models.Loading;
+using Distillery.Training.Trainer;
 
 namespace Distillery.Cli.Tests.Verbs;
 
@@ -72,6 +77,64 @@ public sealed class TrainVerbTests : IDisposable
         Assert.True(resumed.ExitCode == 0, resumed.Error);
         Assert.Contains("resumed from 4", resumed.Output);
     }
+
+    [Fact]
+    public async Task KilledMidRunThenResumedEndsWithTheStraightRunsLossesAndWeights()
+    {
+        // On-policy with λ = 0.5 carries the most state across the kill: weights, AdamW moments, schedule, data position,
+        // the split and the sampling RNG. The real distill process is killed (SIGKILL), not cancelled.
+        const int steps = 40;
+        var data = await DatasetAsync();
+        string[] Args(string outDir, bool resume) =>
+        [
+            "train", "--data", data, "--out", outDir, "--teacher", Teacher, "--mode", "onpolicy", "--lambda", "0.5",
+            "--student-preset", "tiny", "--steps", steps.ToString(CultureInfo.InvariantCulture), "--batch-size", "2", "--grad-accum", "2",
+            "--seq-len", "32", "--eval-every", "0", "--checkpoint-every", (steps / 2).ToString(CultureInfo.InvariantCulture), "--seed", "3",
+            .. resume ? new[] { "--resume" } : [],
+        ];
+
+        var straight = Path.Combine(root, "straight");
+        var (exit, error) = await TeacherCli.RunDistillAsync(Args(straight, resume: false));
+        Assert.True(exit == 0, error);
+
+        var killed = Path.Combine(root, "killed");
+        var half = Path.Combine(CheckpointStore.Root(killed), "step-" + (steps / 2).ToString("D8", CultureInfo.InvariantCulture));
+        using (var child = TeacherCli.StartDistill(Args(killed, resume: false)))
+        {
+            try
+            {
+                var watch = Stopwatch.StartNew();
+                while (!Directory.Exists(half) && !child.HasExited && watch.Elapsed < TimeSpan.FromSeconds(60)) await Task.Delay(5);
+                Assert.True(Directory.Exists(half), $"no checkpoint at step {steps / 2}: {(child.HasExited ? await child.StandardError.ReadToEndAsync() : "timed out")}");
+                Assert.False(child.HasExited, "the run finished before it could be killed");
+                child.Kill(); // SIGKILL: no handler runs, nothing is flushed
+                await child.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            }
+            finally
+            {
+                if (!child.HasExited) child.Kill();
+            }
+        }
+        Assert.False(File.Exists(Path.Combine(killed, CheckpointFolder.LineageFile)), "the killed run wrote its final model");
+
+        var (resumedExit, resumedError) = await TeacherCli.RunDistillAsync(Args(killed, resume: true));
+        Assert.True(resumedExit == 0, resumedError);
+
+        var a = Losses(straight);
+        var b = Losses(killed);
+        Assert.Equal(steps, a.Length);
+        Assert.Equal(steps, b.Length);
+        for (var i = 0; i < steps; i++) Assert.True(Math.Abs(a[i] - b[i]) <= 1e-6, $"step {i + 1}: {a[i]} vs {b[i]}");
+        using var x = await CheckpointFolder.LoadAsync(straight);
+        using var y = await CheckpointFolder.LoadAsync(killed);
+        var yParams = y.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, p) in x.named_parameters())
+            Assert.True(p.sub(yParams[name]).abs().max().item<float>() <= 1e-6, name);
+    }
+
+    private static double[] Losses(string outDir) =>
+        File.ReadLines(Path.Combine(outDir, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!)
+            .Where(n => n["loss"] is not null).Select(n => n["loss"]!.GetValue<double>()).ToArray();
 
     [Fact]
     public async Task TopKWithADifferentTokenizerIsRefusedInOneLineSuggestingSft()
