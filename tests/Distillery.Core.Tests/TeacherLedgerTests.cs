@@ -73,16 +73,38 @@ public sealed class TeacherLedgerTests
         var path = dir.File("ledger.db");
         await using var ledger = await TeacherLedger.OpenAsync(path);
         await using var other = await TeacherLedger.OpenAsync(path);
-        await Task.WhenAll(Enumerable.Range(0, 200).Select(async i =>
+        // Thread-pool tasks, so writes really overlap and are committed in groups.
+        await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(async () =>
         {
             var target = i % 2 == 0 ? ledger : other;
             await target.RecordSendingAsync($"h{i}", Teacher, $"{{\"i\":{i}}}", T0);
+            // Once the call returns the write is committed: a second connection sees it.
+            Assert.Equal(LedgerStatus.Pending, (await (target == ledger ? other : ledger).FindAsync($"h{i}"))!.Status);
             await target.RecordAnsweredAsync($"h{i}", "{}", "m", new TokenUsage(i, 1), 0, 0, T0.AddSeconds(1));
-        }));
+        })));
         var all = await other.ReadAllAsync();
         Assert.Equal(200, all.Count);
         Assert.All(all, e => Assert.Equal(LedgerStatus.Answered, e.Status));
         Assert.Equal(Enumerable.Range(0, 200).Sum(), all.Sum(e => e.Usage.PromptTokens));
+        Assert.True(ledger.Commits + other.Commits <= 400, $"{ledger.Commits} + {other.Commits} commits for 400 writes");
+    }
+
+    [Fact]
+    public async Task A_refused_send_in_a_group_commit_fails_only_its_own_caller()
+    {
+        using var dir = new TempDir();
+        await using var ledger = await TeacherLedger.OpenAsync(dir.File("ledger.db"));
+        await ledger.RecordSendingAsync("done", Teacher, "{}", T0);
+        await ledger.RecordAnsweredAsync("done", "{}", "m", new TokenUsage(1, 1), 0, 0, T0);
+        var sends = Enumerable.Range(0, 64).Select(i => Task.Run(() => ledger.RecordSendingAsync(i == 32 ? "done" : $"h{i}", Teacher, "{}", T0))).ToList();
+        var outcomes = await Task.WhenAll(sends.Select(async t =>
+        {
+            try { await t; return "ok"; }
+            catch (InvalidOperationException) { return "refused"; }
+        }));
+        Assert.Equal(63, outcomes.Count(o => o == "ok"));
+        Assert.Equal("refused", outcomes[32]);
+        Assert.Equal(64, (await ledger.ReadAllAsync()).Count); // "done" and the 63 others
     }
 
     [Fact]

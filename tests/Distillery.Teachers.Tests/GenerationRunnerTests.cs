@@ -97,6 +97,22 @@ public sealed class GenerationRunnerTests
     }
 
     [Fact]
+    public async Task The_server_never_sees_more_requests_at_once_than_the_concurrency()
+    {
+        using var dir = new TempDir();
+        await using var server = await FakeOpenAiServer.StartAsync();
+        server.Latency = TimeSpan.FromMilliseconds(30);
+        var options = Options(dir, WritePrompts(dir, 40), new TeacherStatistics()) with { Concurrency = 3 };
+
+        var summary = await RunAsync(server, options);
+
+        Assert.True(summary.Succeeded);
+        Assert.Equal(40, server.AnsweredTotal);
+        // Answers are recorded by other workers while the slots stay busy, but never a fourth request at once.
+        Assert.Equal(3, server.MostInFlight);
+    }
+
+    [Fact]
     public async Task A_rerun_sends_nothing_and_a_lost_dataset_is_rebuilt_from_the_ledger()
     {
         using var dir = new TempDir();

@@ -19,6 +19,9 @@ public sealed class TeacherLedger : IAsyncDisposable
     private readonly SqliteConnection connection;
     private readonly SemaphoreSlim gate = new(1, 1);
     private readonly Dictionary<string, SqliteCommand> prepared = new(StringComparer.Ordinal);
+    private readonly List<PendingWrite> queue = [];
+    private bool draining;
+    private long commits;
 
     private TeacherLedger(string path, SqliteConnection connection)
     {
@@ -28,6 +31,9 @@ public sealed class TeacherLedger : IAsyncDisposable
 
     /// <summary>The ledger file.</summary>
     public string Path { get; }
+
+    /// <summary>Write transactions committed since the ledger was opened (concurrent writes share one).</summary>
+    public long Commits => Interlocked.Read(ref commits);
 
     /// <summary>Opens or creates a ledger file in WAL mode.</summary>
     public static async Task<TeacherLedger> OpenAsync(string path, CancellationToken cancellationToken = default)
@@ -116,7 +122,7 @@ public sealed class TeacherLedger : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(hash);
         ArgumentNullException.ThrowIfNull(teacher);
         ArgumentNullException.ThrowIfNull(canonicalRequest);
-        var changed = await ExecuteLockedAsync("""
+        var changed = await WriteAsync("""
             INSERT INTO requests (hash, provider, model, endpoint, request, status, sends, created_utc, sent_utc)
             VALUES ($hash, $provider, $model, $endpoint, $request, 'pending', 1, $now, $now)
             ON CONFLICT(hash) DO UPDATE SET status = 'pending', sends = sends + 1, sent_utc = $now, error = NULL
@@ -133,7 +139,7 @@ public sealed class TeacherLedger : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(hash);
         ArgumentNullException.ThrowIfNull(response);
         ArgumentNullException.ThrowIfNull(usage);
-        await ExecuteLockedAsync("""
+        await WriteAsync("""
             UPDATE requests SET status = 'answered', response = $response, model_reported = $model, prompt_tokens = $prompt,
                 completion_tokens = $completion, cost_usd = $cost, retries = retries + $retries, error = NULL, completed_utc = $now,
                 duration_ms = (julianday($now) - julianday(sent_utc)) * 86400000.0
@@ -148,7 +154,7 @@ public sealed class TeacherLedger : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(hash);
         ArgumentNullException.ThrowIfNull(error);
-        await ExecuteLockedAsync("""
+        await WriteAsync("""
             UPDATE requests SET status = 'failed', error = $error, retries = retries + $retries, completed_utc = $now,
                 duration_ms = (julianday($now) - julianday(sent_utc)) * 86400000.0
             WHERE hash = $hash AND status <> 'answered'
@@ -198,28 +204,87 @@ public sealed class TeacherLedger : IAsyncDisposable
         gate.Dispose();
     }
 
-    private async Task<int> ExecuteLockedAsync(string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
+    /// <summary>
+    /// Runs one write and returns the rows it changed once it is committed. Writes that arrive while another batch is being
+    /// committed are committed together in one transaction (group commit): under concurrency the ledger pays one commit per
+    /// burst, not per request, and no caller returns before its write is in the WAL.
+    /// </summary>
+    private Task<int> WriteAsync(string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
     {
-        await gate.WaitAsync(cancellationToken);
+        cancellationToken.ThrowIfCancellationRequested();
+        var write = new PendingWrite(sql, parameters, new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously));
+        bool lead;
+        lock (queue)
+        {
+            queue.Add(write);
+            lead = !draining;
+            draining = true;
+        }
+        // The first writer of a burst commits it, and every write queued meanwhile, on its own thread.
+        return lead ? DrainThenAwaitAsync(write) : write.Done.Task;
+    }
+
+    private async Task<int> DrainThenAwaitAsync(PendingWrite own)
+    {
+        await gate.WaitAsync(CancellationToken.None);
         try
         {
-            // The few statements the ledger writes are prepared once and reused (access is serialised by the gate).
-            if (!prepared.TryGetValue(sql, out var command))
+            while (true)
             {
-                command = connection.CreateCommand();
-                command.CommandText = sql;
-                foreach (var (name, _) in parameters) command.Parameters.Add(new SqliteParameter { ParameterName = name });
-                command.Prepare();
-                prepared[sql] = command;
+                PendingWrite[] batch;
+                lock (queue)
+                {
+                    if (queue.Count == 0)
+                    {
+                        draining = false;
+                        break;
+                    }
+                    batch = [.. queue];
+                    queue.Clear();
+                }
+                CommitBatch(batch);
             }
-            foreach (var (name, value) in parameters) command.Parameters[name].Value = value;
-            return await command.ExecuteNonQueryAsync(cancellationToken);
         }
         finally
         {
             gate.Release();
         }
+        return await own.Done.Task;
     }
+
+    private void CommitBatch(PendingWrite[] batch)
+    {
+        var changed = new int[batch.Length];
+        try
+        {
+            using var transaction = connection.BeginTransaction();
+            for (var i = 0; i < batch.Length; i++)
+            {
+                var (sql, parameters, _) = batch[i];
+                // The few statements the ledger writes are prepared once and reused (the gate serialises access).
+                if (!prepared.TryGetValue(sql, out var command))
+                {
+                    command = connection.CreateCommand();
+                    command.CommandText = sql;
+                    foreach (var (name, _) in parameters) command.Parameters.Add(new SqliteParameter { ParameterName = name });
+                    prepared[sql] = command;
+                }
+                command.Transaction = transaction;
+                foreach (var (name, value) in parameters) command.Parameters[name].Value = value;
+                changed[i] = command.ExecuteNonQuery();
+            }
+            transaction.Commit();
+            Interlocked.Increment(ref commits);
+        }
+        catch (Exception e)
+        {
+            foreach (var write in batch) write.Done.TrySetException(e);
+            return;
+        }
+        for (var i = 0; i < batch.Length; i++) batch[i].Done.TrySetResult(changed[i]);
+    }
+
+    private sealed record PendingWrite(string Sql, (string Name, object Value)[] Parameters, TaskCompletionSource<int> Done);
 
     private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
     {

@@ -49,28 +49,36 @@ public sealed class GenerationRunner
             throw InputException.InField("--teacher", $"{identity} is denied by {decision.Rule}{Suffix(decision.Explanation)}; Distillery will not generate data from it");
         var decisions = new ConcurrentDictionary<string, PolicyDecision>(StringComparer.Ordinal) { [identity.Model] = decision };
 
+        var order = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < prompts.Prompts.Count; i++) order.TryAdd(prompts.Prompts[i].Id, i);
         await using var writer = await DatasetWriter.OpenAsync(options.OutputDirectory, cancellationToken);
         var present = new HashSet<string>(StringComparer.Ordinal);
         var tally = new ContributionTally();
+        var lines = new LineOrder();
         await foreach (var row in DatasetReader.ReadRowsAsync(options.OutputDirectory, cancellationToken))
         {
             tally.Add(row);
-            if (row.Distillery is { } p) present.Add(RowKey(p.PromptId, p.Sample, p.RequestHash));
+            var p = row.Distillery;
+            if (p is not null) present.Add(RowKey(p.PromptId, p.Sample, p.RequestHash));
+            // Rows of prompts not in this file (an earlier run's) keep their place after this file's.
+            lines.AddExisting(p is not null && order.TryGetValue(p.PromptId, out var index) ? index : int.MaxValue, p?.Sample ?? 0);
         }
         await using var ledger = await TeacherLedger.OpenAsync(options.LedgerPath ?? Path.Combine(options.OutputDirectory, DatasetFolder.LedgerFile), cancellationToken);
 
         var items = new List<WorkItem>();
         foreach (var prompt in prompts.Prompts)
         {
+            var promptIndex = order[prompt.Id];
             var messages = WithSystem(prompt.Messages, options.SystemPrompt);
             for (var sample = 0; sample < options.Samples; sample++)
             {
                 var canonical = RequestHash.Canonical(new CanonicalRequest(messages, options.Sampling, sample));
-                items.Add(new WorkItem(prompt, sample, messages, canonical, RequestHash.Of(identity, canonical)));
+                items.Add(new WorkItem(prompt, promptIndex, sample, messages, canonical, RequestHash.Of(identity, canonical)));
             }
         }
         var answeredBefore = await ledger.AnsweredHashesAsync(cancellationToken);
-        var state = new RunState { RowsTotal = items.Count, Tally = tally };
+        using var inFlight = new SemaphoreSlim(options.Concurrency, options.Concurrency);
+        var state = new RunState { RowsTotal = items.Count, Tally = tally, Lines = lines, InFlight = inFlight };
         var todo = items.Where(i => !present.Contains(RowKey(i.Prompt.Id, i.Sample, i.Hash))).ToList();
         state.AlreadyPresent = items.Count - todo.Count;
         state.RowsDone = state.AlreadyPresent;
@@ -82,7 +90,8 @@ public sealed class GenerationRunner
 
         // Identical requests (the same prompt twice) are sent once and answer every row that asked.
         var groups = todo.GroupBy(i => i.Hash, StringComparer.Ordinal).Select(g => g.ToList()).ToList();
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency, CancellationToken = cancellationToken };
+        // Twice as many workers as slots: while some wait on the teacher, others record and write the answers that came back.
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = 2 * options.Concurrency, CancellationToken = cancellationToken };
         var cancelled = false;
         try
         {
@@ -97,7 +106,7 @@ public sealed class GenerationRunner
             cancelled = true;
         }
 
-        if (!cancelled) await PutInPromptOrderAsync(writer, prompts);
+        if (!cancelled) await PutInPromptOrderAsync(writer, lines);
         var summary = new GenerationSummary
         {
             RowsTotal = state.RowsTotal,
@@ -131,43 +140,58 @@ public sealed class GenerationRunner
         {
             var completion = JsonSerializer.Deserialize<Completion>(stored, DatasetJson.Compact)
                 ?? throw new DistilleryException($"{ledger.Path}: request {first.Hash} holds no response; the ledger was changed by hand");
-            await WriteRowsAsync(writer, state.Tally, group, completion, entry.CostUsd, entry.Completed ?? entry.Created);
+            await WriteRowsAsync(writer, state, group, completion, entry.CostUsd, entry.Completed ?? entry.Created);
             Interlocked.Add(ref state.FromLedger, group.Count);
             Interlocked.Add(ref state.RowsDone, group.Count);
             return;
         }
-        if (state.PolicyStop is not null)
-        {
-            Interlocked.Add(ref state.NotSent, 1);
-            return;
-        }
         var request = new TeacherRequest(first.Messages, options.Sampling);
         var reserved = options.Price.Cost(request.EstimatedPromptTokens(), options.Sampling.MaxTokens);
-        if (!budget.TryReserve(reserved))
-        {
-            state.BudgetReached = true;
-            Interlocked.Add(ref state.NotSent, 1);
-            return;
-        }
-        await ledger.RecordSendingAsync(first.Hash, teacher.Identity, first.Canonical, clock.GetUtcNow(), token);
         Completion answer;
+        // A slot is held from the ledger's "sending" record to the answer: the teacher sees at most --concurrency requests,
+        // while the answers before it are recorded and written by other workers.
+        PolicyDecision reported;
+        await state.InFlight.WaitAsync(token);
         try
         {
-            answer = await teacher.CompleteAsync(request, token);
+            if (state.PolicyStop is not null)
+            {
+                Interlocked.Add(ref state.NotSent, 1);
+                return;
+            }
+            if (!budget.TryReserve(reserved))
+            {
+                state.BudgetReached = true;
+                Interlocked.Add(ref state.NotSent, 1);
+                return;
+            }
+            try
+            {
+                await ledger.RecordSendingAsync(first.Hash, teacher.Identity, first.Canonical, clock.GetUtcNow(), token);
+                answer = await teacher.CompleteAsync(request, token);
+                // Decided before the slot is freed, so a model the policy denies stops the next request from being sent.
+                reported = decisions.GetOrAdd(answer.Model, m => options.Policy.Evaluate(teacher.Identity.Provider, m));
+                if (reported.Verdict == PolicyVerdict.Deny)
+                    state.PolicyStop ??= $"the server reported model {teacher.Identity.Provider}:{answer.Model}, denied by {reported.Rule}{Suffix(reported.Explanation)}; its answers are kept in the ledger but not in the dataset";
+            }
+            catch (TeacherException e)
+            {
+                budget.Settle(reserved, 0);
+                await ledger.RecordFailedAsync(first.Hash, e.Message, request.Trace.Retries, clock.GetUtcNow(), CancellationToken.None);
+                Interlocked.Increment(ref state.Failed);
+                state.Errors.Enqueue($"prompt {first.Prompt.Id} (line {first.Prompt.Line}): {e.Message}");
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                // Left pending in the ledger: the next run sends it again.
+                budget.Settle(reserved, 0);
+                throw;
+            }
         }
-        catch (TeacherException e)
+        finally
         {
-            budget.Settle(reserved, 0);
-            await ledger.RecordFailedAsync(first.Hash, e.Message, request.Trace.Retries, clock.GetUtcNow(), CancellationToken.None);
-            Interlocked.Increment(ref state.Failed);
-            state.Errors.Enqueue($"prompt {first.Prompt.Id} (line {first.Prompt.Line}): {e.Message}");
-            return;
-        }
-        catch (OperationCanceledException)
-        {
-            // Left pending in the ledger: the next run sends it again.
-            budget.Settle(reserved, 0);
-            throw;
+            state.InFlight.Release();
         }
         var cost = options.Price.Cost(answer.Usage);
         budget.Settle(reserved, cost);
@@ -178,17 +202,12 @@ public sealed class GenerationRunner
         Interlocked.Add(ref state.CompletionTokens, answer.Usage.CompletionTokens);
         Interlocked.Add(ref state.PromptTokens, answer.Usage.PromptTokens);
         state.AddCost(cost);
-        var reported = decisions.GetOrAdd(answer.Model, m => options.Policy.Evaluate(teacher.Identity.Provider, m));
-        if (reported.Verdict == PolicyVerdict.Deny)
-        {
-            state.PolicyStop ??= $"the server reported model {teacher.Identity.Provider}:{answer.Model}, denied by {reported.Rule}{Suffix(reported.Explanation)}; its answers are kept in the ledger but not in the dataset";
-            return;
-        }
-        await WriteRowsAsync(writer, state.Tally, group, answer, cost, completed);
+        if (reported.Verdict == PolicyVerdict.Deny) return;
+        await WriteRowsAsync(writer, state, group, answer, cost, completed);
         Interlocked.Add(ref state.RowsDone, group.Count);
     }
 
-    private async Task WriteRowsAsync(DatasetWriter writer, ContributionTally tally, List<WorkItem> group, Completion completion, decimal cost, DateTimeOffset timestamp)
+    private async Task WriteRowsAsync(DatasetWriter writer, RunState state, List<WorkItem> group, Completion completion, decimal cost, DateTimeOffset timestamp)
     {
         foreach (var item in group)
         {
@@ -213,28 +232,20 @@ public sealed class GenerationRunner
                 Timestamp = timestamp,
             });
             // Rows are flushed as they complete; cancellation must not tear a paid row.
-            await writer.AppendAsync(row, CancellationToken.None);
-            tally.Add(row);
+            var position = await writer.AppendAsync(row, CancellationToken.None);
+            state.Lines.AddAppended(position, item.PromptIndex, item.Sample);
+            state.Tally.Add(row);
         }
     }
 
-    private static async Task PutInPromptOrderAsync(DatasetWriter writer, PromptSet prompts)
+    private static async Task PutInPromptOrderAsync(DatasetWriter writer, LineOrder order)
     {
-        var order = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i < prompts.Prompts.Count; i++) order[prompts.Prompts[i].Id] = i;
-        var lines = await File.ReadAllLinesAsync(DatasetFolder.DataPath(writer.Directory));
-        // Only the keys are read (not whole rows); rows of prompts not in this file (an earlier run's) keep their place after this file's.
-        var keys = lines.Select((line, index) =>
-        {
-            using var document = JsonDocument.Parse(line);
-            var p = document.RootElement.TryGetProperty("distillery", out var d) && d.ValueKind == JsonValueKind.Object ? d : default;
-            var prompt = p.ValueKind == JsonValueKind.Object && p.TryGetProperty("prompt_id", out var id) && order.TryGetValue(id.GetString() ?? "", out var o) ? o : int.MaxValue;
-            var sample = p.ValueKind == JsonValueKind.Object && p.TryGetProperty("sample", out var s) ? s.GetInt32() : 0;
-            return (Prompt: prompt, Sample: sample, Index: index);
-        }).ToList();
-        var sorted = keys.OrderBy(k => k.Prompt).ThenBy(k => k.Sample).ThenBy(k => k.Index).ToList();
-        if (sorted.Select(k => k.Index).SequenceEqual(Enumerable.Range(0, lines.Length))) return;
-        await writer.RewriteLinesAsync(sorted.Select(k => lines[k.Index]));
+        var sorted = order.Sorted();
+        if (sorted is null) return;
+        var lines = (await File.ReadAllLinesAsync(DatasetFolder.DataPath(writer.Directory))).Where(l => !string.IsNullOrWhiteSpace(l)).ToList();
+        // Rows no one else wrote: the keys kept while reading and appending describe every line, so no line is parsed again.
+        if (lines.Count != sorted.Count) return;
+        await writer.RewriteLinesAsync(sorted.Select(i => lines[i]));
     }
 
     private DatasetManifest BuildManifest(PromptSet prompts, ContributionTally tally, GenerationSummary summary, ConcurrentDictionary<string, PolicyDecision> decisions)
@@ -270,7 +281,7 @@ public sealed class GenerationRunner
 
     private static string Suffix(string explanation) => explanation.Length == 0 ? "" : $" ({explanation})";
 
-    private sealed record WorkItem(Prompt Prompt, int Sample, IReadOnlyList<ChatMessage> Messages, string Canonical, string Hash);
+    private sealed record WorkItem(Prompt Prompt, int PromptIndex, int Sample, IReadOnlyList<ChatMessage> Messages, string Canonical, string Hash);
 
     private sealed class RunState
     {
@@ -289,6 +300,8 @@ public sealed class GenerationRunner
         public volatile string? PolicyStop;
         public readonly ConcurrentQueue<string> Errors = new();
         public ContributionTally Tally = new();
+        public LineOrder Lines = new();
+        public required SemaphoreSlim InFlight;
 
         public decimal Cost
         {

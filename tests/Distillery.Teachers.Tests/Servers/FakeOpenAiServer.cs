@@ -70,6 +70,12 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
 
     public int Received => Volatile.Read(ref receivedTotal);
 
+    /// <summary>The most requests the server was handling at one time.</summary>
+    public int MostInFlight => Volatile.Read(ref mostInFlight);
+
+    private int inFlight;
+    private int mostInFlight;
+
     private int receivedTotal;
 
     public int AnsweredTotal => Volatile.Read(ref answeredTotal);
@@ -86,6 +92,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         Interlocked.Exchange(ref answeredTotal, 0);
         Interlocked.Exchange(ref admitted, 0);
         Interlocked.Exchange(ref receivedTotal, 0);
+        Interlocked.Exchange(ref mostInFlight, 0);
     }
 
     public static async Task<FakeOpenAiServer> StartAsync()
@@ -119,6 +126,21 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
     public static double Logprob(int position, int rank) => -0.05 * (position + 1) - 0.7 * rank;
 
     private async Task HandleAsync(HttpContext context)
+    {
+        var now = Interlocked.Increment(ref inFlight);
+        for (var seen = Volatile.Read(ref mostInFlight); now > seen; seen = Volatile.Read(ref mostInFlight))
+            if (Interlocked.CompareExchange(ref mostInFlight, now, seen) == seen) break;
+        try
+        {
+            await HandleOneAsync(context);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref inFlight);
+        }
+    }
+
+    private async Task HandleOneAsync(HttpContext context)
     {
         Interlocked.Increment(ref receivedTotal);
         Authorizations.Enqueue(context.Request.Headers.Authorization.ToString());
