@@ -41,6 +41,7 @@ foreach (var dataset in datasets)
         TeacherLearningRate = Num("teacher-lr", 1e-3),
         StudentLearningRate = Num("lr", 1e-3),
         TeacherJitter = (int)Num("jitter", 2),
+        TeacherMirror = Arg("mirror", "false") == "true",
         TeacherHiddenDropout = Num("dropout", 0.5),
         TeacherInputDropout = Num("input-dropout", 0.2),
         TrainLimit = args_.ContainsKey("train-limit") ? (int)Num("train-limit", 0) : null,

@@ -19,7 +19,9 @@ public sealed class TeacherLedger : IAsyncDisposable
     private readonly SqliteConnection connection;
     private readonly SemaphoreSlim gate = new(1, 1);
     private readonly Dictionary<string, SqliteCommand> prepared = new(StringComparer.Ordinal);
+    private const int BulkPerCommit = 4;
     private readonly List<PendingWrite> queue = [];
+    private readonly List<PendingWrite> bulk = [];
     private bool draining;
     private long commits;
 
@@ -127,7 +129,7 @@ public sealed class TeacherLedger : IAsyncDisposable
             VALUES ($hash, $provider, $model, $endpoint, $request, 'pending', 1, $now, $now)
             ON CONFLICT(hash) DO UPDATE SET status = 'pending', sends = sends + 1, sent_utc = $now, error = NULL
             WHERE status <> 'answered'
-            """, cancellationToken,
+            """, urgent: true, cancellationToken,
             ("$hash", hash), ("$provider", teacher.Provider), ("$model", teacher.Model), ("$endpoint", teacher.Endpoint),
             ("$request", canonicalRequest), ("$now", Format(now)));
         if (changed == 0) throw new InvalidOperationException($"request {hash} is already answered in the ledger; answer it from there");
@@ -144,7 +146,7 @@ public sealed class TeacherLedger : IAsyncDisposable
                 completion_tokens = $completion, cost_usd = $cost, retries = retries + $retries, error = NULL, completed_utc = $now,
                 duration_ms = (julianday($now) - julianday(sent_utc)) * 86400000.0
             WHERE hash = $hash
-            """, cancellationToken,
+            """, urgent: false, cancellationToken,
             ("$hash", hash), ("$response", response), ("$model", modelReported), ("$prompt", usage.PromptTokens),
             ("$completion", usage.CompletionTokens), ("$cost", costUsd.ToString(CultureInfo.InvariantCulture)), ("$retries", retries), ("$now", Format(now)));
     }
@@ -158,7 +160,7 @@ public sealed class TeacherLedger : IAsyncDisposable
             UPDATE requests SET status = 'failed', error = $error, retries = retries + $retries, completed_utc = $now,
                 duration_ms = (julianday($now) - julianday(sent_utc)) * 86400000.0
             WHERE hash = $hash AND status <> 'answered'
-            """, cancellationToken, ("$hash", hash), ("$error", error), ("$retries", retries), ("$now", Format(now)));
+            """, urgent: true, cancellationToken, ("$hash", hash), ("$error", error), ("$retries", retries), ("$now", Format(now)));
     }
 
     /// <summary>Every entry, oldest first.</summary>
@@ -207,16 +209,17 @@ public sealed class TeacherLedger : IAsyncDisposable
     /// <summary>
     /// Runs one write and returns the rows it changed once it is committed. Writes that arrive while another batch is being
     /// committed are committed together in one transaction (group commit): under concurrency the ledger pays one commit per
-    /// burst, not per request, and no caller returns before its write is in the WAL.
+    /// burst, not per request, and no caller returns before its write is in the WAL. An urgent write (one a request waits on
+    /// before it is sent) is committed before queued bulk writes (stored answers), which go a few at a time.
     /// </summary>
-    private Task<int> WriteAsync(string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
+    private Task<int> WriteAsync(string sql, bool urgent, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var write = new PendingWrite(sql, parameters, new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously));
         bool lead;
         lock (queue)
         {
-            queue.Add(write);
+            (urgent ? queue : bulk).Add(write);
             lead = !draining;
             draining = true;
         }
@@ -234,13 +237,22 @@ public sealed class TeacherLedger : IAsyncDisposable
                 PendingWrite[] batch;
                 lock (queue)
                 {
-                    if (queue.Count == 0)
+                    if (queue.Count > 0)
+                    {
+                        batch = [.. queue];
+                        queue.Clear();
+                    }
+                    else if (bulk.Count > 0)
+                    {
+                        // A few stored answers at a time, so a request about to be sent never waits behind many.
+                        batch = [.. bulk.GetRange(0, Math.Min(BulkPerCommit, bulk.Count))];
+                        bulk.RemoveRange(0, batch.Length);
+                    }
+                    else
                     {
                         draining = false;
                         break;
                     }
-                    batch = [.. queue];
-                    queue.Clear();
                 }
                 CommitBatch(batch);
             }

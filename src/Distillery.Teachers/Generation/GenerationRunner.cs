@@ -77,8 +77,7 @@ public sealed class GenerationRunner
             }
         }
         var answeredBefore = await ledger.AnsweredHashesAsync(cancellationToken);
-        using var inFlight = new SemaphoreSlim(options.Concurrency, options.Concurrency);
-        var state = new RunState { RowsTotal = items.Count, Tally = tally, Lines = lines, InFlight = inFlight };
+        var state = new RunState { RowsTotal = items.Count, Tally = tally, Lines = lines };
         var todo = items.Where(i => !present.Contains(RowKey(i.Prompt.Id, i.Sample, i.Hash))).ToList();
         state.AlreadyPresent = items.Count - todo.Count;
         state.RowsDone = state.AlreadyPresent;
@@ -89,21 +88,36 @@ public sealed class GenerationRunner
         Report();
 
         // Identical requests (the same prompt twice) are sent once and answer every row that asked.
-        var groups = todo.GroupBy(i => i.Hash, StringComparer.Ordinal).Select(g => g.ToList()).ToList();
-        // Twice as many workers as slots: while some wait on the teacher, others record and write the answers that came back.
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = 2 * options.Concurrency, CancellationToken = cancellationToken };
+        var queue = new ConcurrentQueue<List<WorkItem>>(todo.GroupBy(i => i.Hash, StringComparer.Ordinal).Select(g => g.ToList()));
+        var work = new Work(ledger, writer, budget, decisions, state, answeredBefore, Report);
+        // One loop per slot: each sends its next request as soon as an answer is back, and hands the answer to the thread
+        // pool to be recorded and written, so the teacher always has --concurrency requests in flight.
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var slots = Enumerable.Range(0, options.Concurrency).Select(_ => Task.Run(async () =>
+        {
+            try
+            {
+                await SlotAsync(queue, work, failed.Token);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                failed.Cancel(); // one slot's failure (a ledger or disk error) stops the others
+                throw;
+            }
+        }, CancellationToken.None)).ToArray();
         var cancelled = false;
         try
         {
-            await Parallel.ForEachAsync(groups, parallel, async (group, token) =>
-            {
-                await ProcessAsync(group, answeredBefore.Contains(group[0].Hash), ledger, writer, budget, decisions, state, token);
-                Report();
-            });
+            await Task.WhenAll(slots);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             cancelled = true;
+        }
+        finally
+        {
+            // Answers already paid for are recorded whatever happened to the slots.
+            await Task.WhenAll(work.Recording);
         }
 
         if (!cancelled) await PutInPromptOrderAsync(writer, lines);
@@ -131,79 +145,98 @@ public sealed class GenerationRunner
         return summary;
     }
 
-    private async Task ProcessAsync(List<WorkItem> group, bool inLedger, TeacherLedger ledger, DatasetWriter writer, Budget budget,
-        ConcurrentDictionary<string, PolicyDecision> decisions, RunState state, CancellationToken token)
+    private async Task SlotAsync(ConcurrentQueue<List<WorkItem>> queue, Work work, CancellationToken token)
     {
-        var first = group[0];
-        var entry = inLedger ? await ledger.FindAsync(first.Hash, token) : null;
-        if (entry is { Status: LedgerStatus.Answered, Response: { } stored })
+        while (queue.TryDequeue(out var group))
         {
-            var completion = JsonSerializer.Deserialize<Completion>(stored, DatasetJson.Compact)
-                ?? throw new DistilleryException($"{ledger.Path}: request {first.Hash} holds no response; the ledger was changed by hand");
-            await WriteRowsAsync(writer, state, group, completion, entry.CostUsd, entry.Completed ?? entry.Created);
-            Interlocked.Add(ref state.FromLedger, group.Count);
-            Interlocked.Add(ref state.RowsDone, group.Count);
-            return;
+            token.ThrowIfCancellationRequested();
+            if (work.AnsweredBefore.Contains(group[0].Hash) && await AnswerFromLedgerAsync(group, work, token))
+            {
+                work.Report();
+                continue;
+            }
+            if (await AskTeacherAsync(group, work, token) is not { } answered)
+            {
+                work.Report();
+                continue;
+            }
+            work.Recording.Add(Task.Run(async () =>
+            {
+                await RecordAnswerAsync(group, answered, work);
+                work.Report();
+            }, CancellationToken.None));
+        }
+    }
+
+    private async Task<bool> AnswerFromLedgerAsync(List<WorkItem> group, Work work, CancellationToken token)
+    {
+        var entry = await work.Ledger.FindAsync(group[0].Hash, token);
+        if (entry is not { Status: LedgerStatus.Answered, Response: { } stored }) return false;
+        var completion = JsonSerializer.Deserialize<Completion>(stored, DatasetJson.Compact)
+            ?? throw new DistilleryException($"{work.Ledger.Path}: request {group[0].Hash} holds no response; the ledger was changed by hand");
+        await WriteRowsAsync(work.Writer, work.State, group, completion, entry.CostUsd, entry.Completed ?? entry.Created);
+        Interlocked.Add(ref work.State.FromLedger, group.Count);
+        Interlocked.Add(ref work.State.RowsDone, group.Count);
+        return true;
+    }
+
+    /// <summary>Records the request as sending, asks the teacher and checks the reported model against the policy; null when nothing came back to record.</summary>
+    private async Task<Answered?> AskTeacherAsync(List<WorkItem> group, Work work, CancellationToken token)
+    {
+        var (first, state) = (group[0], work.State);
+        if (state.PolicyStop is not null)
+        {
+            Interlocked.Add(ref state.NotSent, 1);
+            return null;
         }
         var request = new TeacherRequest(first.Messages, options.Sampling);
         var reserved = options.Price.Cost(request.EstimatedPromptTokens(), options.Sampling.MaxTokens);
+        if (!work.Budget.TryReserve(reserved))
+        {
+            state.BudgetReached = true;
+            Interlocked.Add(ref state.NotSent, 1);
+            return null;
+        }
         Completion answer;
-        // A slot is held from the ledger's "sending" record to the answer: the teacher sees at most --concurrency requests,
-        // while the answers before it are recorded and written by other workers.
-        PolicyDecision reported;
-        await state.InFlight.WaitAsync(token);
         try
         {
-            if (state.PolicyStop is not null)
-            {
-                Interlocked.Add(ref state.NotSent, 1);
-                return;
-            }
-            if (!budget.TryReserve(reserved))
-            {
-                state.BudgetReached = true;
-                Interlocked.Add(ref state.NotSent, 1);
-                return;
-            }
-            try
-            {
-                await ledger.RecordSendingAsync(first.Hash, teacher.Identity, first.Canonical, clock.GetUtcNow(), token);
-                answer = await teacher.CompleteAsync(request, token);
-                // Decided before the slot is freed, so a model the policy denies stops the next request from being sent.
-                reported = decisions.GetOrAdd(answer.Model, m => options.Policy.Evaluate(teacher.Identity.Provider, m));
-                if (reported.Verdict == PolicyVerdict.Deny)
-                    state.PolicyStop ??= $"the server reported model {teacher.Identity.Provider}:{answer.Model}, denied by {reported.Rule}{Suffix(reported.Explanation)}; its answers are kept in the ledger but not in the dataset";
-            }
-            catch (TeacherException e)
-            {
-                budget.Settle(reserved, 0);
-                await ledger.RecordFailedAsync(first.Hash, e.Message, request.Trace.Retries, clock.GetUtcNow(), CancellationToken.None);
-                Interlocked.Increment(ref state.Failed);
-                state.Errors.Enqueue($"prompt {first.Prompt.Id} (line {first.Prompt.Line}): {e.Message}");
-                return;
-            }
-            catch (OperationCanceledException)
-            {
-                // Left pending in the ledger: the next run sends it again.
-                budget.Settle(reserved, 0);
-                throw;
-            }
+            await work.Ledger.RecordSendingAsync(first.Hash, teacher.Identity, first.Canonical, clock.GetUtcNow(), token);
+            answer = await teacher.CompleteAsync(request, token);
         }
-        finally
+        catch (TeacherException e)
         {
-            state.InFlight.Release();
+            work.Budget.Settle(reserved, 0);
+            await work.Ledger.RecordFailedAsync(first.Hash, e.Message, request.Trace.Retries, clock.GetUtcNow(), CancellationToken.None);
+            Interlocked.Increment(ref state.Failed);
+            state.Errors.Enqueue($"prompt {first.Prompt.Id} (line {first.Prompt.Line}): {e.Message}");
+            return null;
+        }
+        catch (OperationCanceledException)
+        {
+            // Left pending in the ledger: the next run sends it again.
+            work.Budget.Settle(reserved, 0);
+            throw;
         }
         var cost = options.Price.Cost(answer.Usage);
-        budget.Settle(reserved, cost);
-        var completed = clock.GetUtcNow();
+        work.Budget.Settle(reserved, cost);
+        // Decided before this slot sends again, so a model the policy denies stops the next request.
+        var reported = work.Decisions.GetOrAdd(answer.Model, m => options.Policy.Evaluate(teacher.Identity.Provider, m));
+        if (reported.Verdict == PolicyVerdict.Deny)
+            state.PolicyStop ??= $"the server reported model {teacher.Identity.Provider}:{answer.Model}, denied by {reported.Rule}{Suffix(reported.Explanation)}; its answers are kept in the ledger but not in the dataset";
+        return new Answered(answer, cost, request.Trace.Retries, reported, clock.GetUtcNow());
+    }
+
+    private async Task RecordAnswerAsync(List<WorkItem> group, Answered answered, Work work)
+    {
+        var (state, (answer, cost, retries, reported, completed)) = (work.State, answered);
         // Paid for: record it whatever happens next, even on Ctrl-C.
-        await ledger.RecordAnsweredAsync(first.Hash, JsonSerializer.Serialize(answer, DatasetJson.Compact), answer.Model, answer.Usage, cost, request.Trace.Retries, completed, CancellationToken.None);
+        await work.Ledger.RecordAnsweredAsync(group[0].Hash, JsonSerializer.Serialize(answer, DatasetJson.Compact), answer.Model, answer.Usage, cost, retries, completed, CancellationToken.None);
         Interlocked.Increment(ref state.Answered);
         Interlocked.Add(ref state.CompletionTokens, answer.Usage.CompletionTokens);
         Interlocked.Add(ref state.PromptTokens, answer.Usage.PromptTokens);
         state.AddCost(cost);
         if (reported.Verdict == PolicyVerdict.Deny) return;
-        await WriteRowsAsync(writer, state, group, answer, cost, completed);
+        await WriteRowsAsync(work.Writer, state, group, answer, cost, completed);
         Interlocked.Add(ref state.RowsDone, group.Count);
     }
 
@@ -283,6 +316,17 @@ public sealed class GenerationRunner
 
     private sealed record WorkItem(Prompt Prompt, int PromptIndex, int Sample, IReadOnlyList<ChatMessage> Messages, string Canonical, string Hash);
 
+    /// <summary>A teacher's answer on its way to the ledger and the dataset.</summary>
+    private sealed record Answered(Completion Answer, decimal Cost, int Retries, PolicyDecision Reported, DateTimeOffset Completed);
+
+    /// <summary>What every slot of a run shares.</summary>
+    private sealed record Work(TeacherLedger Ledger, DatasetWriter Writer, Budget Budget, ConcurrentDictionary<string, PolicyDecision> Decisions,
+        RunState State, IReadOnlySet<string> AnsweredBefore, Action Report)
+    {
+        /// <summary>Answers being recorded and written in the background.</summary>
+        public ConcurrentBag<Task> Recording { get; } = [];
+    }
+
     private sealed class RunState
     {
         private readonly object costGate = new();
@@ -301,7 +345,6 @@ public sealed class GenerationRunner
         public readonly ConcurrentQueue<string> Errors = new();
         public ContributionTally Tally = new();
         public LineOrder Lines = new();
-        public required SemaphoreSlim InFlight;
 
         public decimal Cost
         {

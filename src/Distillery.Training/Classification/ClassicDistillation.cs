@@ -39,9 +39,9 @@ public static class ClassicDistillation
         var features = train.Rows * train.Columns;
         var stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
 
-        // 1. The teacher: 2×1200 with dropout on inputs and hidden units, trained on jittered images.
+        // 1. The teacher: 2×1200 with dropout on inputs and hidden units, trained on jittered (and for clothes, mirrored) images.
         var teacherConfig = new MlpClassifierConfig(features, [options.TeacherWidth, options.TeacherWidth], classes, options.TeacherHiddenDropout, options.TeacherInputDropout);
-        var jitter = options.TeacherJitter > 0 && train.Rows == train.Columns ? new ImageJitter(train.Rows, options.TeacherJitter) : null;
+        var jitter = (options.TeacherJitter > 0 || options.TeacherMirror) && train.Rows == train.Columns ? new ImageJitter(train.Rows, options.TeacherJitter, options.TeacherMirror) : null;
         var (teacher, teacherSeconds) = Train("teacher", teacherConfig, options.Seed, options.TeacherEpochs * stepsPerEpoch,
             options.TeacherLearningRate, options.TeacherWeightDecay, m => new HardLabelObjective(m),
             new ClassificationBatchSource(trainX, trainY, null, options.BatchSize, options.Seed, jitter: jitter), options, progress, cancellationToken);
@@ -60,7 +60,7 @@ public static class ClassicDistillation
             m => new SoftTargetObjective(m, options.Temperature, options.Alpha),
             new ClassificationBatchSource(trainX, trainY, teacherLogits, options.BatchSize, options.Seed + 1), options, progress, cancellationToken);
 
-        var teacherArch = $"{Shape(teacherConfig)}, dropout {options.TeacherInputDropout:0.##} in / {options.TeacherHiddenDropout:0.##} hidden" + (jitter is null ? "" : $", jitter ±{jitter.MaxShift} px");
+        var teacherArch = $"{Shape(teacherConfig)}, dropout {options.TeacherInputDropout:0.##} in / {options.TeacherHiddenDropout:0.##} hidden" + (jitter is { MaxShift: > 0 } ? $", jitter ±{jitter.MaxShift} px" : "") + (jitter is { Mirror: true } ? ", mirrored" : "");
         return new ClassicKdReport(
             new ClassicKdRow("teacher", teacherArch, teacherConfig.ParameterCount, Errors(teacher, testX, testY), test.Count, teacherSeconds),
             new ClassicKdRow("baseline", $"{Shape(studentConfig)}, hard labels", studentConfig.ParameterCount, Errors(baseline, testX, testY), test.Count, baselineSeconds),

@@ -44,6 +44,9 @@ public sealed record ClassicKdOptions
     /// <summary>Largest random shift, in pixels, of the teacher's training images (the paper: 2).</summary>
     public int TeacherJitter { get; init; } = 2;
 
+    /// <summary>Whether the teacher's training images are also mirrored left to right at random (for clothes; digits are not mirror-symmetric).</summary>
+    public bool TeacherMirror { get; init; }
+
     /// <summary>Hidden widths of the teacher.</summary>
     public int TeacherWidth { get; init; } = 1200;
 

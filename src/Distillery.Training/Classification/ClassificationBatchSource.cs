@@ -5,10 +5,11 @@ using static TorchSharp.torch;
 
 namespace Distillery.Training.Classification;
 
-/// <summary>Random translation of square images by up to a few pixels, the "jittered inputs" of Hinton et al. (2015, §3).</summary>
+/// <summary>Random translation of square images by up to a few pixels, the "jittered inputs" of Hinton et al. (2015, §3), and optionally random left–right mirroring.</summary>
 /// <param name="Side">Image side in pixels (inputs are Side × Side, row-major).</param>
-/// <param name="MaxShift">Largest shift in each direction.</param>
-public sealed record ImageJitter(int Side, int MaxShift);
+/// <param name="MaxShift">Largest shift in each direction (0: none).</param>
+/// <param name="Mirror">Whether half the images, at random, are mirrored left to right (label-preserving for clothes, not for digits).</param>
+public sealed record ImageJitter(int Side, int MaxShift, bool Mirror = false);
 
 /// <summary>
 /// Micro-batches over in-memory examples: reshuffled every epoch by a permutation seeded with (seed, epoch), optionally
@@ -95,18 +96,27 @@ public sealed class ClassificationBatchSource : IBatchSource<ClassificationBatch
 
     private static Tensor Jitter(Tensor x, ImageJitter jitter, Random rng)
     {
-        var b = x.shape[0];
+        var b = (int)x.shape[0];
         var s = jitter.Side;
         var m = jitter.MaxShift;
-        var padded = nn.functional.pad(x.reshape(b, 1, s, s), [m, m, m, m]); // (B, 1, s + 2m, s + 2m), zero border
-        var shifted = new List<Tensor>((int)b);
+        var w = s + 2 * m;
+        // One gather per batch: output pixel (y, x) of image i reads padded pixel (y + dy_i, x' + dx_i), x' = x or s − 1 − x.
+        var dy = new long[b];
+        var dx = new long[b];
+        var mirror = new bool[b];
         for (var i = 0; i < b; i++)
         {
-            var dy = m + rng.Next(-m, m + 1);
-            var dx = m + rng.Next(-m, m + 1);
-            shifted.Add(padded[i].narrow(1, dy, s).narrow(2, dx, s));
+            dy[i] = m + rng.Next(-m, m + 1);
+            dx[i] = m + rng.Next(-m, m + 1);
+            mirror[i] = jitter.Mirror && rng.Next(2) == 1;
         }
-        return stack(shifted).reshape(b, s * s); // (B, s·s)
+        using var scope = NewDisposeScope();
+        var row = arange(s, dtype: ScalarType.Int64).repeat_interleave(s).unsqueeze(0);   // (1, s·s): y of each output pixel
+        var col = arange(s, dtype: ScalarType.Int64).repeat(s).unsqueeze(0);              // (1, s·s): x
+        var cols = where(tensor(mirror).unsqueeze(1), (s - 1) - col, col);                // (B, s·s)
+        var index = (row + tensor(dy).unsqueeze(1)) * w + cols + tensor(dx).unsqueeze(1);  // (B, s·s) into the padded image
+        var padded = nn.functional.pad(x.reshape(b, s, s), [m, m, m, m]).reshape(b, w * w); // zero border
+        return padded.gather(1, index).MoveToOuterDisposeScope();                           // (B, s·s)
     }
 
     private static int Mix(long seed, int epoch, int index)
