@@ -90,29 +90,6 @@ public sealed class TeacherLedgerTests
     }
 
     [Fact]
-    public async Task A_send_taken_back_leaves_no_trace_of_a_new_request_and_restores_an_older_ones_count()
-    {
-        using var dir = new TempDir();
-        await using var ledger = await TeacherLedger.OpenAsync(dir.File("ledger.db"));
-        await ledger.RecordSendingAsync("new", Teacher, "{}", T0);
-        await ledger.RecordNotSentAsync("new");
-        Assert.Null(await ledger.FindAsync("new"));
-
-        await ledger.RecordSendingAsync("old", Teacher, "{}", T0);
-        await ledger.RecordFailedAsync("old", "HTTP 500", 2, T0);
-        await ledger.RecordSendingAsync("old", Teacher, "{}", T0.AddMinutes(1));
-        await ledger.RecordNotSentAsync("old");
-        var old = (await ledger.FindAsync("old"))!;
-        Assert.Equal(1, old.Sends);
-        Assert.Equal(LedgerStatus.Failed, old.Status);
-
-        await ledger.RecordSendingAsync("done", Teacher, "{}", T0);
-        await ledger.RecordAnsweredAsync("done", "{}", "m", new TokenUsage(1, 1), 0, 0, T0);
-        await ledger.RecordNotSentAsync("done"); // an answer is never taken back
-        Assert.Equal(LedgerStatus.Answered, (await ledger.FindAsync("done"))!.Status);
-    }
-
-    [Fact]
     public async Task A_refused_send_in_a_group_commit_fails_only_its_own_caller()
     {
         using var dir = new TempDir();

@@ -151,19 +151,6 @@ public sealed class TeacherLedger : IAsyncDisposable
             ("$completion", usage.CompletionTokens), ("$cost", costUsd.ToString(CultureInfo.InvariantCulture)), ("$retries", retries), ("$now", Format(now)));
     }
 
-    /// <summary>Takes back a sending record for a request that was then not sent (the run stopped first): a new entry is removed, an older one gets its send count back and stays unanswered.</summary>
-    public async Task RecordNotSentAsync(string hash, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(hash);
-        await WriteAsync("""
-            DELETE FROM requests WHERE hash = $hash AND status = 'pending' AND sends = 1
-            """, urgent: true, cancellationToken, ("$hash", hash));
-        await WriteAsync("""
-            UPDATE requests SET sends = sends - 1, status = 'failed', error = 'not sent: the run stopped before sending it'
-            WHERE hash = $hash AND status = 'pending' AND sends > 1
-            """, urgent: true, cancellationToken, ("$hash", hash));
-    }
-
     /// <summary>Records that a request failed, with the error (a later run sends it again).</summary>
     public async Task RecordFailedAsync(string hash, string error, int retries, DateTimeOffset now, CancellationToken cancellationToken = default)
     {

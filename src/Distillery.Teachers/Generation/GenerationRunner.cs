@@ -4,7 +4,6 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
-using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
@@ -146,65 +145,8 @@ public sealed class GenerationRunner
         return summary;
     }
 
-    /// <summary>
-    /// One slot: while its request is with the teacher, it already takes the next one from the queue and records it in the
-    /// ledger as sending, so the next request goes out the moment the answer is back. The answer is recorded and written
-    /// on the thread pool.
-    /// </summary>
     private async Task SlotAsync(ConcurrentQueue<List<WorkItem>> queue, Work work, CancellationToken token)
     {
-        var next = await PrepareAsync(queue, work, token);
-        while (next is not null)
-        {
-            var call = AskTeacherAsync(next, work, token);
-            Prepared? following = null;
-            Exception? preparing = null;
-            try
-            {
-                following = await PrepareAsync(queue, work, token);
-            }
-            catch (Exception e)
-            {
-                preparing = e;
-            }
-            Answered? answered;
-            try
-            {
-                answered = await call;
-            }
-            catch (OperationCanceledException) when (following is not null)
-            {
-                await UnprepareAsync(following, work);
-                throw;
-            }
-            if (answered is not null)
-            {
-                var group = next.Group; // the lambda runs after next moves on
-                work.Recording.Add(Task.Run(async () =>
-                {
-                    await RecordAnswerAsync(group, answered, work);
-                    work.Report();
-                }, CancellationToken.None));
-            }
-            else
-            {
-                work.Report();
-            }
-            if (preparing is not null) ExceptionDispatchInfo.Throw(preparing);
-            if (following is not null && work.State.PolicyStop is not null)
-            {
-                // Recorded but never to be sent: take the record back; the rest of the queue is counted as not sent.
-                await UnprepareAsync(following, work);
-                following = await PrepareAsync(queue, work, token);
-            }
-            next = following;
-        }
-    }
-
-    /// <summary>Takes groups from the queue, answering from the ledger those it holds, until one must go to the teacher: reserves its worst-case cost and records it as sending. Null when none is left to send.</summary>
-    private async Task<Prepared?> PrepareAsync(ConcurrentQueue<List<WorkItem>> queue, Work work, CancellationToken token)
-    {
-        var state = work.State;
         while (queue.TryDequeue(out var group))
         {
             token.ThrowIfCancellationRequested();
@@ -213,38 +155,17 @@ public sealed class GenerationRunner
                 work.Report();
                 continue;
             }
-            if (state.PolicyStop is not null)
+            if (await AskTeacherAsync(group, work, token) is not { } answered)
             {
-                Interlocked.Increment(ref state.NotSent);
+                work.Report();
                 continue;
             }
-            var request = new TeacherRequest(group[0].Messages, options.Sampling);
-            var reserved = options.Price.Cost(request.EstimatedPromptTokens(), options.Sampling.MaxTokens);
-            if (!work.Budget.TryReserve(reserved))
+            work.Recording.Add(Task.Run(async () =>
             {
-                state.BudgetReached = true;
-                Interlocked.Increment(ref state.NotSent);
-                continue;
-            }
-            try
-            {
-                await work.Ledger.RecordSendingAsync(group[0].Hash, teacher.Identity, group[0].Canonical, clock.GetUtcNow(), token);
-            }
-            catch
-            {
-                work.Budget.Settle(reserved, 0);
-                throw;
-            }
-            return new Prepared(group, request, reserved);
+                await RecordAnswerAsync(group, answered, work);
+                work.Report();
+            }, CancellationToken.None));
         }
-        return null;
-    }
-
-    private static async Task UnprepareAsync(Prepared prepared, Work work)
-    {
-        work.Budget.Settle(prepared.Reserved, 0);
-        await work.Ledger.RecordNotSentAsync(prepared.Group[0].Hash, CancellationToken.None);
-        Interlocked.Increment(ref work.State.NotSent);
     }
 
     private async Task<bool> AnswerFromLedgerAsync(List<WorkItem> group, Work work, CancellationToken token)
@@ -259,14 +180,27 @@ public sealed class GenerationRunner
         return true;
     }
 
-    /// <summary>Sends a prepared request and checks the reported model against the policy; null when nothing came back to record (the failure is recorded).</summary>
-    private async Task<Answered?> AskTeacherAsync(Prepared prepared, Work work, CancellationToken token)
+    /// <summary>Records the request as sending, asks the teacher and checks the reported model against the policy; null when nothing came back to record.</summary>
+    private async Task<Answered?> AskTeacherAsync(List<WorkItem> group, Work work, CancellationToken token)
     {
-        var (group, request, reserved) = prepared;
         var (first, state) = (group[0], work.State);
+        if (state.PolicyStop is not null)
+        {
+            Interlocked.Add(ref state.NotSent, 1);
+            return null;
+        }
+        var request = new TeacherRequest(first.Messages, options.Sampling);
+        var reserved = options.Price.Cost(request.EstimatedPromptTokens(), options.Sampling.MaxTokens);
+        if (!work.Budget.TryReserve(reserved))
+        {
+            state.BudgetReached = true;
+            Interlocked.Add(ref state.NotSent, 1);
+            return null;
+        }
         Completion answer;
         try
         {
+            await work.Ledger.RecordSendingAsync(first.Hash, teacher.Identity, first.Canonical, clock.GetUtcNow(), token);
             answer = await teacher.CompleteAsync(request, token);
         }
         catch (TeacherException e)
@@ -381,9 +315,6 @@ public sealed class GenerationRunner
     private static string Suffix(string explanation) => explanation.Length == 0 ? "" : $" ({explanation})";
 
     private sealed record WorkItem(Prompt Prompt, int PromptIndex, int Sample, IReadOnlyList<ChatMessage> Messages, string Canonical, string Hash);
-
-    /// <summary>A request recorded in the ledger as sending, with its budget reservation.</summary>
-    private sealed record Prepared(List<WorkItem> Group, TeacherRequest Request, decimal Reserved);
 
     /// <summary>A teacher's answer on its way to the ledger and the dataset.</summary>
     private sealed record Answered(Completion Answer, decimal Cost, int Retries, PolicyDecision Reported, DateTimeOffset Completed);
