@@ -31,21 +31,21 @@ foreach (var dataset in datasets)
         _ => throw new ArgumentException($"unknown dataset {dataset}"),
     };
     var (train, test) = IdxImageFolder.Load(folder);
-    var options = new ClassicKdOptions
+    var recipe = ClassicKdOptions.Recipe(ClassicDatasets.Parse(dataset), Path.Combine(outRoot, dataset));
+    var options = recipe with
     {
-        OutputDirectory = Path.Combine(outRoot, dataset),
-        TeacherEpochs = (int)Num($"teacher-epochs-{dataset}", Num("teacher-epochs", dataset == "mnist" ? 25 : 5)),
-        StudentEpochs = (int)Num($"student-epochs-{dataset}", Num("student-epochs", dataset == "mnist" ? 15 : 5)),
-        Temperature = Num("temperature", 20),
-        Alpha = Num("alpha", 0.5),
-        TeacherLearningRate = Num("teacher-lr", 1e-3),
-        StudentLearningRate = Num("lr", 1e-3),
-        TeacherJitter = (int)Num("jitter", 2),
-        TeacherMirror = Arg("mirror", "false") == "true",
-        TeacherHiddenDropout = Num("dropout", 0.5),
-        TeacherInputDropout = Num("input-dropout", 0.2),
+        TeacherEpochs = (int)Num($"teacher-epochs-{dataset}", Num("teacher-epochs", recipe.TeacherEpochs)),
+        StudentEpochs = (int)Num($"student-epochs-{dataset}", Num("student-epochs", recipe.StudentEpochs)),
+        Temperature = Num("temperature", recipe.Temperature),
+        Alpha = Num("alpha", recipe.Alpha),
+        TeacherLearningRate = Num("teacher-lr", recipe.TeacherLearningRate),
+        StudentLearningRate = Num("lr", recipe.StudentLearningRate),
+        TeacherJitter = (int)Num("jitter", recipe.TeacherJitter),
+        TeacherMirror = Arg("mirror", recipe.TeacherMirror ? "true" : "false") == "true",
+        TeacherHiddenDropout = Num("dropout", recipe.TeacherHiddenDropout),
+        TeacherInputDropout = Num("input-dropout", recipe.TeacherInputDropout),
         TrainLimit = args_.ContainsKey("train-limit") ? (int)Num("train-limit", 0) : null,
-        Seed = (long)Num("seed", 1),
+        Seed = (long)Num("seed", recipe.Seed),
     };
     var progress = new ConsoleProgress();
     var report = ClassicDistillation.Run(train, test, options, progress);

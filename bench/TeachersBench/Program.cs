@@ -57,8 +57,9 @@ var report = $"""
     The server (Kestrel on 127.0.0.1) serves {slots} requests at once, each taking {serviceTime.TotalMilliseconds:F0} ms, and answers 16 tokens
     with 5 top logprobs each, so its capacity is at most {slots / serviceTime.TotalSeconds:F0} req/s. **Capacity** is measured in the same run, per
     concurrency, by a bare `HttpClient` posting the same request (no SDK, no ledger, no dataset). **distill** is the whole generation
-    path: prompts file, OpenAI .NET SDK teacher with retry and rate-limit wrappers, SQLite ledger (two writes per request), and
-    `data.jsonl` rows flushed one by one. **Lost** counts prompts without a row, rows without an answered ledger entry, and server
+    path: prompts file, OpenAI .NET SDK teacher with retry and rate-limit wrappers, one loop per slot, the SQLite ledger (a
+    committed "sending" record before each request and the stored answer after it, group-committed), `data.jsonl` rows
+    flushed one by one, and the final reordering of the rows into prompt order. **Lost** counts prompts without a row, rows without an answered ledger entry, and server
     answers beyond one per prompt. **SDK alone** is the OpenAI .NET SDK client by itself (no ledger, no dataset) at the same
     concurrency: it shows how much of the gap to capacity is the SDK's own per-request cost.
 

@@ -266,6 +266,9 @@ public sealed class GenerationRunnerTests
 
         Assert.Contains("denied by policy.json rules[1] (openai:fake-gpt-2026*) (reported model is off limits)", e.Message, StringComparison.Ordinal);
         Assert.Equal(1, server.Received);
+        // The stop is decided before the slot takes the next request: the ledger holds only what was sent.
+        await using (var ledger = await TeacherLedger.OpenAsync(Path.Combine(options.OutputDirectory, "ledger.db")))
+            Assert.Equal([LedgerStatus.Answered], (await ledger.ReadAllAsync()).Select(e => e.Status));
         Assert.Empty(await DatasetReader.ReadAllRowsAsync(options.OutputDirectory));
         var manifest = (await DatasetReader.ReadManifestAsync(options.OutputDirectory))!;
         Assert.Equal(["allow-with-notice", "deny"], manifest.Policy.Select(p => p.Decision));

@@ -22,7 +22,9 @@ public sealed class DemoClassicVerb(CliContext context) : IVerb
     public Command Build()
     {
         var dataset = new Option<string>("--dataset") { Description = "mnist or fashion-mnist", DefaultValueFactory = _ => "mnist" };
-        var epochs = new Option<int?>("--epochs") { Description = "Epochs for each of the three models (default: 20 on MNIST, 3 on Fashion-MNIST)" };
+        var epochs = new Option<int?>("--epochs") { Description = "Epochs for each of the three models (default: the dataset's measured recipe; MNIST: teacher 50, students 100)" };
+        var teacherEpochs = new Option<int?>("--teacher-epochs") { Description = "Epochs for the teacher (overrides --epochs)" };
+        var studentEpochs = new Option<int?>("--student-epochs") { Description = "Epochs for the baseline and the distilled student (overrides --epochs)" };
         var temperature = new Option<double>("--temperature") { Description = "Soft-target temperature T", DefaultValueFactory = _ => 20 };
         var alpha = new Option<double>("--alpha") { Description = "Weight of the soft-target term; 1 − alpha goes to the hard labels", DefaultValueFactory = _ => 0.5 };
         var dataDir = new Option<string?>("--data-dir") { Description = "Folder of IDX files to use instead of the dataset's default place" };
@@ -32,18 +34,21 @@ public sealed class DemoClassicVerb(CliContext context) : IVerb
         var seed = new Option<long>("--seed") { Description = "Seed for initialisation, shuffling, jitter and dropout", DefaultValueFactory = _ => 1 };
         var command = new Command("classic", "Reproduce Hinton et al. (2015): distil a 2x1200 dropout MLP into a 2x800 one on MNIST or Fashion-MNIST")
         {
-            dataset, epochs, temperature, alpha, dataDir, output, trainLimit, testLimit, seed,
+            dataset, epochs, teacherEpochs, studentEpochs, temperature, alpha, dataDir, output, trainLimit, testLimit, seed,
         };
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(dataset)!, parse.GetValue(epochs), parse.GetValue(temperature), parse.GetValue(alpha),
+        command.SetAction((parse, ct) => RunAsync(parse.GetValue(dataset)!, parse.GetValue(epochs), parse.GetValue(teacherEpochs), parse.GetValue(studentEpochs),
+            parse.GetValue(temperature), parse.GetValue(alpha),
             parse.GetValue(dataDir), parse.GetValue(output), parse.GetValue(trainLimit), parse.GetValue(testLimit), parse.GetValue(seed), ct));
         return command;
     }
 
-    private async Task<int> RunAsync(string datasetName, int? epochs, double temperature, double alpha, string? dataDir, string? output,
+    private async Task<int> RunAsync(string datasetName, int? epochs, int? teacherEpochs, int? studentEpochs, double temperature, double alpha, string? dataDir, string? output,
         int? trainLimit, int? testLimit, long seed, CancellationToken cancellationToken)
     {
         var dataset = ClassicDatasets.Parse(datasetName);
         if (epochs is < 1 or > 10_000) throw InputException.InField("--epochs", "must be between 1 and 10000");
+        if (teacherEpochs is < 1 or > 10_000) throw InputException.InField("--teacher-epochs", "must be between 1 and 10000");
+        if (studentEpochs is < 1 or > 10_000) throw InputException.InField("--student-epochs", "must be between 1 and 10000");
         if (!(temperature > 0) || temperature > 1000) throw InputException.InField("--temperature", "must be above 0 and at most 1000");
         if (alpha is < 0 or > 1) throw InputException.InField("--alpha", "must lie between 0 and 1");
         if (trainLimit is < 1) throw InputException.InField("--train-limit", "must be at least 1");
@@ -51,12 +56,11 @@ public sealed class DemoClassicVerb(CliContext context) : IVerb
         var name = ClassicDatasets.Name(dataset);
         var (train, test) = IdxImageFolder.Load(ClassicDatasets.Locate(dataset, dataDir));
         TorchRuntime.EnsureLoaded();
-        var n = epochs ?? (dataset == ClassicDataset.Mnist ? 20 : 3);
-        var options = new ClassicKdOptions
+        var recipe = ClassicKdOptions.Recipe(dataset, output ?? Path.Combine("distill-demo-classic", name));
+        var options = recipe with
         {
-            OutputDirectory = output ?? Path.Combine("distill-demo-classic", name),
-            TeacherEpochs = n,
-            StudentEpochs = n,
+            TeacherEpochs = teacherEpochs ?? epochs ?? recipe.TeacherEpochs,
+            StudentEpochs = studentEpochs ?? epochs ?? recipe.StudentEpochs,
             Temperature = temperature,
             Alpha = alpha,
             TrainLimit = trainLimit,

@@ -20,7 +20,7 @@ public sealed class TeacherLedger : IAsyncDisposable
     private readonly SemaphoreSlim gate = new(1, 1);
     private readonly Dictionary<string, SqliteCommand> prepared = new(StringComparer.Ordinal);
     private const int BulkPerCommit = 4;
-    private readonly List<PendingWrite> queue = [];
+    private readonly List<PendingWrite> urgent = [];
     private readonly List<PendingWrite> bulk = [];
     private bool draining;
     private long commits;
@@ -129,7 +129,7 @@ public sealed class TeacherLedger : IAsyncDisposable
             VALUES ($hash, $provider, $model, $endpoint, $request, 'pending', 1, $now, $now)
             ON CONFLICT(hash) DO UPDATE SET status = 'pending', sends = sends + 1, sent_utc = $now, error = NULL
             WHERE status <> 'answered'
-            """, urgent: true, cancellationToken,
+            """, isUrgent: true, cancellationToken,
             ("$hash", hash), ("$provider", teacher.Provider), ("$model", teacher.Model), ("$endpoint", teacher.Endpoint),
             ("$request", canonicalRequest), ("$now", Format(now)));
         if (changed == 0) throw new InvalidOperationException($"request {hash} is already answered in the ledger; answer it from there");
@@ -146,7 +146,7 @@ public sealed class TeacherLedger : IAsyncDisposable
                 completion_tokens = $completion, cost_usd = $cost, retries = retries + $retries, error = NULL, completed_utc = $now,
                 duration_ms = (julianday($now) - julianday(sent_utc)) * 86400000.0
             WHERE hash = $hash
-            """, urgent: false, cancellationToken,
+            """, isUrgent: false, cancellationToken,
             ("$hash", hash), ("$response", response), ("$model", modelReported), ("$prompt", usage.PromptTokens),
             ("$completion", usage.CompletionTokens), ("$cost", costUsd.ToString(CultureInfo.InvariantCulture)), ("$retries", retries), ("$now", Format(now)));
     }
@@ -160,7 +160,7 @@ public sealed class TeacherLedger : IAsyncDisposable
             UPDATE requests SET status = 'failed', error = $error, retries = retries + $retries, completed_utc = $now,
                 duration_ms = (julianday($now) - julianday(sent_utc)) * 86400000.0
             WHERE hash = $hash AND status <> 'answered'
-            """, urgent: true, cancellationToken, ("$hash", hash), ("$error", error), ("$retries", retries), ("$now", Format(now)));
+            """, isUrgent: true, cancellationToken, ("$hash", hash), ("$error", error), ("$retries", retries), ("$now", Format(now)));
     }
 
     /// <summary>Every entry, oldest first.</summary>
@@ -212,14 +212,14 @@ public sealed class TeacherLedger : IAsyncDisposable
     /// burst, not per request, and no caller returns before its write is in the WAL. An urgent write (one a request waits on
     /// before it is sent) is committed before queued bulk writes (stored answers), which go a few at a time.
     /// </summary>
-    private Task<int> WriteAsync(string sql, bool urgent, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
+    private Task<int> WriteAsync(string sql, bool isUrgent, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var write = new PendingWrite(sql, parameters, new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously));
         bool lead;
-        lock (queue)
+        lock (urgent)
         {
-            (urgent ? queue : bulk).Add(write);
+            (isUrgent ? urgent : bulk).Add(write);
             lead = !draining;
             draining = true;
         }
@@ -235,12 +235,12 @@ public sealed class TeacherLedger : IAsyncDisposable
             while (true)
             {
                 PendingWrite[] batch;
-                lock (queue)
+                lock (urgent)
                 {
-                    if (queue.Count > 0)
+                    if (urgent.Count > 0)
                     {
-                        batch = [.. queue];
-                        queue.Clear();
+                        batch = [.. urgent];
+                        urgent.Clear();
                     }
                     else if (bulk.Count > 0)
                     {
