@@ -86,7 +86,6 @@ public sealed class TeacherLedgerTests
         Assert.Equal(200, all.Count);
         Assert.All(all, e => Assert.Equal(LedgerStatus.Answered, e.Status));
         Assert.Equal(Enumerable.Range(0, 200).Sum(), all.Sum(e => e.Usage.PromptTokens));
-        Assert.True(ledger.Commits + other.Commits <= 400, $"{ledger.Commits} + {other.Commits} commits for 400 writes");
     }
 
     [Fact]

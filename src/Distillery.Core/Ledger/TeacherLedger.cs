@@ -23,7 +23,6 @@ public sealed class TeacherLedger : IAsyncDisposable
     private readonly List<PendingWrite> urgent = [];
     private readonly List<PendingWrite> bulk = [];
     private bool draining;
-    private long commits;
 
     private TeacherLedger(string path, SqliteConnection connection)
     {
@@ -33,9 +32,6 @@ public sealed class TeacherLedger : IAsyncDisposable
 
     /// <summary>The ledger file.</summary>
     public string Path { get; }
-
-    /// <summary>Write transactions committed since the ledger was opened (concurrent writes share one).</summary>
-    public long Commits => Interlocked.Read(ref commits);
 
     /// <summary>Opens or creates a ledger file in WAL mode.</summary>
     public static async Task<TeacherLedger> OpenAsync(string path, CancellationToken cancellationToken = default)
@@ -286,7 +282,6 @@ public sealed class TeacherLedger : IAsyncDisposable
                 changed[i] = command.ExecuteNonQuery();
             }
             transaction.Commit();
-            Interlocked.Increment(ref commits);
         }
         catch (Exception e)
         {
