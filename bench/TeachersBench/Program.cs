@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
@@ -17,9 +18,16 @@ using TeachersBench;
 
 // Requests/s of `distill generate` (OpenAI SDK teacher + retries + rate limiter + ledger + dataset writer) against a local
 // OpenAI-compatible server, as a ratio of that server's capacity measured in the same run by a bare HttpClient at the same concurrency.
+// Each level runs a few seconds of requests (at least --seconds, default 6, at the server's upper bound) and is repeated
+// --repeats times (default 3), capacity, SDK and distill in turn; the table gives the median ratio and the range.
+// Usage: dotnet run -c Release --project bench/TeachersBench [-- --seconds S --repeats R]
 var slots = 16;
 var serviceTime = TimeSpan.FromMilliseconds(20);
-var levels = new[] { (Concurrency: 1, Requests: 150), (Concurrency: 8, Requests: 800), (Concurrency: 64, Requests: 3000) };
+var seconds = Option("--seconds", 6.0);
+var repeats = (int)Option("--repeats", 3.0);
+// Requests per level: `seconds` worth at the most this concurrency could get from the server.
+var only = (int)Option("--concurrency", 0);
+var levels = new[] { 1, 8, 64 }.Where(c => only == 0 || c == only).Select(c => (Concurrency: c, Requests: (int)(seconds * Math.Min(c, slots) / serviceTime.TotalSeconds))).ToArray();
 var work = Path.Combine(Path.GetTempPath(), "teachers-bench-" + Guid.NewGuid().ToString("N"));
 Directory.CreateDirectory(work);
 await using var server = await BenchServer.StartAsync(slots, serviceTime);
@@ -33,16 +41,31 @@ var rows = new StringBuilder();
 var allOk = true;
 foreach (var (concurrency, requests) in levels)
 {
-    server.Reset();
-    var capacity = await MeasureCapacityAsync(server.BaseUrl, concurrency, requests);
-    var capacityAnswered = server.Answered;
-    var sdk = await MeasureSdkAsync(server.BaseUrl, concurrency, requests);
-    server.Reset();
-    var (rate, lost) = await MeasureDistillAsync(server, concurrency, requests, Path.Combine(work, $"c{concurrency}"));
-    var ratio = rate / capacity;
-    var ok = ratio >= 0.9 && lost == 0 && capacityAnswered == requests;
+    var runs = new List<(double Capacity, double Sdk, double Rate, int Lost, double CpuSdk, double CpuDistill)>();
+    for (var r = 0; r < repeats; r++)
+    {
+        server.Reset();
+        var cpu = CpuMilliseconds();
+        var capacity = await MeasureCapacityAsync(server.BaseUrl, concurrency, requests);
+        var capacityLost = Math.Abs(server.Answered - requests);
+        var cpuCapacity = CpuMilliseconds() - cpu;
+        var sdk = await MeasureSdkAsync(server.BaseUrl, concurrency, requests);
+        var cpuSdk = CpuMilliseconds() - cpu - cpuCapacity;
+        server.Reset();
+        cpu = CpuMilliseconds();
+        var (rate, lost) = await MeasureDistillAsync(server, concurrency, requests, Path.Combine(work, $"c{concurrency}-{r}"));
+        var cpuDistill = CpuMilliseconds() - cpu;
+        runs.Add((capacity, sdk, rate, lost + capacityLost, cpuSdk / requests, cpuDistill / requests));
+        Console.WriteLine($"c={concurrency} run {r + 1}: capacity {capacity:F1}, SDK {sdk:F1}, distill {rate:F1} req/s ({rate / capacity:P1}), lost {lost}; " +
+            $"CPU ms per request (server included): bare {cpuCapacity / requests:F2}, SDK {cpuSdk / requests:F2}, distill {cpuDistill / requests:F2}");
+    }
+    var ratios = runs.Select(x => x.Rate / x.Capacity).Order().ToList();
+    var median = runs.OrderBy(x => x.Rate / x.Capacity).ElementAt(runs.Count / 2);
+    var totalLost = runs.Sum(x => x.Lost);
+    var ok = ratios[runs.Count / 2] >= 0.9 && totalLost == 0;
     allOk &= ok;
-    var line = $"| {concurrency} | {requests} | {capacity:F1} | {sdk:F1} ({sdk / capacity:P0}) | {rate:F1} | {ratio:P1} | {lost} | {(ok ? "yes" : "NO")} |";
+    var line = $"| {concurrency} | {requests} × {runs.Count} | {median.Capacity:F1} | {median.Sdk:F1} ({median.Sdk / median.Capacity:P0}) | {median.Rate:F1} | " +
+        $"{ratios[runs.Count / 2]:P1} ({ratios[0]:P1}–{ratios[^1]:P1}) | {median.CpuSdk:F2} / {median.CpuDistill:F2} | {totalLost} | {(ok ? "yes" : "NO")} |";
     Console.WriteLine(line);
     rows.AppendLine(line);
 }
@@ -63,18 +86,31 @@ var report = $"""
     answers beyond one per prompt. **SDK alone** is the OpenAI .NET SDK client by itself (no ledger, no dataset) at the same
     concurrency: it shows how much of the gap to capacity is the SDK's own per-request cost.
 
-    | concurrency | requests | capacity (req/s) | SDK alone (req/s) | distill (req/s) | distill / capacity | lost | ≥ 90% and none lost |
-    | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |
+    Each level ran {seconds:G3} s worth of requests at the server's bound, {repeats} times (capacity, SDK and distill in turn); the row is
+    the run with the median ratio, with the range of the ratio over all runs.
+
+    **CPU ms / request** is the process's CPU time (server included) per request while the SDK alone, and then distill, ran.
+
+    | concurrency | requests × runs | capacity (req/s) | SDK alone (req/s) | distill (req/s) | distill / capacity (range) | CPU ms / request, SDK / distill | lost | median ≥ 90% and none lost |
+    | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |
     {rows.ToString().TrimEnd()}
 
     Target: at least 90% of capacity with nothing lost. {(allOk ? "Met at every concurrency." : "NOT met everywhere; see the rows marked NO.")}
     The machine is shared (other builds may run at the same time), so figures move between runs; the ratio is what to compare.
-    Run: `dotnet run -c Release --project bench/TeachersBench`.
+    Run: `dotnet run -c Release --project bench/TeachersBench` (`-- --seconds S --repeats R`).
     """;
 var resultsDir = FindResultsDirectory();
 await File.WriteAllTextAsync(Path.Combine(resultsDir, "teachers.md"), report.Replace("\r", "", StringComparison.Ordinal) + "\n");
 Console.WriteLine($"wrote {Path.Combine(resultsDir, "teachers.md")}");
 return allOk ? 0 : 1;
+
+double Option(string name, double fallback)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
+}
+
+static double CpuMilliseconds() => Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds;
 
 static async Task<double> MeasureCapacityAsync(Uri baseUrl, int concurrency, int requests)
 {

@@ -23,6 +23,7 @@ public sealed class TeacherLedger : IAsyncDisposable
     private readonly List<PendingWrite> urgent = [];
     private readonly List<PendingWrite> bulk = [];
     private bool draining;
+    private Task drainer = Task.CompletedTask;
 
     private TeacherLedger(string path, SqliteConnection connection)
     {
@@ -197,6 +198,9 @@ public sealed class TeacherLedger : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        Task last;
+        lock (urgent) last = drainer;
+        await last; // a pool thread may still be finishing a drain the last writer handed over
         foreach (var command in prepared.Values) await command.DisposeAsync();
         await connection.DisposeAsync();
         gate.Dispose();
@@ -225,6 +229,17 @@ public sealed class TeacherLedger : IAsyncDisposable
 
     private async Task<int> DrainThenAwaitAsync(PendingWrite own)
     {
+        await DrainAsync(own);
+        return await own.Done.Task;
+    }
+
+    /// <summary>
+    /// Commits queued writes until none are left. Once <paramref name="own"/> is committed, a pool thread carries on with
+    /// the rest, so the writer that led (often a request about to be sent) goes on at once instead of committing other
+    /// callers' answers first.
+    /// </summary>
+    private async Task DrainAsync(PendingWrite? own)
+    {
         await gate.WaitAsync(CancellationToken.None);
         try
         {
@@ -233,21 +248,26 @@ public sealed class TeacherLedger : IAsyncDisposable
                 PendingWrite[] batch;
                 lock (urgent)
                 {
+                    if (urgent.Count == 0 && bulk.Count == 0)
+                    {
+                        draining = false;
+                        break;
+                    }
+                    if (own is { Done.Task.IsCompleted: true })
+                    {
+                        drainer = Task.Run(() => DrainAsync(null)); // draining stays set: that pool thread leads now
+                        break;
+                    }
                     if (urgent.Count > 0)
                     {
                         batch = [.. urgent];
                         urgent.Clear();
                     }
-                    else if (bulk.Count > 0)
+                    else
                     {
                         // A few stored answers at a time, so a request about to be sent never waits behind many.
                         batch = [.. bulk.GetRange(0, Math.Min(BulkPerCommit, bulk.Count))];
                         bulk.RemoveRange(0, batch.Length);
-                    }
-                    else
-                    {
-                        draining = false;
-                        break;
                     }
                 }
                 CommitBatch(batch);
@@ -257,7 +277,6 @@ public sealed class TeacherLedger : IAsyncDisposable
         {
             gate.Release();
         }
-        return await own.Done.Task;
     }
 
     private void CommitBatch(PendingWrite[] batch)
