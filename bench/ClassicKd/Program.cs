@@ -11,7 +11,7 @@ using Distillery.Training.Classification;
 
 // bench/ClassicKd: the Hinton et al. (2015) MNIST distillation experiment on MNIST (10k train) and Fashion-MNIST (60k),
 // writing bench/results/classic-kd.md. Options: --datasets mnist,fashion-mnist --teacher-epochs N --student-epochs N
-// (or --teacher-epochs-mnist N etc. per dataset) --temperature T --alpha A --lr X --train-limit N --out DIR --results FILE
+// (or --teacher-epochs-mnist N etc. per dataset) --temperature T --alpha A --lr X --teacher-lr X --jitter N --mirror true|false --dropout P --input-dropout P --teacher-wd W --train-limit N --out DIR --results FILE
 var args_ = new Dictionary<string, string>();
 for (var i = 0; i + 1 < args.Length; i += 2) args_[args[i].TrimStart('-')] = args[i + 1];
 string Arg(string name, string fallback) => args_.TryGetValue(name, out var v) ? v : fallback;
@@ -44,6 +44,7 @@ foreach (var dataset in datasets)
         TeacherMirror = Arg("mirror", recipe.TeacherMirror ? "true" : "false") == "true",
         TeacherHiddenDropout = Num("dropout", recipe.TeacherHiddenDropout),
         TeacherInputDropout = Num("input-dropout", recipe.TeacherInputDropout),
+        TeacherWeightDecay = Num("teacher-wd", recipe.TeacherWeightDecay),
         TrainLimit = args_.ContainsKey("train-limit") ? (int)Num("train-limit", 0) : null,
         Seed = (long)Num("seed", recipe.Seed),
     };

@@ -60,7 +60,7 @@ public static class ClassicDistillation
             m => new SoftTargetObjective(m, options.Temperature, options.Alpha),
             new ClassificationBatchSource(trainX, trainY, teacherLogits, options.BatchSize, options.Seed + 1), options, progress, cancellationToken);
 
-        var teacherArch = $"{Shape(teacherConfig)}, dropout {options.TeacherInputDropout:0.##} in / {options.TeacherHiddenDropout:0.##} hidden" + (jitter is { MaxShift: > 0 } ? $", jitter ±{jitter.MaxShift} px" : "") + (jitter is { Mirror: true } ? ", mirrored" : "");
+        var teacherArch = $"{Shape(teacherConfig)}, dropout {options.TeacherInputDropout:0.##} in / {options.TeacherHiddenDropout:0.##} hidden" + (jitter is { MaxShift: > 0 } ? $", jitter ±{jitter.MaxShift} px" : "") + (jitter is { Mirror: true } ? ", mirrored" : "") + (options.TeacherWeightDecay > 0 ? $", weight decay {options.TeacherWeightDecay:0.###}" : "");
         return new ClassicKdReport(
             new ClassicKdRow("teacher", teacherArch, teacherConfig.ParameterCount, Errors(teacher, testX, testY), test.Count, teacherSeconds),
             new ClassicKdRow("baseline", $"{Shape(studentConfig)}, hard labels", studentConfig.ParameterCount, Errors(baseline, testX, testY), test.Count, baselineSeconds),
