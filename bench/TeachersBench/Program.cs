@@ -59,13 +59,14 @@ foreach (var (concurrency, requests) in levels)
         Console.WriteLine($"c={concurrency} run {r + 1}: capacity {capacity:F1}, SDK {sdk:F1}, distill {rate:F1} req/s ({rate / capacity:P1}), lost {lost}; " +
             $"CPU ms per request (server included): bare {cpuCapacity / requests:F2}, SDK {cpuSdk / requests:F2}, distill {cpuDistill / requests:F2}");
     }
-    var ratios = runs.Select(x => x.Rate / x.Capacity).Order().ToList();
-    var median = runs.OrderBy(x => x.Rate / x.Capacity).ElementAt(runs.Count / 2);
+    static double Ratio((double Capacity, double Sdk, double Rate, int Lost, double CpuSdk, double CpuDistill) run) => run.Rate / run.Capacity;
+    var sorted = runs.OrderBy(Ratio).ToList();
+    var median = sorted[sorted.Count / 2];
     var totalLost = runs.Sum(x => x.Lost);
-    var ok = ratios[runs.Count / 2] >= 0.9 && totalLost == 0;
+    var ok = Ratio(median) >= 0.9 && totalLost == 0;
     allOk &= ok;
     var line = $"| {concurrency} | {requests} × {runs.Count} | {median.Capacity:F1} | {median.Sdk:F1} ({median.Sdk / median.Capacity:P0}) | {median.Rate:F1} | " +
-        $"{ratios[runs.Count / 2]:P1} ({ratios[0]:P1}–{ratios[^1]:P1}) | {median.CpuSdk:F2} / {median.CpuDistill:F2} | {totalLost} | {(ok ? "yes" : "NO")} |";
+        $"{Ratio(median):P1} ({Ratio(sorted[0]):P1}–{Ratio(sorted[^1]):P1}) | {median.CpuSdk:F2} / {median.CpuDistill:F2} | {totalLost} | {(ok ? "yes" : "NO")} |";
     Console.WriteLine(line);
     rows.AppendLine(line);
 }
