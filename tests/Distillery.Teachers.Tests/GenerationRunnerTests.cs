@@ -139,6 +139,11 @@ public sealed class GenerationRunnerTests
     {
         using var dir = new TempDir();
         await using var server = await FakeOpenAiServer.StartAsync();
+        // Warm the client and server first: a cold first burst of 8 can take longer than the 500 ms timeout below, and
+        // its retries would be counted with those the faults cause.
+        var warm = TestTeachers.Raw(server);
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(i => warm.CompleteAsync(new TeacherRequest([ChatMessage.User($"warm {i}")], new SamplingParameters { MaxTokens = 4, TopLogprobs = 2 }))));
+        server.Reset();
         var faults = new[] { Fault.RateLimit, Fault.ServerError, Fault.Delay, Fault.DropMidBody, Fault.Malformed, Fault.BadRequest, Fault.None };
         // Prompt i meets fault i % 7 on its first attempt (and the transient ones on a second too), then is answered.
         server.Faults = (prompt, attempt) =>
