@@ -1,4 +1,5 @@
 using System;
+using System.IO;
 using System.Linq;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
@@ -86,6 +87,30 @@ public sealed class TeacherLedgerTests
         Assert.Equal(200, all.Count);
         Assert.All(all, e => Assert.Equal(LedgerStatus.Answered, e.Status));
         Assert.Equal(Enumerable.Range(0, 200).Sum(), all.Sum(e => e.Usage.PromptTokens));
+    }
+
+    [Fact]
+    public async Task Checkpoints_copy_the_log_into_the_database_while_the_ledger_is_open_and_closing_removes_the_log()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("ledger.db");
+        await using (var ledger = await TeacherLedger.OpenAsync(path))
+        {
+            var emptySize = new FileInfo(path).Length;
+            var response = new string('x', 6000);
+            for (var i = 0; i < 300; i++)
+            {
+                await ledger.RecordSendingAsync($"h{i}", Teacher, "{}", T0);
+                await ledger.RecordAnsweredAsync($"h{i}", response, "m", new TokenUsage(1, 1), 0, 0, T0);
+            }
+            // Automatic checkpoints are off; the background checkpointer copies committed pages into the file itself.
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (new FileInfo(path).Length < emptySize + 300 * 6000 && DateTime.UtcNow < deadline) await Task.Delay(20);
+            Assert.True(new FileInfo(path).Length >= emptySize + 300 * 6000, $"database file {new FileInfo(path).Length} bytes: no checkpoint ran");
+        }
+        Assert.False(File.Exists(path + "-wal"));
+        await using var reopened = await TeacherLedger.OpenAsync(path);
+        Assert.Equal(300, (await reopened.AnsweredHashesAsync()).Count);
     }
 
     [Fact]

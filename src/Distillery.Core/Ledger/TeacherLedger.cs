@@ -20,15 +20,18 @@ public sealed class TeacherLedger : IAsyncDisposable
     private readonly SemaphoreSlim gate = new(1, 1);
     private readonly Dictionary<string, SqliteCommand> prepared = new(StringComparer.Ordinal);
     private const int BulkPerCommit = 4;
+    private const int CommitsPerCheckpoint = 128;
     private readonly List<PendingWrite> urgent = [];
     private readonly List<PendingWrite> bulk = [];
     private bool draining;
     private Task drainer = Task.CompletedTask;
+    private readonly WalCheckpointer checkpointer;
 
-    private TeacherLedger(string path, SqliteConnection connection)
+    private TeacherLedger(string path, SqliteConnection connection, WalCheckpointer checkpointer)
     {
         Path = path;
         this.connection = connection;
+        this.checkpointer = checkpointer;
     }
 
     /// <summary>The ledger file.</summary>
@@ -45,7 +48,8 @@ public sealed class TeacherLedger : IAsyncDisposable
         try
         {
             await connection.OpenAsync(cancellationToken);
-            await ExecuteAsync(connection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;", cancellationToken);
+            // Checkpoints run on a second connection (WalCheckpointer): one inside a commit stalls it for milliseconds.
+            await ExecuteAsync(connection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA wal_autocheckpoint=0;", cancellationToken);
             await ExecuteAsync(connection, """
                 CREATE TABLE IF NOT EXISTS requests (
                     hash TEXT PRIMARY KEY,
@@ -66,15 +70,15 @@ public sealed class TeacherLedger : IAsyncDisposable
                     sent_utc TEXT,
                     completed_utc TEXT,
                     duration_ms REAL);
-                CREATE INDEX IF NOT EXISTS requests_teacher ON requests(provider, model, endpoint);
+                DROP INDEX IF EXISTS requests_teacher; -- no query used it; every write paid for it
                 """, cancellationToken);
+            return new TeacherLedger(path, connection, await WalCheckpointer.StartAsync(builder.ToString(), CommitsPerCheckpoint, cancellationToken));
         }
         catch (SqliteException e)
         {
             await connection.DisposeAsync();
             throw new DistilleryException($"{path}: cannot open the ledger ({e.Message.Split('\n')[0]}); is it a Distillery ledger.db?", e);
         }
-        return new TeacherLedger(path, connection);
     }
 
     /// <summary>The entry for a request hash, or null when the ledger has never seen it.</summary>
@@ -201,8 +205,9 @@ public sealed class TeacherLedger : IAsyncDisposable
         Task last;
         lock (urgent) last = drainer;
         await last; // a pool thread may still be finishing a drain the last writer handed over
+        await checkpointer.DisposeAsync();
         foreach (var command in prepared.Values) await command.DisposeAsync();
-        await connection.DisposeAsync();
+        await connection.DisposeAsync(); // the last connection to close checkpoints what is left and removes the WAL
         gate.Dispose();
     }
 
@@ -301,6 +306,7 @@ public sealed class TeacherLedger : IAsyncDisposable
                 changed[i] = command.ExecuteNonQuery();
             }
             transaction.Commit();
+            checkpointer.Committed();
         }
         catch (Exception e)
         {
