@@ -119,6 +119,25 @@ public sealed class DatasetTests
     }
 
     [Fact]
+    public async Task Reorder_moves_lines_byte_for_byte_and_refuses_a_count_that_does_not_match()
+    {
+        using var dir = new TempDir();
+        await using var writer = await DatasetWriter.OpenAsync(dir.Path);
+        foreach (var id in new[] { "c", "a", "b" }) await writer.AppendAsync(Row(id));
+        var path = DatasetFolder.DataPath(dir.Path);
+        var before = await File.ReadAllLinesAsync(path);
+
+        Assert.False(await writer.ReorderLinesAsync([0, 1]));
+        Assert.Equal(before, await File.ReadAllLinesAsync(path));
+
+        Assert.True(await writer.ReorderLinesAsync([1, 2, 0]));
+        Assert.Equal([before[1], before[2], before[0]], await File.ReadAllLinesAsync(path));
+        Assert.Equal(0, await writer.AppendAsync(Row("d"))); // positions count from the swap
+        Assert.Equal(["a", "b", "c", "d"], (await DatasetReader.ReadAllRowsAsync(dir.Path)).Select(r => r.Distillery!.PromptId));
+        Assert.False(File.Exists(path + ".tmp"));
+    }
+
+    [Fact]
     public void Contributions_group_by_teacher_and_span_dates()
     {
         var day = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);

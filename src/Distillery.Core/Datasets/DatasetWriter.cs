@@ -70,10 +70,52 @@ public sealed class DatasetWriter : IAsyncDisposable
         return RewriteLinesAsync(rows.Select(r => JsonSerializer.Serialize(r, DatasetJson.Compact)), cancellationToken);
     }
 
-    /// <summary>Replaces <c>data.jsonl</c> with the given lines, as they are (used to put a finished run's rows in prompt order); the swap is atomic.</summary>
-    public async Task RewriteLinesAsync(IEnumerable<string> lines, CancellationToken cancellationToken = default)
+    /// <summary>Replaces <c>data.jsonl</c> with the given lines, as they are; the swap is atomic.</summary>
+    public Task RewriteLinesAsync(IEnumerable<string> lines, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lines);
+        return SwapAsync(output =>
+        {
+            // Synchronous writes through one large buffer: a per-line asynchronous write costs more than the line.
+            using var text = new StreamWriter(output, new UTF8Encoding(false), 1 << 20, leaveOpen: true) { NewLine = "\n" };
+            foreach (var line in lines)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                text.WriteLine(line);
+            }
+            return true;
+        }, cancellationToken);
+    }
+
+    /// <summary>Puts the lines of <c>data.jsonl</c> in the given order (<paramref name="order"/>[i] is the index, among the non-blank lines, of the line to write i-th), copying their bytes as they are; the swap is atomic. Returns false, changing nothing, when the file does not hold exactly <c>order.Count</c> non-blank lines.</summary>
+    public Task<bool> ReorderLinesAsync(IReadOnlyList<int> order, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(order);
+        return SwapAsync(output =>
+        {
+            var bytes = File.ReadAllBytes(DatasetFolder.DataPath(Directory));
+            var lines = new List<Range>(order.Count);
+            for (var start = 0; start < bytes.Length;)
+            {
+                var end = Array.IndexOf(bytes, (byte)'\n', start);
+                if (end < 0) end = bytes.Length;
+                if (bytes.AsSpan(start, end - start).IndexOfAnyExcept(" \t\r"u8) >= 0) lines.Add(start..end);
+                start = end + 1;
+            }
+            if (lines.Count != order.Count) return false;
+            foreach (var index in order)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                output.Write(bytes.AsSpan(lines[index]));
+                output.WriteByte((byte)'\n');
+            }
+            return true;
+        }, cancellationToken);
+    }
+
+    /// <summary>Writes a new <c>data.jsonl</c> beside the old one (under the append lock) and renames it over it, then appends to the new file; when <paramref name="write"/> returns false, keeps the old file.</summary>
+    private async Task<bool> SwapAsync(Func<FileStream, bool> write, CancellationToken cancellationToken)
+    {
         var path = DatasetFolder.DataPath(Directory);
         var temporary = path + ".tmp";
         await gate.WaitAsync(cancellationToken);
@@ -81,14 +123,12 @@ public sealed class DatasetWriter : IAsyncDisposable
         {
             using (var output = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
             {
-                // Synchronous writes through one large buffer: a per-line asynchronous write costs more than the line.
-                using var text = new StreamWriter(output, new UTF8Encoding(false), 1 << 20, leaveOpen: true) { NewLine = "\n" };
-                foreach (var line in lines)
+                if (!write(output))
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    text.WriteLine(line);
+                    output.Dispose();
+                    File.Delete(temporary);
+                    return false;
                 }
-                text.Flush();
                 output.Flush(flushToDisk: true);
             }
             await stream.DisposeAsync();
@@ -96,6 +136,7 @@ public sealed class DatasetWriter : IAsyncDisposable
             appended = 0;
             stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read, 1 << 16);
             stream.Seek(0, SeekOrigin.End);
+            return true;
         }
         finally
         {

@@ -6,6 +6,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using System.Threading;
+using System.Threading.Channels;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Datasets;
@@ -90,9 +91,23 @@ public sealed class GenerationRunner
         // Identical requests (the same prompt twice) are sent once and answer every row that asked.
         var queue = new ConcurrentQueue<List<WorkItem>>(todo.GroupBy(i => i.Hash, StringComparer.Ordinal).Select(g => g.ToList()));
         var work = new Work(ledger, writer, budget, decisions, state, answeredBefore, Report);
-        // One loop per slot: each sends its next request as soon as an answer is back, and hands the answer to the thread
-        // pool to be recorded and written, so the teacher always has --concurrency requests in flight.
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // One loop records answers (ledger, then dataset) while the slots send: the teacher's next request never waits for
+        // the last answer to be written, and a burst of answers does not take every core from the requests going out.
+        var recorder = Task.Run(async () =>
+        {
+            try
+            {
+                await RecordAnswersAsync(work);
+            }
+            catch
+            {
+                failed.Cancel(); // a ledger or disk error stops the slots: nothing more is sent that could not be recorded
+                throw;
+            }
+        }, CancellationToken.None);
+        // One loop per slot: each sends its next request as soon as an answer is back and hands the answer to the
+        // recorder, so the teacher always has --concurrency requests in flight.
         var slots = Enumerable.Range(0, options.Concurrency).Select(_ => Task.Run(async () =>
         {
             try
@@ -117,7 +132,8 @@ public sealed class GenerationRunner
         finally
         {
             // Answers already paid for are recorded whatever happened to the slots.
-            await Task.WhenAll(work.Recording);
+            work.Answers.Writer.Complete();
+            await recorder;
         }
 
         if (!cancelled) await PutInPromptOrderAsync(writer, lines);
@@ -160,11 +176,7 @@ public sealed class GenerationRunner
                 work.Report();
                 continue;
             }
-            work.Recording.Add(Task.Run(async () =>
-            {
-                await RecordAnswerAsync(group, answered, work);
-                work.Report();
-            }, CancellationToken.None));
+            work.Answers.Writer.TryWrite((group, answered));
         }
     }
 
@@ -226,6 +238,20 @@ public sealed class GenerationRunner
         return new Answered(answer, cost, request.Trace.Retries, reported, clock.GetUtcNow());
     }
 
+    /// <summary>Records answers as the slots hand them over; those that arrived together are recorded together, so their ledger writes share commits.</summary>
+    private async Task RecordAnswersAsync(Work work)
+    {
+        var reader = work.Answers.Reader;
+        var batch = new List<Task>();
+        while (await reader.WaitToReadAsync(CancellationToken.None))
+        {
+            while (reader.TryRead(out var answer)) batch.Add(RecordAnswerAsync(answer.Group, answer.Answered, work));
+            await Task.WhenAll(batch);
+            batch.Clear();
+            work.Report();
+        }
+    }
+
     private async Task RecordAnswerAsync(List<WorkItem> group, Answered answered, Work work)
     {
         var (state, (answer, cost, retries, reported, completed)) = (work.State, answered);
@@ -273,12 +299,9 @@ public sealed class GenerationRunner
 
     private static async Task PutInPromptOrderAsync(DatasetWriter writer, LineOrder order)
     {
-        var sorted = order.Sorted();
-        if (sorted is null) return;
-        var lines = (await File.ReadAllLinesAsync(DatasetFolder.DataPath(writer.Directory))).Where(l => !string.IsNullOrWhiteSpace(l)).ToList();
-        // Rows no one else wrote: the keys kept while reading and appending describe every line, so no line is parsed again.
-        if (lines.Count != sorted.Count) return;
-        await writer.RewriteLinesAsync(sorted.Select(i => lines[i]));
+        // The keys kept while reading and appending describe every line, so no line is parsed again; a file someone else
+        // also wrote to (a line count that does not match) is left as it is.
+        if (order.Sorted() is { } sorted) await writer.ReorderLinesAsync(sorted);
     }
 
     private DatasetManifest BuildManifest(PromptSet prompts, ContributionTally tally, GenerationSummary summary, ConcurrentDictionary<string, PolicyDecision> decisions)
@@ -323,8 +346,9 @@ public sealed class GenerationRunner
     private sealed record Work(TeacherLedger Ledger, DatasetWriter Writer, Budget Budget, ConcurrentDictionary<string, PolicyDecision> Decisions,
         RunState State, IReadOnlySet<string> AnsweredBefore, Action Report)
     {
-        /// <summary>Answers being recorded and written in the background.</summary>
-        public ConcurrentBag<Task> Recording { get; } = [];
+        /// <summary>Answers on their way from the slots to the recorder.</summary>
+        public Channel<(List<WorkItem> Group, Answered Answered)> Answers { get; } =
+            Channel.CreateUnbounded<(List<WorkItem>, Answered)>(new UnboundedChannelOptions { SingleReader = true });
     }
 
     private sealed class RunState
