@@ -16,7 +16,10 @@ using Microsoft.Extensions.Logging;
 namespace TeachersBench;
 
 /// <summary>An OpenAI-compatible server on loopback with a fixed capacity: <c>slots</c> requests served at once, each taking <c>serviceTime</c>,
-/// answered with 16 tokens and 5 top logprobs each, like a model server behind a rate limit.</summary>
+/// answered with 16 tokens and 5 top logprobs each, like a model server behind a rate limit. <c>GET /bench/answered</c> and
+/// <c>POST /bench/reset</c> read and reset its count of answers.</summary>
+/// <remarks>The benchmark runs it in a process of its own (<c>--serve</c>), as a real teacher server is: in the measuring
+/// process its service time would depend on that process's thread pool and timers, which the code being measured changes.</remarks>
 public sealed class BenchServer : IAsyncDisposable
 {
     private readonly WebApplication app;
@@ -47,6 +50,8 @@ public sealed class BenchServer : IAsyncDisposable
         var app = builder.Build();
         var server = new BenchServer(app, slots, serviceTime);
         app.MapPost("/v1/chat/completions", server.HandleAsync);
+        app.MapGet("/bench/answered", () => server.Answered);
+        app.MapPost("/bench/reset", () => server.Reset());
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.BaseUrl = new Uri(address.TrimEnd('/') + "/v1");

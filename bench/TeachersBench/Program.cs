@@ -23,6 +23,14 @@ using TeachersBench;
 // Usage: dotnet run -c Release --project bench/TeachersBench [-- --seconds S --repeats R]
 var slots = 16;
 var serviceTime = TimeSpan.FromMilliseconds(20);
+if (args.Contains("--serve"))
+{
+    // The server's own process: print the base URL, serve until standard input ends.
+    await using var served = await BenchServer.StartAsync(slots, serviceTime);
+    Console.WriteLine(served.BaseUrl);
+    await Console.In.ReadToEndAsync();
+    return 0;
+}
 var seconds = Option("--seconds", 6.0);
 var repeats = (int)Option("--repeats", 3.0);
 // Requests per level: `seconds` worth at the most this concurrency could get from the server.
@@ -30,7 +38,7 @@ var only = (int)Option("--concurrency", 0);
 var levels = new[] { 1, 8, 64 }.Where(c => only == 0 || c == only).Select(c => (Concurrency: c, Requests: (int)(seconds * Math.Min(c, slots) / serviceTime.TotalSeconds))).ToArray();
 var work = Path.Combine(Path.GetTempPath(), "teachers-bench-" + Guid.NewGuid().ToString("N"));
 Directory.CreateDirectory(work);
-await using var server = await BenchServer.StartAsync(slots, serviceTime);
+await using var server = await ServerProcess.StartAsync();
 Console.WriteLine($"server {server.BaseUrl}: {slots} slots x {serviceTime.TotalMilliseconds} ms = {slots / serviceTime.TotalSeconds:F0} req/s at most");
 
 // Warm both paths (JIT, connections) so neither pays start-up in its measurement.
@@ -44,17 +52,17 @@ foreach (var (concurrency, requests) in levels)
     var runs = new List<(double Capacity, double Sdk, double Rate, int Lost, double CpuSdk, double CpuDistill)>();
     for (var r = 0; r < repeats; r++)
     {
-        server.Reset();
-        var cpu = CpuMilliseconds();
+        await server.ResetAsync();
+        var cpu = Cpu();
         var capacity = await MeasureCapacityAsync(server.BaseUrl, concurrency, requests);
-        var capacityLost = Math.Abs(server.Answered - requests);
-        var cpuCapacity = CpuMilliseconds() - cpu;
+        var capacityLost = Math.Abs(await server.AnsweredAsync() - requests);
+        var cpuCapacity = Cpu() - cpu;
         var sdk = await MeasureSdkAsync(server.BaseUrl, concurrency, requests);
-        var cpuSdk = CpuMilliseconds() - cpu - cpuCapacity;
-        server.Reset();
-        cpu = CpuMilliseconds();
+        var cpuSdk = Cpu() - cpu - cpuCapacity;
+        await server.ResetAsync();
+        cpu = Cpu();
         var (rate, lost) = await MeasureDistillAsync(server, concurrency, requests, Path.Combine(work, $"c{concurrency}-{r}"));
-        var cpuDistill = CpuMilliseconds() - cpu;
+        var cpuDistill = Cpu() - cpu;
         runs.Add((capacity, sdk, rate, lost + capacityLost, cpuSdk / requests, cpuDistill / requests));
         Console.WriteLine($"c={concurrency} run {r + 1}: capacity {capacity:F1}, SDK {sdk:F1}, distill {rate:F1} req/s ({rate / capacity:P1}), lost {lost}; " +
             $"CPU ms per request (server included): bare {cpuCapacity / requests:F2}, SDK {cpuSdk / requests:F2}, distill {cpuDistill / requests:F2}");
@@ -111,7 +119,8 @@ double Option(string name, double fallback)
     return i >= 0 && i + 1 < args.Length ? double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
 }
 
-static double CpuMilliseconds() => Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds;
+// CPU time of both processes, the measuring one and the server's.
+double Cpu() => Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds + server.CpuMilliseconds;
 
 static async Task<double> MeasureCapacityAsync(Uri baseUrl, int concurrency, int requests)
 {
@@ -145,7 +154,7 @@ static async Task<double> MeasureSdkAsync(Uri baseUrl, int concurrency, int requ
     return requests / watch.Elapsed.TotalSeconds;
 }
 
-static async Task<(double Rate, int Lost)> MeasureDistillAsync(BenchServer server, int concurrency, int requests, string directory)
+static async Task<(double Rate, int Lost)> MeasureDistillAsync(ServerProcess server, int concurrency, int requests, string directory)
 {
     Directory.CreateDirectory(directory);
     var prompts = Path.Combine(directory, "prompts.jsonl");
@@ -168,7 +177,7 @@ static async Task<(double Rate, int Lost)> MeasureDistillAsync(BenchServer serve
     await using var ledger = await TeacherLedger.OpenAsync(Path.Combine(output, "ledger.db"));
     var answered = (await ledger.ReadAllAsync()).Count(e => e.Status == LedgerStatus.Answered);
     var distinctRows = rows.Select(r => r.Distillery!.PromptId).Distinct().Count();
-    var lost = (requests - distinctRows) + (requests - answered) + Math.Abs(server.Answered - requests) + summary.Failed;
+    var lost = (requests - distinctRows) + (requests - answered) + Math.Abs(await server.AnsweredAsync() - requests) + summary.Failed;
     return (rate, lost);
 }
 
