@@ -65,7 +65,7 @@ foreach (var (concurrency, requests) in levels)
         var cpuDistill = Cpu() - cpu;
         runs.Add((capacity, sdk, rate, lost + capacityLost, cpuSdk / requests, cpuDistill / requests));
         Console.WriteLine($"c={concurrency} run {r + 1}: capacity {capacity:F1}, SDK {sdk:F1}, distill {rate:F1} req/s ({rate / capacity:P1}), lost {lost}; " +
-            $"CPU ms per request (server included): bare {cpuCapacity / requests:F2}, SDK {cpuSdk / requests:F2}, distill {cpuDistill / requests:F2}");
+            $"CPU ms per request (both processes): bare {cpuCapacity / requests:F2}, SDK {cpuSdk / requests:F2}, distill {cpuDistill / requests:F2}");
     }
     static double Ratio((double Capacity, double Sdk, double Rate, int Lost, double CpuSdk, double CpuDistill) run) => run.Rate / run.Capacity;
     var sorted = runs.OrderBy(Ratio).ToList();
@@ -86,7 +86,7 @@ var report = $"""
 
     Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {machine}; build {(IsRelease() ? "Release" : "Debug")}.
 
-    The server (Kestrel on 127.0.0.1) serves {slots} requests at once, each taking {serviceTime.TotalMilliseconds:F0} ms, and answers 16 tokens
+    The server (Kestrel on 127.0.0.1, in a process of its own, as a real teacher server is) serves {slots} requests at once, each taking {serviceTime.TotalMilliseconds:F0} ms, and answers 16 tokens
     with 5 top logprobs each, so its capacity is at most {slots / serviceTime.TotalSeconds:F0} req/s. **Capacity** is measured in the same run, per
     concurrency, by a bare `HttpClient` posting the same request (no SDK, no ledger, no dataset). **distill** is the whole generation
     path: prompts file, OpenAI .NET SDK teacher with retry and rate-limit wrappers, one loop per slot, the SQLite ledger (a
@@ -98,7 +98,7 @@ var report = $"""
     Each level ran {seconds:G3} s worth of requests at the server's bound, {repeats} times (capacity, SDK and distill in turn); the row is
     the run with the median ratio, with the range of the ratio over all runs.
 
-    **CPU ms / request** is the process's CPU time (server included) per request while the SDK alone, and then distill, ran.
+    **CPU ms / request** is the CPU time of both processes (measuring and server) per request while the SDK alone, and then distill, ran.
 
     | concurrency | requests × runs | capacity (req/s) | SDK alone (req/s) | distill (req/s) | distill / capacity (range) | CPU ms / request, SDK / distill | lost | median ≥ 90% and none lost |
     | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |
