@@ -70,7 +70,6 @@ public sealed class TeacherLedger : IAsyncDisposable
                     sent_utc TEXT,
                     completed_utc TEXT,
                     duration_ms REAL);
-                DROP INDEX IF EXISTS requests_teacher; -- no query used it; every write paid for it
                 """, cancellationToken);
             return new TeacherLedger(path, connection, await WalCheckpointer.StartAsync(builder.ToString(), CommitsPerCheckpoint, cancellationToken));
         }
