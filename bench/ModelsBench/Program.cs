@@ -8,7 +8,7 @@ using System.Text;
 using Distillery.Core.Chat;
 using Distillery.Core.IO;
 using Distillery.Models.Checkpoints;
-using Distillery.Models.Generation;
+using Distillery.Models.Decoding;
 using Distillery.Models.Llama;
 using Distillery.Models.Tokenizers;
 using static TorchSharp.torch;

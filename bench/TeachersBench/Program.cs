@@ -12,7 +12,7 @@ using Distillery.Core.Chat;
 using Distillery.Core.Datasets;
 using Distillery.Core.Ledger;
 using Distillery.Teachers;
-using Distillery.Teachers.Generation;
+using Distillery.Teachers.Labeling;
 using Distillery.Teachers.OpenAi;
 using TeachersBench;
 
@@ -162,7 +162,7 @@ static async Task<(double Rate, int Lost)> MeasureDistillAsync(ServerProcess ser
     var output = Path.Combine(directory, "out");
     var statistics = new TeacherStatistics();
     var teacher = TeacherFactory.Wrap(new OpenAiTeacher("bench-model", server.BaseUrl, "sk-bench", TimeSpan.FromSeconds(60)), new TeacherSettings { Statistics = statistics });
-    var options = new GenerationOptions
+    var options = new LabelingOptions
     {
         PromptsPath = prompts,
         OutputDirectory = output,
@@ -171,7 +171,7 @@ static async Task<(double Rate, int Lost)> MeasureDistillAsync(ServerProcess ser
         Statistics = statistics,
     };
     var watch = Stopwatch.StartNew();
-    var summary = await new GenerationRunner(teacher, options).RunAsync();
+    var summary = await new LabelingRunner(teacher, options).RunAsync();
     var rate = requests / watch.Elapsed.TotalSeconds;
     var rows = await DatasetReader.ReadAllRowsAsync(output);
     await using var ledger = await TeacherLedger.OpenAsync(Path.Combine(output, "ledger.db"));

@@ -5,7 +5,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Tokens;
-using Distillery.Models.Generation;
+using Distillery.Models.Decoding;
 using Distillery.Models.Loading;
 
 namespace Distillery.Server;

@@ -4,6 +4,7 @@ using System.Threading.Tasks;
 using Distillery.Core.Errors;
 using Distillery.Teachers.Local;
 using Distillery.Teachers.OpenAi;
+using Distillery.Teachers.Resilience;
 
 namespace Distillery.Teachers;
 

@@ -1,4 +1,5 @@
 using System;
+using Distillery.Teachers.Resilience;
 
 namespace Distillery.Teachers;
 

@@ -3,7 +3,7 @@ using System.Linq;
 using System.Threading;
 using Distillery.Core.Chat;
 using Distillery.Core.Errors;
-using Distillery.Models.Generation;
+using Distillery.Models.Decoding;
 
 namespace Distillery.Models.Tests;
 

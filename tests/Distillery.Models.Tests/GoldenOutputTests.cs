@@ -2,7 +2,7 @@ using System;
 using System.Globalization;
 using System.Linq;
 using Distillery.Core.Chat;
-using Distillery.Models.Generation;
+using Distillery.Models.Decoding;
 using static TorchSharp.torch;
 
 namespace Distillery.Models.Tests;

@@ -8,7 +8,7 @@ using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
-using Distillery.Models.Generation;
+using Distillery.Models.Decoding;
 
 namespace Distillery.Server.Tests;
 

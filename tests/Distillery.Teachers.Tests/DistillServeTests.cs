@@ -7,7 +7,7 @@ using Distillery.Core.Datasets;
 using Distillery.Core.IO;
 using Distillery.Models.Loading;
 using Distillery.Server;
-using Distillery.Teachers.Generation;
+using Distillery.Teachers.Labeling;
 using Distillery.Teachers.Local;
 using Distillery.Teachers.OpenAi;
 
@@ -27,7 +27,7 @@ public sealed class DistillServeTests
         var sampling = new SamplingParameters { Temperature = 0, MaxTokens = 24, TopLogprobs = 3 };
         var api = TeacherFactory.Wrap(new OpenAiTeacher("stories260K", new Uri(server.BaseAddress, "v1"), "sk-serve", TimeSpan.FromSeconds(30)), new TeacherSettings());
 
-        var summary = await new GenerationRunner(api, new GenerationOptions { PromptsPath = prompts, OutputDirectory = dir.File("out"), Sampling = sampling }).RunAsync();
+        var summary = await new LabelingRunner(api, new LabelingOptions { PromptsPath = prompts, OutputDirectory = dir.File("out"), Sampling = sampling }).RunAsync();
 
         Assert.True(summary.Succeeded);
         var rows = await DatasetReader.ReadAllRowsAsync(dir.File("out"));

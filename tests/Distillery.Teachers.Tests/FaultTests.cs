@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Linq;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
+using Distillery.Teachers.Resilience;
 using Distillery.Teachers.Tests.Servers;
 
 namespace Distillery.Teachers.Tests;

@@ -8,7 +8,7 @@ using Distillery.Core.Errors;
 using Distillery.Core.Ledger;
 using Distillery.Core.Policy;
 using Distillery.Core.Pricing;
-using Distillery.Teachers.Generation;
+using Distillery.Teachers.Labeling;
 using Distillery.Teachers.Tests.Servers;
 
 namespace Distillery.Teachers.Tests;
@@ -27,7 +27,7 @@ public sealed class GenerationRunnerTests
         return path;
     }
 
-    private static GenerationOptions Options(TempDir dir, string prompts, TeacherStatistics statistics) => new()
+    private static LabelingOptions Options(TempDir dir, string prompts, TeacherStatistics statistics) => new()
     {
         PromptsPath = prompts,
         OutputDirectory = Path.Combine(dir.Path, "out"),
@@ -37,11 +37,11 @@ public sealed class GenerationRunnerTests
         Price = new ModelPrice(2m, 8m),
     };
 
-    private static async Task<GenerationSummary> RunAsync(FakeOpenAiServer server, GenerationOptions options, TimeSpan? timeout = null)
+    private static async Task<LabelingSummary> RunAsync(FakeOpenAiServer server, LabelingOptions options, TimeSpan? timeout = null)
     {
         var statistics = options.Statistics ?? new TeacherStatistics();
         var teacher = TestTeachers.Resilient(server, statistics, timeout);
-        return await new GenerationRunner(teacher, options).RunAsync();
+        return await new LabelingRunner(teacher, options).RunAsync();
     }
 
     [Fact]

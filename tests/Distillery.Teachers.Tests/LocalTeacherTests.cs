@@ -5,7 +5,7 @@ using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Datasets;
 using Distillery.Core.IO;
-using Distillery.Teachers.Generation;
+using Distillery.Teachers.Labeling;
 using Distillery.Teachers.Local;
 
 namespace Distillery.Teachers.Tests;
@@ -62,10 +62,10 @@ public sealed class LocalTeacherTests
         var prompts = dir.File("p.txt");
         await File.WriteAllLinesAsync(prompts, ["Once upon a time", "The cat"]);
         var teacher = await TeacherFactory.CreateAsync("llama2c:" + Shared("stories260K/stories260K.bin"), new TeacherSettings());
-        var options = new GenerationOptions { PromptsPath = prompts, OutputDirectory = dir.File("out"), Sampling = new SamplingParameters { Temperature = 0, MaxTokens = 20, TopLogprobs = 3 } };
+        var options = new LabelingOptions { PromptsPath = prompts, OutputDirectory = dir.File("out"), Sampling = new SamplingParameters { Temperature = 0, MaxTokens = 20, TopLogprobs = 3 } };
 
-        var summary = await new GenerationRunner(teacher, options).RunAsync();
-        var again = await new GenerationRunner(teacher, options).RunAsync();
+        var summary = await new LabelingRunner(teacher, options).RunAsync();
+        var again = await new LabelingRunner(teacher, options).RunAsync();
 
         Assert.Equal(2, summary.Answered);
         Assert.Equal(2, again.AlreadyPresent);

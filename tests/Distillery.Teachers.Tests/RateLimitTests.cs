@@ -2,6 +2,7 @@ using System;
 using System.Linq;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
+using Distillery.Teachers.Resilience;
 using Distillery.Teachers.Tests.Servers;
 
 namespace Distillery.Teachers.Tests;

@@ -1,5 +1,6 @@
 using System;
 using Distillery.Teachers.OpenAi;
+using Distillery.Teachers.Resilience;
 using Distillery.Teachers.Tests.Servers;
 
 namespace Distillery.Teachers.Tests;

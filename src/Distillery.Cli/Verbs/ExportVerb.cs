@@ -1,8 +1,8 @@
 using System;
 using System.CommandLine;
+using System.IO;
 using System.Linq;
 using System.Text.Json;
-using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;

@@ -9,8 +9,9 @@ using Distillery.Core.Errors;
 using Distillery.Core.Policy;
 using Distillery.Core.Pricing;
 using Distillery.Teachers;
-using Distillery.Teachers.Generation;
+using Distillery.Teachers.Labeling;
 using Distillery.Teachers.OpenAi;
+using Distillery.Teachers.Resilience;
 using Spectre.Console;
 
 namespace Distillery.Cli.Verbs;
@@ -91,7 +92,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
             TokensPerMinute = parse.GetValue(tpm),
             Statistics = statistics,
         };
-        var options = new GenerationOptions
+        var options = new LabelingOptions
         {
             PromptsPath = parse.GetValue(prompts)!,
             OutputDirectory = parse.GetValue(output)!,
@@ -105,9 +106,9 @@ public sealed class GenerateVerb(CliContext context) : IVerb
             Policy = terms,
             Statistics = statistics,
         };
-        var runner = new GenerationRunner(await TeacherFactory.CreateAsync(spec.ToString(), settings, cancellationToken), options);
+        var runner = new LabelingRunner(await TeacherFactory.CreateAsync(spec.ToString(), settings, cancellationToken), options);
 
-        GenerationSummary summary = null!;
+        LabelingSummary summary = null!;
         await context.Console.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
@@ -140,7 +141,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
             ?? throw InputException.InFile(path, $"has no price for {spec}; add a \"{spec}\" entry or give --price-input/--price-output");
     }
 
-    private void PrintSummary(GenerationSummary s)
+    private void PrintSummary(LabelingSummary s)
     {
         var table = new Table().AddColumn("generate").AddColumn(new TableColumn("").RightAligned());
         table.AddRow("rows", $"{s.RowsDone} of {s.RowsTotal}");
@@ -168,11 +169,11 @@ public sealed class GenerateVerb(CliContext context) : IVerb
         return value;
     }
 
-    private sealed class ProgressReporter(ProgressTask task) : IProgress<GenerationProgress>
+    private sealed class ProgressReporter(ProgressTask task) : IProgress<LabelingProgress>
     {
         private readonly Lock gate = new();
 
-        public void Report(GenerationProgress value)
+        public void Report(LabelingProgress value)
         {
             lock (gate)
             {

@@ -7,6 +7,8 @@ using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
 using Distillery.Training.Language;
+using Distillery.Training.Language.Configuration;
+using Distillery.Training.Language.Objectives;
 using Distillery.Training.Losses;
 using Distillery.Training.Trainer;
 using Spectre.Console;

@@ -1,6 +1,7 @@
 using System;
 using System.Text.Json;
 using Distillery.Core.Datasets;
+using Distillery.Core.Hashing;
 using Distillery.Core.Provenance;
 
 namespace Distillery.Core.Ledger;

@@ -6,7 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Errors;
-using Distillery.Core.Provenance;
+using Distillery.Core.Hashing;
 
 namespace Distillery.Core.Prompts;
 

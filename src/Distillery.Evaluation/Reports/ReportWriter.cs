@@ -1,11 +1,11 @@
 using System;
 using System.Collections.Generic;
-using Distillery.Core.Audit;
 using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Net;
 using System.Text;
+using Distillery.Core.Audit;
 
 namespace Distillery.Evaluation.Reports;
 

@@ -6,7 +6,7 @@ using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Tokens;
 using Distillery.Models.Checkpoints;
-using Distillery.Models.Generation;
+using Distillery.Models.Decoding;
 using Distillery.Models.Llama;
 using Distillery.Models.Tokenizers;
 

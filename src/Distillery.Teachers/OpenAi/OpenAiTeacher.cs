@@ -12,6 +12,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Provenance;
 using Distillery.Core.Tokens;
+using Distillery.Teachers.Resilience;
 using OpenAI;
 using OpenAI.Chat;
 using CoreChat = Distillery.Core.Chat;

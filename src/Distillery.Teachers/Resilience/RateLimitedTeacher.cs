@@ -5,7 +5,7 @@ using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Provenance;
 
-namespace Distillery.Teachers;
+namespace Distillery.Teachers.Resilience;
 
 /// <summary>Keeps a teacher within requests per minute and tokens per minute; every attempt (retries too) passes the limiter.</summary>
 public sealed class RateLimitedTeacher : ITeacher

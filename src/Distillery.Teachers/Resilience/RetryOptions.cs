@@ -1,6 +1,6 @@
 using System;
 
-namespace Distillery.Teachers;
+namespace Distillery.Teachers.Resilience;
 
 /// <summary>How retries back off: up to <see cref="MaxRetries"/> retries, delays doubling from <see cref="BaseDelay"/> to at most <see cref="MaxDelay"/>, each scaled by a random factor in [0.5, 1).</summary>
 public sealed record RetryOptions

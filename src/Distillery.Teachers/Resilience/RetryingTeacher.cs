@@ -4,7 +4,7 @@ using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Provenance;
 
-namespace Distillery.Teachers;
+namespace Distillery.Teachers.Resilience;
 
 /// <summary>Retries a teacher: 429 after the server's Retry-After, 5xx/timeouts/dropped connections with exponential backoff and jitter, up to a limit; other failures pass through at once.</summary>
 public sealed class RetryingTeacher(ITeacher inner, RetryOptions options, TeacherStatistics? statistics = null, TimeProvider? time = null) : ITeacher

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 
-namespace Distillery.Teachers;
+namespace Distillery.Teachers.Resilience;
 
 /// <summary>Keeps requests and tokens within limits over any sliding window (a minute for rpm/tpm): a request starts only when the last window's count and tokens leave room for it.</summary>
 /// <remarks>A request counts from when it starts until a window after it completes: the server sees it arrive somewhere in between, so no window the server measures holds more than the limit, whatever the latency.</remarks>

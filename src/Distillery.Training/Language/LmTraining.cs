@@ -14,6 +14,9 @@ using Distillery.Models.Llama;
 using Distillery.Models.Loading;
 using Distillery.Models.Runtime;
 using Distillery.Models.Tokenizers;
+using Distillery.Training.Language.Configuration;
+using Distillery.Training.Language.Data;
+using Distillery.Training.Language.Objectives;
 using Distillery.Training.Losses;
 using Distillery.Training.Trainer;
 using static TorchSharp.torch;
@@ -64,7 +67,7 @@ public static class LmTraining
 
         var seqLen = Math.Min(config.SeqLen, student.Config.MaxPositionEmbeddings);
         if (teacher is not null) seqLen = Math.Min(seqLen, teacher.Config.MaxPositionEmbeddings);
-        var set = LmExampleBuilder.Build(rows, student.Tokenizer, student.ChatTemplate, new LmTokenisation(seqLen, WithTopK: config.Mode == LmMode.Topk), DatasetFolder.DataPath(config.Data));
+        var set = LmExampleBuilder.Build(rows, student.Tokenizer, student.ChatTemplate, new LmTokenization(seqLen, WithTopK: config.Mode == LmMode.Topk), DatasetFolder.DataPath(config.Data));
         if (set.Examples.Count == 0) throw InputException.InField("--seq-len", $"{seqLen} leaves no completion token in any row; raise it");
         var (trainSet, evalSet) = LmSplit.Split(set.Examples, config.EvalFraction, config.Seed);
         if (trainSet.Count == 0) throw InputException.InField("eval_fraction", "holds out every row; lower it");

@@ -1,11 +1,11 @@
 using System;
-using System.IO;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 using Distillery.Core.Chat;
 using Distillery.Core.IO;
 using Distillery.Models.Checkpoints;
-using Distillery.Models.Generation;
+using Distillery.Models.Decoding;
 using Distillery.Models.Gguf;
 using Distillery.Models.Llama;
 using Distillery.Models.Tokenizers;

@@ -4,7 +4,7 @@ using Distillery.Core.Chat;
 using Distillery.Core.Datasets;
 using Distillery.Models.Runtime;
 using Distillery.Models.Tokenizers;
-using Distillery.Training.Language;
+using Distillery.Training.Language.Data;
 
 namespace Distillery.Training.Tests.Language;
 
@@ -55,7 +55,7 @@ public sealed class LmBatchTests
         var tokenizer = Llama2cTokenizer.FromBytes(System.IO.File.ReadAllBytes(StoriesData.TokenizerPath));
         var messages = new[] { ChatMessage.System("Be kind."), ChatMessage.User("Tell a story."), ChatMessage.Assistant("Once upon a time there was a cat.") };
         var rows = new[] { new DatasetRow(messages, null) };
-        var set = LmExampleBuilder.Build(rows, tokenizer, ChatTemplate.ChatML, new LmTokenisation(256));
+        var set = LmExampleBuilder.Build(rows, tokenizer, ChatTemplate.ChatML, new LmTokenization(256));
         var e = Assert.Single(set.Examples);
         var promptIds = tokenizer.Encode(ChatTemplate.ChatML.Apply(messages[..2], addGenerationPrompt: true), addBos: true);
         Assert.Equal(promptIds, e.Ids[..e.PromptLength]);
@@ -67,9 +67,9 @@ public sealed class LmBatchTests
         var mask = Flat(batch.LossMask);
         Assert.Equal(e.PromptLength - 1, Array.IndexOf(mask, 1L));
 
-        var truncated = LmExampleBuilder.Build(rows, tokenizer, ChatTemplate.ChatML, new LmTokenisation(e.PromptLength + 3)).Examples.Single();
+        var truncated = LmExampleBuilder.Build(rows, tokenizer, ChatTemplate.ChatML, new LmTokenization(e.PromptLength + 3)).Examples.Single();
         Assert.Equal(3, truncated.CompletionLength);
-        Assert.Equal(1, LmExampleBuilder.Build(rows, tokenizer, ChatTemplate.ChatML, new LmTokenisation(e.PromptLength)).Skipped);
+        Assert.Equal(1, LmExampleBuilder.Build(rows, tokenizer, ChatTemplate.ChatML, new LmTokenization(e.PromptLength)).Skipped);
     }
 
     [Fact]
@@ -77,7 +77,7 @@ public sealed class LmBatchTests
     {
         var tokenizer = Llama2cTokenizer.FromBytes(System.IO.File.ReadAllBytes(StoriesData.TokenizerPath));
         var rows = new[] { new DatasetRow([ChatMessage.User("a")], null), };
-        var e = Assert.Throws<Distillery.Core.Errors.InputException>(() => LmExampleBuilder.Build(rows, tokenizer, ChatTemplate.Plain, new LmTokenisation(64), "d/data.jsonl"));
+        var e = Assert.Throws<Distillery.Core.Errors.InputException>(() => LmExampleBuilder.Build(rows, tokenizer, ChatTemplate.Plain, new LmTokenization(64), "d/data.jsonl"));
         Assert.StartsWith("d/data.jsonl:1:", e.Message);
     }
 

@@ -11,6 +11,8 @@ using Distillery.Models.Llama;
 using Distillery.Models.Loading;
 using Distillery.Models.Runtime;
 using Distillery.Training.Language;
+using Distillery.Training.Language.Configuration;
+using Distillery.Training.Language.Objectives;
 using Distillery.Training.Trainer;
 using Xunit.Abstractions;
 using static TorchSharp.torch;

@@ -6,7 +6,7 @@ using Distillery.Core.Datasets;
 using Distillery.Core.Errors;
 using Distillery.Models.Runtime;
 using Distillery.Models.Tokenizers;
-using Distillery.Training.Language;
+using Distillery.Training.Language.Data;
 
 namespace Distillery.Training.Tests.Language;
 
@@ -25,7 +25,7 @@ public sealed class TopKMatchingTests : IDisposable
         var dir = await StoriesData.WriteAsync(Path.Combine(root, "d"), rows: 12, maxTokens: 24, topLogprobs: 4);
         var rows = await DatasetReader.ReadAllRowsAsync(dir);
         var tok512 = await TokenizerLoader.LoadAsync(StoriesData.TokenizerPath);
-        var set = LmExampleBuilder.Build(rows, tok512, ChatTemplate.Plain, new LmTokenisation(64, WithTopK: true));
+        var set = LmExampleBuilder.Build(rows, tok512, ChatTemplate.Plain, new LmTokenization(64, WithTopK: true));
         Assert.Equal(rows.Count, set.Examples.Count);
         for (var r = 0; r < rows.Count; r++)
         {
@@ -38,7 +38,7 @@ public sealed class TopKMatchingTests : IDisposable
         }
 
         var o200k = await TokenizerLoader.LoadAsync("tiktoken:o200k_base");
-        var error = Assert.Throws<InputException>(() => LmExampleBuilder.Build(rows, o200k, ChatTemplate.Plain, new LmTokenisation(64, WithTopK: true), "d/data.jsonl"));
+        var error = Assert.Throws<InputException>(() => LmExampleBuilder.Build(rows, o200k, ChatTemplate.Plain, new LmTokenization(64, WithTopK: true), "d/data.jsonl"));
         Assert.Single(error.Message.Split('\n'));
         Assert.Contains("share the teacher's tokenizer", error.Message);
         Assert.Contains("use --mode sft", error.Message);

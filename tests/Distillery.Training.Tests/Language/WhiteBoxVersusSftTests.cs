@@ -3,6 +3,8 @@ using System.IO;
 using System.Threading.Tasks;
 using Distillery.Models.Runtime;
 using Distillery.Training.Language;
+using Distillery.Training.Language.Configuration;
+using Distillery.Training.Language.Objectives;
 using Xunit.Abstractions;
 
 namespace Distillery.Training.Tests.Language;

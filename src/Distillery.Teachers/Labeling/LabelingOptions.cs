@@ -1,0 +1,42 @@
+using Distillery.Core.Chat;
+using Distillery.Core.Policy;
+using Distillery.Core.Pricing;
+
+namespace Distillery.Teachers.Labeling;
+
+/// <summary>What a labeling run (`distill generate`) does: which prompts, into which folder, how to sample, how many at once, at what price, within what budget and policy.</summary>
+public sealed record LabelingOptions
+{
+    /// <summary>The prompts file (.jsonl or .txt).</summary>
+    public required string PromptsPath { get; init; }
+
+    /// <summary>The dataset folder rows stream into.</summary>
+    public required string OutputDirectory { get; init; }
+
+    /// <summary>The ledger file; null puts <c>ledger.db</c> in the output folder.</summary>
+    public string? LedgerPath { get; init; }
+
+    /// <summary>How each completion is sampled.</summary>
+    public SamplingParameters Sampling { get; init; } = new();
+
+    /// <summary>Completions per prompt (each its own request in the ledger).</summary>
+    public int Samples { get; init; } = 1;
+
+    /// <summary>A system message put first in prompts that have none.</summary>
+    public string? SystemPrompt { get; init; }
+
+    /// <summary>Requests in flight at once.</summary>
+    public int Concurrency { get; init; } = 4;
+
+    /// <summary>The teacher's price, for cost and the budget.</summary>
+    public ModelPrice Price { get; init; } = ModelPrice.Free;
+
+    /// <summary>The most to spend on new requests in this run, in US dollars; null for no limit.</summary>
+    public decimal? BudgetUsd { get; init; }
+
+    /// <summary>The terms policy; the teacher and every model it reports must not be denied.</summary>
+    public TermsPolicy Policy { get; init; } = TermsPolicy.AllowAll;
+
+    /// <summary>The counters the teacher's wrappers fill in (retries), reported in the summary.</summary>
+    public TeacherStatistics? Statistics { get; init; }
+}

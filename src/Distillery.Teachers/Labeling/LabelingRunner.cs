@@ -1,0 +1,384 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Channels;
+using System.Threading.Tasks;
+using Distillery.Core.Chat;
+using Distillery.Core.Datasets;
+using Distillery.Core.Errors;
+using Distillery.Core.Ledger;
+using Distillery.Core.Policy;
+using Distillery.Core.Pricing;
+using Distillery.Core.Prompts;
+
+namespace Distillery.Teachers.Labeling;
+
+/// <summary>Runs <c>distill generate</c>: reads and checks the prompts, asks the teacher for each (prompt, sample) the dataset lacks, answering from the ledger what was paid for before, and streams rows into the dataset folder.</summary>
+/// <remarks>Every request is recorded in the ledger before it is sent and again when it completes. A killed run loses at most the requests in flight; the next run repairs a torn last line and goes on.</remarks>
+public sealed class LabelingRunner
+{
+    private const int MaxErrorsKept = 5;
+    private readonly ITeacher teacher;
+    private readonly LabelingOptions options;
+    private readonly TimeProvider clock;
+
+    /// <summary>Creates the run for a teacher (already wrapped for retries and rate limits) and options.</summary>
+    public LabelingRunner(ITeacher teacher, LabelingOptions options, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(teacher);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Samples < 1) throw InputException.InField("--samples", "must be at least 1");
+        if (options.Concurrency < 1) throw InputException.InField("--concurrency", "must be at least 1");
+        this.teacher = teacher;
+        this.options = options;
+        clock = time ?? TimeProvider.System;
+    }
+
+    /// <summary>Runs to the end (or to cancellation, which leaves resumable state) and returns the summary. Bad prompts and a denied teacher throw before anything is sent.</summary>
+    public async Task<LabelingSummary> RunAsync(IProgress<LabelingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var prompts = await PromptFile.ReadAsync(options.PromptsPath, cancellationToken);
+        var identity = teacher.Identity;
+        var decision = options.Policy.Evaluate(identity.Provider, identity.Model);
+        if (decision.Verdict == PolicyVerdict.Deny)
+            throw InputException.InField("--teacher", $"{identity} is denied by {decision.Rule}{Suffix(decision.Explanation)}; Distillery will not generate data from it");
+        var decisions = new ConcurrentDictionary<string, PolicyDecision>(StringComparer.Ordinal) { [identity.Model] = decision };
+
+        var order = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < prompts.Prompts.Count; i++) order.TryAdd(prompts.Prompts[i].Id, i);
+        await using var writer = await DatasetWriter.OpenAsync(options.OutputDirectory, cancellationToken);
+        var present = new HashSet<string>(StringComparer.Ordinal);
+        var tally = new ContributionTally();
+        var lines = new LineOrder();
+        await foreach (var row in DatasetReader.ReadRowsAsync(options.OutputDirectory, cancellationToken))
+        {
+            tally.Add(row);
+            var p = row.Distillery;
+            if (p is not null) present.Add(RowKey(p.PromptId, p.Sample, p.RequestHash));
+            // Rows of prompts not in this file (an earlier run's) keep their place after this file's.
+            lines.AddExisting(p is not null && order.TryGetValue(p.PromptId, out var index) ? index : int.MaxValue, p?.Sample ?? 0);
+        }
+        await using var ledger = await TeacherLedger.OpenAsync(options.LedgerPath ?? Path.Combine(options.OutputDirectory, DatasetFolder.LedgerFile), cancellationToken);
+
+        // Hashing every request (~9 µs each) is the run's start-up cost: spread over the cores.
+        var items = new WorkItem[prompts.Prompts.Count * options.Samples];
+        Parallel.For(0, prompts.Prompts.Count, new ParallelOptions { CancellationToken = cancellationToken }, p =>
+        {
+            var prompt = prompts.Prompts[p];
+            var messages = WithSystem(prompt.Messages, options.SystemPrompt);
+            for (var sample = 0; sample < options.Samples; sample++)
+            {
+                var canonical = RequestHash.Canonical(new CanonicalRequest(messages, options.Sampling, sample));
+                items[p * options.Samples + sample] = new WorkItem(prompt, order[prompt.Id], sample, messages, canonical, RequestHash.Of(identity, canonical));
+            }
+        });
+        var answeredBefore = await ledger.AnsweredHashesAsync(cancellationToken);
+        var state = new RunState { RowsTotal = items.Length, Tally = tally, Lines = lines };
+        var todo = items.Where(i => !present.Contains(RowKey(i.Prompt.Id, i.Sample, i.Hash))).ToList();
+        state.AlreadyPresent = items.Length - todo.Count;
+        state.RowsDone = state.AlreadyPresent;
+        var budget = new Budget(options.BudgetUsd);
+        var retriesAtStart = options.Statistics?.Retries ?? 0;
+        void Report() => progress?.Report(new LabelingProgress(Volatile.Read(ref state.RowsDone), state.RowsTotal, Interlocked.Read(ref state.CompletionTokens),
+            state.Cost, Volatile.Read(ref state.Failed), (options.Statistics?.Retries ?? 0) - retriesAtStart, stopwatch.Elapsed));
+        Report();
+
+        // Identical requests (the same prompt twice) are sent once and answer every row that asked.
+        var queue = new ConcurrentQueue<List<WorkItem>>(todo.GroupBy(i => i.Hash, StringComparer.Ordinal).Select(g => g.ToList()));
+        var work = new Work(ledger, writer, budget, decisions, state, answeredBefore, Report);
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // One loop records answers (ledger, then dataset) while the slots send: the teacher's next request never waits for
+        // the last answer to be written, and a burst of answers does not take every core from the requests going out.
+        var recorder = Task.Run(async () =>
+        {
+            try
+            {
+                await RecordAnswersAsync(work);
+            }
+            catch
+            {
+                failed.Cancel(); // a ledger or disk error stops the slots: nothing more is sent that could not be recorded
+                throw;
+            }
+        }, CancellationToken.None);
+        // One loop per slot: each sends its next request as soon as an answer is back and hands the answer to the
+        // recorder, so the teacher always has --concurrency requests in flight.
+        var slots = Enumerable.Range(0, options.Concurrency).Select(_ => Task.Run(async () =>
+        {
+            try
+            {
+                await SlotAsync(queue, work, failed.Token);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                failed.Cancel(); // one slot's failure (a ledger or disk error) stops the others
+                throw;
+            }
+        }, CancellationToken.None)).ToArray();
+        var cancelled = false;
+        try
+        {
+            await Task.WhenAll(slots);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            cancelled = true;
+        }
+        finally
+        {
+            // Answers already paid for are recorded whatever happened to the slots.
+            work.Answers.Writer.Complete();
+            await recorder;
+        }
+
+        if (!cancelled) await PutInPromptOrderAsync(writer, lines);
+        var summary = new LabelingSummary
+        {
+            RowsTotal = state.RowsTotal,
+            RowsDone = state.RowsDone,
+            Answered = state.Answered,
+            FromLedger = state.FromLedger,
+            AlreadyPresent = state.AlreadyPresent,
+            Failed = state.Failed,
+            NotSent = state.NotSent,
+            Retries = (options.Statistics?.Retries ?? 0) - retriesAtStart,
+            CompletionTokens = state.CompletionTokens,
+            PromptTokens = state.PromptTokens,
+            CostUsd = state.Cost,
+            Elapsed = stopwatch.Elapsed,
+            BudgetReached = state.BudgetReached,
+            PolicyDecisions = [.. decisions.Values.Distinct()],
+            Errors = [.. state.Errors.Take(MaxErrorsKept)],
+        };
+        await writer.WriteManifestAsync(BuildManifest(prompts, tally, summary, decisions), CancellationToken.None);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (state.PolicyStop is { } stop) throw new DistilleryException(stop);
+        return summary;
+    }
+
+    private async Task SlotAsync(ConcurrentQueue<List<WorkItem>> queue, Work work, CancellationToken token)
+    {
+        while (queue.TryDequeue(out var group))
+        {
+            token.ThrowIfCancellationRequested();
+            if (work.AnsweredBefore.Contains(group[0].Hash) && await AnswerFromLedgerAsync(group, work, token))
+            {
+                work.Report();
+                continue;
+            }
+            if (await AskTeacherAsync(group, work, token) is not { } answered)
+            {
+                work.Report();
+                continue;
+            }
+            work.Answers.Writer.TryWrite((group, answered));
+        }
+    }
+
+    private async Task<bool> AnswerFromLedgerAsync(List<WorkItem> group, Work work, CancellationToken token)
+    {
+        var entry = await work.Ledger.FindAsync(group[0].Hash, token);
+        if (entry is not { Status: LedgerStatus.Answered, Response: { } stored }) return false;
+        var completion = JsonSerializer.Deserialize<Completion>(stored, DatasetJson.Compact)
+            ?? throw new DistilleryException($"{work.Ledger.Path}: request {group[0].Hash} holds no response; the ledger was changed by hand");
+        await WriteRowsAsync(work.Writer, work.State, group, completion, entry.CostUsd, entry.Completed ?? entry.Created);
+        Interlocked.Add(ref work.State.FromLedger, group.Count);
+        Interlocked.Add(ref work.State.RowsDone, group.Count);
+        return true;
+    }
+
+    /// <summary>Records the request as sending, asks the teacher and checks the reported model against the policy; null when nothing came back to record.</summary>
+    private async Task<Answered?> AskTeacherAsync(List<WorkItem> group, Work work, CancellationToken token)
+    {
+        var (first, state) = (group[0], work.State);
+        if (state.PolicyStop is not null)
+        {
+            Interlocked.Add(ref state.NotSent, 1);
+            return null;
+        }
+        var request = new TeacherRequest(first.Messages, options.Sampling);
+        var reserved = options.Price.Cost(request.EstimatedPromptTokens(), options.Sampling.MaxTokens);
+        if (!work.Budget.TryReserve(reserved))
+        {
+            state.BudgetReached = true;
+            Interlocked.Add(ref state.NotSent, 1);
+            return null;
+        }
+        Completion answer;
+        try
+        {
+            await work.Ledger.RecordSendingAsync(first.Hash, teacher.Identity, first.Canonical, clock.GetUtcNow(), token);
+            answer = await teacher.CompleteAsync(request, token);
+        }
+        catch (TeacherException e)
+        {
+            work.Budget.Settle(reserved, 0);
+            await work.Ledger.RecordFailedAsync(first.Hash, e.Message, request.Trace.Retries, clock.GetUtcNow(), CancellationToken.None);
+            Interlocked.Increment(ref state.Failed);
+            state.Errors.Enqueue($"prompt {first.Prompt.Id} (line {first.Prompt.Line}): {e.Message}");
+            return null;
+        }
+        catch (OperationCanceledException)
+        {
+            // Left pending in the ledger: the next run sends it again.
+            work.Budget.Settle(reserved, 0);
+            throw;
+        }
+        var cost = options.Price.Cost(answer.Usage);
+        work.Budget.Settle(reserved, cost);
+        // Decided before this slot sends again, so a model the policy denies stops the next request.
+        var reported = work.Decisions.GetOrAdd(answer.Model, m => options.Policy.Evaluate(teacher.Identity.Provider, m));
+        if (reported.Verdict == PolicyVerdict.Deny)
+            state.PolicyStop ??= $"the server reported model {teacher.Identity.Provider}:{answer.Model}, denied by {reported.Rule}{Suffix(reported.Explanation)}; its answers are kept in the ledger but not in the dataset";
+        return new Answered(answer, cost, request.Trace.Retries, reported, clock.GetUtcNow());
+    }
+
+    /// <summary>Records answers as the slots hand them over; those that arrived together are recorded together, so their ledger writes share commits.</summary>
+    private async Task RecordAnswersAsync(Work work)
+    {
+        var reader = work.Answers.Reader;
+        var batch = new List<Task>();
+        while (await reader.WaitToReadAsync(CancellationToken.None))
+        {
+            while (reader.TryRead(out var answer)) batch.Add(RecordAnswerAsync(answer.Group, answer.Answered, work));
+            await Task.WhenAll(batch);
+            batch.Clear();
+            work.Report();
+        }
+    }
+
+    private async Task RecordAnswerAsync(List<WorkItem> group, Answered answered, Work work)
+    {
+        var (state, (answer, cost, retries, reported, completed)) = (work.State, answered);
+        // Paid for: record it whatever happens next, even on Ctrl-C.
+        await work.Ledger.RecordAnsweredAsync(group[0].Hash, JsonSerializer.Serialize(answer, DatasetJson.Compact), answer.Model, answer.Usage, cost, retries, completed, CancellationToken.None);
+        Interlocked.Increment(ref state.Answered);
+        Interlocked.Add(ref state.CompletionTokens, answer.Usage.CompletionTokens);
+        Interlocked.Add(ref state.PromptTokens, answer.Usage.PromptTokens);
+        state.AddCost(cost);
+        if (reported.Verdict == PolicyVerdict.Deny) return;
+        await WriteRowsAsync(work.Writer, state, group, answer, cost, completed);
+        Interlocked.Add(ref state.RowsDone, group.Count);
+    }
+
+    private async Task WriteRowsAsync(DatasetWriter writer, RunState state, List<WorkItem> group, Completion completion, decimal cost, DateTimeOffset timestamp)
+    {
+        foreach (var item in group)
+        {
+            var row = new DatasetRow([.. item.Messages, ChatMessage.Assistant(completion.Text)], new RowProvenance
+            {
+                PromptId = item.Prompt.Id,
+                Sample = item.Sample,
+                Meta = item.Prompt.Meta,
+                Teacher = new RowTeacher
+                {
+                    Provider = teacher.Identity.Provider,
+                    Model = completion.Model,
+                    RequestedModel = teacher.Identity.Model,
+                    Endpoint = teacher.Identity.Endpoint,
+                    Sampling = options.Sampling,
+                },
+                FinishReason = completion.FinishReason,
+                Tokens = completion.Tokens,
+                Usage = completion.Usage,
+                CostUsd = cost,
+                RequestHash = item.Hash,
+                Timestamp = timestamp,
+            });
+            // Rows are flushed as they complete; cancellation must not tear a paid row.
+            var position = await writer.AppendAsync(row, CancellationToken.None);
+            state.Lines.AddAppended(position, item.PromptIndex, item.Sample);
+            state.Tally.Add(row);
+        }
+    }
+
+    private static async Task PutInPromptOrderAsync(DatasetWriter writer, LineOrder order)
+    {
+        // The keys kept while reading and appending describe every line, so no line is parsed again; a file someone else
+        // also wrote to (a line count that does not match) is left as it is.
+        if (order.Sorted() is { } sorted) await writer.ReorderLinesAsync(sorted);
+    }
+
+    private DatasetManifest BuildManifest(PromptSet prompts, ContributionTally tally, LabelingSummary summary, ConcurrentDictionary<string, PolicyDecision> decisions)
+    {
+        var teachers = tally.Result();
+        return new DatasetManifest
+        {
+            Updated = clock.GetUtcNow(),
+            Prompts = new ManifestPrompts(prompts.Path, prompts.Sha256, prompts.Prompts.Count),
+            Samples = options.Samples,
+            Teachers = teachers,
+            Counts = new ManifestCounts
+            {
+                Rows = tally.Rows,
+                Answered = summary.Answered,
+                FromLedger = summary.FromLedger,
+                AlreadyPresent = summary.AlreadyPresent,
+                Failed = summary.Failed,
+                NotSent = summary.NotSent,
+                Retries = summary.Retries,
+            },
+            Tokens = new TokenUsage(teachers.Sum(t => t.Tokens.PromptTokens), teachers.Sum(t => t.Tokens.CompletionTokens)),
+            CostUsd = teachers.Sum(t => t.CostUsd),
+            Policy = [.. decisions.OrderBy(d => d.Key == teacher.Identity.Model ? 0 : 1).ThenBy(d => d.Key, StringComparer.Ordinal)
+                .Select(d => new PolicyRecord($"{teacher.Identity.Provider}:{d.Key}", d.Value.VerdictText, d.Value.Rule, d.Value.Explanation.Length == 0 ? null : d.Value.Explanation))],
+        };
+    }
+
+    private static IReadOnlyList<ChatMessage> WithSystem(IReadOnlyList<ChatMessage> messages, string? system) =>
+        system is null || messages.Any(m => m.Role is "system" or "developer") ? messages : [ChatMessage.System(system), .. messages];
+
+    private static string RowKey(string promptId, int sample, string hash) => $"{promptId}\n{sample}\n{hash}";
+
+    private static string Suffix(string explanation) => explanation.Length == 0 ? "" : $" ({explanation})";
+
+    private sealed record WorkItem(Prompt Prompt, int PromptIndex, int Sample, IReadOnlyList<ChatMessage> Messages, string Canonical, string Hash);
+
+    /// <summary>A teacher's answer on its way to the ledger and the dataset.</summary>
+    private sealed record Answered(Completion Answer, decimal Cost, int Retries, PolicyDecision Reported, DateTimeOffset Completed);
+
+    /// <summary>What every slot of a run shares.</summary>
+    private sealed record Work(TeacherLedger Ledger, DatasetWriter Writer, Budget Budget, ConcurrentDictionary<string, PolicyDecision> Decisions,
+        RunState State, IReadOnlySet<string> AnsweredBefore, Action Report)
+    {
+        /// <summary>Answers on their way from the slots to the recorder.</summary>
+        public Channel<(List<WorkItem> Group, Answered Answered)> Answers { get; } =
+            Channel.CreateUnbounded<(List<WorkItem>, Answered)>(new UnboundedChannelOptions { SingleReader = true });
+    }
+
+    private sealed class RunState
+    {
+        private readonly object costGate = new();
+        private decimal cost;
+        public int RowsTotal;
+        public int RowsDone;
+        public int Answered;
+        public int FromLedger;
+        public int AlreadyPresent;
+        public int Failed;
+        public int NotSent;
+        public long CompletionTokens;
+        public long PromptTokens;
+        public volatile bool BudgetReached;
+        public volatile string? PolicyStop;
+        public readonly ConcurrentQueue<string> Errors = new();
+        public ContributionTally Tally = new();
+        public LineOrder Lines = new();
+
+        public decimal Cost
+        {
+            get { lock (costGate) return cost; }
+        }
+
+        public void AddCost(decimal amount)
+        {
+            lock (costGate) cost += amount;
+        }
+    }
+}

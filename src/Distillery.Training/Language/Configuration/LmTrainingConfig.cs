@@ -1,0 +1,181 @@
+using System;
+using System.IO;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Threading;
+using System.Threading.Tasks;
+using Distillery.Core.Errors;
+using Distillery.Training.Language.Objectives;
+using Distillery.Training.Losses;
+
+namespace Distillery.Training.Language.Configuration;
+
+/// <summary>
+/// Everything a language-model distillation run needs, as <c>train.json</c> spells it (snake_case fields); command-line
+/// flags override the file. The resolved record is written into the student's lineage.
+/// </summary>
+public sealed record LmTrainingConfig
+{
+    /// <summary>The dataset folder (data.jsonl + manifest.json).</summary>
+    [JsonPropertyName("data")] public string Data { get; init; } = "";
+
+    /// <summary>The output folder: checkpoints, metrics, and finally the student model folder itself.</summary>
+    [JsonPropertyName("out")] public string Out { get; init; } = "";
+
+    /// <summary>The training mode.</summary>
+    [JsonPropertyName("mode")] public LmMode Mode { get; init; } = LmMode.Sft;
+
+    /// <summary>An existing model to start the student from (any spec ModelLoader loads), or null for a new one.</summary>
+    [JsonPropertyName("student")] public string? Student { get; init; }
+
+    /// <summary>A LlamaConfig JSON file for a new student (vocab_size defaults to the tokenizer's).</summary>
+    [JsonPropertyName("student_config")] public string? StudentConfig { get; init; }
+
+    /// <summary>A named size for a new student (see <see cref="StudentPresets"/>), when no config file is given.</summary>
+    [JsonPropertyName("student_preset")] public string StudentPreset { get; init; } = "tiny";
+
+    /// <summary>The new student's tokenizer (file, folder or tiktoken:NAME); default: the teacher's.</summary>
+    [JsonPropertyName("tokenizer")] public string? Tokenizer { get; init; }
+
+    /// <summary>The new student's chat template: "chatml" or "plain"; default: the teacher's, else ChatML.</summary>
+    [JsonPropertyName("chat_template")] public string? ChatTemplate { get; init; }
+
+    /// <summary>The local teacher (white-box and on-policy), any spec ModelLoader loads.</summary>
+    [JsonPropertyName("teacher")] public string? Teacher { get; init; }
+
+    /// <summary>A terms-policy file to check every teacher of the dataset against (besides the manifest's recorded decisions).</summary>
+    [JsonPropertyName("policy")] public string? Policy { get; init; }
+
+    /// <summary>Optimiser steps.</summary>
+    [JsonPropertyName("steps")] public int Steps { get; init; } = 200;
+
+    /// <summary>Sequences per micro-batch.</summary>
+    [JsonPropertyName("batch_size")] public int BatchSize { get; init; } = 8;
+
+    /// <summary>Micro-batches per optimiser step.</summary>
+    [JsonPropertyName("grad_accum")] public int GradAccum { get; init; } = 1;
+
+    /// <summary>Peak learning rate.</summary>
+    [JsonPropertyName("lr")] public double LearningRate { get; init; } = 1e-3;
+
+    /// <summary>Final learning rate of the cosine decay.</summary>
+    [JsonPropertyName("min_lr")] public double MinLearningRate { get; init; } = 1e-4;
+
+    /// <summary>Linear warm-up steps.</summary>
+    [JsonPropertyName("warmup")] public int Warmup { get; init; } = 10;
+
+    /// <summary>AdamW weight decay (matrices only).</summary>
+    [JsonPropertyName("weight_decay")] public double WeightDecay { get; init; } = 0.01;
+
+    /// <summary>Gradient-norm clip; 0 disables.</summary>
+    [JsonPropertyName("clip")] public double Clip { get; init; } = 1.0;
+
+    /// <summary>Longest training sequence, prompt included.</summary>
+    [JsonPropertyName("seq_len")] public int SeqLen { get; init; } = 256;
+
+    /// <summary>Softmax temperature of the KD term (white-box and on-policy).</summary>
+    [JsonPropertyName("temperature")] public double Temperature { get; init; } = 1.0;
+
+    /// <summary>Weight of the KD term against cross-entropy on the teacher's text (top-k default 0.5, white-box 1).</summary>
+    [JsonPropertyName("alpha")] public double? Alpha { get; init; }
+
+    /// <summary>β of the generalised JSD.</summary>
+    [JsonPropertyName("beta")] public double Beta { get; init; } = 0.5;
+
+    /// <summary>λ: the probability of an on-policy (student-sampled) batch.</summary>
+    [JsonPropertyName("lambda")] public double Lambda { get; init; } = 0.5;
+
+    /// <summary>The divergence of white-box and on-policy runs; default forward-kl for white-box, jsd for on-policy.</summary>
+    [JsonPropertyName("divergence")] public TokenDivergence? Divergence { get; init; }
+
+    /// <summary>Top-k: what to do with the teacher's mass outside the stored alternatives.</summary>
+    [JsonPropertyName("tail_policy")] public TopKTailPolicy TailPolicy { get; init; } = TopKTailPolicy.FoldTailIntoBucket;
+
+    /// <summary>Weight of last-layer hidden-state matching through a learned projection (white-box/on-policy); 0 is off.</summary>
+    [JsonPropertyName("hidden_weight")] public double HiddenWeight { get; init; }
+
+    /// <summary>How hidden states are compared.</summary>
+    [JsonPropertyName("hidden_metric")] public HiddenStateMetric HiddenMetric { get; init; } = HiddenStateMetric.Mse;
+
+    /// <summary>The most tokens the student samples per prompt on an on-policy batch.</summary>
+    [JsonPropertyName("max_new_tokens")] public int MaxNewTokens { get; init; } = 64;
+
+    /// <summary>The fraction of prompts held out for evaluation.</summary>
+    [JsonPropertyName("eval_fraction")] public double EvalFraction { get; init; } = 0.1;
+
+    /// <summary>Evaluate every this many steps (0: never).</summary>
+    [JsonPropertyName("eval_every")] public int EvalEvery { get; init; } = 50;
+
+    /// <summary>Stop after this many evaluations without improvement; null never.</summary>
+    [JsonPropertyName("patience")] public int? Patience { get; init; }
+
+    /// <summary>Checkpoint every this many steps (0: only at the end and on interruption).</summary>
+    [JsonPropertyName("checkpoint_every")] public int CheckpointEvery { get; init; } = 100;
+
+    /// <summary>Seed of initialisation, shuffling, the split and on-policy sampling.</summary>
+    [JsonPropertyName("seed")] public long Seed { get; init; } = 1;
+
+    /// <summary>Continue the run in <see cref="Out"/> from its latest checkpoint.</summary>
+    [JsonPropertyName("resume")] public bool Resume { get; init; }
+
+    /// <summary>Serialiser options: indented, snake_case enum names in kebab case ("forward-kl", "fold-tail-into-bucket").</summary>
+    public static JsonSerializerOptions JsonOptions { get; } = new()
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower, allowIntegerValues: false) },
+    };
+
+    /// <summary>Reads a train.json file; a bad field is a one-line <see cref="InputException"/> naming the file.</summary>
+    public static async Task<LmTrainingConfig> LoadAsync(string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!File.Exists(path)) throw InputException.InFile(path, "no such config file");
+        try
+        {
+            return JsonSerializer.Deserialize<LmTrainingConfig>(await File.ReadAllTextAsync(path, cancellationToken), JsonOptions)
+                   ?? throw InputException.InFile(path, "is empty; expected a JSON object such as {\"mode\":\"sft\",\"steps\":200}");
+        }
+        catch (JsonException e)
+        {
+            var where = e.Path is { Length: > 1 } p ? $"field '{p.TrimStart('$', '.')}'" : $"line {e.LineNumber + 1}";
+            throw InputException.InFile(path, $"{where}: {e.Message.Split('\n')[0].Split(". Path")[0]}");
+        }
+    }
+
+    /// <summary>The KD weight α this mode uses when none is set.</summary>
+    [JsonIgnore] public double ResolvedAlpha => Alpha ?? (Mode == LmMode.Topk ? 0.5 : 1.0);
+
+    /// <summary>The divergence this mode uses when none is set.</summary>
+    [JsonIgnore] public TokenDivergence ResolvedDivergence => Divergence ?? (Mode == LmMode.Onpolicy ? TokenDivergence.Jsd : TokenDivergence.ForwardKl);
+
+    /// <summary>Throws a one-line <see cref="InputException"/> naming the first bad setting (as its command-line flag).</summary>
+    public LmTrainingConfig Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Data)) throw InputException.InField("--data", "is required: the dataset folder to train on");
+        if (string.IsNullOrWhiteSpace(Out)) throw InputException.InField("--out", "is required: the folder for checkpoints and the trained student");
+        if (Mode is LmMode.Whitebox or LmMode.Onpolicy && string.IsNullOrWhiteSpace(Teacher))
+            throw InputException.InField("--teacher", $"mode {Mode.ToString().ToLowerInvariant()} needs a local teacher (e.g. llama2c:PATH or checkpoint:DIR); or use --mode sft");
+        if (Student is not null && StudentConfig is not null) throw InputException.InField("--student-config", "give either --student (an existing model) or --student-config (a new one), not both");
+        if (Steps < 1) throw InputException.InField("--steps", "must be at least 1");
+        if (BatchSize < 1) throw InputException.InField("--batch-size", "must be at least 1");
+        if (GradAccum < 1) throw InputException.InField("--grad-accum", "must be at least 1");
+        if (!(LearningRate > 0)) throw InputException.InField("--lr", "must be positive");
+        if (MinLearningRate < 0 || MinLearningRate > LearningRate) throw InputException.InField("min_lr", "must lie between 0 and --lr");
+        if (Warmup < 0) throw InputException.InField("--warmup", "must not be negative");
+        if (SeqLen < 2) throw InputException.InField("--seq-len", "must be at least 2");
+        if (!(Temperature > 0) || double.IsInfinity(Temperature)) throw InputException.InField("--temperature", "must be positive");
+        if (Mode == LmMode.Topk && Temperature != 1.0) throw InputException.InField("--temperature", "top-k logprobs are at temperature 1; leave it at 1 for --mode topk");
+        if (Alpha is { } a && !(a is >= 0 and <= 1)) throw InputException.InField("--alpha", "must lie in [0, 1]");
+        if (!(Beta is >= 0 and <= 1)) throw InputException.InField("--beta", "must lie in [0, 1]");
+        if (!(Lambda is >= 0 and <= 1)) throw InputException.InField("--lambda", "must lie in [0, 1]");
+        if (HiddenWeight < 0) throw InputException.InField("hidden_weight", "must not be negative");
+        if (MaxNewTokens < 1) throw InputException.InField("max_new_tokens", "must be at least 1");
+        if (!(EvalFraction is >= 0 and < 1)) throw InputException.InField("eval_fraction", "must lie in [0, 1)");
+        if (EvalEvery < 0) throw InputException.InField("--eval-every", "must not be negative");
+        if (CheckpointEvery < 0) throw InputException.InField("--checkpoint-every", "must not be negative");
+        if (Patience is < 1) throw InputException.InField("patience", "must be at least 1");
+        if (ChatTemplate is not null and not ("chatml" or "plain")) throw InputException.InField("chat_template", $"'{ChatTemplate}' is not a template; use chatml or plain");
+        return this;
+    }
+}

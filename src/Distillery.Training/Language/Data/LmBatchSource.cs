@@ -1,0 +1,77 @@
+using System;
+using System.Collections.Generic;
+using Distillery.Core.Hashing;
+using Distillery.Training.Trainer;
+using static TorchSharp.torch;
+
+namespace Distillery.Training.Language.Data;
+
+/// <summary>
+/// Language-model micro-batches over tokenised examples: reshuffled every epoch by a permutation seeded with (seed, epoch),
+/// so batch (epoch, index) is the same in every process and a resumed run sees exactly the data an uninterrupted one would.
+/// </summary>
+public sealed class LmBatchSource : IBatchSource<LmBatch>
+{
+    private readonly IReadOnlyList<LmExample> examples;
+    private readonly int batchSize;
+    private readonly long seed;
+    private readonly bool shuffle;
+    private readonly Device? device;
+    private readonly Dictionary<int, int[]> permutations = [];
+
+    /// <summary>Creates the source.</summary>
+    /// <param name="examples">The examples (at least one).</param>
+    /// <param name="batchSize">Examples per micro-batch (the last one of an epoch may be smaller).</param>
+    /// <param name="seed">Seed for the per-epoch shuffle.</param>
+    /// <param name="shuffle">Whether to reshuffle every epoch (false: file order, for evaluation).</param>
+    /// <param name="device">Where batches are built; CPU when null.</param>
+    public LmBatchSource(IReadOnlyList<LmExample> examples, int batchSize, long seed, bool shuffle = true, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        if (examples.Count == 0) throw new ArgumentException("no examples", nameof(examples));
+        this.examples = examples;
+        this.batchSize = batchSize;
+        this.seed = seed;
+        this.shuffle = shuffle;
+        this.device = device;
+        BatchesPerEpoch = (examples.Count + batchSize - 1) / batchSize;
+    }
+
+    /// <inheritdoc />
+    public int BatchesPerEpoch { get; }
+
+    /// <summary>The examples of micro-batch (epoch, index), without building tensors (for counting tokens per teacher).</summary>
+    public IReadOnlyList<LmExample> ExamplesAt(int epoch, int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        if (index < 0 || index >= BatchesPerEpoch) throw new ArgumentOutOfRangeException(nameof(index), index, $"must lie in [0, {BatchesPerEpoch})");
+        var start = index * batchSize;
+        var length = Math.Min(batchSize, examples.Count - start);
+        var order = shuffle ? Permutation(epoch) : null;
+        var chosen = new LmExample[length];
+        for (var i = 0; i < length; i++) chosen[i] = examples[order is null ? start + i : order[start + i]];
+        return chosen;
+    }
+
+    /// <inheritdoc />
+    public LmBatch GetBatch(int epoch, int index) => LmBatch.Collate(ExamplesAt(epoch, index), epoch, index, device);
+
+    private int[] Permutation(int epoch)
+    {
+        if (permutations.TryGetValue(epoch, out var cached)) return cached;
+        var n = examples.Count;
+        var order = new int[n];
+        for (var i = 0; i < n; i++) order[i] = i;
+        // System.Random with a seed is a fixed algorithm across runs and platforms: the same epoch gets the same order.
+        var rng = new Random(SeedMix.Of(seed, epoch, -1));
+        for (var i = n - 1; i > 0; i--)
+        {
+            var j = rng.Next(i + 1);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+        if (permutations.Count > 4) permutations.Clear();
+        permutations[epoch] = order;
+        return order;
+    }
+}

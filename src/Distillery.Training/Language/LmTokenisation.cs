@@ -1,7 +1,0 @@
-namespace Distillery.Training.Language;
-
-/// <summary>How dataset rows become student token sequences.</summary>
-/// <param name="MaxLength">The longest sequence kept (prompt + completion); longer rows lose the end of their completion.</param>
-/// <param name="WithTopK">Whether to map the rows' stored top-k logprobs to student ids by token bytes (refusing a different tokenizer).</param>
-/// <param name="AppendEos">Whether a completion that ended by itself (finish reason "stop") is followed by the tokenizer's end-of-sequence id.</param>
-public sealed record LmTokenisation(int MaxLength, bool WithTopK = false, bool AppendEos = true);

@@ -1,0 +1,178 @@
+using System;
+using System.Collections.Generic;
+using Distillery.Core.Hashing;
+using Distillery.Models.Llama;
+using Distillery.Training.Language.Data;
+using Distillery.Training.Losses;
+using Distillery.Training.Trainer;
+using static TorchSharp.torch;
+
+namespace Distillery.Training.Language.Objectives;
+
+/// <summary>Sequence-level KD (Kim &amp; Rush 2016): cross-entropy on the teacher's text, completion tokens only.</summary>
+public sealed class SftObjective(LlamaForCausalLM student) : ITrainingObjective<LmBatch>
+{
+    /// <inheritdoc />
+    public Tensor Loss(LmBatch batch, double normaliser)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var logits = student.Forward(batch.Inputs).Logits; // (B, T, V)
+        return DistillationLosses.CrossEntropy(logits, batch.Targets, batch.LossMask, normaliser);
+    }
+}
+
+/// <summary>
+/// Token-level KD from a dataset's stored top-k logprobs: α · TopKKl + (1 − α) · CE on the teacher's text. Positions without
+/// stored alternatives (an appended end-of-sequence) count in the CE term only.
+/// </summary>
+public sealed class TopKObjective : ITrainingObjective<LmBatch>
+{
+    private readonly LlamaForCausalLM student;
+    private readonly TopKTailPolicy tailPolicy;
+    private readonly double alpha;
+
+    /// <summary>Creates the objective.</summary>
+    public TopKObjective(LlamaForCausalLM student, TopKTailPolicy tailPolicy, double alpha)
+    {
+        ArgumentNullException.ThrowIfNull(student);
+        if (!(alpha is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "must lie in [0, 1]");
+        this.student = student;
+        this.tailPolicy = tailPolicy;
+        this.alpha = alpha;
+    }
+
+    /// <inheritdoc />
+    public Tensor Loss(LmBatch batch, double normaliser)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.TopKIds is null || batch.TopKLogprobs is null || batch.TopKMask is null)
+            throw new ArgumentException("top-k distillation needs batches built with the rows' top-k logprobs", nameof(batch));
+        var logits = student.Forward(batch.Inputs).Logits; // (B, T, V)
+        var kd = DistillationLosses.TopKKl(logits, TeacherTargets.TopK(batch.TopKIds, batch.TopKLogprobs, tailPolicy), batch.TopKMask, normaliser);
+        var ce = DistillationLosses.CrossEntropy(logits, batch.Targets, batch.LossMask, normaliser);
+        return DistillationLosses.AlphaMix(kd, ce, alpha);
+    }
+}
+
+/// <summary>How a white-box run weighs its terms.</summary>
+/// <param name="Divergence">The token-level divergence to the teacher.</param>
+/// <param name="Temperature">Softmax temperature T (results scaled by T²).</param>
+/// <param name="Beta">β of the generalised JSD.</param>
+/// <param name="Alpha">Weight α of the divergence against (1 − α) cross-entropy on the dataset's text.</param>
+/// <param name="HiddenWeight">Weight of hidden-state matching (0: off); needs the student's projection.</param>
+/// <param name="HiddenMetric">How hidden states are compared.</param>
+public sealed record WhiteBoxLoss(TokenDivergence Divergence = TokenDivergence.ForwardKl, double Temperature = 1.0, double Beta = 0.5,
+    double Alpha = 1.0, double HiddenWeight = 0.0, HiddenStateMetric HiddenMetric = HiddenStateMetric.Mse);
+
+/// <summary>
+/// White-box distillation: a local teacher computes full logits (and last hidden states) on the fly under no_grad; the
+/// student minimises the chosen divergence, mixed with cross-entropy by α, plus optional hidden-state matching through
+/// the learned projection.
+/// </summary>
+public sealed class WhiteBoxObjective : ITrainingObjective<LmBatch>
+{
+    private readonly DistillationStudent model;
+    private readonly LlamaForCausalLM teacher;
+    private readonly WhiteBoxLoss loss;
+
+    /// <summary>Creates the objective; the teacher must share the student's vocabulary and is never trained.</summary>
+    public WhiteBoxObjective(DistillationStudent model, LlamaForCausalLM teacher, WhiteBoxLoss loss)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(teacher);
+        ArgumentNullException.ThrowIfNull(loss);
+        if (teacher.Config.VocabSize != model.Student.Config.VocabSize)
+            throw new ArgumentException($"the teacher's vocabulary ({teacher.Config.VocabSize}) differs from the student's ({model.Student.Config.VocabSize})", nameof(teacher));
+        if (loss.HiddenWeight > 0 && model.Projection is null && teacher.Config.HiddenSize != model.Student.Config.HiddenSize)
+            throw new ArgumentException("hidden-state matching between different widths needs the student's projection", nameof(model));
+        this.model = model;
+        this.teacher = teacher;
+        this.loss = loss;
+    }
+
+    /// <inheritdoc />
+    public Tensor Loss(LmBatch batch, double normaliser) => Loss(batch, normaliser, loss.Alpha);
+
+    /// <summary>The loss with an explicit α (on-policy samples have no reference text, so they use α = 1).</summary>
+    public Tensor Loss(LmBatch batch, double normaliser, double alpha)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var hidden = loss.HiddenWeight > 0;
+        CausalLmOutput teacherOut;
+        using (no_grad()) teacherOut = teacher.Forward(batch.Inputs, outputHiddenStates: hidden);
+        var studentOut = model.Student.Forward(batch.Inputs, outputHiddenStates: hidden); // logits (B, T, V)
+        var kd = loss.Divergence switch
+        {
+            TokenDivergence.ForwardKl => DistillationLosses.ForwardKl(studentOut.Logits, teacherOut.Logits, batch.LossMask, normaliser, loss.Temperature),
+            TokenDivergence.ReverseKl => DistillationLosses.ReverseKl(studentOut.Logits, teacherOut.Logits, batch.LossMask, normaliser, loss.Temperature),
+            TokenDivergence.Jsd => DistillationLosses.GeneralisedJsd(studentOut.Logits, teacherOut.Logits, loss.Beta, batch.LossMask, normaliser, loss.Temperature),
+            _ => throw new ArgumentOutOfRangeException(nameof(batch), loss.Divergence, "unknown divergence"),
+        };
+        var total = alpha < 1 ? DistillationLosses.AlphaMix(kd, DistillationLosses.CrossEntropy(studentOut.Logits, batch.Targets, batch.LossMask, normaliser), alpha) : kd;
+        if (hidden)
+            total = total + loss.HiddenWeight * DistillationLosses.HiddenStateMatch(studentOut.HiddenStates![^1], teacherOut.HiddenStates![^1],
+                loss.HiddenMetric, batch.LossMask, normaliser, model.Projection);
+        return total;
+    }
+}
+
+/// <summary>
+/// On-policy distillation (GKD, Agarwal et al. 2023, Algorithm 1): with probability λ per training batch the student samples
+/// each prompt's continuation (temperature 1, at most <c>maxNewTokens</c>), the teacher scores it, and the divergence runs
+/// on the student's own tokens; otherwise on the dataset's teacher text. The coin and the samples are seeded by
+/// (seed, epoch, batch index), so a resumed run draws the same ones. Evaluation always uses the dataset's text.
+/// </summary>
+public sealed class OnPolicyObjective : ITrainingObjective<LmBatch>
+{
+    private readonly DistillationStudent model;
+    private readonly WhiteBoxObjective inner;
+    private readonly double lambda;
+    private readonly int maxNewTokens, maxLength;
+    private readonly long seed;
+    private readonly IReadOnlyCollection<int> stopIds;
+
+    /// <summary>Creates the objective.</summary>
+    public OnPolicyObjective(DistillationStudent model, WhiteBoxObjective inner, double lambda, int maxNewTokens, int maxLength, long seed, IReadOnlyCollection<int> stopIds)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(inner);
+        ArgumentNullException.ThrowIfNull(stopIds);
+        if (!(lambda is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(lambda), lambda, "must lie in [0, 1]");
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxNewTokens, 1);
+        this.model = model;
+        this.inner = inner;
+        this.lambda = lambda;
+        this.maxNewTokens = maxNewTokens;
+        this.maxLength = maxLength;
+        this.seed = seed;
+        this.stopIds = stopIds;
+    }
+
+    /// <summary>On-policy batches drawn so far in this process (for reports and tests).</summary>
+    public int SampledBatches { get; private set; }
+
+    /// <inheritdoc />
+    public Tensor Loss(LmBatch batch, double normaliser)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (!model.training) return inner.Loss(batch, normaliser);
+        var random = new Random(SeedMix.Of(seed, batch.Epoch, batch.Index));
+        if (!(random.NextDouble() < lambda)) return inner.Loss(batch, normaliser);
+
+        SampledBatches++;
+        var sampled = new List<LmExample>(batch.Examples.Count);
+        foreach (var e in batch.Examples)
+        {
+            var prompt = e.Ids.AsSpan(0, e.PromptLength).ToArray();
+            var budget = Math.Min(maxNewTokens, maxLength - prompt.Length);
+            var continuation = budget < 1 ? [] : StudentSampler.Sample(model.Student, prompt, budget, random, stopIds);
+            sampled.Add(e with { Ids = [.. prompt, .. continuation], TopK = null });
+        }
+        if (sampled.TrueForAll(e => e.CompletionLength == 0)) return inner.Loss(batch, normaliser);
+        var onPolicy = LmBatch.Collate(sampled, batch.Epoch, batch.Index, batch.Inputs.device);
+        // The trainer's normaliser counts the dataset batch's tokens; keep this micro-batch's share of the step the same
+        // while averaging over the tokens the student actually produced.
+        var scaled = normaliser * onPolicy.Count / Math.Max(1, batch.Count);
+        return inner.Loss(onPolicy, scaled, alpha: 1.0);
+    }
+}
