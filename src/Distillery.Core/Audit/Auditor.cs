@@ -39,7 +39,7 @@ public static class Auditor
         }
         catch (JsonException e)
         {
-            throw InputException.InFile(lineagePath, $"not valid JSON ({e.Message.Split('\n')[0]})");
+            throw InputException.InFile(lineagePath, $"not valid JSON ({ErrorText.FirstLine(e)})");
         }
         using (document)
         {

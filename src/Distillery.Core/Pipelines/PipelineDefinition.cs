@@ -38,7 +38,7 @@ public sealed partial record PipelineDefinition
         }
         catch (JsonException e)
         {
-            throw InputException.InFile(path, $"not a valid pipeline ({e.Message.Split('\n')[0]})");
+            throw InputException.InFile(path, $"not a valid pipeline ({ErrorText.FirstLine(e)})");
         }
         if (definition is null || definition.Steps.Count == 0) throw InputException.InFile(path, "has no steps");
         for (var i = 0; i < definition.Steps.Count; i++)

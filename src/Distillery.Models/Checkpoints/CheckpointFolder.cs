@@ -91,7 +91,7 @@ public static class CheckpointFolder
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
-            throw InputException.InFile(path, $"is not a JSON object ({e.Message.Split('\n')[0]})");
+            throw InputException.InFile(path, $"is not a JSON object ({ErrorText.FirstLine(e)})");
         }
     }
 
@@ -115,7 +115,7 @@ public static class CheckpointFolder
         }
         catch (JsonException e)
         {
-            throw InputException.InFile(index, $"is not valid JSON ({e.Message.Split('\n')[0]})");
+            throw InputException.InFile(index, $"is not valid JSON ({ErrorText.FirstLine(e)})");
         }
         if (map is null) throw InputException.InFile(index, "field 'weight_map' is missing");
         var shards = new Dictionary<string, SafeTensors>(StringComparer.Ordinal);

@@ -55,7 +55,7 @@ public sealed class SafeTensors
         }
         catch (JsonException e)
         {
-            throw InputException.InFile(path, $"header is not valid JSON ({e.Message.Split('\n')[0]})");
+            throw InputException.InFile(path, $"header is not valid JSON ({ErrorText.FirstLine(e)})");
         }
         var dataStart = 8 + headerLength;
         var entries = new Dictionary<string, (string, long[], long, long)>(StringComparer.Ordinal);

@@ -171,7 +171,7 @@ public sealed record LlamaConfig
         catch (JsonException e)
         {
             var where = e.Path is { Length: > 1 } p ? $"field '{p.TrimStart('$', '.')}'" : $"line {e.LineNumber + 1}";
-            throw InputException.InFile(source, $"{where}: not a valid Llama config ({e.Message.Split('\n')[0].Split(". Path")[0]})");
+            throw InputException.InFile(source, $"{where}: not a valid Llama config ({ErrorText.FirstLine(e).Split(". Path")[0]})");
         }
         if (config is null) throw InputException.InFile(source, "is empty; expected a JSON object with hidden_size, num_hidden_layers, ...");
         return config.Validate(source);

@@ -42,7 +42,7 @@ public sealed class HfTokenizer : ITextTokenizer
         }
         catch (JsonException e)
         {
-            throw InputException.InFile(source, $"is not valid JSON ({e.Message.Split('\n')[0]})");
+            throw InputException.InFile(source, $"is not valid JSON ({ErrorText.FirstLine(e)})");
         }
         var model = root["model"] ?? throw InputException.InFile(source, "field 'model' is missing; not a Hugging Face tokenizer.json");
         var type = model["type"]?.ToString();
