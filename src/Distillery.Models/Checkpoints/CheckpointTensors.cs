@@ -42,6 +42,26 @@ public static class CheckpointTensors
         }
     }
 
+    /// <summary>
+    /// Throws unless the file's <paramref name="valuesInFile"/> could hold the model <paramref name="config"/> describes:
+    /// checked before the model is built, so a corrupt size in a header is an error, not an allocation of any size.
+    /// </summary>
+    public static void CheckFits(LlamaConfig config, long valuesInFile, string source)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        long needed;
+        try
+        {
+            needed = config.ParameterCount;
+        }
+        catch (OverflowException)
+        {
+            needed = long.MaxValue;
+        }
+        if (needed > valuesInFile)
+            throw InputException.InFile(source, $"its configuration describes {needed:N0} parameters but the file holds {valuesInFile:N0} values; the header or config is wrong");
+    }
+
     /// <summary>A shape written as [a, b].</summary>
     public static string Shape(long[] shape) => "[" + string.Join(", ", shape) + "]";
 }
