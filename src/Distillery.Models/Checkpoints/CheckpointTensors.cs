@@ -43,8 +43,9 @@ public static class CheckpointTensors
     }
 
     /// <summary>
-    /// Throws unless the file's <paramref name="valuesInFile"/> could hold the model <paramref name="config"/> describes:
-    /// checked before the model is built, so a corrupt size in a header is an error, not an allocation of any size.
+    /// Throws where <paramref name="config"/> describes more than twice the parameters the file's <paramref name="valuesInFile"/>
+    /// could hold: checked before the model is built, so a corrupt size in a header is an error, not an allocation of any size.
+    /// A smaller shortfall (a missing tensor) is left to <see cref="Assign(LlamaForCausalLM, Func{string, Tensor?}, string)"/>, which names the tensor.
     /// </summary>
     public static void CheckFits(LlamaConfig config, long valuesInFile, string source)
     {
@@ -58,8 +59,8 @@ public static class CheckpointTensors
         {
             needed = long.MaxValue;
         }
-        if (needed > valuesInFile)
-            throw InputException.InFile(source, $"its configuration describes {needed:N0} parameters but the file holds {valuesInFile:N0} values; the header or config is wrong");
+        if (needed / 2 > valuesInFile)
+            throw InputException.InFile(source, $"its configuration describes {needed:N0} parameters but the weights hold only {valuesInFile:N0} values; the header or config is wrong");
     }
 
     /// <summary>A shape written as [a, b].</summary>
