@@ -10,6 +10,7 @@ using Distillery.Core.Prompts;
 using Distillery.Models.Checkpoints;
 using Distillery.Models.Gguf;
 using Distillery.Models.Tokenizers;
+using Xunit.Abstractions;
 
 namespace Distillery.Cli.Tests.Fuzzing;
 
@@ -17,10 +18,10 @@ namespace Distillery.Cli.Tests.Fuzzing;
 /// Every file reader, fed damaged copies of a valid file (fixed seed, fixed count), either loads it or throws an
 /// <see cref="InputException"/>: never another exception, which the CLI would report as an internal error.
 /// </summary>
-public sealed class ReaderFuzzTests : IDisposable
+public sealed class ReaderFuzzTests(ITestOutputHelper output) : IDisposable
 {
     private const int Seed = 20;
-    private const int CasesPerFormat = 30;
+    private const int CasesPerFormat = 60;
     private readonly ScratchDir dir = new();
 
     /// <summary>One format: its seed file's name and bytes, and the reader that loads a file of that name from a folder.</summary>
@@ -117,6 +118,7 @@ public sealed class ReaderFuzzTests : IDisposable
                 }
             }
         }
+        output.WriteLine($"{formats.Count * CasesPerFormat} damaged files: {loaded} loaded, {refused} refused with an InputException, {unexpected.Count} other exceptions");
         Assert.True(formats.Count * CasesPerFormat >= 200, "the fuzzer runs at least 200 corruptions");
         Assert.True(unexpected.Count == 0, $"{unexpected.Count} of {formats.Count * CasesPerFormat} damaged files raised something other than an InputException:\n" + string.Join('\n', unexpected));
         // The damage is real: most cases are refused, and the readers are not refusing everything.
