@@ -58,4 +58,12 @@ internal static class LossMath
 
     /// <summary>KL(p‖q) over the last dimension from log-probabilities, 0 · log 0 taken as 0.</summary>
     public static Tensor Kl(Tensor logP, Tensor logQ) => (logP.exp() * (logP - logQ)).sum(-1);
+
+    /// <summary>log(1 − eˣ) for x ≤ 0, floored: a complement of (numerically) zero mass becomes the finite floor, never −∞ or NaN.</summary>
+    public static Tensor LogOneMinusExp(Tensor logMass)
+    {
+        // A sum of probabilities can round a hair above 1; clamping the mass below 1 keeps log finite and its gradient zero there.
+        var complement = (-logMass.clamp_max(0).expm1()).clamp_min(Math.Exp(LogFloor / 100));
+        return complement.log().clamp_min(LogFloor);
+    }
 }

@@ -46,8 +46,8 @@ public static partial class DistillationLosses
             }
             case TopKTailPolicy.FoldTailIntoBucket:
             {
-                var logPTail = LogOneMinusExp(logP.logsumexp(-1, keepdim: true));          // (…, 1)
-                var logQTail = LogOneMinusExp(logQk.logsumexp(-1, keepdim: true));         // (…, 1)
+                var logPTail = LossMath.LogOneMinusExp(logP.logsumexp(-1, keepdim: true));          // (…, 1)
+                var logQTail = LossMath.LogOneMinusExp(logQk.logsumexp(-1, keepdim: true));         // (…, 1)
                 perPosition = LossMath.Kl(cat([logP, logPTail], -1), cat([logQk, logQTail], -1));
                 break;
             }
@@ -55,14 +55,6 @@ public static partial class DistillationLosses
                 throw new ArgumentOutOfRangeException(nameof(teacher), teacher.TailPolicy, "unknown top-k tail policy");
         }
         return LossMath.MaskedMean(perPosition, mask, normaliser);
-    }
-
-    /// <summary>log(1 − eˣ) for x ≤ 0, floored: a tail of (numerically) zero mass becomes the finite floor, never −∞ or NaN.</summary>
-    private static Tensor LogOneMinusExp(Tensor logMass)
-    {
-        // A top-k sum can round a hair above 1; clamping the mass below 1 keeps log finite and its gradient zero there.
-        var tail = (-logMass.clamp_max(0).expm1()).clamp_min(Math.Exp(LossMath.LogFloor / 100));
-        return tail.log().clamp_min(LossMath.LogFloor);
     }
 
     /// <summary>
