@@ -7,8 +7,8 @@ namespace Distillery.Training.CrossTokenizer;
 public static partial class CrossTokenizerLosses
 {
     /// <summary>
-    /// The hybrid of GOLD (Hugging Face TRL's General On-policy Logit Distillation, Patiño et al. 2025, "Unlocking On-Policy
-    /// Distillation for Any Model Family"): the tokens both vocabularies spell with the same bytes (<see cref="VocabularyMap"/>)
+    /// The hybrid of GOLD (General Online Logit Distillation: Hugging Face TRL's experimental GOLD trainer and its 2025 report
+    /// "Unlocking On-Policy Distillation for Any Model Family"): the tokens both vocabularies spell with the same bytes (<see cref="VocabularyMap"/>)
     /// are compared token by token, the rest by their sorted probabilities as in ULD. Here the matched part is the forward KL
     /// over the M shared tokens plus one bucket holding each side's unshared mass (a proper KL over M + 1 outcomes, zero
     /// exactly when the shared probabilities and the unshared mass agree), and the unshared part is
