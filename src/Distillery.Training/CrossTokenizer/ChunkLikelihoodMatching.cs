@@ -30,7 +30,8 @@ public static partial class CrossTokenizerLosses
     /// Summed over the chunks in <see cref="ChunkTensors.Mask"/> and divided by <paramref name="normaliser"/>. Needs only the
     /// logprobs of the tokens the teacher produced. Zero when the chunk likelihoods agree; a chunk's probability is a product
     /// over tokens, so long chunks have small p and q, where the binarised KL vanishes; τ &gt; 1 lifts both toward 1 to keep
-    /// their gradient (the paper's reference implementation scales log-probabilities by 1/τ the same way). The complement
+    /// their gradient (the paper's reference implementation, tokenkit, scales log-probabilities by 1/τ the same way, with
+    /// τ = 100 in its cross-tokenizer configuration; τ = 1 is the plain binarised KL). The complement
     /// log(1 − x) is floored so that a chunk of probability 1 gives a finite value and a zero gradient, never NaN.
     /// </summary>
     /// <param name="studentTokenLogprobs">The student's log-probability of each of its tokens, (B, Ts); see <see cref="TokenLogprobs"/>.</param>
