@@ -25,6 +25,9 @@ public sealed record ChunkTensors(Tensor StudentSlot, Tensor TeacherSlot, Tensor
     /// <summary>The number of chunks that reach the loss (the normaliser for a per-chunk mean over this batch alone).</summary>
     public long Count => Mask.sum().item<long>();
 
+    /// <summary>The number of teacher tokens inside counted chunks (for the share of teacher tokens that reached the loss).</summary>
+    public long CountedTeacherTokens => TeacherSlot.lt(Rows * ChunksPerRow).sum().item<long>();
+
     /// <summary>
     /// Packs each row's chunks. A chunk reaches the loss when <paramref name="counts"/> accepts it (all do by default), it
     /// has at least one token on each side and its token ranges lie inside the padded lengths (a chunk cut by truncation

@@ -29,6 +29,7 @@ public sealed class ChunkTensorsTests
         Assert.Equal(new long[] { 0, 2, 0, 0 }, packed.StudentFirst.flatten().data<long>().ToArray());
         Assert.Equal(new long[] { 0, 1, 0, 0 }, packed.TeacherFirst.flatten().data<long>().ToArray());
         Assert.Equal(new[] { true, true, true, false }, packed.Mask.flatten().data<bool>().ToArray());
+        Assert.Equal(4, packed.CountedTeacherTokens);
     }
 
     [Fact]
@@ -41,6 +42,7 @@ public sealed class ChunkTensorsTests
         var sums = packed.StudentSums(student);
         Assert.False(sums.isnan().any().item<bool>());
         Assert.Equal(new double[] { 3, 0, 16, 0 }, sums.flatten().data<double>().ToArray());
+        Assert.Equal(3, packed.CountedTeacherTokens);
 
         var none = ChunkTensors.Pack(Rows, 5, 3, counts: _ => false);
         Assert.Equal(0, none.Count);
