@@ -8,6 +8,7 @@ using Distillery.Core.Chat;
 using Distillery.Core.Errors;
 using Distillery.Core.Policy;
 using Distillery.Core.Pricing;
+using Distillery.Core.Specs;
 using Distillery.Teachers;
 using Distillery.Teachers.Labeling;
 using Distillery.Teachers.OpenAi;
@@ -57,7 +58,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
 
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     {
-        var spec = TeacherSpec.Parse(parse.GetValue(teacher)!);
+        var spec = ModelSpec.Parse(parse.GetValue(teacher)!, "--teacher");
         var sampling = new SamplingParameters
         {
             Temperature = parse.GetValue(temperature),
@@ -67,7 +68,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
             Seed = parse.GetValue(seed),
         };
         // The teacher's own limit is checked here, before any request, not by each request failing.
-        sampling.Validate(SamplingFieldNaming.CommandLine, spec.Kind == TeacherKind.OpenAi ? OpenAiTeacher.MaxTopLogprobs : SamplingParameters.MaxTopLogprobs);
+        sampling.Validate(SamplingFieldNaming.CommandLine, spec.Kind == ModelKind.OpenAi ? OpenAiTeacher.MaxTopLogprobs : SamplingParameters.MaxTopLogprobs);
         Check(parse.GetValue(samples), 1, 1000, "--samples");
         Check(parse.GetValue(concurrency), 1, 1024, "--concurrency");
         Check(parse.GetValue(rpm), 0, int.MaxValue, "--rpm");
@@ -79,7 +80,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
         if (budgetUsd is { } b)
         {
             if (b < 0) throw InputException.InField("--budget-usd", "must not be negative");
-            if (price == ModelPrice.Free && spec.Kind == TeacherKind.OpenAi)
+            if (price == ModelPrice.Free && spec.Kind == ModelKind.OpenAi)
                 throw InputException.InField("--budget-usd", "needs prices: give --price-input and --price-output, or --prices FILE");
         }
         var terms = parse.GetValue(policy) is { } policyPath ? await TermsPolicy.LoadAsync(policyPath, cancellationToken) : TermsPolicy.AllowAll;
@@ -127,7 +128,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
         return ExitCodes.Ok;
     }
 
-    private async Task<ModelPrice> ResolvePriceAsync(ParseResult parse, TeacherSpec spec, CancellationToken cancellationToken)
+    private async Task<ModelPrice> ResolvePriceAsync(ParseResult parse, ModelSpec spec, CancellationToken cancellationToken)
     {
         var input = parse.GetValue(priceInput);
         var outputPrice = parse.GetValue(priceOutput);
