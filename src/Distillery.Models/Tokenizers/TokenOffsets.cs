@@ -42,7 +42,9 @@ public sealed class TokenOffsets
     /// across tokens. Where the tokenizer's normaliser changes the text (Qwen's NFC), the tokens spell the normalised
     /// text, which is aligned back to the original one run of characters at a time (a character with the combining
     /// marks that follow it, grown until normalising the run alone gives the next part of the normalised text): a run
-    /// the normaliser keeps maps byte for byte, and a run it changes goes whole to the token that spells its last byte.
+    /// the normaliser keeps maps byte for byte; in a run it changes, the bytes both forms share at the start map byte for
+    /// byte and the rest of the run goes whole to the token that spells its last byte (so a token that ends inside a
+    /// changed character covers none of it).
     /// Throws an <see cref="InputException"/> where the tokens do not spell the text (a tokenizer that cannot encode it).
     /// </summary>
     public static TokenOffsets Map(ITextTokenizer tokenizer, string text, IReadOnlyList<int> ids)
@@ -91,7 +93,8 @@ public sealed class TokenOffsets
 
     /// <summary>
     /// For each byte position of the normalised text's UTF-8, the original text's byte position it maps to (see
-    /// <see cref="Map"/>): exact inside runs the normaliser keeps, the run's start inside runs it changes.
+    /// <see cref="Map"/>): exact inside runs the normaliser keeps and over the prefix a changed run shares with its normal
+    /// form, the point where they part elsewhere in a changed run.
     /// </summary>
     private static int[] NormalizedToOriginal(ITextTokenizer tokenizer, string text, string normalized, int originalBytes)
     {
@@ -115,10 +118,13 @@ public sealed class TokenOffsets
                 }
             }
             if (piece is null) throw new InvalidOperationException($"{tokenizer.Name}'s normaliser does not normalise the text run by run at character {chars}");
-            var runBytes = Encoding.UTF8.GetByteCount(text.AsSpan(chars, end - chars));
-            var pieceBytes = Encoding.UTF8.GetByteCount(piece);
-            var kept = end - chars == piece.Length && string.CompareOrdinal(text, chars, piece, 0, piece.Length) == 0;
-            for (var b = 0; b < pieceBytes; b++) map[normBytes + b] = kept ? bytes + b : bytes;
+            var run = Encoding.UTF8.GetBytes(text[chars..end]);
+            var pieceUtf8 = Encoding.UTF8.GetBytes(piece);
+            var runBytes = run.Length;
+            var pieceBytes = pieceUtf8.Length;
+            // The bytes the run and its normal form share at the start map exactly; the rest maps to where they part.
+            var same = run.AsSpan().CommonPrefixLength(pieceUtf8);
+            for (var b = 0; b < pieceBytes; b++) map[normBytes + b] = bytes + Math.Min(b, same);
             chars = end;
             normChars += piece.Length;
             bytes += runBytes;
