@@ -13,7 +13,9 @@ namespace Distillery.Models.Tokenizers;
 /// <summary>
 /// A SentencePiece <c>tokenizer.model</c> (BPE or Unigram) through Microsoft.ML.Tokenizers' <see cref="SentencePieceTokenizer"/>,
 /// with each token's bytes: <c>▁</c> is a space, <c>&lt;0xNN&gt;</c> byte-fallback pieces are their one byte, and control
-/// pieces (&lt;unk&gt;, &lt;s&gt;, &lt;/s&gt;) stand for no text.
+/// pieces (&lt;unk&gt;, &lt;s&gt;, &lt;/s&gt;) stand for no text. Microsoft.ML.Tokenizers skips a model's precompiled
+/// normalisation map, so an <c>nmt_nfkc</c>/<c>nfkc</c> model gets Unicode NFKC here before encoding (SentencePiece's few
+/// extra NMT rules, such as dropping control characters, are not applied); other non-identity rules are refused.
 /// </summary>
 public sealed class SentencePieceTextTokenizer : ITextTokenizer
 {
@@ -25,6 +27,7 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
     private readonly byte[][] bytesOf;
     private readonly HashSet<int> special;
     private readonly byte[] fileBytes;
+    private readonly bool nfkc;
 
     private SentencePieceTextTokenizer(byte[] fileBytes, string source)
     {
@@ -39,6 +42,21 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
         {
             throw InputException.InFile(source, $"is not a SentencePiece model ({e.Message.Split('\n')[0]})");
         }
+        string? rule;
+        try
+        {
+            rule = SentencePieceModelFile.NormalizerName(fileBytes);
+        }
+        catch (FormatException e)
+        {
+            throw InputException.InFile(source, $"is not a SentencePiece model ({e.Message})");
+        }
+        nfkc = rule switch
+        {
+            null or "" or "identity" => false,
+            "nfkc" or "nmt_nfkc" => true,
+            _ => throw InputException.InFile(source, $"normalisation rule '{rule}' is not supported; identity, nfkc and nmt_nfkc are"),
+        };
         special = [.. new[] { spm.UnknownId, spm.BeginningOfSentenceId, spm.EndOfSentenceId }.Where(id => id >= 0)];
         if (spm.SpecialTokens is { } specials) special.UnionWith(specials.Values);
         var size = Math.Max(spm.Vocabulary.Values.DefaultIfEmpty(-1).Max(), special.DefaultIfEmpty(-1).Max()) + 1;
@@ -87,9 +105,10 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
     public string Normalize(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        if (text.Length == 0 || spm.Normalizer is null) return text;
+        var input = Prepare(text);
+        if (input.Length == 0 || spm.Normalizer is null) return input;
         // The model's normaliser also writes spaces as ▁ and adds the dummy prefix; undo those two, keep the rest.
-        var normalized = spm.Normalizer.Normalize(text);
+        var normalized = spm.Normalizer.Normalize(input);
         if (spm.EscapeWhiteSpaces) normalized = normalized.Replace(SpaceMark, ' ');
         if (spm.AddDummyPrefix && normalized.Length > 0 && normalized[0] == ' ') normalized = normalized[1..];
         return normalized == text ? text : normalized;
@@ -99,7 +118,7 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
     public IReadOnlyList<int> Encode(string text, bool addBos = false)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return spm.EncodeToIds(text, addBeginningOfSentence: addBos && BosId is not null, addEndOfSentence: false);
+        return spm.EncodeToIds(Prepare(text), addBeginningOfSentence: addBos && BosId is not null, addEndOfSentence: false);
     }
 
     /// <inheritdoc />
@@ -123,6 +142,9 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
         ArgumentNullException.ThrowIfNull(directory);
         return File.WriteAllBytesAsync(Path.Combine(directory, FileName), fileBytes, cancellationToken);
     }
+
+    /// <summary>The Unicode normal form the model's rule asks for, which Microsoft.ML.Tokenizers does not apply itself.</summary>
+    private string Prepare(string text) => nfkc && !text.IsNormalized(NormalizationForm.FormKC) ? text.Normalize(NormalizationForm.FormKC) : text;
 
     private bool IsByteToken(int id) => spm.ByteFallback && bytesOf[id].Length == 1 && spm.Vocabulary.TryGetValue($"<0x{bytesOf[id][0]:X2}>", out var b) && b == id;
 
