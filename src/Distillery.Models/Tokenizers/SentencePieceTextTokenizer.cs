@@ -28,6 +28,7 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
     private readonly HashSet<int> special;
     private readonly byte[] fileBytes;
     private readonly bool nfkc;
+    private readonly bool removeExtraWhitespace;
 
     private SentencePieceTextTokenizer(byte[] fileBytes, string source)
     {
@@ -51,6 +52,8 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
         {
             throw InputException.InFile(source, $"is not a SentencePiece model ({e.Message})");
         }
+        if (spm.TreatWhitespaceAsSuffix) throw InputException.InFile(source, "puts whitespace after pieces (treat_whitespace_as_suffix); not supported");
+        removeExtraWhitespace = spm.Normalizer is SentencePieceNormalizer { RemoveExtraWhiteSpaces: true };
         nfkc = rule switch
         {
             null or "" or "identity" => false,
@@ -105,12 +108,7 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
     public string Normalize(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var input = Prepare(text);
-        if (input.Length == 0 || spm.Normalizer is null) return input;
-        // The model's normaliser also writes spaces as ▁ and adds the dummy prefix; undo those two, keep the rest.
-        var normalized = spm.Normalizer.Normalize(input);
-        if (spm.EscapeWhiteSpaces) normalized = normalized.Replace(SpaceMark, ' ');
-        if (spm.AddDummyPrefix && normalized.Length > 0 && normalized[0] == ' ') normalized = normalized[1..];
+        var normalized = Normalized(text);
         return normalized == text ? text : normalized;
     }
 
@@ -118,7 +116,12 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
     public IReadOnlyList<int> Encode(string text, bool addBos = false)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return spm.EncodeToIds(Prepare(text), addBeginningOfSentence: addBos && BosId is not null, addEndOfSentence: false);
+        // The text is normalised here rather than by Microsoft.ML.Tokenizers, whose normaliser (2.0.1) drops a text that
+        // is one character once extra whitespace is removed (" a" gives no tokens); the encoder then takes it as it is.
+        var normalized = Normalized(text);
+        var escaped = spm.EscapeWhiteSpaces ? normalized.Replace(' ', SpaceMark) : normalized;
+        if (spm.AddDummyPrefix && escaped.Length > 0) escaped = (spm.EscapeWhiteSpaces ? SpaceMark : ' ') + escaped;
+        return spm.EncodeToIds(escaped, addBeginningOfSentence: addBos && BosId is not null, addEndOfSentence: false, considerNormalization: false);
     }
 
     /// <inheritdoc />
@@ -143,8 +146,20 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
         return File.WriteAllBytesAsync(Path.Combine(directory, FileName), fileBytes, cancellationToken);
     }
 
-    /// <summary>The Unicode normal form the model's rule asks for, which Microsoft.ML.Tokenizers does not apply itself.</summary>
-    private string Prepare(string text) => nfkc && !text.IsNormalized(NormalizationForm.FormKC) ? text.Normalize(NormalizationForm.FormKC) : text;
+    /// <summary>
+    /// The text as the model's normaliser leaves it, before spaces become ▁ and the dummy prefix is added: the Unicode
+    /// normal form its rule asks for (which Microsoft.ML.Tokenizers does not apply), then, where the model removes extra
+    /// whitespace, spaces trimmed at both ends and runs of them made one.
+    /// </summary>
+    private string Normalized(string text)
+    {
+        var normalized = nfkc && !text.IsNormalized(NormalizationForm.FormKC) ? text.Normalize(NormalizationForm.FormKC) : text;
+        if (!removeExtraWhitespace) return normalized;
+        var sb = new StringBuilder(normalized.Length);
+        foreach (var ch in normalized.AsSpan().Trim(' '))
+            if (ch != ' ' || sb.Length == 0 || sb[^1] != ' ') sb.Append(ch);
+        return sb.ToString();
+    }
 
     private bool IsByteToken(int id) => spm.ByteFallback && bytesOf[id].Length == 1 && spm.Vocabulary.TryGetValue($"<0x{bytesOf[id][0]:X2}>", out var b) && b == id;
 

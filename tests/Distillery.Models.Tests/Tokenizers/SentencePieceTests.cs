@@ -86,6 +86,10 @@ public sealed class SentencePieceNormalizerTests
         // spm_encode --output_format=id gives these for both texts (the ligature ﬁ becomes "fi", the double space one).
         Assert.Equal([273, 270, 336, 286, 337, 357, 198, 172], tok.Encode("\uFB01ne  café"));
         Assert.Equal([261, 265], tok.Encode("  a   b  "));
+        // Texts of one character after whitespace removal (Microsoft.ML.Tokenizers' own normaliser drops these).
+        Assert.Equal([261], tok.Encode(" a "));
+        Assert.Equal([261, 352], tok.Encode("  ab"));
+        Assert.Equal([285, 302, 339], tok.Encode("hello "));
         Assert.Equal("fine café", tok.Normalize("\uFB01ne  café"));
     }
 
