@@ -3,19 +3,20 @@ using System.IO;
 using System.Linq;
 using System.Text.Json.Nodes;
 using System.Threading.Tasks;
-using Distillery.Teachers.Tests.Servers;
+using Distillery.TestSupport.Files;
+using Distillery.TestSupport.Servers;
 
 namespace Distillery.Cli.Tests;
 
 public sealed class AuditVerbTests
 {
-    private static async Task<string> GenerateAsync(ScratchDir dir, FakeOpenAiServer server, int count)
+    private static async Task<string> GenerateAsync(ScratchFolder dir, FakeOpenAiServer server, int count)
     {
         var prompts = dir.File("p.txt");
         await File.WriteAllLinesAsync(prompts, [.. Enumerable.Range(0, count).Select(i => $"say {i} things")]);
         var output = dir.File("data");
-        var (exit, _, error) = await TeacherCli.RunAsync("generate", "--prompts", prompts, "--teacher", "openai:gpt-test", "--out", output,
-            "--base-url", server.BaseUrl.ToString(), "--api-key-env", TeacherCli.KeyVariable("sk-a"), "--top-logprobs", "2", "--price-input", "1000", "--price-output", "2000");
+        var (exit, _, error) = await Distill.RunAsync("generate", "--prompts", prompts, "--teacher", "openai:gpt-test", "--out", output,
+            "--base-url", server.BaseUrl.ToString(), "--api-key-env", ApiKeyVariable.Create("sk-a"), "--top-logprobs", "2", "--price-input", "1000", "--price-output", "2000");
         Assert.True(exit == 0, error);
         return output;
     }
@@ -23,11 +24,11 @@ public sealed class AuditVerbTests
     [Fact]
     public async Task Audit_of_a_dataset_gives_rows_tokens_share_and_cost_as_json_and_as_a_table()
     {
-        using var dir = new ScratchDir();
+        using var dir = new ScratchFolder();
         await using var server = await FakeOpenAiServer.StartAsync();
         var data = await GenerateAsync(dir, server, 4);
 
-        var (exit, output, error) = await TeacherCli.RunAsync("audit", data, "--json");
+        var (exit, output, error) = await Distill.RunAsync("audit", data, "--json");
 
         Assert.True(exit == 0, error);
         var report = JsonNode.Parse(output)!;
@@ -43,7 +44,7 @@ public sealed class AuditVerbTests
         Assert.Equal((24 * 1000m + 16 * 2000m) / 1_000_000m, (decimal?)teacher["cost_usd"]);
         Assert.NotNull((string?)teacher["first"]);
 
-        var (tableExit, table, _) = await TeacherCli.RunAsync("audit", data);
+        var (tableExit, table, _) = await Distill.RunAsync("audit", data);
         Assert.Equal(0, tableExit);
         Assert.Contains("openai:gpt-test", table, StringComparison.Ordinal);
         Assert.Contains("100.0%", table, StringComparison.Ordinal);
@@ -53,7 +54,7 @@ public sealed class AuditVerbTests
     [Fact]
     public async Task Audit_of_a_model_gives_each_teachers_share_of_all_its_training_tokens()
     {
-        using var dir = new ScratchDir();
+        using var dir = new ScratchFolder();
         await using var server = await FakeOpenAiServer.StartAsync();
         var data = await GenerateAsync(dir, server, 3);
         var plain = dir.File("plain");
@@ -64,7 +65,7 @@ public sealed class AuditVerbTests
         Directory.CreateDirectory(model);
         await File.WriteAllTextAsync(Path.Combine(model, "distillery.json"), "{\"datasets\":[\"../data\",\"../plain\"]}");
 
-        var (exit, output, error) = await TeacherCli.RunAsync("audit", model, "--json");
+        var (exit, output, error) = await Distill.RunAsync("audit", model, "--json");
 
         Assert.True(exit == 0, error);
         var report = JsonNode.Parse(output)!;
@@ -78,8 +79,8 @@ public sealed class AuditVerbTests
     [Fact]
     public async Task Audit_of_a_folder_that_is_neither_is_exit_2()
     {
-        using var dir = new ScratchDir();
-        var (exit, _, error) = await TeacherCli.RunAsync("audit", dir.Path);
+        using var dir = new ScratchFolder();
+        var (exit, _, error) = await Distill.RunAsync("audit", dir.Path);
         Assert.Equal(2, exit);
         Assert.Contains("neither a dataset folder", error, StringComparison.Ordinal);
     }

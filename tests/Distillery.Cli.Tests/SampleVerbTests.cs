@@ -1,31 +1,14 @@
 using System;
 using System.IO;
 using System.Threading.Tasks;
-using Distillery.Core.IO;
-using Spectre.Console;
+using Distillery.TestSupport.Files;
 
 namespace Distillery.Cli.Tests;
 
 public sealed class SampleVerbTests
 {
     private static string Shared(string relative) =>
-        SharedData.TryGet(relative) ?? throw new FileNotFoundException($"shared data '{relative}' not found; these tests need ../shared/data");
-
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Out = new AnsiConsoleOutput(output),
-            Interactive = InteractionSupport.No,
-        });
-        console.Profile.Width = 200;
-        var error = new StringWriter();
-        var code = await CliApp.RunAsync(args, console, error);
-        return (code, output.ToString(), error.ToString());
-    }
+        SharedTestData.Get(relative);
 
     [Fact]
     public async Task Greedy_sample_prints_llama2c_reference_text()
@@ -33,12 +16,12 @@ public sealed class SampleVerbTests
         var model = "llama2c:" + Shared("stories260K/stories260K.bin");
         var reference = await File.ReadAllTextAsync(Shared("reference/stories260K/greedy_n64_once_upon_a_time.txt"));
         // llama2.c's -n 64 counts positions: 60 new tokens after the 5-token prompt, printed after the prompt.
-        var (code, output, error) = await Run("sample", "--model", model, "--prompt", "Once upon a time", "--temperature", "0", "--max-tokens", "60");
+        var (code, output, error) = await Distill.RunAsync("sample", "--model", model, "--prompt", "Once upon a time", "--temperature", "0", "--max-tokens", "60");
         Assert.Equal(0, code);
         Assert.Equal("", error);
         Assert.Equal(reference, output);
 
-        (code, output, _) = await Run("sample", "--model", model, "--prompt", "Once upon a time", "--temperature", "0", "--max-tokens", "64");
+        (code, output, _) = await Distill.RunAsync("sample", "--model", model, "--prompt", "Once upon a time", "--temperature", "0", "--max-tokens", "64");
         Assert.Equal(0, code);
         Assert.StartsWith(reference.TrimEnd('\n'), output, StringComparison.Ordinal);
     }
@@ -46,7 +29,7 @@ public sealed class SampleVerbTests
     [Fact]
     public async Task Top_logprobs_prints_a_table_of_alternatives()
     {
-        var (code, output, _) = await Run("sample", "--model", "llama2c:" + Shared("stories260K/stories260K.bin"),
+        var (code, output, _) = await Distill.RunAsync("sample", "--model", "llama2c:" + Shared("stories260K/stories260K.bin"),
             "--prompt", "Once upon a time", "--temperature", "0", "--max-tokens", "3", "--top-logprobs", "2");
         Assert.Equal(0, code);
         Assert.Contains("alternatives", output, StringComparison.Ordinal);
@@ -60,7 +43,7 @@ public sealed class SampleVerbTests
     [InlineData("--top-logprobs", "21")]
     public async Task A_bad_option_is_exit_code_2_with_one_line_naming_it(string option, string value)
     {
-        var (code, _, error) = await Run("sample", "--model", "llama2c:" + Shared("stories260K/stories260K.bin"), "--prompt", "x", option, value);
+        var (code, _, error) = await Distill.RunAsync("sample", "--model", "llama2c:" + Shared("stories260K/stories260K.bin"), "--prompt", "x", option, value);
         Assert.Equal(2, code);
         Assert.Contains(option, error, StringComparison.Ordinal);
         Assert.Single(error.TrimEnd('\n').Split('\n'));
@@ -69,7 +52,7 @@ public sealed class SampleVerbTests
     [Fact]
     public async Task A_missing_model_file_is_exit_code_2()
     {
-        var (code, _, error) = await Run("sample", "--model", "llama2c:/nowhere/model.bin", "--prompt", "x");
+        var (code, _, error) = await Distill.RunAsync("sample", "--model", "llama2c:/nowhere/model.bin", "--prompt", "x");
         Assert.Equal(2, code);
         Assert.Contains("/nowhere/model.bin", error, StringComparison.Ordinal);
     }

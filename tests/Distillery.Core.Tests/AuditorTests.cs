@@ -5,6 +5,7 @@ using System.Threading.Tasks;
 using Distillery.Core.Audit;
 using Distillery.Core.Datasets;
 using Distillery.Core.Errors;
+using Distillery.TestSupport.Files;
 
 namespace Distillery.Core.Tests;
 
@@ -19,7 +20,7 @@ public sealed class AuditorTests
     [Fact]
     public async Task A_dataset_audit_gives_each_teachers_rows_tokens_share_cost_and_dates()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         var day = new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
         await WriteDatasetAsync(dir.Path,
             DatasetTests.Row("a", completionTokens: 30, cost: 0.01m, at: day),
@@ -45,7 +46,7 @@ public sealed class AuditorTests
     [Fact]
     public async Task A_model_audit_counts_the_datasets_its_lineage_lists_against_all_its_training_tokens()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         await WriteDatasetAsync(dir.File("teacher-data"), DatasetTests.Row("a", completionTokens: 25));
         await WriteDatasetAsync(dir.File("plain"), new DatasetRow([new("user", "q"), new("assistant", new string('x', 300))], null));
         var model = dir.File("student");
@@ -64,7 +65,7 @@ public sealed class AuditorTests
     [Fact]
     public async Task A_folder_that_is_neither_is_an_input_error()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         var e = await Assert.ThrowsAsync<InputException>(() => Auditor.AuditAsync(dir.Path));
         Assert.Contains("neither a dataset folder", e.Message, StringComparison.Ordinal);
         await File.WriteAllTextAsync(dir.File("distillery.json"), """{"datasets":["missing"]}""");

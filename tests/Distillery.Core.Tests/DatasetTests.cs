@@ -8,6 +8,7 @@ using Distillery.Core.Chat;
 using Distillery.Core.Datasets;
 using Distillery.Core.Errors;
 using Distillery.Core.Tokens;
+using Distillery.TestSupport.Files;
 
 namespace Distillery.Core.Tests;
 
@@ -29,7 +30,7 @@ public sealed class DatasetTests
     [Fact]
     public async Task Rows_are_openai_fine_tuning_rows_plus_one_distillery_field_and_read_back_equal()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         await using (var writer = await DatasetWriter.OpenAsync(dir.Path))
         {
             await writer.AppendAsync(Row("a"));
@@ -56,7 +57,7 @@ public sealed class DatasetTests
     [Fact]
     public async Task A_torn_last_line_is_skipped_by_the_reader_and_cut_by_the_writer()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         await using (var writer = await DatasetWriter.OpenAsync(dir.Path))
         {
             await writer.AppendAsync(Row("a"));
@@ -79,7 +80,7 @@ public sealed class DatasetTests
     [Fact]
     public async Task A_file_that_is_one_torn_line_is_emptied()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         await File.WriteAllTextAsync(DatasetFolder.DataPath(dir.Path), "{\"messages\":[{\"ro");
         await using var writer = await DatasetWriter.OpenAsync(dir.Path);
         Assert.Equal(17, writer.TornBytesRemoved);
@@ -89,7 +90,7 @@ public sealed class DatasetTests
     [Fact]
     public async Task A_bad_complete_line_is_reported_at_file_line()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         var path = DatasetFolder.DataPath(dir.Path);
         var good = JsonSerializer.Serialize(Row("a"), DatasetJson.Compact);
         await File.WriteAllTextAsync(path, $"{good}\n{{oops\n{good}\n", new UTF8Encoding(false));
@@ -101,7 +102,7 @@ public sealed class DatasetTests
     [Fact]
     public async Task Rewrite_and_manifest_replace_files_whole()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         await using var writer = await DatasetWriter.OpenAsync(dir.Path);
         await writer.AppendAsync(Row("b"));
         await writer.AppendAsync(Row("a"));
@@ -121,7 +122,7 @@ public sealed class DatasetTests
     [Fact]
     public async Task Reorder_moves_lines_byte_for_byte_and_refuses_a_count_that_does_not_match()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         await using var writer = await DatasetWriter.OpenAsync(dir.Path);
         foreach (var id in new[] { "c", "a", "b" }) await writer.AppendAsync(Row(id));
         var path = DatasetFolder.DataPath(dir.Path);

@@ -3,6 +3,7 @@ using System.Linq;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
 using Distillery.Core.Prompts;
+using Distillery.TestSupport.Files;
 
 namespace Distillery.Core.Tests;
 
@@ -11,7 +12,7 @@ public sealed class PromptFileTests
     [Fact]
     public async Task Jsonl_reads_chats_and_prompts_with_ids_and_meta_skipping_blank_lines()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         var path = dir.File("p.jsonl");
         await File.WriteAllLinesAsync(path,
         [
@@ -35,7 +36,7 @@ public sealed class PromptFileTests
     [Fact]
     public async Task Text_files_are_one_user_prompt_a_line()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         var path = dir.File("p.txt");
         await File.WriteAllTextAsync(path, "first {not json}\r\n\nsecond\n");
 
@@ -57,7 +58,7 @@ public sealed class PromptFileTests
     [InlineData("""{"prompt":"ok","id":true}""", """{"prompt":"ok2"}""", 1, "\"id\" must be a non-empty string or a number")]
     public async Task A_bad_line_is_named_as_file_line_and_what_is_wrong(string first, string second, int line, string message)
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         var path = dir.File("p.jsonl");
         await File.WriteAllLinesAsync(path, [first, second]);
 
@@ -71,7 +72,7 @@ public sealed class PromptFileTests
     [Fact]
     public async Task Missing_and_empty_files_are_input_errors()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         await Assert.ThrowsAsync<InputException>(() => PromptFile.ReadAsync(dir.File("none.jsonl")));
         await File.WriteAllTextAsync(dir.File("empty.jsonl"), "\n\n");
         var e = await Assert.ThrowsAsync<InputException>(() => PromptFile.ReadAsync(dir.File("empty.jsonl")));

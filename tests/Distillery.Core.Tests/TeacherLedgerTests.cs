@@ -5,6 +5,7 @@ using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Ledger;
 using Distillery.Core.Provenance;
+using Distillery.TestSupport.Files;
 
 namespace Distillery.Core.Tests;
 
@@ -16,7 +17,7 @@ public sealed class TeacherLedgerTests
     [Fact]
     public async Task A_request_is_pending_before_sending_and_answered_after_and_survives_reopening()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         var path = dir.File("ledger.db");
         var hash = RequestHash.Of(Teacher, "{\"messages\":[]}");
         await using (var ledger = await TeacherLedger.OpenAsync(path))
@@ -51,7 +52,7 @@ public sealed class TeacherLedgerTests
     [Fact]
     public async Task A_failed_request_is_sent_again_and_counts_its_sends()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         await using var ledger = await TeacherLedger.OpenAsync(dir.File("ledger.db"));
         await ledger.RecordSendingAsync("h1", Teacher, "{}", T0);
         await ledger.RecordFailedAsync("h1", "HTTP 400: bad", 0, T0.AddSeconds(1));
@@ -70,7 +71,7 @@ public sealed class TeacherLedgerTests
     [Fact]
     public async Task Concurrent_writers_in_one_process_and_a_second_connection_see_every_row()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         var path = dir.File("ledger.db");
         await using var ledger = await TeacherLedger.OpenAsync(path);
         await using var other = await TeacherLedger.OpenAsync(path);
@@ -92,7 +93,7 @@ public sealed class TeacherLedgerTests
     [Fact]
     public async Task Checkpoints_copy_the_log_into_the_database_while_the_ledger_is_open_and_closing_removes_the_log()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         var path = dir.File("ledger.db");
         await using (var ledger = await TeacherLedger.OpenAsync(path))
         {
@@ -116,7 +117,7 @@ public sealed class TeacherLedgerTests
     [Fact]
     public async Task A_refused_send_in_a_group_commit_fails_only_its_own_caller()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         await using var ledger = await TeacherLedger.OpenAsync(dir.File("ledger.db"));
         await ledger.RecordSendingAsync("done", Teacher, "{}", T0);
         await ledger.RecordAnsweredAsync("done", "{}", "m", new TokenUsage(1, 1), 0, 0, T0);
@@ -151,7 +152,7 @@ public sealed class TeacherLedgerTests
     [Fact]
     public async Task A_file_that_is_not_a_ledger_is_a_one_line_error()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         var path = dir.File("ledger.db");
         await System.IO.File.WriteAllTextAsync(path, new string('x', 4096));
         var e = await Assert.ThrowsAsync<Errors.DistilleryException>(() => TeacherLedger.OpenAsync(path));

@@ -7,15 +7,18 @@ using System.Threading.Tasks;
 using Distillery.Core.Errors;
 using Distillery.Models.Checkpoints;
 using Distillery.Models.Llama;
+using Distillery.TestSupport.Files;
 using static TorchSharp.torch;
 
 namespace Distillery.Models.Tests;
 
 public sealed class CheckpointTests : IDisposable
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("distillery-ckpt-").FullName;
+    private readonly ScratchFolder scratch = new("distillery-ckpt");
 
-    public void Dispose() => Directory.Delete(dir, recursive: true);
+    private string dir => scratch.Path;
+
+    public void Dispose() => scratch.Dispose();
 
     private static Tensor PromptIds() => tensor(new long[] { 1, 403, 407, 261, 378 }, [1, 5]);
 

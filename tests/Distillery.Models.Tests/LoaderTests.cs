@@ -6,14 +6,17 @@ using Distillery.Core.Chat;
 using Distillery.Core.Errors;
 using Distillery.Models.Loading;
 using Distillery.Models.Tokenizers;
+using Distillery.TestSupport.Files;
 
 namespace Distillery.Models.Tests;
 
 public sealed class LoaderTests : IDisposable
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("distillery-loader-").FullName;
+    private readonly ScratchFolder scratch = new("distillery-loader");
 
-    public void Dispose() => Directory.Delete(dir, recursive: true);
+    private string dir => scratch.Path;
+
+    public void Dispose() => scratch.Dispose();
 
     [Fact]
     public async Task A_llama2c_spec_finds_its_tokenizer_and_a_saved_checkpoint_folder_generates_the_same_text()

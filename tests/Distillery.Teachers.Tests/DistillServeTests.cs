@@ -4,12 +4,12 @@ using System.Linq;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Datasets;
-using Distillery.Core.IO;
 using Distillery.Models.Loading;
 using Distillery.Server;
 using Distillery.Teachers.Labeling;
 using Distillery.Teachers.Local;
 using Distillery.Teachers.OpenAi;
+using Distillery.TestSupport.Files;
 
 namespace Distillery.Teachers.Tests;
 
@@ -18,10 +18,10 @@ public sealed class DistillServeTests
     [Fact]
     public async Task Generate_against_distill_serve_gives_the_same_answers_and_logprobs_as_the_local_teacher()
     {
-        var path = SharedData.TryGet("stories260K/stories260K.bin") ?? throw new FileNotFoundException("shared data stories260K is missing");
+        var path = SharedTestData.Get("stories260K/stories260K.bin");
         using var bundle = await ModelLoader.LoadAsync("llama2c:" + path);
         await using var server = await OpenAiServer.StartAsync(new ModelBundleService(bundle, "stories260K"), new ServerOptions { Port = 0, ApiKey = "sk-serve" });
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         var prompts = dir.File("p.txt");
         await File.WriteAllLinesAsync(prompts, ["Once upon a time", "Tom had a dog"]);
         var sampling = new SamplingParameters { Temperature = 0, MaxTokens = 24, TopLogprobs = 3 };

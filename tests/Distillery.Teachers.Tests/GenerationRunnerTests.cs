@@ -9,7 +9,8 @@ using Distillery.Core.Ledger;
 using Distillery.Core.Policy;
 using Distillery.Core.Pricing;
 using Distillery.Teachers.Labeling;
-using Distillery.Teachers.Tests.Servers;
+using Distillery.TestSupport.Files;
+using Distillery.TestSupport.Servers;
 
 namespace Distillery.Teachers.Tests;
 
@@ -17,7 +18,7 @@ public sealed class GenerationRunnerTests
 {
     private static readonly SamplingParameters Sampling = new() { Temperature = 0, MaxTokens = 16, TopLogprobs = 4 };
 
-    private static string WritePrompts(TempDir dir, int count, string name = "prompts.jsonl")
+    private static string WritePrompts(ScratchFolder dir, int count, string name = "prompts.jsonl")
     {
         var lines = Enumerable.Range(0, count).Select(i => i % 3 == 0
             ? $"{{\"id\":\"p{i}\",\"prompt\":\"tell story number {i}\",\"meta\":{{\"n\":{i}}}}}"
@@ -27,7 +28,7 @@ public sealed class GenerationRunnerTests
         return path;
     }
 
-    private static LabelingOptions Options(TempDir dir, string prompts, TeacherStatistics statistics) => new()
+    private static LabelingOptions Options(ScratchFolder dir, string prompts, TeacherStatistics statistics) => new()
     {
         PromptsPath = prompts,
         OutputDirectory = Path.Combine(dir.Path, "out"),
@@ -47,7 +48,7 @@ public sealed class GenerationRunnerTests
     [Fact]
     public async Task Rows_stream_into_the_dataset_with_provenance_and_a_manifest()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         await using var server = await FakeOpenAiServer.StartAsync();
         var prompts = WritePrompts(dir, 9);
         var options = Options(dir, prompts, new TeacherStatistics()) with { SystemPrompt = "You are terse." };
@@ -99,7 +100,7 @@ public sealed class GenerationRunnerTests
     [Fact]
     public async Task The_server_never_sees_more_requests_at_once_than_the_concurrency()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         await using var server = await FakeOpenAiServer.StartAsync();
         server.Latency = TimeSpan.FromMilliseconds(30);
         var options = Options(dir, WritePrompts(dir, 40), new TeacherStatistics()) with { Concurrency = 3 };
@@ -115,7 +116,7 @@ public sealed class GenerationRunnerTests
     [Fact]
     public async Task A_rerun_sends_nothing_and_a_lost_dataset_is_rebuilt_from_the_ledger()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         await using var server = await FakeOpenAiServer.StartAsync();
         var options = Options(dir, WritePrompts(dir, 6), new TeacherStatistics());
         await RunAsync(server, options);
@@ -137,7 +138,7 @@ public sealed class GenerationRunnerTests
     [Fact]
     public async Task Under_faults_nothing_is_lost_and_nothing_is_sent_again_after_its_success()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         await using var server = await FakeOpenAiServer.StartAsync();
         // Warm the client and server first: a cold first burst of 8 can take longer than the 500 ms timeout below, and
         // its retries would be counted with those the faults cause.
@@ -194,7 +195,7 @@ public sealed class GenerationRunnerTests
     [Fact]
     public async Task A_torn_last_line_is_cut_and_the_row_restored_from_the_ledger()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         await using var server = await FakeOpenAiServer.StartAsync();
         var options = Options(dir, WritePrompts(dir, 5), new TeacherStatistics());
         await RunAsync(server, options);
@@ -213,7 +214,7 @@ public sealed class GenerationRunnerTests
     [Fact]
     public async Task Identical_prompts_are_asked_once_and_samples_are_separate_requests()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         await using var server = await FakeOpenAiServer.StartAsync();
         var prompts = dir.File("p.txt");
         await File.WriteAllLinesAsync(prompts, ["same words", "other words", "same words"]);
@@ -233,7 +234,7 @@ public sealed class GenerationRunnerTests
     [Fact]
     public async Task A_bad_prompts_line_stops_the_run_before_anything_is_sent()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         await using var server = await FakeOpenAiServer.StartAsync();
         var prompts = dir.File("bad.jsonl");
         await File.WriteAllLinesAsync(prompts, ["{\"prompt\":\"fine\"}", "", "{\"messages\":[{\"role\":\"user\"}]}"]);
@@ -248,7 +249,7 @@ public sealed class GenerationRunnerTests
     [Fact]
     public async Task A_denied_teacher_is_refused_naming_the_rule_and_nothing_is_sent()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         await using var server = await FakeOpenAiServer.StartAsync();
         var policy = TermsPolicy.FromJson("policy.json", """{"rules":[{"provider":"openai","decision":"allow-with-notice","note":"check the terms"},{"name":"no-gpt-test","provider":"openai","model":"gpt-test*","decision":"deny","url":"https://example.com/terms"}]}""");
         var options = Options(dir, WritePrompts(dir, 3), new TeacherStatistics()) with { Policy = policy };
@@ -262,7 +263,7 @@ public sealed class GenerationRunnerTests
     [Fact]
     public async Task A_denied_reported_model_stops_the_run_and_keeps_its_rows_out_of_the_dataset()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         await using var server = await FakeOpenAiServer.StartAsync();
         var policy = TermsPolicy.FromJson("policy.json", """{"rules":[{"provider":"openai","decision":"allow-with-notice","note":"check the terms"},{"provider":"openai","model":"fake-gpt-2026*","decision":"deny","note":"reported model is off limits"}]}""");
         var options = Options(dir, WritePrompts(dir, 3), new TeacherStatistics()) with { Policy = policy, Concurrency = 1 };
@@ -282,7 +283,7 @@ public sealed class GenerationRunnerTests
     [Fact]
     public async Task The_budget_stops_new_requests_before_it_is_passed()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         await using var server = await FakeOpenAiServer.StartAsync();
         // Worst case a request: ~8 prompt tokens at $1000/M + 16 completion tokens at $1000/M = $0.024; the budget fits four.
         var options = Options(dir, WritePrompts(dir, 10), new TeacherStatistics()) with { Price = new ModelPrice(1000m, 1000m), BudgetUsd = 0.1m, Concurrency = 1 };

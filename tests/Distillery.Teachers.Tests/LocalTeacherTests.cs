@@ -4,16 +4,16 @@ using System.Linq;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Datasets;
-using Distillery.Core.IO;
 using Distillery.Teachers.Labeling;
 using Distillery.Teachers.Local;
+using Distillery.TestSupport.Files;
 
 namespace Distillery.Teachers.Tests;
 
 public sealed class LocalTeacherTests
 {
     private static string Shared(string relative) =>
-        SharedData.TryGet(relative) ?? throw new FileNotFoundException($"shared data '{relative}' not found; these tests need ../shared/data");
+        SharedTestData.Get(relative);
 
     [Fact]
     public async Task A_llama2c_teacher_answers_greedily_as_llama2c_does_with_top_k_per_token()
@@ -58,7 +58,7 @@ public sealed class LocalTeacherTests
     [Fact]
     public async Task Generate_builds_a_dataset_from_a_local_teacher_through_the_ledger()
     {
-        using var dir = new TempDir();
+        using var dir = new ScratchFolder();
         var prompts = dir.File("p.txt");
         await File.WriteAllLinesAsync(prompts, ["Once upon a time", "The cat"]);
         var teacher = await TeacherFactory.CreateAsync("llama2c:" + Shared("stories260K/stories260K.bin"), new TeacherSettings());

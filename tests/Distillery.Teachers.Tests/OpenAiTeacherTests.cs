@@ -2,7 +2,7 @@ using System.Linq;
 using System.Text;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
-using Distillery.Teachers.Tests.Servers;
+using Distillery.TestSupport.Servers;
 
 namespace Distillery.Teachers.Tests;
 

@@ -3,7 +3,7 @@ using System.Linq;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Teachers.Resilience;
-using Distillery.Teachers.Tests.Servers;
+using Distillery.TestSupport.Servers;
 
 namespace Distillery.Teachers.Tests;
 

@@ -1,7 +1,7 @@
 using System;
 using Distillery.Teachers.OpenAi;
 using Distillery.Teachers.Resilience;
-using Distillery.Teachers.Tests.Servers;
+using Distillery.TestSupport.Servers;
 
 namespace Distillery.Teachers.Tests;
 

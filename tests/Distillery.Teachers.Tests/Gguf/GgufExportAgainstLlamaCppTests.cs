@@ -3,13 +3,13 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using Distillery.Core.Chat;
-using Distillery.Core.IO;
 using Distillery.Models.Checkpoints;
 using Distillery.Models.Decoding;
 using Distillery.Models.Gguf;
 using Distillery.Models.Llama;
 using Distillery.Models.Tokenizers;
 using Distillery.Teachers.Gguf;
+using Distillery.TestSupport.Files;
 using static TorchSharp.torch;
 
 namespace Distillery.Teachers.Tests.Gguf;
@@ -27,7 +27,7 @@ public sealed class GgufExportAgainstLlamaCppTests : IDisposable
     public GgufExportAgainstLlamaCppTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         _output = output;
-        string Shared(string p) => SharedData.TryGet(p) ?? throw new FileNotFoundException($"shared data '{p}' is missing");
+        string Shared(string p) => SharedTestData.Get(p);
         _model = Llama2cCheckpoint.LoadAsync(Shared("stories260K/stories260K.bin")).GetAwaiter().GetResult();
         _tokenizer = Llama2cTokenizer.LoadAsync(Shared("stories260K/tok512.bin")).GetAwaiter().GetResult();
     }

@@ -1,15 +1,18 @@
 using System;
 using System.IO;
 using Distillery.Core.Datasets;
+using Distillery.TestSupport.Files;
 using Distillery.Training.Classification;
 
 namespace Distillery.Training.Tests.Classification;
 
 public sealed class ClassicDistillationTests : IDisposable
 {
-    private readonly string root = Directory.CreateTempSubdirectory("classic-kd-tests-").FullName;
+    private readonly ScratchFolder scratch = new("classic-kd-tests");
 
-    public void Dispose() => Directory.Delete(root, recursive: true);
+    private string root => scratch.Path;
+
+    public void Dispose() => scratch.Dispose();
 
     [Fact]
     public void ReducedScalePipelineTrainsAllThreeModelsFarAboveChance()

@@ -6,6 +6,7 @@ using Distillery.Core.Datasets;
 using Distillery.Core.Errors;
 using Distillery.Models.Runtime;
 using Distillery.Models.Tokenizers;
+using Distillery.TestSupport.Files;
 using Distillery.Training.Language.Data;
 
 namespace Distillery.Training.Tests.Language;
@@ -13,11 +14,13 @@ namespace Distillery.Training.Tests.Language;
 [Collection(SerialTorchCollection.Name)]
 public sealed class TopKMatchingTests : IDisposable
 {
-    private readonly string root = Directory.CreateTempSubdirectory("topk-match-").FullName;
+    private readonly ScratchFolder scratch = new("topk-match");
 
     public TopKMatchingTests() => TorchRuntime.EnsureLoaded();
 
-    public void Dispose() => Directory.Delete(root, recursive: true);
+    private string root => scratch.Path;
+
+    public void Dispose() => scratch.Dispose();
 
     [Fact]
     public async Task SharedTokenizerMatchesTheTeachersTokensByBytesAndADifferentOneIsRefusedInOneLine()

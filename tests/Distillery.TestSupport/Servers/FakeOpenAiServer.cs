@@ -15,7 +15,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Distillery.Teachers.Tests.Servers;
+namespace Distillery.TestSupport.Servers;
 
 /// <summary>What the fake server does with one request.</summary>
 public enum Fault
@@ -50,6 +50,9 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
 
     /// <summary>Chooses a fault from (prompt, attempt number starting at 1).</summary>
     public Func<string, int, Fault> Faults { get; set; } = (_, _) => Fault.None;
+
+    /// <summary>The clock that stamps <see cref="Events"/>; a fake one puts arrivals on the same time line as a client driven by it.</summary>
+    public TimeProvider Clock { get; set; } = TimeProvider.System;
 
     public TimeSpan Latency { get; set; } = TimeSpan.Zero;
 
@@ -150,7 +153,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         var prompt = messages.Last(m => (string?)m!["role"] == "user")!["content"]!.GetValue<string>();
         var attempt = attempts.AddOrUpdate(prompt, 1, (_, n) => n + 1);
         var fault = Faults(prompt, attempt);
-        var now = DateTimeOffset.UtcNow;
+        var now = Clock.GetUtcNow();
         if (Latency > TimeSpan.Zero) await Task.Delay(Latency, CancellationToken.None);
         if (HoldAfter >= 0 && Interlocked.Increment(ref admitted) > HoldAfter)
         {
@@ -161,7 +164,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
             }
             catch (OperationCanceledException)
             {
-                Events.Enqueue(new ServerEvent(prompt, fault, "aborted", DateTimeOffset.UtcNow));
+                Events.Enqueue(new ServerEvent(prompt, fault, "aborted", Clock.GetUtcNow()));
             }
             return;
         }
@@ -194,7 +197,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
                 }
                 catch (OperationCanceledException)
                 {
-                    Events.Enqueue(new ServerEvent(prompt, fault, "aborted", DateTimeOffset.UtcNow));
+                    Events.Enqueue(new ServerEvent(prompt, fault, "aborted", Clock.GetUtcNow()));
                     return;
                 }
                 break;
@@ -212,7 +215,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         }
         if (context.RequestAborted.IsCancellationRequested)
         {
-            Events.Enqueue(new ServerEvent(prompt, fault, "aborted", DateTimeOffset.UtcNow));
+            Events.Enqueue(new ServerEvent(prompt, fault, "aborted", Clock.GetUtcNow()));
             return;
         }
         await WriteJsonAsync(context, Answer(body, prompt));
