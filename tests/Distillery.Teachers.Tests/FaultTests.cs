@@ -5,6 +5,8 @@ using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Teachers.Resilience;
 using Distillery.TestSupport.Servers;
+using Distillery.TestSupport.Time;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Distillery.Teachers.Tests;
 
@@ -16,18 +18,23 @@ public sealed class FaultTests
     [Fact]
     public async Task Status_429_waits_the_servers_retry_after_then_succeeds()
     {
+        // On a fake clock that also stamps the server's events, the wait between the two attempts is measured exactly.
+        var clock = new FakeTimeProvider();
         await using var server = await FakeOpenAiServer.StartAsync();
+        server.Clock = clock;
         server.Faults = (_, attempt) => attempt == 1 ? Fault.RateLimit : Fault.None;
         server.RetryAfter = "1";
         var statistics = new TeacherStatistics();
-        // Backoff alone would retry after ~20 ms; only Retry-After explains a wait of a second.
         var request = Ask("slow down");
-        var watch = Stopwatch.StartNew();
-        var completion = await TestTeachers.Resilient(server, statistics).CompleteAsync(request);
 
-        Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(950), $"retried after {watch.Elapsed.TotalMilliseconds} ms");
+        var completion = await clock.RunAsync(TestTeachers.Resilient(server, statistics, time: clock).CompleteAsync(request),
+            TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1));
+
         Assert.Equal("echo down slow", completion.Text);
-        Assert.Equal(["429", "ok"], server.Events.Select(e => e.Outcome));
+        var events = server.Events.ToList();
+        Assert.Equal(["429", "ok"], events.Select(e => e.Outcome));
+        // Backoff alone would retry after at most 20 ms; only Retry-After explains a wait of a second.
+        Assert.True(events[1].At - events[0].At >= TimeSpan.FromSeconds(1), $"retried after {(events[1].At - events[0].At).TotalMilliseconds} ms");
         Assert.Equal(1, request.Trace.Retries);
         Assert.Equal(1, statistics.Retries);
     }
