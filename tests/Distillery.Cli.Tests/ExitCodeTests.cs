@@ -36,6 +36,7 @@ public sealed class ExitCodeTests
         Assert.Contains("doctor", result.Output);
     }
 
+    [Trait("Speed", "Slow")]
     [Fact]
     public async Task Doctor_reports_libtorch_and_a_measured_rate()
     {

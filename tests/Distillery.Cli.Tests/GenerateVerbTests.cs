@@ -81,6 +81,7 @@ public sealed class GenerateVerbTests
         Assert.Contains("3 of 4", output, StringComparison.Ordinal);
     }
 
+    [Trait("Speed", "Slow")]
     [Fact]
     public async Task Killed_mid_run_then_resumed_equals_an_uninterrupted_run_and_each_prompt_is_answered_once()
     {

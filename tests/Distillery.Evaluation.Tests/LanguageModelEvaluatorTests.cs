@@ -26,6 +26,7 @@ public sealed class LanguageModelEvaluatorTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
+    [Trait("Speed", "Slow")]
     [Fact]
     public async Task Perplexity_agrees_with_a_plain_loop_over_full_forward_passes()
     {

@@ -13,6 +13,7 @@ using Distillery.TestSupport.Files;
 
 namespace Distillery.Teachers.Tests;
 
+[Trait("Speed", "Slow")]
 public sealed class DistillServeTests
 {
     [Fact]

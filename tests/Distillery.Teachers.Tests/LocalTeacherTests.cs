@@ -55,6 +55,7 @@ public sealed class LocalTeacherTests
         Assert.All(a.Tokens.Zip(b.Tokens), p => Assert.Equal(p.Second.Logprob, p.First.Logprob, 4));
     }
 
+    [Trait("Speed", "Slow")]
     [Fact]
     public async Task Generate_builds_a_dataset_from_a_local_teacher_through_the_ledger()
     {

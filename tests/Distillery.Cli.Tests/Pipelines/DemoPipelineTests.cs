@@ -17,6 +17,7 @@ using Distillery.TestSupport.Files;
 namespace Distillery.Cli.Tests.Pipelines;
 
 /// <summary>The README's main command at reduced size: every artefact must agree with the others.</summary>
+[Trait("Speed", "Slow")]
 public sealed class DemoPipelineTests : IDisposable
 {
     private static readonly string[] Students = ["sft", "topk", "whitebox", "onpolicy"];

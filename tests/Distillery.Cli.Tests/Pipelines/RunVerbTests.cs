@@ -21,6 +21,7 @@ public sealed class RunVerbTests : IDisposable
         return path;
     }
 
+    [Trait("Speed", "Slow")]
     [Fact]
     public async Task Steps_run_in_order_with_a_background_server_and_variables()
     {

@@ -21,6 +21,7 @@ public sealed class DemoClassicVerbTests : IDisposable
         Assert.Single(err.Trim().Split('\n'));
     }
 
+    [Trait("Speed", "Slow")]
     [Fact]
     public async Task TinyRunPrintsTheTableAndTheDataUsed()
     {

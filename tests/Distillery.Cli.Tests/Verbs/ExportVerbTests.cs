@@ -15,6 +15,7 @@ public sealed class ExportVerbTests : IDisposable
 
     public void Dispose() => scratch.Dispose();
 
+    [Trait("Speed", "Slow")]
     [Fact]
     public async Task Gguf_export_is_verified_by_llama_cpp_and_safetensors_loads_back()
     {

@@ -52,6 +52,7 @@ public sealed class TrainVerbTests : IDisposable
         return dir;
     }
 
+    [Trait("Speed", "Slow")]
     [Fact]
     public async Task TrainsAStudentThatSampleCanUseAndFlagsOverrideTheConfigFile()
     {
@@ -81,6 +82,7 @@ public sealed class TrainVerbTests : IDisposable
         Assert.Contains("resumed from 4", resumed.Output);
     }
 
+    [Trait("Speed", "Slow")]
     [Fact]
     public async Task KilledMidRunThenResumedEndsWithTheStraightRunsLossesAndWeights()
     {
@@ -139,6 +141,7 @@ public sealed class TrainVerbTests : IDisposable
         File.ReadLines(Path.Combine(outDir, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!)
             .Where(n => n["loss"] is not null).Select(n => n["loss"]!.GetValue<double>()).ToArray();
 
+    [Trait("Speed", "Slow")]
     [Fact]
     public async Task TopKWithADifferentTokenizerIsRefusedInOneLineSuggestingSft()
     {

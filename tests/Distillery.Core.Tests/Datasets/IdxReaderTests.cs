@@ -125,6 +125,7 @@ public sealed class IdxReaderTests : IDisposable
         Assert.Contains("swapped", Assert.Throws<InputException>(() => IdxImageSet.Load(labels, images)).Message);
     }
 
+    [Trait("Speed", "Slow")]
     [Fact]
     public void ReadsTheRealMnistSplits()
     {

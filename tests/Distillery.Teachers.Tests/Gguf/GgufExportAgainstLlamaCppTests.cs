@@ -15,6 +15,7 @@ using static TorchSharp.torch;
 namespace Distillery.Teachers.Tests.Gguf;
 
 /// <summary>Distillery's GGUF export, run by llama.cpp (an independent implementation), must reproduce Distillery's outputs.</summary>
+[Trait("Speed", "Slow")]
 public sealed class GgufExportAgainstLlamaCppTests : IDisposable
 {
     private static readonly string[] Prompts = ["Once upon a time", "Lily and Ben went to the park.", "The little dog was sad because"];

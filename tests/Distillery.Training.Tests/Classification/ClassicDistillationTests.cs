@@ -6,6 +6,7 @@ using Distillery.Training.Classification;
 
 namespace Distillery.Training.Tests.Classification;
 
+[Trait("Speed", "Slow")]
 public sealed class ClassicDistillationTests : IDisposable
 {
     private readonly ScratchFolder scratch = new("classic-kd-tests");

@@ -36,6 +36,7 @@ public sealed class StoriesDatasetFixture : IDisposable
     public void Dispose() => Directory.Delete(Root, recursive: true);
 }
 
+[Trait("Speed", "Slow")]
 [Collection(SerialTorchCollection.Name)]
 public sealed class LmTrainingTests(StoriesDatasetFixture fixture, ITestOutputHelper output) : IClassFixture<StoriesDatasetFixture>
 {

@@ -15,6 +15,7 @@ namespace Distillery.Training.Tests.Language;
 /// parameters, the same initialisation, data order and token budget; forward-KL distillation against the teacher's full
 /// distributions must end closer to the teacher (held-out KL per token) than SFT on the teacher's own samples.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(SerialTorchCollection.Name)]
 public sealed class WhiteBoxVersusSftTests(ITestOutputHelper output) : IDisposable
 {
