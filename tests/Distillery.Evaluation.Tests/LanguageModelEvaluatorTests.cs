@@ -14,7 +14,7 @@ namespace Distillery.Evaluation.Tests;
 public sealed class LanguageModelEvaluatorTests : IAsyncLifetime
 {
     private ModelBundle _model = null!;
-    private readonly string _dir = Directory.CreateTempSubdirectory("eval-tests").FullName;
+    private readonly ScratchFolder scratch = new("eval-tests");
 
     public async Task InitializeAsync() =>
         _model = await ModelLoader.LoadAsync("llama2c:" + SharedTestData.Get("stories260K/stories260K.bin"));
@@ -22,7 +22,7 @@ public sealed class LanguageModelEvaluatorTests : IAsyncLifetime
     public Task DisposeAsync()
     {
         _model.Dispose();
-        Directory.Delete(_dir, recursive: true);
+        scratch.Dispose();
         return Task.CompletedTask;
     }
 
@@ -84,7 +84,7 @@ public sealed class LanguageModelEvaluatorTests : IAsyncLifetime
     [Fact]
     public async Task Bad_jsonl_line_is_reported_with_file_and_line()
     {
-        var path = Path.Combine(_dir, "bad.jsonl");
+        var path = scratch.File("bad.jsonl");
         await File.WriteAllLinesAsync(path, ["{\"text\": \"fine\"}", "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}"]);
         var e = await Assert.ThrowsAsync<InputException>(() => EvalDataLoader.LoadAsync(path));
         Assert.Equal($"{path}:2: 'messages' must end with the assistant's reference answer", e.Message);

@@ -7,6 +7,7 @@ using System.Text.Json.Nodes;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
 using Distillery.Models.Tokenizers;
+using Distillery.TestSupport.Files;
 
 namespace Distillery.Models.Tests;
 
@@ -96,17 +97,11 @@ public sealed class TokenizerTests(Stories260K stories)
         Assert.Contains(260, tok.StopIds);
         foreach (var text in Texts) Assert.Equal(text, tok.Decode(tok.Encode(text)));
 
-        var dir = Directory.CreateTempSubdirectory("distillery-tok-").FullName;
-        try
-        {
-            await tok.SaveToFolderAsync(dir);
-            var again = await TokenizerLoader.LoadAsync(dir);
-            Assert.Equal(tok.Encode("hello world"), again.Encode("hello world"));
-        }
-        finally
-        {
-            Directory.Delete(dir, true);
-        }
+        using var scratch = new ScratchFolder("distillery-tok");
+        var dir = scratch.Path;
+        await tok.SaveToFolderAsync(dir);
+        var again = await TokenizerLoader.LoadAsync(dir);
+        Assert.Equal(tok.Encode("hello world"), again.Encode("hello world"));
     }
 
     [Fact]
@@ -128,21 +123,15 @@ public sealed class TokenizerTests(Stories260K stories)
     [Fact]
     public async Task A_model_folder_overrides_the_chat_template()
     {
-        var dir = Directory.CreateTempSubdirectory("distillery-chat-").FullName;
-        try
-        {
-            Assert.Same(ChatTemplate.ChatML, await ChatTemplate.LoadAsync(dir));
-            await new ChatTemplate("[{role}] {content}\n", "[assistant] ").SaveAsync(dir);
-            var loaded = await ChatTemplate.LoadAsync(dir);
-            Assert.Equal("[user] Hi\n[assistant] ", loaded.Apply([Core.Chat.ChatMessage.User("Hi")]));
-            await File.WriteAllTextAsync(Path.Combine(dir, ChatTemplate.FileName), """{"message": "no placeholder"}""");
-            var e = await Assert.ThrowsAsync<InputException>(() => ChatTemplate.LoadAsync(dir));
-            Assert.Contains("{content}", e.Message, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Directory.Delete(dir, true);
-        }
+        using var scratch = new ScratchFolder("distillery-chat");
+        var dir = scratch.Path;
+        Assert.Same(ChatTemplate.ChatML, await ChatTemplate.LoadAsync(dir));
+        await new ChatTemplate("[{role}] {content}\n", "[assistant] ").SaveAsync(dir);
+        var loaded = await ChatTemplate.LoadAsync(dir);
+        Assert.Equal("[user] Hi\n[assistant] ", loaded.Apply([Core.Chat.ChatMessage.User("Hi")]));
+        await File.WriteAllTextAsync(Path.Combine(dir, ChatTemplate.FileName), """{"message": "no placeholder"}""");
+        var e = await Assert.ThrowsAsync<InputException>(() => ChatTemplate.LoadAsync(dir));
+        Assert.Contains("{content}", e.Message, StringComparison.Ordinal);
     }
 
     /// <summary>run.c's encode written out plainly (rescan every pair each round): the independent reference.</summary>

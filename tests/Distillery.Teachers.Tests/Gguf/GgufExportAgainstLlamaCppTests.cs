@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.IO;
 using System.Linq;
 using Distillery.Core.Chat;
 using Distillery.Models.Checkpoints;
@@ -19,7 +18,7 @@ namespace Distillery.Teachers.Tests.Gguf;
 public sealed class GgufExportAgainstLlamaCppTests : IDisposable
 {
     private static readonly string[] Prompts = ["Once upon a time", "Lily and Ben went to the park.", "The little dog was sad because"];
-    private readonly string _dir = Directory.CreateTempSubdirectory("gguf-llamacpp").FullName;
+    private readonly ScratchFolder scratch = new("gguf-llamacpp");
     private readonly LlamaForCausalLM _model;
     private readonly Llama2cTokenizer _tokenizer;
 
@@ -36,7 +35,7 @@ public sealed class GgufExportAgainstLlamaCppTests : IDisposable
     public void Dispose()
     {
         _model.Dispose();
-        Directory.Delete(_dir, recursive: true);
+        scratch.Dispose();
     }
 
     private IReadOnlyList<int> DistilleryGreedy(IReadOnlyList<int> prompt, int n) =>
@@ -45,7 +44,7 @@ public sealed class GgufExportAgainstLlamaCppTests : IDisposable
     [Fact]
     public void Llama_cpp_runs_the_f32_export_with_identical_tokens_greedy_output_and_logits()
     {
-        var path = Path.Combine(_dir, "stories260K.gguf");
+        var path = scratch.File("stories260K.gguf");
         LlamaGguf.Export(_model, _tokenizer, path, GgmlType.F32, "stories260K");
         using var llama = LlamaCppModel.Load(path);
         Assert.Equal(512, llama.VocabSize);
@@ -74,7 +73,7 @@ public sealed class GgufExportAgainstLlamaCppTests : IDisposable
     [Fact]
     public void Llama_cpp_runs_the_f16_export_close_to_the_f32_model()
     {
-        var path = Path.Combine(_dir, "stories260K-f16.gguf");
+        var path = scratch.File("stories260K-f16.gguf");
         LlamaGguf.Export(_model, _tokenizer, path, GgmlType.F16, "stories260K");
         using var llama = LlamaCppModel.Load(path);
         var ids = _tokenizer.Encode(Prompts[0], addBos: true);
