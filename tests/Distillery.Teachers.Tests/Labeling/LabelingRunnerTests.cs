@@ -12,9 +12,9 @@ using Distillery.Teachers.Labeling;
 using Distillery.TestSupport.Files;
 using Distillery.TestSupport.Servers;
 
-namespace Distillery.Teachers.Tests;
+namespace Distillery.Teachers.Tests.Labeling;
 
-public sealed class GenerationRunnerTests
+public sealed class LabelingRunnerTests
 {
     private static readonly SamplingParameters Sampling = new() { Temperature = 0, MaxTokens = 16, TopLogprobs = 4 };
 

@@ -5,9 +5,10 @@ using System.Threading.Tasks;
 using Distillery.Core.Audit;
 using Distillery.Core.Datasets;
 using Distillery.Core.Errors;
+using Distillery.Core.Tests.Datasets;
 using Distillery.TestSupport.Files;
 
-namespace Distillery.Core.Tests;
+namespace Distillery.Core.Tests.Audit;
 
 public sealed class AuditorTests
 {

@@ -4,7 +4,7 @@ using Distillery.Core.Errors;
 using Distillery.Core.Policy;
 using Distillery.Core.Pricing;
 
-namespace Distillery.Core.Tests;
+namespace Distillery.Core.Tests.Policy;
 
 public sealed class PolicyAndPriceTests
 {

@@ -5,10 +5,10 @@ using Distillery.Core.Chat;
 using Distillery.Core.Errors;
 using Distillery.Models.Decoding;
 
-namespace Distillery.Models.Tests;
+namespace Distillery.Models.Tests.Decoding;
 
 [Collection(Stories260KCollection.Name)]
-public sealed class GenerationTests(Stories260K stories)
+public sealed class DecodingTests(Stories260K stories)
 {
     private GenerationResult Run(string prompt, SamplingParameters p) =>
         TextGenerator.Generate(stories.Model, stories.Tokenizer, stories.Tokenizer.Encode(prompt, addBos: true), p);

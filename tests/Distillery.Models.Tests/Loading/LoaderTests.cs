@@ -8,7 +8,7 @@ using Distillery.Models.Loading;
 using Distillery.Models.Tokenizers;
 using Distillery.TestSupport.Files;
 
-namespace Distillery.Models.Tests;
+namespace Distillery.Models.Tests.Loading;
 
 public sealed class LoaderTests : IDisposable
 {

@@ -8,7 +8,7 @@ using Distillery.Teachers.Labeling;
 using Distillery.Teachers.Local;
 using Distillery.TestSupport.Files;
 
-namespace Distillery.Teachers.Tests;
+namespace Distillery.Teachers.Tests.Local;
 
 public sealed class LocalTeacherTests
 {

@@ -6,7 +6,7 @@ using Distillery.Models.Runtime;
 using Distillery.Models.Tokenizers;
 using Distillery.Training.Language.Data;
 
-namespace Distillery.Training.Tests.Language;
+namespace Distillery.Training.Tests.Language.Data;
 
 public sealed class LmBatchTests
 {

@@ -3,7 +3,7 @@ using System.IO;
 using System.Threading.Tasks;
 using Distillery.TestSupport.Files;
 
-namespace Distillery.Cli.Tests;
+namespace Distillery.Cli.Tests.Verbs;
 
 public sealed class SampleVerbTests
 {

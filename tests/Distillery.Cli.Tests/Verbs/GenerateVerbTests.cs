@@ -7,7 +7,7 @@ using Distillery.TestSupport.Cli;
 using Distillery.TestSupport.Files;
 using Distillery.TestSupport.Servers;
 
-namespace Distillery.Cli.Tests;
+namespace Distillery.Cli.Tests.Verbs;
 
 public sealed class GenerateVerbTests
 {

@@ -7,7 +7,7 @@ using Distillery.Core.Ledger;
 using Distillery.Core.Provenance;
 using Distillery.TestSupport.Files;
 
-namespace Distillery.Core.Tests;
+namespace Distillery.Core.Tests.Ledger;
 
 public sealed class TeacherLedgerTests
 {

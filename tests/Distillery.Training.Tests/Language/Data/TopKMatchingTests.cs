@@ -9,7 +9,7 @@ using Distillery.Models.Tokenizers;
 using Distillery.TestSupport.Files;
 using Distillery.Training.Language.Data;
 
-namespace Distillery.Training.Tests.Language;
+namespace Distillery.Training.Tests.Language.Data;
 
 [Collection(SerialTorchCollection.Name)]
 public sealed class TopKMatchingTests : IDisposable

@@ -6,7 +6,7 @@ using System.Threading.Tasks;
 using Distillery.TestSupport.Files;
 using Distillery.TestSupport.Servers;
 
-namespace Distillery.Cli.Tests;
+namespace Distillery.Cli.Tests.Verbs;
 
 public sealed class AuditVerbTests
 {

@@ -8,7 +8,7 @@ using Distillery.TestSupport.Servers;
 using Distillery.TestSupport.Time;
 using Microsoft.Extensions.Time.Testing;
 
-namespace Distillery.Teachers.Tests;
+namespace Distillery.Teachers.Tests.Resilience;
 
 public sealed class FaultTests
 {

@@ -3,7 +3,7 @@ using System.Linq;
 using Distillery.Models.Llama;
 using static TorchSharp.torch;
 
-namespace Distillery.Models.Tests;
+namespace Distillery.Models.Tests.Llama;
 
 public sealed class ModelTests
 {

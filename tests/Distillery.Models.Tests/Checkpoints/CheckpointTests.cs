@@ -10,7 +10,7 @@ using Distillery.Models.Llama;
 using Distillery.TestSupport.Files;
 using static TorchSharp.torch;
 
-namespace Distillery.Models.Tests;
+namespace Distillery.Models.Tests.Checkpoints;
 
 public sealed class CheckpointTests : IDisposable
 {

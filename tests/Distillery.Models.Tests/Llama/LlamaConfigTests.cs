@@ -3,7 +3,7 @@ using System.Linq;
 using Distillery.Core.Errors;
 using Distillery.Models.Llama;
 
-namespace Distillery.Models.Tests;
+namespace Distillery.Models.Tests.Llama;
 
 public sealed class LlamaConfigTests
 {

@@ -4,7 +4,7 @@ using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.TestSupport.Servers;
 
-namespace Distillery.Teachers.Tests;
+namespace Distillery.Teachers.Tests.OpenAi;
 
 public sealed class OpenAiTeacherTests
 {

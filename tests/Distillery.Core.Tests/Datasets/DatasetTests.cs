@@ -10,7 +10,7 @@ using Distillery.Core.Errors;
 using Distillery.Core.Tokens;
 using Distillery.TestSupport.Files;
 
-namespace Distillery.Core.Tests;
+namespace Distillery.Core.Tests.Datasets;
 
 public sealed class DatasetTests
 {

@@ -5,7 +5,7 @@ using Distillery.Core.Errors;
 using Distillery.Core.Prompts;
 using Distillery.TestSupport.Files;
 
-namespace Distillery.Core.Tests;
+namespace Distillery.Core.Tests.Prompts;
 
 public sealed class PromptFileTests
 {

@@ -5,7 +5,7 @@ using Distillery.Core.Chat;
 using Distillery.Models.Decoding;
 using static TorchSharp.torch;
 
-namespace Distillery.Models.Tests;
+namespace Distillery.Models.Tests.Decoding;
 
 [Collection(Stories260KCollection.Name)]
 public sealed class GoldenOutputTests(Stories260K stories)

@@ -9,7 +9,7 @@ using Distillery.Core.Errors;
 using Distillery.Models.Tokenizers;
 using Distillery.TestSupport.Files;
 
-namespace Distillery.Models.Tests;
+namespace Distillery.Models.Tests.Tokenizers;
 
 [Collection(Stories260KCollection.Name)]
 public sealed class TokenizerTests(Stories260K stories)

@@ -11,7 +11,7 @@ using Distillery.Teachers.Local;
 using Distillery.Teachers.OpenAi;
 using Distillery.TestSupport.Files;
 
-namespace Distillery.Teachers.Tests;
+namespace Distillery.Teachers.Tests.Labeling;
 
 [Trait("Speed", "Slow")]
 public sealed class DistillServeTests

@@ -7,7 +7,7 @@ using Distillery.TestSupport.Servers;
 using Distillery.TestSupport.Time;
 using Microsoft.Extensions.Time.Testing;
 
-namespace Distillery.Teachers.Tests;
+namespace Distillery.Teachers.Tests.Resilience;
 
 /// <summary>The limiter on a fake clock: the server stamps arrivals with the same clock, so every bound below is exact, whatever the machine's load.</summary>
 public sealed class RateLimitTests
