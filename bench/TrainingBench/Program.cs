@@ -76,7 +76,7 @@ try
     var clock = Stopwatch.StartNew();
     var trainer = new Trainer<LmBatch>(model, new SftObjective(student), new LmBatchSource(examples, batch, 1), null, new TrainerOptions
     {
-        OutputDirectory = outDir, MaxSteps = steps + warmupSteps, LearningRate = 1e-4, WarmupSteps = 1, CheckpointEvery = 0, WritePlot = false,
+        OutputDirectory = outDir, MaxSteps = steps + warmupSteps, LearningRate = 1e-4, WarmupSteps = 1, CheckpointEvery = 0,
     });
     trainer.Run(new Recorder(times, clock));
     var first = times.First(t => t.Step == warmupSteps);

@@ -7,6 +7,8 @@ using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Audit;
 using Distillery.Core.Chat;
+using Distillery.Core.Metrics;
+using Distillery.Core.Provenance;
 using Distillery.Evaluation.Data;
 using Distillery.Evaluation.Reports;
 using Distillery.Models.Loading;
@@ -51,7 +53,7 @@ public static class EvaluationRun
             using var bundle = await ModelLoader.LoadAsync(student.Spec, cancellationToken: cancellationToken);
             scores.Add(LanguageModelEvaluator.Evaluate(student.Name, "student", bundle, teacherBundle, data, options, cancellationToken) with
             {
-                MetricsFile = MetricsFile(student.Spec),
+                MetricsFile = MetricsPathOf(student.Spec),
             });
             if (comparisons.Count == 0 && prompts.Count > 0)
                 comparisons.AddRange(prompts.Select(p => new SampleComparison(
@@ -59,7 +61,7 @@ public static class EvaluationRun
                     teacherBundle is null ? p.Reference : Complete(teacherBundle, p.Prompt, cancellationToken),
                     Complete(bundle, p.Prompt, cancellationToken),
                     student.Name)));
-            if (provenance.Count == 0 && ModelFolder(student.Spec) is { } folder && File.Exists(Path.Combine(folder, Auditor.LineageFile)))
+            if (provenance.Count == 0 && ModelFolder(student.Spec) is { } folder && LineageFile.ExistsIn(folder))
                 provenance.AddRange((await Auditor.AuditAsync(folder, cancellationToken)).Teachers);
         }
         return new EvaluationReport
@@ -78,6 +80,6 @@ public static class EvaluationRun
 
     private static string? ModelFolder(string spec) => Directory.Exists(ModelLoader.PathOf(spec)) ? ModelLoader.PathOf(spec) : null;
 
-    private static string? MetricsFile(string spec) =>
-        ModelFolder(spec) is { } folder && File.Exists(Path.Combine(folder, "metrics.jsonl")) ? Path.Combine(folder, "metrics.jsonl") : null;
+    private static string? MetricsPathOf(string spec) =>
+        ModelFolder(spec) is { } folder && File.Exists(MetricsFile.PathIn(folder)) ? MetricsFile.PathIn(folder) : null;
 }

@@ -34,7 +34,7 @@ public static class LanguageModelEvaluator
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
         options ??= new EvalOptions();
-        var compareTeacher = teacher is not null && !ReferenceEquals(teacher, model) && SameTokenizer(teacher.Tokenizer, model.Tokenizer);
+        var compareTeacher = teacher is not null && !ReferenceEquals(teacher, model) && SharedVocabulary.Between(teacher.Tokenizer, model.Tokenizer);
         double nll = 0, kl = 0;
         long tokens = 0, agree = 0;
         int questions = 0, correct = 0;
@@ -116,18 +116,6 @@ public static class LanguageModelEvaluator
                 break;
             }
         }
-    }
-
-    /// <summary>Whether two tokenizers give the same bytes for every id (so logits can be compared position by position).</summary>
-    public static bool SameTokenizer(ITextTokenizer a, ITextTokenizer b)
-    {
-        ArgumentNullException.ThrowIfNull(a);
-        ArgumentNullException.ThrowIfNull(b);
-        if (ReferenceEquals(a, b)) return true;
-        if (a.VocabSize != b.VocabSize) return false;
-        for (var id = 0; id < a.VocabSize; id++)
-            if (!a.TokenBytes(id).SequenceEqual(b.TokenBytes(id)) || a.IsSpecial(id) != b.IsSpecial(id)) return false;
-        return true;
     }
 
     /// <summary>Bytes of the weights a spec points at: a file's length, or a folder's safetensors; null where unknown.</summary>

@@ -2,6 +2,7 @@ using System;
 using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
+using Distillery.Core.Specs;
 using Distillery.Teachers.Local;
 using Distillery.Teachers.OpenAi;
 using Distillery.Teachers.Resilience;
@@ -20,8 +21,8 @@ public static class TeacherFactory
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(settings);
-        var parsed = TeacherSpec.Parse(spec);
-        ITeacher teacher = parsed.Kind == TeacherKind.OpenAi
+        var parsed = ModelSpec.Parse(spec, "--teacher");
+        ITeacher teacher = parsed.Kind == ModelKind.OpenAi
             ? CreateOpenAi(parsed.Target, settings)
             : await LocalTeacher.LoadAsync(parsed, cancellationToken);
         return Wrap(teacher, settings);

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using Distillery.Core.Chat;
+using Distillery.Core.Tokens;
 
 namespace Distillery.Teachers;
 
@@ -14,7 +15,7 @@ public sealed record TeacherRequest(IReadOnlyList<ChatMessage> Messages, Samplin
     public int EstimatedPromptTokens()
     {
         var total = 0;
-        foreach (var message in Messages) total += 4 + (message.Content.Length + 3) / 4;
+        foreach (var message in Messages) total += 4 + TokenEstimate.Of(message.Content);
         return Math.Max(1, total);
     }
 }

@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Datasets;
 using Distillery.Core.Errors;
+using Distillery.Evaluation.Reports;
 using Distillery.Models.Runtime;
 using Distillery.Training.Classification;
 using Spectre.Console;
@@ -84,7 +85,9 @@ public sealed class DemoClassicVerb(CliContext context) : IVerb
                 report = await Task.Factory.StartNew(() => ClassicDistillation.Run(train, test, options, progress, linked.Token),
                     CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             });
-        Print(report!, name);
+        foreach (var run in new[] { report!.Teacher, report.Baseline, report.Distilled })
+            LossCurvePlot.WriteForRun(Path.Combine(options.OutputDirectory, run.Name));
+        Print(report, name);
         return ExitCodes.Ok;
     }
 

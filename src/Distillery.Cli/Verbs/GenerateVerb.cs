@@ -8,6 +8,7 @@ using Distillery.Core.Chat;
 using Distillery.Core.Errors;
 using Distillery.Core.Policy;
 using Distillery.Core.Pricing;
+using Distillery.Core.Specs;
 using Distillery.Teachers;
 using Distillery.Teachers.Labeling;
 using Distillery.Teachers.OpenAi;
@@ -57,13 +58,13 @@ public sealed class GenerateVerb(CliContext context) : IVerb
 
     private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
     {
-        var spec = TeacherSpec.Parse(parse.GetValue(teacher)!);
+        var spec = ModelSpec.Parse(parse.GetValue(teacher)!, "--teacher");
         var sampling = new SamplingParameters
         {
             Temperature = Check(parse.GetValue(temperature), 0, 2, "--temperature"),
             TopP = Check(parse.GetValue(topP), 0, 1, "--top-p"),
             MaxTokens = (int)Check(parse.GetValue(maxTokens), 1, 1_000_000, "--max-tokens"),
-            TopLogprobs = (int)Check(parse.GetValue(topLogprobs), 0, spec.Kind == TeacherKind.OpenAi ? OpenAiTeacher.MaxTopLogprobs : 1_000_000, "--top-logprobs"),
+            TopLogprobs = (int)Check(parse.GetValue(topLogprobs), 0, spec.Kind == ModelKind.OpenAi ? OpenAiTeacher.MaxTopLogprobs : 1_000_000, "--top-logprobs"),
             Seed = parse.GetValue(seed),
         };
         Check(parse.GetValue(samples), 1, 1000, "--samples");
@@ -77,7 +78,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
         if (budgetUsd is { } b)
         {
             if (b < 0) throw InputException.InField("--budget-usd", "must not be negative");
-            if (price == ModelPrice.Free && spec.Kind == TeacherKind.OpenAi)
+            if (price == ModelPrice.Free && spec.Kind == ModelKind.OpenAi)
                 throw InputException.InField("--budget-usd", "needs prices: give --price-input and --price-output, or --prices FILE");
         }
         var terms = parse.GetValue(policy) is { } policyPath ? await TermsPolicy.LoadAsync(policyPath, cancellationToken) : TermsPolicy.AllowAll;
@@ -125,7 +126,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
         return ExitCodes.Ok;
     }
 
-    private async Task<ModelPrice> ResolvePriceAsync(ParseResult parse, TeacherSpec spec, CancellationToken cancellationToken)
+    private async Task<ModelPrice> ResolvePriceAsync(ParseResult parse, ModelSpec spec, CancellationToken cancellationToken)
     {
         var input = parse.GetValue(priceInput);
         var outputPrice = parse.GetValue(priceOutput);

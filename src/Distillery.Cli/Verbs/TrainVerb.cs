@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
+using Distillery.Evaluation.Reports;
 using Distillery.Training.Language;
 using Distillery.Training.Language.Configuration;
 using Distillery.Training.Language.Objectives;
@@ -98,16 +99,23 @@ public sealed class TrainVerb(CliContext context) : IVerb
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.Cancellation);
         LmTrainingReport? report = null;
         ProgressBar? bar = null;
-        await context.Console.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn())
-            .StartAsync(async ctx =>
-            {
-                var task = ctx.AddTask($"{Name(config.Mode)}: loading", maxValue: config.Steps);
-                bar = new ProgressBar(task, Name(config.Mode));
-                report = await LmTraining.RunAsync(config, bar, linked.Token);
-                task.Value = task.MaxValue;
-            });
+        try
+        {
+            await context.Console.Progress()
+                .AutoClear(false)
+                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn())
+                .StartAsync(async ctx =>
+                {
+                    var task = ctx.AddTask($"{Name(config.Mode)}: loading", maxValue: config.Steps);
+                    bar = new ProgressBar(task, Name(config.Mode));
+                    report = await LmTraining.RunAsync(config, bar, linked.Token);
+                    task.Value = task.MaxValue;
+                });
+        }
+        finally
+        {
+            LossCurvePlot.WriteForRun(config.Out); // also after Ctrl-C: the curves so far
+        }
         var r = report!;
         // A non-interactive console (a log, CI) shows no live bar: print its last state once.
         if (!context.Console.Profile.Capabilities.Interactive && bar?.Last is { } last) context.Console.WriteLine(last);

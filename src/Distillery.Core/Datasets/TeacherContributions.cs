@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Distillery.Core.Chat;
+using Distillery.Core.Tokens;
 
 namespace Distillery.Core.Datasets;
 
@@ -40,8 +41,8 @@ public sealed class ContributionTally
             acc.Rows++;
             if (p is null)
             {
-                // A row without provenance still trains the student: count its assistant text roughly, 4 characters a token.
-                acc.Completion += row.Messages.Where(m => m.Role == "assistant").Sum(m => (m.Content.Length + 3) / 4);
+                // A row without provenance still trains the student: count its assistant text roughly (TokenEstimate).
+                acc.Completion += row.Messages.Where(m => m.Role == "assistant").Sum(m => TokenEstimate.Of(m.Content));
                 return;
             }
             acc.Prompt += p.Usage.PromptTokens;

@@ -19,19 +19,16 @@ public sealed class TeacherLedger : IAsyncDisposable
     private readonly SqliteConnection connection;
     private readonly SemaphoreSlim gate = new(1, 1);
     private readonly Dictionary<string, SqliteCommand> prepared = new(StringComparer.Ordinal);
-    private const int BulkPerCommit = 4;
     private const int CommitsPerCheckpoint = 128;
-    private readonly List<PendingWrite> urgent = [];
-    private readonly List<PendingWrite> bulk = [];
-    private bool draining;
-    private Task drainer = Task.CompletedTask;
     private readonly WalCheckpointer checkpointer;
+    private readonly GroupCommit writes;
 
     private TeacherLedger(string path, SqliteConnection connection, WalCheckpointer checkpointer)
     {
         Path = path;
         this.connection = connection;
         this.checkpointer = checkpointer;
+        writes = new GroupCommit(gate, CommitBatch);
     }
 
     /// <summary>The ledger file.</summary>
@@ -201,121 +198,41 @@ public sealed class TeacherLedger : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        Task last;
-        lock (urgent) last = drainer;
-        await last; // a pool thread may still be finishing a drain the last writer handed over
+        await writes.IdleAsync(); // a pool thread may still be finishing a drain the last writer handed over
         await checkpointer.DisposeAsync();
         foreach (var command in prepared.Values) await command.DisposeAsync();
         await connection.DisposeAsync(); // the last connection to close checkpoints what is left and removes the WAL
         gate.Dispose();
     }
 
-    /// <summary>
-    /// Runs one write and returns the rows it changed once it is committed. Writes that arrive while another batch is being
-    /// committed are committed together in one transaction (group commit): under concurrency the ledger pays one commit per
-    /// burst, not per request, and no caller returns before its write is in the WAL. An urgent write (one a request waits on
-    /// before it is sent) is committed before queued bulk writes (stored answers), which go a few at a time.
-    /// </summary>
-    private Task<int> WriteAsync(string sql, bool isUrgent, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        var write = new PendingWrite(sql, parameters, new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously));
-        bool lead;
-        lock (urgent)
-        {
-            (isUrgent ? urgent : bulk).Add(write);
-            lead = !draining;
-            draining = true;
-        }
-        // The first writer of a burst commits it, and every write queued meanwhile, on its own thread.
-        return lead ? DrainThenAwaitAsync(write) : write.Done.Task;
-    }
+    /// <summary>Runs one write through the group commit and returns the rows it changed once it is committed.</summary>
+    private Task<int> WriteAsync(string sql, bool isUrgent, CancellationToken cancellationToken, params (string Name, object Value)[] parameters) =>
+        writes.WriteAsync(new LedgerWrite(sql, parameters), isUrgent, cancellationToken);
 
-    private async Task<int> DrainThenAwaitAsync(PendingWrite own)
+    /// <summary>Commits writes in one transaction (called by the group commit, which holds the gate); rows changed per write.</summary>
+    private int[] CommitBatch(IReadOnlyList<LedgerWrite> batch)
     {
-        await DrainAsync(own);
-        return await own.Done.Task;
-    }
-
-    /// <summary>
-    /// Commits queued writes until none are left. Once <paramref name="own"/> is committed, a pool thread carries on with
-    /// the rest, so the writer that led (often a request about to be sent) goes on at once instead of committing other
-    /// callers' answers first.
-    /// </summary>
-    private async Task DrainAsync(PendingWrite? own)
-    {
-        await gate.WaitAsync(CancellationToken.None);
-        try
+        var changed = new int[batch.Count];
+        using var transaction = connection.BeginTransaction();
+        for (var i = 0; i < batch.Count; i++)
         {
-            while (true)
+            var (sql, parameters) = batch[i];
+            // The few statements the ledger writes are prepared once and reused (the gate serialises access).
+            if (!prepared.TryGetValue(sql, out var command))
             {
-                PendingWrite[] batch;
-                lock (urgent)
-                {
-                    if (urgent.Count == 0 && bulk.Count == 0)
-                    {
-                        draining = false;
-                        break;
-                    }
-                    if (own is { Done.Task.IsCompleted: true })
-                    {
-                        drainer = Task.Run(() => DrainAsync(null)); // draining stays set: that pool thread leads now
-                        break;
-                    }
-                    if (urgent.Count > 0)
-                    {
-                        batch = [.. urgent];
-                        urgent.Clear();
-                    }
-                    else
-                    {
-                        // A few stored answers at a time, so a request about to be sent never waits behind many.
-                        batch = [.. bulk.GetRange(0, Math.Min(BulkPerCommit, bulk.Count))];
-                        bulk.RemoveRange(0, batch.Length);
-                    }
-                }
-                CommitBatch(batch);
+                command = connection.CreateCommand();
+                command.CommandText = sql;
+                foreach (var (name, _) in parameters) command.Parameters.Add(new SqliteParameter { ParameterName = name });
+                prepared[sql] = command;
             }
+            command.Transaction = transaction;
+            foreach (var (name, value) in parameters) command.Parameters[name].Value = value;
+            changed[i] = command.ExecuteNonQuery();
         }
-        finally
-        {
-            gate.Release();
-        }
+        transaction.Commit();
+        checkpointer.Committed();
+        return changed;
     }
-
-    private void CommitBatch(PendingWrite[] batch)
-    {
-        var changed = new int[batch.Length];
-        try
-        {
-            using var transaction = connection.BeginTransaction();
-            for (var i = 0; i < batch.Length; i++)
-            {
-                var (sql, parameters, _) = batch[i];
-                // The few statements the ledger writes are prepared once and reused (the gate serialises access).
-                if (!prepared.TryGetValue(sql, out var command))
-                {
-                    command = connection.CreateCommand();
-                    command.CommandText = sql;
-                    foreach (var (name, _) in parameters) command.Parameters.Add(new SqliteParameter { ParameterName = name });
-                    prepared[sql] = command;
-                }
-                command.Transaction = transaction;
-                foreach (var (name, value) in parameters) command.Parameters[name].Value = value;
-                changed[i] = command.ExecuteNonQuery();
-            }
-            transaction.Commit();
-            checkpointer.Committed();
-        }
-        catch (Exception e)
-        {
-            foreach (var write in batch) write.Done.TrySetException(e);
-            return;
-        }
-        for (var i = 0; i < batch.Length; i++) batch[i].Done.TrySetResult(changed[i]);
-    }
-
-    private sealed record PendingWrite(string Sql, (string Name, object Value)[] Parameters, TaskCompletionSource<int> Done);
 
     private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
     {
@@ -324,28 +241,32 @@ public sealed class TeacherLedger : IAsyncDisposable
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private static LedgerEntry ReadEntry(SqliteDataReader r) => new()
+    private static LedgerEntry ReadEntry(SqliteDataReader r)
     {
-        Hash = r.GetString(0),
-        Provider = r.GetString(1),
-        Model = r.GetString(2),
-        Endpoint = r.GetString(3),
-        Request = r.GetString(4),
-        Status = Enum.Parse<LedgerStatus>(r.GetString(5), ignoreCase: true),
-        Response = r.IsDBNull(6) ? null : r.GetString(6),
-        ModelReported = r.IsDBNull(7) ? null : r.GetString(7),
-        Usage = new TokenUsage(r.GetInt32(8), r.GetInt32(9)),
-        CostUsd = decimal.Parse(r.GetString(10), CultureInfo.InvariantCulture),
-        Sends = r.GetInt32(11),
-        Retries = r.GetInt32(12),
-        Error = r.IsDBNull(13) ? null : r.GetString(13),
-        Created = Parse(r.GetString(14)),
-        Sent = r.IsDBNull(15) ? null : Parse(r.GetString(15)),
-        Completed = r.IsDBNull(16) ? null : Parse(r.GetString(16)),
-        DurationMs = r.IsDBNull(17) ? null : r.GetDouble(17),
-    };
+        string? Text(string column) => r.IsDBNull(r.GetOrdinal(column)) ? null : r.GetString(r.GetOrdinal(column));
+        string Required(string column) => r.GetString(r.GetOrdinal(column));
+        return new LedgerEntry
+        {
+            Hash = Required("hash"),
+            Provider = Required("provider"),
+            Model = Required("model"),
+            Endpoint = Required("endpoint"),
+            Request = Required("request"),
+            Status = Enum.Parse<LedgerStatus>(Required("status"), ignoreCase: true),
+            Response = Text("response"),
+            ModelReported = Text("model_reported"),
+            Usage = new TokenUsage(r.GetInt32(r.GetOrdinal("prompt_tokens")), r.GetInt32(r.GetOrdinal("completion_tokens"))),
+            CostUsd = decimal.Parse(Required("cost_usd"), CultureInfo.InvariantCulture),
+            Sends = r.GetInt32(r.GetOrdinal("sends")),
+            Retries = r.GetInt32(r.GetOrdinal("retries")),
+            Error = Text("error"),
+            Created = Parse(Required("created_utc")),
+            Sent = Text("sent_utc") is { } sent ? Parse(sent) : null,
+            Completed = Text("completed_utc") is { } completed ? Parse(completed) : null,
+            DurationMs = r.IsDBNull(r.GetOrdinal("duration_ms")) ? null : r.GetDouble(r.GetOrdinal("duration_ms")),
+        };
+    }
 
-    // ISO 8601 with a 'Z'; julianday() reads it, and it sorts as text.
     private static string Format(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
     private static DateTimeOffset Parse(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);

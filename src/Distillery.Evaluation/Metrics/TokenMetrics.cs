@@ -1,4 +1,5 @@
 using System;
+using Distillery.Models.Probability;
 using static TorchSharp.torch;
 
 namespace Distillery.Evaluation.Metrics;
@@ -10,20 +11,16 @@ public static class TokenMetrics
     public static double NegativeLogLikelihoodSum(Tensor logits, Tensor targets, Tensor mask)
     {
         using var scope = NewDisposeScope();
-        var logp = logits.to_type(ScalarType.Float32).log_softmax(-1);                     // (B, T, V)
+        var logp = TokenDistribution.LogSoftmax(logits);                                 // (B, T, V)
         var picked = logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1);                  // (B, T)
-        return -(picked * mask.to_type(ScalarType.Float32)).sum().item<float>();
+        return -SumWhere(picked, mask);
     }
 
-    /// <summary>Sum over unmasked positions of KL(teacher ‖ student), from two logit tensors (B,T,V) and a mask (B,T).</summary>
+    /// <summary>Sum over unmasked positions of KL(teacher ‖ student) (<see cref="TokenDistribution.KlFromLogits"/>), from two logit tensors (B,T,V) and a mask (B,T).</summary>
     public static double KlSum(Tensor teacherLogits, Tensor studentLogits, Tensor mask)
     {
         using var scope = NewDisposeScope();
-        var t = teacherLogits.to_type(ScalarType.Float32).log_softmax(-1);
-        var s = studentLogits.to_type(ScalarType.Float32).log_softmax(-1);
-        // Where the teacher gives zero probability the term is 0, not 0·(−∞).
-        var perToken = where(t.isneginf(), zeros_like(t), t.exp() * (t - s)).sum(-1);     // (B, T)
-        return (perToken * mask.to_type(ScalarType.Float32)).sum().item<float>();
+        return SumWhere(TokenDistribution.KlFromLogits(teacherLogits, studentLogits), mask);
     }
 
     /// <summary>Number of unmasked positions where the student's and the teacher's most likely tokens agree.</summary>
@@ -32,6 +29,13 @@ public static class TokenMetrics
         using var scope = NewDisposeScope();
         var same = teacherLogits.argmax(-1).eq(studentLogits.argmax(-1));                  // (B, T)
         return (same & mask.to_type(ScalarType.Bool)).sum().item<long>();
+    }
+
+    /// <summary>Sums the unmasked positions, selecting them (a NaN or ∞ in a masked position cannot reach the sum).</summary>
+    private static double SumWhere(Tensor perPosition, Tensor mask)
+    {
+        var keep = mask.dtype == ScalarType.Bool ? mask : mask.ne(0);
+        return where(keep, perPosition, zeros_like(perPosition)).sum().to_type(ScalarType.Float64).item<double>();
     }
 
     /// <summary>Perplexity from a summed negative log-likelihood over a token count: exp(nll / n).</summary>

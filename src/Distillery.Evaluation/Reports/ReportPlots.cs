@@ -2,7 +2,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using System.Text.Json;
+using Distillery.Core.Metrics;
 
 namespace Distillery.Evaluation.Reports;
 
@@ -80,17 +80,10 @@ public static class ReportPlots
 
     private static (List<double> Steps, List<double> Losses, List<double> EvalSteps, List<double> EvalLosses) ReadMetrics(string path)
     {
-        List<double> steps = [], losses = [], evalSteps = [], evalLosses = [];
-        foreach (var line in File.ReadLines(path))
-        {
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            using var doc = JsonDocument.Parse(line);
-            var root = doc.RootElement;
-            if (!root.TryGetProperty("step", out var step)) continue;
-            if (root.TryGetProperty("loss", out var loss) && loss.ValueKind == JsonValueKind.Number) { steps.Add(step.GetDouble()); losses.Add(loss.GetDouble()); }
-            if (root.TryGetProperty("eval_loss", out var el) && el.ValueKind == JsonValueKind.Number) { evalSteps.Add(step.GetDouble()); evalLosses.Add(el.GetDouble()); }
-        }
-        return (steps, losses, evalSteps, evalLosses);
+        var records = MetricsFile.Read(path);
+        var train = records.Where(r => r.Loss is not null).ToList();
+        var eval = records.Where(r => r.EvalLoss is not null).ToList();
+        return ([.. train.Select(r => (double)r.Step)], [.. train.Select(r => r.Loss!.Value)], [.. eval.Select(r => (double)r.Step)], [.. eval.Select(r => r.EvalLoss!.Value)]);
     }
 
     private static IEnumerable<double> Smooth(IReadOnlyList<double> values, int window)

@@ -7,6 +7,7 @@ using System.Text.Json.Nodes;
 using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
+using Distillery.Core.Provenance;
 using Distillery.Models.Llama;
 using Distillery.Models.Tokenizers;
 using static TorchSharp.torch;
@@ -28,14 +29,12 @@ public static class CheckpointFolder
     /// <summary>The sharded weights index name.</summary>
     public const string IndexFile = "model.safetensors.index.json";
 
-    /// <summary>The lineage file name.</summary>
-    public const string LineageFile = "distillery.json";
 
     /// <summary>
     /// Writes config.json, model.safetensors (float32, HF names; a tied head is stored once, as the embedding),
     /// the tokenizer's files where one is given, and distillery.json where a lineage is given.
     /// </summary>
-    public static async Task SaveAsync(string directory, LlamaForCausalLM model, ITextTokenizer? tokenizer = null, JsonObject? lineage = null, CancellationToken cancellationToken = default)
+    public static async Task SaveAsync(string directory, LlamaForCausalLM model, ITextTokenizer? tokenizer = null, Lineage? lineage = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(directory);
         ArgumentNullException.ThrowIfNull(model);
@@ -49,7 +48,7 @@ public static class CheckpointFolder
         File.Move(partial, weights, overwrite: true);
         if (tokenizer is not null) await tokenizer.SaveToFolderAsync(directory, cancellationToken);
         if (lineage is not null)
-            await File.WriteAllTextAsync(Path.Combine(directory, LineageFile), lineage.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n", cancellationToken);
+            await LineageFile.WriteAsync(directory, lineage, cancellationToken);
     }
 
     /// <summary>Loads config.json and the weights (single file or sharded; f32, f16 or bf16, converted to float32).</summary>
@@ -77,22 +76,6 @@ public static class CheckpointFolder
             throw;
         }
         return model;
-    }
-
-    /// <summary>The lineage object in distillery.json, or null where the folder has none.</summary>
-    public static async Task<JsonObject?> ReadLineageAsync(string directory, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(directory);
-        var path = Path.Combine(directory, LineageFile);
-        if (!File.Exists(path)) return null;
-        try
-        {
-            return JsonNode.Parse(await File.ReadAllTextAsync(path, cancellationToken))?.AsObject();
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException)
-        {
-            throw InputException.InFile(path, $"is not a JSON object ({e.Message.Split('\n')[0]})");
-        }
     }
 
     private static async Task<Dictionary<string, SafeTensors>> OpenWeightsAsync(string directory, CancellationToken cancellationToken)

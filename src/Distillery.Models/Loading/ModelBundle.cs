@@ -1,9 +1,9 @@
 using System;
 using System.Collections.Generic;
-using System.Text.Json.Nodes;
 using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
+using Distillery.Core.Provenance;
 using Distillery.Core.Tokens;
 using Distillery.Models.Checkpoints;
 using Distillery.Models.Decoding;
@@ -78,7 +78,7 @@ public sealed class ModelBundle : IDisposable
     public IReadOnlyList<TokenLogprob> Score(string text, int topLogprobs = 0) => TokenScoring.Score(Model, Tokenizer, EncodePrompt(text), topLogprobs);
 
     /// <summary>Saves as a model folder: config.json, model.safetensors, the tokenizer, the chat template, and the lineage where given.</summary>
-    public async Task SaveAsync(string directory, JsonObject? lineage = null, CancellationToken cancellationToken = default)
+    public async Task SaveAsync(string directory, Lineage? lineage = null, CancellationToken cancellationToken = default)
     {
         await CheckpointFolder.SaveAsync(directory, Model, Tokenizer, lineage, cancellationToken);
         await ChatTemplate.SaveAsync(directory, cancellationToken);

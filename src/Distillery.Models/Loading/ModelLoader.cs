@@ -3,6 +3,7 @@ using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
+using Distillery.Core.Specs;
 using Distillery.Models.Checkpoints;
 using Distillery.Models.Gguf;
 using Distillery.Models.Llama;
@@ -22,10 +23,11 @@ public static class ModelLoader
     public static async Task<ModelBundle> LoadAsync(string spec, string? tokenizer = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(spec);
-        var (kind, path) = Split(spec);
-        switch (kind)
+        var parsed = ModelSpec.Parse(spec, "model");
+        var path = parsed.Target;
+        switch (parsed.Kind)
         {
-            case "llama2c":
+            case ModelKind.Llama2c:
             {
                 var model = await Llama2cCheckpoint.LoadAsync(path, cancellationToken);
                 try
@@ -40,7 +42,7 @@ public static class ModelLoader
                     throw;
                 }
             }
-            case "checkpoint":
+            case ModelKind.Checkpoint:
             {
                 var model = await CheckpointFolder.LoadAsync(path, cancellationToken);
                 try
@@ -55,7 +57,7 @@ public static class ModelLoader
                     throw;
                 }
             }
-            case "gguf":
+            case ModelKind.Gguf:
             {
                 var (model, tok) = LlamaGguf.Load(path);
                 try
@@ -71,35 +73,15 @@ public static class ModelLoader
                 }
             }
             default:
-                throw InputException.InField("model", $"'{spec}' is not a model spec this build loads; use llama2c:PATH, checkpoint:DIR or gguf:PATH");
+                throw InputException.InField("model", $"'{spec}' is not a local model; use llama2c:PATH, checkpoint:DIR or gguf:PATH");
         }
     }
 
-    /// <summary>The file or folder a model spec points at (<c>llama2c:PATH</c> → PATH; a bare path as it is).</summary>
-    public static string PathOf(string spec)
-    {
-        ArgumentNullException.ThrowIfNull(spec);
-        var colon = spec.IndexOf(':', StringComparison.Ordinal);
-        return colon > 1 ? spec[(colon + 1)..] : spec; // "C:\..." is a path, not a kind
-    }
+    /// <summary>The file or folder a model spec points at (<c>llama2c:PATH</c> → PATH; anything else as it is).</summary>
+    public static string PathOf(string spec) => ModelSpec.TryParse(spec)?.Target ?? spec;
 
     /// <summary>A short name for a model: its file or folder name without the extension.</summary>
-    public static string NameOf(string spec) => Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(PathOf(spec)));
-
-    private static (string Kind, string Path) Split(string spec)
-    {
-        var colon = spec.IndexOf(':', StringComparison.Ordinal);
-        if (colon > 1) // "C:\..." is a path, not a kind
-        {
-            var kind = spec[..colon];
-            if (kind is "llama2c" or "checkpoint" or "gguf") return (kind, spec[(colon + 1)..]);
-            if (!File.Exists(spec) && !Directory.Exists(spec)) return (kind, spec[(colon + 1)..]);
-        }
-        if (Directory.Exists(spec)) return ("checkpoint", spec);
-        if (File.Exists(spec) && spec.EndsWith(".bin", StringComparison.OrdinalIgnoreCase)) return ("llama2c", spec);
-        if (File.Exists(spec) && spec.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase)) return ("gguf", spec);
-        throw InputException.InField("model", $"'{spec}' is neither a model spec (llama2c:PATH, checkpoint:DIR, gguf:PATH) nor an existing folder or .bin file");
-    }
+    public static string NameOf(string spec) => (ModelSpec.TryParse(spec) ?? new ModelSpec(ModelKind.Checkpoint, spec)).Name;
 
     private static string FindLlama2cTokenizer(string modelPath, LlamaConfig config)
     {

@@ -29,6 +29,17 @@ public sealed record ChatTemplate(
     /// <summary>No markers: the messages' contents run together and the model continues them (base models such as llama2.c's).</summary>
     public static ChatTemplate Plain { get; } = new("{content}", "");
 
+    /// <summary>The names a user can choose a built-in template by, for messages.</summary>
+    public const string BuiltInNames = "chatml or plain";
+
+    /// <summary>The built-in template with that name (<c>chatml</c>, <c>plain</c>), or null.</summary>
+    public static ChatTemplate? BuiltIn(string name) => name switch
+    {
+        "chatml" => ChatML,
+        "plain" => Plain,
+        _ => null,
+    };
+
     /// <summary>Renders the messages, ending with the generation prompt where asked.</summary>
     public string Apply(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt = true)
     {

@@ -44,15 +44,39 @@ public sealed class LabelingRunner
     {
         var stopwatch = Stopwatch.StartNew();
         var prompts = await PromptFile.ReadAsync(options.PromptsPath, cancellationToken);
+        var decisions = CheckPolicy();
+        await using var writer = await DatasetWriter.OpenAsync(options.OutputDirectory, cancellationToken);
+        var plan = await PlanAsync(prompts, cancellationToken);
+        await using var ledger = await TeacherLedger.OpenAsync(options.LedgerPath ?? Path.Combine(options.OutputDirectory, DatasetFolder.LedgerFile), cancellationToken);
+
+        var state = new RunState { RowsTotal = plan.Items.Count, Tally = plan.Tally, Lines = plan.Lines };
+        state.AlreadyPresent = plan.Items.Count - plan.Todo.Count;
+        state.RowsDone = state.AlreadyPresent;
+        var retriesAtStart = options.Statistics?.Retries ?? 0;
+        void Report() => progress?.Report(new LabelingProgress(Volatile.Read(ref state.RowsDone), state.RowsTotal, Interlocked.Read(ref state.CompletionTokens),
+            state.Cost, Volatile.Read(ref state.Failed), (options.Statistics?.Retries ?? 0) - retriesAtStart, stopwatch.Elapsed));
+        Report();
+        var work = new Work(ledger, writer, new Budget(options.BudgetUsd), decisions, state, await ledger.AnsweredHashesAsync(cancellationToken), Report);
+
+        var cancelled = await SendAsync(plan.Todo, work, cancellationToken);
+        return await FinishAsync(prompts, work, cancelled, retriesAtStart, stopwatch.Elapsed, cancellationToken);
+    }
+
+    /// <summary>The policy's decision on the teacher; a denied teacher is an input error before anything is read or sent.</summary>
+    private ConcurrentDictionary<string, PolicyDecision> CheckPolicy()
+    {
         var identity = teacher.Identity;
         var decision = options.Policy.Evaluate(identity.Provider, identity.Model);
         if (decision.Verdict == PolicyVerdict.Deny)
             throw InputException.InField("--teacher", $"{identity} is denied by {decision.Rule}{Suffix(decision.Explanation)}; Distillery will not generate data from it");
-        var decisions = new ConcurrentDictionary<string, PolicyDecision>(StringComparer.Ordinal) { [identity.Model] = decision };
+        return new ConcurrentDictionary<string, PolicyDecision>(StringComparer.Ordinal) { [identity.Model] = decision };
+    }
 
+    /// <summary>Plans the run: every (prompt, sample) with its request hash, and those the dataset folder does not hold yet.</summary>
+    private async Task<Plan> PlanAsync(PromptSet prompts, CancellationToken cancellationToken)
+    {
         var order = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < prompts.Prompts.Count; i++) order.TryAdd(prompts.Prompts[i].Id, i);
-        await using var writer = await DatasetWriter.OpenAsync(options.OutputDirectory, cancellationToken);
         var present = new HashSet<string>(StringComparer.Ordinal);
         var tally = new ContributionTally();
         var lines = new LineOrder();
@@ -64,9 +88,9 @@ public sealed class LabelingRunner
             // Rows of prompts not in this file (an earlier run's) keep their place after this file's.
             lines.AddExisting(p is not null && order.TryGetValue(p.PromptId, out var index) ? index : int.MaxValue, p?.Sample ?? 0);
         }
-        await using var ledger = await TeacherLedger.OpenAsync(options.LedgerPath ?? Path.Combine(options.OutputDirectory, DatasetFolder.LedgerFile), cancellationToken);
 
         // Hashing every request (~9 µs each) is the run's start-up cost: spread over the cores.
+        var identity = teacher.Identity;
         var items = new WorkItem[prompts.Prompts.Count * options.Samples];
         Parallel.For(0, prompts.Prompts.Count, new ParallelOptions { CancellationToken = cancellationToken }, p =>
         {
@@ -78,20 +102,14 @@ public sealed class LabelingRunner
                 items[p * options.Samples + sample] = new WorkItem(prompt, order[prompt.Id], sample, messages, canonical, RequestHash.Of(identity, canonical));
             }
         });
-        var answeredBefore = await ledger.AnsweredHashesAsync(cancellationToken);
-        var state = new RunState { RowsTotal = items.Length, Tally = tally, Lines = lines };
-        var todo = items.Where(i => !present.Contains(RowKey(i.Prompt.Id, i.Sample, i.Hash))).ToList();
-        state.AlreadyPresent = items.Length - todo.Count;
-        state.RowsDone = state.AlreadyPresent;
-        var budget = new Budget(options.BudgetUsd);
-        var retriesAtStart = options.Statistics?.Retries ?? 0;
-        void Report() => progress?.Report(new LabelingProgress(Volatile.Read(ref state.RowsDone), state.RowsTotal, Interlocked.Read(ref state.CompletionTokens),
-            state.Cost, Volatile.Read(ref state.Failed), (options.Statistics?.Retries ?? 0) - retriesAtStart, stopwatch.Elapsed));
-        Report();
+        return new Plan(items, [.. items.Where(i => !present.Contains(RowKey(i.Prompt.Id, i.Sample, i.Hash)))], tally, lines);
+    }
 
+    /// <summary>Sends what the plan left to do through --concurrency slots while one loop records the answers; true when cancelled.</summary>
+    private async Task<bool> SendAsync(IReadOnlyList<WorkItem> todo, Work work, CancellationToken cancellationToken)
+    {
         // Identical requests (the same prompt twice) are sent once and answer every row that asked.
         var queue = new ConcurrentQueue<List<WorkItem>>(todo.GroupBy(i => i.Hash, StringComparer.Ordinal).Select(g => g.ToList()));
-        var work = new Work(ledger, writer, budget, decisions, state, answeredBefore, Report);
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         // One loop records answers (ledger, then dataset) while the slots send: the teacher's next request never waits for
         // the last answer to be written, and a burst of answers does not take every core from the requests going out.
@@ -121,14 +139,14 @@ public sealed class LabelingRunner
                 throw;
             }
         }, CancellationToken.None)).ToArray();
-        var cancelled = false;
         try
         {
             await Task.WhenAll(slots);
+            return false;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            cancelled = true;
+            return true;
         }
         finally
         {
@@ -136,8 +154,13 @@ public sealed class LabelingRunner
             work.Answers.Writer.Complete();
             await recorder;
         }
+    }
 
-        if (!cancelled) await PutInPromptOrderAsync(writer, lines);
+    /// <summary>Puts the rows in prompt order (unless cancelled), writes the manifest and returns the summary; a policy stop throws after the manifest is written.</summary>
+    private async Task<LabelingSummary> FinishAsync(PromptSet prompts, Work work, bool cancelled, int retriesAtStart, TimeSpan elapsed, CancellationToken cancellationToken)
+    {
+        var state = work.State;
+        if (!cancelled) await PutInPromptOrderAsync(work.Writer, state.Lines);
         var summary = new LabelingSummary
         {
             RowsTotal = state.RowsTotal,
@@ -151,12 +174,12 @@ public sealed class LabelingRunner
             CompletionTokens = state.CompletionTokens,
             PromptTokens = state.PromptTokens,
             CostUsd = state.Cost,
-            Elapsed = stopwatch.Elapsed,
+            Elapsed = elapsed,
             BudgetReached = state.BudgetReached,
-            PolicyDecisions = [.. decisions.Values.Distinct()],
+            PolicyDecisions = [.. work.Decisions.Values.Distinct()],
             Errors = [.. state.Errors.Take(MaxErrorsKept)],
         };
-        await writer.WriteManifestAsync(BuildManifest(prompts, tally, summary, decisions), CancellationToken.None);
+        await work.Writer.WriteManifestAsync(BuildManifest(prompts, state.Tally, summary, work.Decisions), CancellationToken.None);
         cancellationToken.ThrowIfCancellationRequested();
         if (state.PolicyStop is { } stop) throw new DistilleryException(stop);
         return summary;
@@ -337,6 +360,9 @@ public sealed class LabelingRunner
     private static string RowKey(string promptId, int sample, string hash) => $"{promptId}\n{sample}\n{hash}";
 
     private static string Suffix(string explanation) => explanation.Length == 0 ? "" : $" ({explanation})";
+
+    /// <summary>Every (prompt, sample) of the run, those still to do, and what the dataset folder held at the start.</summary>
+    private sealed record Plan(IReadOnlyList<WorkItem> Items, IReadOnlyList<WorkItem> Todo, ContributionTally Tally, LineOrder Lines);
 
     private sealed record WorkItem(Prompt Prompt, int PromptIndex, int Sample, IReadOnlyList<ChatMessage> Messages, string Canonical, string Hash);
 

@@ -5,6 +5,7 @@ using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Errors;
 using Distillery.Core.Provenance;
+using Distillery.Core.Specs;
 using Distillery.Models.Loading;
 using Distillery.Models.Runtime;
 
@@ -17,7 +18,7 @@ public sealed class LocalTeacher : ITeacher, IDisposable
     private readonly SemaphoreSlim gate = new(1, 1);
 
     /// <summary>Wraps a loaded model as a teacher; the teacher owns (disposes) it.</summary>
-    public LocalTeacher(TeacherSpec spec, ModelBundle bundle)
+    public LocalTeacher(ModelSpec spec, ModelBundle bundle)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(bundle);
@@ -33,10 +34,10 @@ public sealed class LocalTeacher : ITeacher, IDisposable
     public TeacherIdentity Identity { get; }
 
     /// <summary>Loads the model a local spec names (libtorch loaded first).</summary>
-    public static async Task<LocalTeacher> LoadAsync(TeacherSpec spec, CancellationToken cancellationToken = default)
+    public static async Task<LocalTeacher> LoadAsync(ModelSpec spec, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        if (spec.Kind == TeacherKind.OpenAi) throw new ArgumentException("an openai: spec is not a local teacher", nameof(spec));
+        if (spec.Kind == ModelKind.OpenAi) throw new ArgumentException("an openai: spec is not a local teacher", nameof(spec));
         TorchRuntime.EnsureLoaded();
         var bundle = await ModelLoader.LoadAsync($"{spec.Provider}:{spec.Target}", cancellationToken: cancellationToken);
         return new LocalTeacher(spec, bundle);

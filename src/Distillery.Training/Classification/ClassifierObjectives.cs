@@ -9,11 +9,11 @@ namespace Distillery.Training.Classification;
 public sealed class HardLabelObjective(nn.Module<Tensor, Tensor> model) : ITrainingObjective<ClassificationBatch>
 {
     /// <inheritdoc />
-    public Tensor Loss(ClassificationBatch batch, double normaliser)
+    public Tensor Loss(ClassificationBatch batch, double normalizer)
     {
         ArgumentNullException.ThrowIfNull(batch);
         var logits = model.call(batch.Inputs);
-        return DistillationLosses.CrossEntropy(logits, batch.Labels, ones(batch.Labels.shape, dtype: ScalarType.Bool), normaliser);
+        return DistillationLosses.CrossEntropy(logits, batch.Labels, ones(batch.Labels.shape, dtype: ScalarType.Bool), normalizer);
     }
 }
 
@@ -38,14 +38,14 @@ public sealed class SoftTargetObjective : ITrainingObjective<ClassificationBatch
     }
 
     /// <inheritdoc />
-    public Tensor Loss(ClassificationBatch batch, double normaliser)
+    public Tensor Loss(ClassificationBatch batch, double normalizer)
     {
         ArgumentNullException.ThrowIfNull(batch);
         var teacher = batch.TeacherLogits ?? throw new ArgumentException("distillation needs the teacher's logits in every batch", nameof(batch));
         var logits = model.call(batch.Inputs);
         var mask = ones(batch.Labels.shape, dtype: ScalarType.Bool);
-        var kd = DistillationLosses.ForwardKl(logits, teacher, mask, normaliser, temperature);
-        var ce = DistillationLosses.CrossEntropy(logits, batch.Labels, mask, normaliser);
+        var kd = DistillationLosses.ForwardKl(logits, teacher, mask, normalizer, temperature);
+        var ce = DistillationLosses.CrossEntropy(logits, batch.Labels, mask, normalizer);
         return DistillationLosses.AlphaMix(kd, ce, alpha);
     }
 }

@@ -2,14 +2,15 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Datasets;
 using Distillery.Core.Errors;
+using Distillery.Core.Hashing;
 using Distillery.Core.Policy;
+using Distillery.Core.Provenance;
 using Distillery.Models.Llama;
 using Distillery.Models.Loading;
 using Distillery.Models.Runtime;
@@ -36,33 +37,16 @@ public static class LmTraining
     /// <summary>The student's architecture, written at the start so a resumed run rebuilds exactly it.</summary>
     public const string StudentConfigFile = "student.config.json";
 
-    /// <summary>Runs the training; cancellation saves a checkpoint and throws <see cref="OperationCanceledException"/>.</summary>
+    /// <summary>Runs the training; cancellation saves a resume state and throws <see cref="OperationCanceledException"/>.</summary>
     public static async Task<LmTrainingReport> RunAsync(LmTrainingConfig config, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         TorchRuntime.EnsureLoaded();
-        if (!DatasetFolder.IsDataset(config.Data))
-            throw InputException.InField("--data", $"'{config.Data}' holds no {DatasetFolder.DataFile}; give a dataset folder made by 'distill generate'");
-        var hasRun = CheckpointStore.FindLatest(config.Out) is not null;
-        if (hasRun && !config.Resume)
-            throw InputException.InField("--out", $"'{config.Out}' already holds a training run; pass --resume to continue it, or choose another --out");
-        var studentConfigPath = Path.Combine(config.Out, StudentConfigFile);
-        var resuming = config.Resume && hasRun && File.Exists(studentConfigPath);
-
-        var manifest = await DatasetReader.ReadManifestAsync(config.Data, cancellationToken);
-        var rows = await DatasetReader.ReadAllRowsAsync(config.Data, cancellationToken);
-        if (rows.Count == 0) throw InputException.InFile(DatasetFolder.DataPath(config.Data), "has no rows to train on");
-        var policy = config.Policy is null ? null : await TermsPolicy.LoadAsync(config.Policy, cancellationToken);
-        DatasetPolicy.Enforce(config.Data, manifest, rows, policy);
-
-        using var teacher = config.Teacher is null ? null : await ModelLoader.LoadAsync(config.Teacher, cancellationToken: cancellationToken);
-        if (teacher is not null)
-        {
-            teacher.Model.eval();
-            foreach (var p in teacher.Model.parameters()) p.requires_grad = false;
-        }
-        using var student = await CreateStudentAsync(config, teacher, resuming ? studentConfigPath : null, cancellationToken);
+        var resumeConfig = CheckOutputFolder(config);
+        var (manifest, rows) = await ReadDataAsync(config, cancellationToken);
+        using var teacher = await LoadFrozenTeacherAsync(config, cancellationToken);
+        using var student = await CreateStudentAsync(config, teacher, resumeConfig, cancellationToken);
         if (config.Mode is LmMode.Whitebox or LmMode.Onpolicy) CheckSharedVocabulary(student, teacher!);
 
         var seqLen = Math.Min(config.SeqLen, student.Config.MaxPositionEmbeddings);
@@ -79,30 +63,8 @@ public static class LmTraining
         var model = new DistillationStudent(student.Model, hidden ? new HiddenStateProjection(student.Config.HiddenSize, teacher!.Config.HiddenSize) : null);
         model.Settle();
         var objective = CreateObjective(config, model, teacher, student.Tokenizer, seqLen);
-
-        Directory.CreateDirectory(config.Out);
-        if (!resuming)
-        {
-            await File.WriteAllTextAsync(Path.Combine(config.Out, RunFile), JsonSerializer.Serialize(config, LmTrainingConfig.JsonOptions) + "\n", cancellationToken);
-            await student.Config.SaveAsync(studentConfigPath, cancellationToken);
-        }
-        var options = new TrainerOptions
-        {
-            OutputDirectory = config.Out,
-            MaxSteps = config.Steps,
-            GradientAccumulation = config.GradAccum,
-            LearningRate = config.LearningRate,
-            MinLearningRate = config.MinLearningRate,
-            WarmupSteps = config.Warmup,
-            WeightDecay = config.WeightDecay,
-            ClipGradientNorm = config.Clip > 0 ? config.Clip : null,
-            Seed = config.Seed,
-            EvalEvery = eval is null ? 0 : config.EvalEvery,
-            EarlyStoppingPatience = eval is null ? null : config.Patience,
-            CheckpointEvery = config.CheckpointEvery,
-            Resume = config.Resume,
-        };
-        var trainer = new Trainer<LmBatch>(model, objective, train, eval, options);
+        if (resumeConfig is null) await WriteRunFilesAsync(config, student, cancellationToken);
+        var trainer = new Trainer<LmBatch>(model, objective, train, eval, TrainerOptionsFor(config, hasEval: eval is not null));
         var result = await trainer.RunAsync(progress, cancellationToken);
 
         double? evalCe = evalSet.Count > 0 ? LmEvaluation.CrossEntropy(student.Model, evalSet, config.BatchSize) : null;
@@ -114,6 +76,71 @@ public static class LmTraining
         return new LmTrainingReport(result, config.Out, student.Model.ParameterCount, trainSet.Count, evalSet.Count, tokens, evalCe, evalKl, lineage);
     }
 
+    /// <summary>
+    /// Checks the output folder against --resume before any work; returns the saved student architecture when resuming a new
+    /// student. A run whose student.config.json is missing is an error: rebuilding from today's flags could change the model.
+    /// </summary>
+    private static string? CheckOutputFolder(LmTrainingConfig config)
+    {
+        if (!DatasetFolder.IsDataset(config.Data))
+            throw InputException.InField("--data", $"'{config.Data}' holds no {DatasetFolder.DataFile}; give a dataset folder made by 'distill generate'");
+        var hasRun = ResumeStateStore.FindLatest(config.Out) is not null;
+        if (hasRun && !config.Resume)
+            throw InputException.InField("--out", $"'{config.Out}' already holds a training run; pass --resume to continue it, or choose another --out");
+        if (!hasRun) return null;
+        var path = Path.Combine(config.Out, StudentConfigFile);
+        if (File.Exists(path)) return path;
+        if (config.Student is null)
+            throw InputException.InFile(path, "is missing, so the run cannot be resumed with the architecture it started with; restore it or train into a fresh --out");
+        return null;
+    }
+
+    /// <summary>The dataset's manifest and rows, checked against the terms policy.</summary>
+    private static async Task<(DatasetManifest? Manifest, IReadOnlyList<DatasetRow> Rows)> ReadDataAsync(LmTrainingConfig config, CancellationToken cancellationToken)
+    {
+        var manifest = await DatasetReader.ReadManifestAsync(config.Data, cancellationToken);
+        var rows = await DatasetReader.ReadAllRowsAsync(config.Data, cancellationToken);
+        if (rows.Count == 0) throw InputException.InFile(DatasetFolder.DataPath(config.Data), "has no rows to train on");
+        var policy = config.Policy is null ? null : await TermsPolicy.LoadAsync(config.Policy, cancellationToken);
+        DatasetPolicy.Enforce(config.Data, manifest, rows, policy);
+        return (manifest, rows);
+    }
+
+    /// <summary>The local teacher, in eval mode with its parameters frozen, or null where none was given.</summary>
+    private static async Task<ModelBundle?> LoadFrozenTeacherAsync(LmTrainingConfig config, CancellationToken cancellationToken)
+    {
+        if (config.Teacher is null) return null;
+        var teacher = await ModelLoader.LoadAsync(config.Teacher, cancellationToken: cancellationToken);
+        teacher.Model.eval();
+        foreach (var p in teacher.Model.parameters()) p.requires_grad = false;
+        return teacher;
+    }
+
+    /// <summary>Writes the run's configuration and the student's architecture, which a resumed run reads back.</summary>
+    private static async Task WriteRunFilesAsync(LmTrainingConfig config, ModelBundle student, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(config.Out);
+        await File.WriteAllTextAsync(Path.Combine(config.Out, RunFile), JsonSerializer.Serialize(config, LmTrainingConfig.JsonOptions) + "\n", cancellationToken);
+        await student.Config.SaveAsync(Path.Combine(config.Out, StudentConfigFile), cancellationToken);
+    }
+
+    private static TrainerOptions TrainerOptionsFor(LmTrainingConfig config, bool hasEval) => new()
+    {
+        OutputDirectory = config.Out,
+        MaxSteps = config.Steps,
+        GradientAccumulation = config.GradAccum,
+        LearningRate = config.LearningRate,
+        MinLearningRate = config.MinLearningRate,
+        WarmupSteps = config.Warmup,
+        WeightDecay = config.WeightDecay,
+        ClipGradientNorm = config.Clip > 0 ? config.Clip : null,
+        Seed = config.Seed,
+        EvalEvery = hasEval ? config.EvalEvery : 0,
+        EarlyStoppingPatience = hasEval ? config.Patience : null,
+        CheckpointEvery = config.CheckpointEvery,
+        Resume = config.Resume,
+    };
+
     /// <summary>The student: an existing model, or a new one from a config file or preset with the given (or the teacher's) tokenizer.</summary>
     private static async Task<ModelBundle> CreateStudentAsync(LmTrainingConfig config, ModelBundle? teacher, string? resumeConfig, CancellationToken cancellationToken)
     {
@@ -121,12 +148,7 @@ public static class LmTraining
         var tokenizer = config.Tokenizer is not null
             ? await TokenizerLoader.LoadAsync(config.Tokenizer, cancellationToken)
             : teacher?.Tokenizer ?? throw InputException.InField("--tokenizer", "a new student needs a tokenizer: give --tokenizer (file, folder or tiktoken:NAME) or --teacher");
-        var template = config.ChatTemplate switch
-        {
-            "chatml" => ChatTemplate.ChatML,
-            "plain" => ChatTemplate.Plain,
-            _ => teacher?.ChatTemplate ?? ChatTemplate.ChatML,
-        };
+        var template = (config.ChatTemplate is null ? null : ChatTemplate.BuiltIn(config.ChatTemplate)) ?? teacher?.ChatTemplate ?? ChatTemplate.ChatML;
         // The teacher's model may pad its vocabulary beyond its tokenizer's; a student sharing that tokenizer matches the model.
         var vocab = config.Tokenizer is null && teacher is not null ? teacher.Config.VocabSize : tokenizer.VocabSize;
         LlamaConfig architecture;
@@ -158,10 +180,7 @@ public static class LmTraining
 
     private static void CheckSharedVocabulary(ModelBundle student, ModelBundle teacher)
     {
-        var same = student.Config.VocabSize == teacher.Config.VocabSize && student.Tokenizer.VocabSize == teacher.Tokenizer.VocabSize;
-        for (var id = 0; same && id < student.Tokenizer.VocabSize; id++)
-            same = student.Tokenizer.TokenBytes(id).SequenceEqual(teacher.Tokenizer.TokenBytes(id));
-        if (!same)
+        if (student.Config.VocabSize != teacher.Config.VocabSize || !SharedVocabulary.Between(student.Tokenizer, teacher.Tokenizer))
             throw InputException.InField("--teacher", $"white-box distillation needs the student to share the teacher's tokenizer, but {student.Tokenizer.Name} (vocab {student.Config.VocabSize}) differs from {teacher.Tokenizer.Name} (vocab {teacher.Config.VocabSize}); use --mode sft");
     }
 
@@ -209,79 +228,50 @@ public static class LmTraining
 
     private static string Kebab<T>(T value) where T : struct, Enum => JsonSerializer.Serialize(value, LmTrainingConfig.JsonOptions).Trim('"');
 
-    private static async Task<JsonObject> LineageAsync(LmTrainingConfig config, DatasetManifest? manifest, IReadOnlyList<DatasetRow> rows, ModelBundle? teacher,
+    private static async Task<Lineage> LineageAsync(LmTrainingConfig config, DatasetManifest? manifest, IReadOnlyList<DatasetRow> rows, ModelBundle? teacher,
         ModelBundle student, TrainingResult result, IReadOnlyDictionary<string, long> tokens, LmExampleSet set, int trainCount, int evalCount,
         double? evalCe, double? evalKl, CancellationToken cancellationToken)
     {
         var total = tokens.Values.Sum();
-        var teachers = new JsonArray();
-        foreach (var c in TeacherContributions.FromRows(rows))
+        var teachers = TeacherContributions.FromRows(rows).Select(c =>
         {
-            var key = c.Provider == "none" ? "none" : $"{c.Provider}:{c.RequestedModel}";
-            var trained = tokens.GetValueOrDefault(key);
-            teachers.Add(new JsonObject
-            {
-                ["provider"] = c.Provider,
-                ["model"] = c.RequestedModel,
-                ["models_reported"] = new JsonArray([.. c.ModelsReported.Select(m => (JsonNode?)JsonValue.Create(m))]),
-                ["endpoint"] = c.Endpoint,
-                ["rows"] = c.Rows,
-                ["training_tokens"] = trained,
-                ["share"] = total == 0 ? 0 : Math.Round((double)trained / total, 6),
-            });
-        }
-        var lineage = new JsonObject
+            var trained = tokens.GetValueOrDefault(c.Provider == "none" ? "none" : $"{c.Provider}:{c.RequestedModel}");
+            return new LineageTeacher(c.Provider, c.RequestedModel, [.. c.ModelsReported], c.Endpoint, c.Rows, trained,
+                total == 0 ? 0 : Math.Round((double)trained / total, 6));
+        }).ToList();
+        return new Lineage
         {
-            ["format"] = "distillery-lineage/1",
-            ["created"] = DateTimeOffset.UtcNow.ToString("O"),
-            ["kind"] = "language-model distillation",
-            ["mode"] = Kebab(config.Mode),
-            ["config"] = JsonSerializer.SerializeToNode(config, LmTrainingConfig.JsonOptions),
-            ["student"] = new JsonObject
-            {
-                ["init"] = config.Student ?? student.Spec,
-                ["parameters"] = student.Model.ParameterCount,
-                ["tokenizer"] = student.Tokenizer.Name,
-            },
-            ["datasets"] = new JsonArray(new JsonObject
-            {
-                ["path"] = Path.GetFullPath(config.Data),
-                ["manifest_sha256"] = await HashAsync(DatasetFolder.ManifestPath(config.Data), cancellationToken),
-                ["data_sha256"] = await HashAsync(DatasetFolder.DataPath(config.Data), cancellationToken),
-                ["rows"] = rows.Count,
-                ["rows_skipped"] = set.Skipped,
-                ["train_rows"] = trainCount,
-                ["eval_rows"] = evalCount,
-                ["prompts_sha256"] = manifest?.Prompts?.Sha256,
-            }),
-            ["teachers"] = teachers,
-            ["losses"] = Losses(config),
-            ["steps"] = result.Steps,
-            ["training_tokens"] = total,
-            ["metrics"] = new JsonObject
-            {
-                ["final_train_loss"] = result.FinalLoss,
-                ["best_eval_loss"] = result.BestEvalLoss,
-                ["best_eval_step"] = result.BestEvalStep,
-                ["eval_cross_entropy"] = evalCe,
-                ["eval_kl_to_teacher"] = evalKl,
-                ["stopped_early"] = result.StoppedEarly,
-            },
+            Created = DateTimeOffset.UtcNow.ToString("O"),
+            Kind = "language-model distillation",
+            Mode = Kebab(config.Mode),
+            Config = JsonSerializer.SerializeToNode(config, LmTrainingConfig.JsonOptions)!.AsObject(),
+            Student = new LineageStudent(config.Student ?? student.Spec, student.Model.ParameterCount, student.Tokenizer.Name),
+            Datasets =
+            [
+                new LineageDataset
+                {
+                    Path = Path.GetFullPath(config.Data),
+                    ManifestSha256 = await HashAsync(DatasetFolder.ManifestPath(config.Data), cancellationToken),
+                    DataSha256 = await HashAsync(DatasetFolder.DataPath(config.Data), cancellationToken),
+                    Rows = rows.Count,
+                    RowsSkipped = set.Skipped,
+                    TrainRows = trainCount,
+                    EvalRows = evalCount,
+                    PromptsSha256 = manifest?.Prompts?.Sha256,
+                },
+            ],
+            Teachers = teachers,
+            Losses = Losses(config),
+            Steps = result.Steps,
+            TrainingTokens = total,
+            Metrics = new LineageMetrics(result.FinalLoss, result.BestEvalLoss, result.BestEvalStep, evalCe, evalKl, result.StoppedEarly),
+            LocalTeacher = teacher is null
+                ? null
+                : new LineageLocalTeacher(teacher.Spec, teacher.Model.ParameterCount,
+                    config.Mode is LmMode.Whitebox or LmMode.Onpolicy ? "white-box scorer" : "tokenizer only"),
         };
-        if (teacher is not null)
-            lineage["local_teacher"] = new JsonObject
-            {
-                ["spec"] = teacher.Spec,
-                ["parameters"] = teacher.Model.ParameterCount,
-                ["role"] = config.Mode is LmMode.Whitebox or LmMode.Onpolicy ? "white-box scorer" : "tokenizer only",
-            };
-        return lineage;
     }
 
-    private static async Task<string?> HashAsync(string path, CancellationToken cancellationToken)
-    {
-        if (!File.Exists(path)) return null;
-        await using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken));
-    }
+    private static async Task<string?> HashAsync(string path, CancellationToken cancellationToken) =>
+        File.Exists(path) ? await Sha256Hex.OfFileAsync(path, cancellationToken) : null;
 }

@@ -1,5 +1,5 @@
 using System.Collections.Generic;
-using System.Text.Json.Nodes;
+using Distillery.Core.Provenance;
 using Distillery.Training.Trainer;
 
 namespace Distillery.Training.Language;
@@ -15,4 +15,4 @@ namespace Distillery.Training.Language;
 /// <param name="EvalKlToTeacher">Held-out KL(teacher ‖ student) per token, where a local teacher and held-out rows exist.</param>
 /// <param name="Lineage">What was written to distillery.json.</param>
 public sealed record LmTrainingReport(TrainingResult Result, string ModelDirectory, long StudentParameters, int TrainExamples, int EvalExamples,
-    IReadOnlyDictionary<string, long> TokensPerTeacher, double? EvalCrossEntropy, double? EvalKlToTeacher, JsonObject Lineage);
+    IReadOnlyDictionary<string, long> TokensPerTeacher, double? EvalCrossEntropy, double? EvalKlToTeacher, Lineage Lineage);

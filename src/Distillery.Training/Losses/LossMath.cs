@@ -3,40 +3,22 @@ using static TorchSharp.torch;
 
 namespace Distillery.Training.Losses;
 
-/// <summary>Shared pieces of every loss: precision, masking, the normaliser and a finite floor for log-probabilities.</summary>
+/// <summary>Shared pieces of every loss: masking, the normalizer and argument checks (log-probabilities and KL: <see cref="Distillery.Models.Probability.TokenDistribution"/>).</summary>
 internal static class LossMath
 {
     /// <summary>
-    /// The floor for log-probabilities. exp(−1e4) is exactly 0 in float32 and float64, so a −∞ clamped here keeps
-    /// its probability of zero while every product and gradient stays finite (0 · −∞ would be NaN).
-    /// </summary>
-    public const double LogFloor = -1e4;
-
-    /// <summary>Float32 for half and bfloat16 inputs (losses run in float32); float32 and float64 are kept as they are.</summary>
-    public static Tensor Precise(Tensor t) =>
-        t.dtype is ScalarType.Float32 or ScalarType.Float64 ? t : t.to_type(ScalarType.Float32);
-
-    /// <summary>Log-softmax over the last dimension at a temperature, floored so that −∞ becomes a finite, zero-probability value.</summary>
-    public static Tensor LogSoftmax(Tensor logits, double temperature = 1.0)
-    {
-        var x = Precise(logits);
-        if (temperature != 1.0) x = x / temperature;
-        return x.log_softmax(-1).clamp_min(LogFloor);
-    }
-
-    /// <summary>
-    /// Σ over unmasked positions of a per-position loss, divided by the normaliser. Masked positions are selected away
+    /// Σ over unmasked positions of a per-position loss, divided by the normalizer. Masked positions are selected away
     /// with <c>where</c>, never multiplied by zero, so NaN or ∞ in a masked row cannot reach the result or the gradient.
-    /// A normaliser of zero (nothing unmasked anywhere) gives a loss of zero.
+    /// A normalizer of zero (nothing unmasked anywhere) gives a loss of zero.
     /// </summary>
-    public static Tensor MaskedMean(Tensor perPosition, Tensor mask, double normaliser)
+    public static Tensor MaskedMean(Tensor perPosition, Tensor mask, double normalizer)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(normaliser);
+        ArgumentOutOfRangeException.ThrowIfNegative(normalizer);
         var keep = AsBool(mask);
         if (!keep.shape.AsSpan().SequenceEqual(perPosition.shape))
             throw new ArgumentException($"mask shape [{string.Join(", ", keep.shape)}] differs from the loss positions [{string.Join(", ", perPosition.shape)}]", nameof(mask));
         var kept = where(keep, perPosition, zeros_like(perPosition));
-        return kept.sum() / Math.Max(normaliser, 1.0);
+        return kept.sum() / Math.Max(normalizer, 1.0);
     }
 
     /// <summary>A boolean mask from a boolean or numeric (non-zero = keep) tensor.</summary>
@@ -55,7 +37,4 @@ internal static class LossMath
         if (!student.shape.AsSpan().SequenceEqual(teacher.shape))
             throw new ArgumentException($"teacher shape [{string.Join(", ", teacher.shape)}] differs from student shape [{string.Join(", ", student.shape)}]", nameof(teacher));
     }
-
-    /// <summary>KL(p‖q) over the last dimension from log-probabilities, 0 · log 0 taken as 0.</summary>
-    public static Tensor Kl(Tensor logP, Tensor logQ) => (logP.exp() * (logP - logQ)).sum(-1);
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Text.Json.Serialization;
 using static TorchSharp.torch;
 
 namespace Distillery.Training.Losses;
@@ -66,7 +67,8 @@ public enum TopKTailPolicy
     /// Condition both teacher and student on the top-k set: each is renormalised over those k tokens and the KL is taken
     /// between the two conditional distributions. Ignores how much mass lies outside; exact when k = V.
     /// </summary>
-    Renormalise,
+    [JsonStringEnumMemberName("renormalise")] // the option value users already pass
+    Renormalize,
 
     /// <summary>
     /// Add one bucket holding everything outside the top-k: the teacher's tail is 1 − Σ top-k probabilities and the

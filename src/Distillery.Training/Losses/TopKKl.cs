@@ -1,4 +1,5 @@
 using System;
+using Distillery.Models.Probability;
 using static TorchSharp.torch;
 
 namespace Distillery.Training.Losses;
@@ -8,7 +9,7 @@ public static partial class DistillationLosses
     /// <summary>
     /// Forward KL against a sparse teacher: its top-k token ids and log-probabilities, as an API returns them (OpenAI:
     /// k ≤ 20). The mass outside the top-k follows <see cref="SparseTeacherTargets.TailPolicy"/>:
-    /// <see cref="TopKTailPolicy.Renormalise"/> takes KL(p̂ ‖ q̂) between teacher and student each renormalised over the k
+    /// <see cref="TopKTailPolicy.Renormalize"/> takes KL(p̂ ‖ q̂) between teacher and student each renormalised over the k
     /// ids; <see cref="TopKTailPolicy.FoldTailIntoBucket"/> takes KL over k + 1 outcomes, the last being "any other token"
     /// with mass 1 − Σₖ p and 1 − Σₖ q. Both equal <see cref="ForwardKl"/> at T = 1 when k = V. Padded alternatives
     /// (logprob −∞) count for nothing on either side. Temperature 1 only: an API's logprobs are at T = 1.
@@ -16,8 +17,8 @@ public static partial class DistillationLosses
     /// <param name="studentLogits">Student logits, (…, V).</param>
     /// <param name="teacher">The teacher's top-k ids (…, k) and log-probabilities (…, k), with its tail policy.</param>
     /// <param name="mask">Which positions count, (…).</param>
-    /// <param name="normaliser">Number of unmasked positions across the whole accumulated batch.</param>
-    public static Tensor TopKKl(Tensor studentLogits, SparseTeacherTargets teacher, Tensor mask, double normaliser)
+    /// <param name="normalizer">Number of unmasked positions across the whole accumulated batch.</param>
+    public static Tensor TopKKl(Tensor studentLogits, SparseTeacherTargets teacher, Tensor mask, double normalizer)
     {
         ArgumentNullException.ThrowIfNull(studentLogits);
         ArgumentNullException.ThrowIfNull(teacher);
@@ -26,43 +27,43 @@ public static partial class DistillationLosses
             throw new ArgumentException($"top-k ids [{string.Join(", ", teacher.Ids.shape)}] do not match student logits [{string.Join(", ", studentLogits.shape)}] in their leading dimensions", nameof(teacher));
 
         var vocab = studentLogits.shape[^1];
-        var logQ = LossMath.LogSoftmax(studentLogits);                                 // (…, V)
-        var teacherLogP = LossMath.Precise(teacher.Logprobs.detach()).to_type(logQ.dtype);
-        var valid = teacherLogP.gt(LossMath.LogFloor);                                 // (…, k) padding is −∞
-        var logP = teacherLogP.clamp_min(LossMath.LogFloor);
+        var logQ = TokenDistribution.LogSoftmax(studentLogits);                                 // (…, V)
+        var teacherLogP = TokenDistribution.Precise(teacher.Logprobs.detach()).to_type(logQ.dtype);
+        var valid = teacherLogP.gt(TokenDistribution.LogFloor);                                 // (…, k) padding is −∞
+        var logP = teacherLogP.clamp_min(TokenDistribution.LogFloor);
         var ids = teacher.Ids.clamp(0, vocab - 1);
         // Student log-probabilities on the teacher's ids; padded slots get the floor so they carry no student mass either.
-        var logQk = where(valid, logQ.gather(-1, ids), full_like(logP, LossMath.LogFloor)); // (…, k)
+        var logQk = where(valid, logQ.gather(-1, ids), full_like(logP, TokenDistribution.LogFloor)); // (…, k)
 
         Tensor perPosition;
         switch (teacher.TailPolicy)
         {
-            case TopKTailPolicy.Renormalise:
+            case TopKTailPolicy.Renormalize:
             {
-                var logPhat = (logP - logP.logsumexp(-1, keepdim: true)).clamp_min(LossMath.LogFloor);
-                var logQhat = (logQk - logQk.logsumexp(-1, keepdim: true)).clamp_min(LossMath.LogFloor);
-                perPosition = LossMath.Kl(logPhat, logQhat);
+                var logPhat = (logP - logP.logsumexp(-1, keepdim: true)).clamp_min(TokenDistribution.LogFloor);
+                var logQhat = (logQk - logQk.logsumexp(-1, keepdim: true)).clamp_min(TokenDistribution.LogFloor);
+                perPosition = TokenDistribution.Kl(logPhat, logQhat);
                 break;
             }
             case TopKTailPolicy.FoldTailIntoBucket:
             {
                 var logPTail = LogOneMinusExp(logP.logsumexp(-1, keepdim: true));          // (…, 1)
                 var logQTail = LogOneMinusExp(logQk.logsumexp(-1, keepdim: true));         // (…, 1)
-                perPosition = LossMath.Kl(cat([logP, logPTail], -1), cat([logQk, logQTail], -1));
+                perPosition = TokenDistribution.Kl(cat([logP, logPTail], -1), cat([logQk, logQTail], -1));
                 break;
             }
             default:
                 throw new ArgumentOutOfRangeException(nameof(teacher), teacher.TailPolicy, "unknown top-k tail policy");
         }
-        return LossMath.MaskedMean(perPosition, mask, normaliser);
+        return LossMath.MaskedMean(perPosition, mask, normalizer);
     }
 
     /// <summary>log(1 − eˣ) for x ≤ 0, floored: a tail of (numerically) zero mass becomes the finite floor, never −∞ or NaN.</summary>
     private static Tensor LogOneMinusExp(Tensor logMass)
     {
         // A top-k sum can round a hair above 1; clamping the mass below 1 keeps log finite and its gradient zero there.
-        var tail = (-logMass.clamp_max(0).expm1()).clamp_min(Math.Exp(LossMath.LogFloor / 100));
-        return tail.log().clamp_min(LossMath.LogFloor);
+        var tail = (-logMass.clamp_max(0).expm1()).clamp_min(Math.Exp(TokenDistribution.LogFloor / 100));
+        return tail.log().clamp_min(TokenDistribution.LogFloor);
     }
 
     /// <summary>
@@ -72,12 +73,12 @@ public static partial class DistillationLosses
     /// <param name="studentLogits">Student logits, (…, V).</param>
     /// <param name="teacher">The teacher's dense or top-k targets.</param>
     /// <param name="mask">Which positions count, (…).</param>
-    /// <param name="normaliser">Number of unmasked positions across the whole accumulated batch.</param>
+    /// <param name="normalizer">Number of unmasked positions across the whole accumulated batch.</param>
     /// <param name="temperature">Softmax temperature for a dense teacher.</param>
-    public static Tensor Kd(Tensor studentLogits, TeacherTargets teacher, Tensor mask, double normaliser, double temperature = 1.0) => teacher switch
+    public static Tensor Kd(Tensor studentLogits, TeacherTargets teacher, Tensor mask, double normalizer, double temperature = 1.0) => teacher switch
     {
-        DenseTeacherTargets dense => ForwardKl(studentLogits, dense.Logits, mask, normaliser, temperature),
-        SparseTeacherTargets sparse when temperature == 1.0 => TopKKl(studentLogits, sparse, mask, normaliser),
+        DenseTeacherTargets dense => ForwardKl(studentLogits, dense.Logits, mask, normalizer, temperature),
+        SparseTeacherTargets sparse when temperature == 1.0 => TopKKl(studentLogits, sparse, mask, normalizer),
         SparseTeacherTargets => throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "top-k teacher logprobs are at temperature 1; a sparse teacher cannot be softened"),
         _ => throw new ArgumentException("unknown kind of teacher targets", nameof(teacher)),
     };

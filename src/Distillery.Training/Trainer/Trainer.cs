@@ -6,6 +6,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
+using Distillery.Core.Metrics;
 using Distillery.Models.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -14,8 +15,8 @@ namespace Distillery.Training.Trainer;
 
 /// <summary>
 /// The training loop shared by every mode: AdamW with warm-up + cosine schedule, gradient clipping and accumulation,
-/// held-out evaluation and early stopping, atomic checkpoints with exact resume (weights, optimiser moments, schedule
-/// position, torch RNG, data position), metrics.jsonl and a loss-curve PNG. Cancellation saves a checkpoint and throws
+/// held-out evaluation and early stopping, atomic resume states with exact resume (weights, optimiser moments, schedule
+/// position, torch RNG, data position) and metrics.jsonl (plots are drawn from it by Evaluation). Cancellation saves a resume state and throws
 /// <see cref="OperationCanceledException"/>. Generic over the micro-batch type so classifiers and language models share it.
 /// Randomness inside the objective (dropout) draws on libtorch's process-wide generator, which the trainer seeds, saves and
 /// restores: run one trainer at a time per process.
@@ -55,8 +56,8 @@ public sealed class Trainer<TBatch> where TBatch : ITrainingBatch
         Task.Factory.StartNew(() => Run(progress, cancellationToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     /// <summary>
-    /// Trains to <see cref="TrainerOptions.MaxSteps"/> (or early stopping), continuing from the latest checkpoint when
-    /// <see cref="TrainerOptions.Resume"/> is set. On cancellation writes a checkpoint of the last completed step and
+    /// Trains to <see cref="TrainerOptions.MaxSteps"/> (or early stopping), continuing from the latest resume state when
+    /// <see cref="TrainerOptions.Resume"/> is set. On cancellation writes a resume state of the last completed step and
     /// throws <see cref="OperationCanceledException"/>.
     /// </summary>
     public TrainingResult Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -64,121 +65,55 @@ public sealed class Trainer<TBatch> where TBatch : ITrainingBatch
         TorchRuntime.EnsureLoaded();
         Directory.CreateDirectory(options.OutputDirectory);
         using var optimizer = CreateOptimizer();
-
-        var state = new TrainerState { MaxSteps = options.MaxSteps, GradientAccumulation = options.GradientAccumulation };
-        Dictionary<string, Tensor>? best = null;
-        int? resumedFrom = null;
-        var latest = options.Resume ? CheckpointStore.FindLatest(options.OutputDirectory) : null;
-        if (latest is not null)
-        {
-            state = CheckpointStore.ReadState(latest);
-            if (state.GradientAccumulation != options.GradientAccumulation)
-                throw InputException.InFile(latest, $"was written with gradient accumulation {state.GradientAccumulation}, not {options.GradientAccumulation}; use the same setting to resume, or a fresh output folder");
-            CheckpointStore.Load(latest, model, optimizer);
-            best = CheckpointStore.ReadBest(latest, model);
-            using (var rng = tensor(Convert.FromBase64String(state.RngState), dtype: ScalarType.Byte)) set_rng_state(rng);
-            resumedFrom = state.Step;
-        }
-        else
-        {
-            manual_seed(options.Seed);
-        }
-
-        var metrics = new MetricsLog(options.OutputDirectory, state.Step);
+        var run = Resume(optimizer);
+        var resumedFrom = run.ResumeState.Length > 0 ? run.State.Step : (int?)null;
+        var metrics = new MetricsLog(options.OutputDirectory, run.State.Step);
         var clock = Stopwatch.StartNew();
         long positionsThisProcess = 0;
-        var startStep = state.Step;
-        string checkpoint = latest ?? "";
-        var stoppedEarly = state.StoppedEarly;
+        var startStep = run.State.Step;
         var parameters = model.parameters().Where(p => p.requires_grad).ToList();
 
         try
         {
-            while (state.Step < options.MaxSteps && !stoppedEarly)
+            while (run.State.Step < options.MaxSteps && !run.State.StoppedEarly)
             {
                 using var scope = NewDisposeScope();
-                // The RNG as this step found it: a cancellation inside the step saves this, so the redo draws the same dropout.
-                var rngAtStepStart = get_rng_state();
-                if (cancellationToken.IsCancellationRequested) throw new OperationCanceledException(cancellationToken);
-
-                var lr = LearningRateSchedule.WarmupCosine(state.Step, options.MaxSteps, options.WarmupSteps, options.LearningRate, options.MinLearningRate);
-                foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-
-                model.train();
-                var batches = new List<TBatch>(options.GradientAccumulation);
-                for (var i = 0; i < options.GradientAccumulation; i++)
+                var step = Step(optimizer, parameters, run.State, cancellationToken);
+                positionsThisProcess += step.Positions;
+                run.State = run.State with
                 {
-                    var cursor = state.MicroBatchCursor + i;
-                    batches.Add(train.GetBatch((int)(cursor / train.BatchesPerEpoch), (int)(cursor % train.BatchesPerEpoch)));
-                }
-                var normaliser = batches.Sum(b => b.Count);
-                optimizer.zero_grad();
-                var stepLoss = 0.0;
-                foreach (var batch in batches)
-                {
-                    if (cancellationToken.IsCancellationRequested)
-                    {
-                        set_rng_state(rngAtStepStart);
-                        throw new OperationCanceledException(cancellationToken);
-                    }
-                    using var micro = NewDisposeScope();
-                    var loss = objective.Loss(batch, normaliser);
-                    loss.backward();
-                    stepLoss += loss.item<float>();
-                }
-                if (!double.IsFinite(stepLoss))
-                    throw new DistilleryException($"training loss became {stepLoss} at step {state.Step + 1}; lower the learning rate (now {lr:G3}) or check the data");
-
-                var gradNorm = ClipGradients(parameters);
-                optimizer.step();
-
-                positionsThisProcess += normaliser;
-                state = state with
-                {
-                    Step = state.Step + 1,
-                    MicroBatchCursor = state.MicroBatchCursor + options.GradientAccumulation,
-                    LastLoss = stepLoss,
+                    Step = run.State.Step + 1,
+                    MicroBatchCursor = run.State.MicroBatchCursor + options.GradientAccumulation,
+                    LastLoss = step.Loss,
                 };
                 metrics.Append(new MetricsRecord
                 {
-                    Step = state.Step, Loss = stepLoss, LearningRate = lr, GradNorm = gradNorm, Positions = normaliser,
-                    Epoch = (double)state.MicroBatchCursor / train.BatchesPerEpoch, ElapsedSeconds = clock.Elapsed.TotalSeconds,
+                    Step = run.State.Step, Loss = step.Loss, LearningRate = step.LearningRate, GradNorm = step.GradNorm, Positions = step.Positions,
+                    Epoch = (double)run.State.MicroBatchCursor / train.BatchesPerEpoch, ElapsedSeconds = clock.Elapsed.TotalSeconds,
                 });
 
                 double? evalLoss = null;
-                if (options.EvalEvery > 0 && (state.Step % options.EvalEvery == 0 || state.Step == options.MaxSteps))
+                if (options.EvalEvery > 0 && (run.State.Step % options.EvalEvery == 0 || run.State.Step == options.MaxSteps))
                 {
-                    evalLoss = Evaluate();
-                    metrics.Append(new MetricsRecord { Step = state.Step, EvalLoss = evalLoss, ElapsedSeconds = clock.Elapsed.TotalSeconds });
-                    if (state.BestEvalLoss is not { } bestSoFar || evalLoss < bestSoFar - options.EarlyStoppingMinDelta)
-                    {
-                        state = state with { BestEvalLoss = evalLoss, BestEvalStep = state.Step, EvalsWithoutImprovement = 0 };
-                        if (options.RestoreBestWeights) best = Snapshot(best);
-                    }
-                    else
-                    {
-                        state = state with { EvalsWithoutImprovement = state.EvalsWithoutImprovement + 1 };
-                        if (options.EarlyStoppingPatience is { } patience && state.EvalsWithoutImprovement >= patience)
-                            state = state with { StoppedEarly = stoppedEarly = true };
-                    }
+                    evalLoss = EvaluateAndKeepBest(run);
+                    metrics.Append(new MetricsRecord { Step = run.State.Step, EvalLoss = evalLoss, ElapsedSeconds = clock.Elapsed.TotalSeconds });
                 }
 
-                var done = state.Step >= options.MaxSteps || stoppedEarly;
-                if (done || (options.CheckpointEvery > 0 && state.Step % options.CheckpointEvery == 0))
-                    checkpoint = SaveCheckpoint(optimizer, state, best);
+                var done = run.State.Step >= options.MaxSteps || run.State.StoppedEarly;
+                if (done || (options.CheckpointEvery > 0 && run.State.Step % options.CheckpointEvery == 0))
+                    run.ResumeState = SaveResumeState(optimizer, run.State, run.Best);
 
                 var elapsed = clock.Elapsed;
-                var stepsHere = state.Step - startStep;
-                TimeSpan? eta = stepsHere > 0 ? elapsed / stepsHere * (options.MaxSteps - state.Step) : null;
-                progress?.Report(new TrainingProgress(state.Step, options.MaxSteps, stepLoss, lr,
-                    positionsThisProcess / Math.Max(elapsed.TotalSeconds, 1e-9), elapsed, eta, evalLoss ?? state.BestEvalLoss));
+                var stepsHere = run.State.Step - startStep;
+                TimeSpan? eta = stepsHere > 0 ? elapsed / stepsHere * (options.MaxSteps - run.State.Step) : null;
+                progress?.Report(new TrainingProgress(run.State.Step, options.MaxSteps, step.Loss, step.LearningRate,
+                    positionsThisProcess / Math.Max(elapsed.TotalSeconds, 1e-9), elapsed, eta, evalLoss ?? run.State.BestEvalLoss));
             }
         }
         catch (OperationCanceledException)
         {
             // The step in flight never reached optimizer.step(): the weights, moments and cursor are those of the last completed step.
-            SaveCheckpoint(optimizer, state, best);
-            WritePlot(metrics);
+            SaveResumeState(optimizer, run.State, run.Best);
             throw;
         }
         finally
@@ -186,15 +121,14 @@ public sealed class Trainer<TBatch> where TBatch : ITrainingBatch
             model.train();
         }
 
-        if (options.RestoreBestWeights && best is not null)
+        if (options.RestoreBestWeights && run.Best is not null)
         {
             using var _ = no_grad();
             var current = model.state_dict();
-            foreach (var (name, tensor) in best) current[name].copy_(tensor);
+            foreach (var (name, tensor) in run.Best) current[name].copy_(tensor);
         }
-        if (checkpoint.Length == 0) checkpoint = SaveCheckpoint(optimizer, state, best);
-        WritePlot(metrics);
-        return new TrainingResult(state.Step, state.LastLoss, state.BestEvalLoss, state.BestEvalStep, state.StoppedEarly, resumedFrom, checkpoint);
+        if (run.ResumeState.Length == 0) run.ResumeState = SaveResumeState(optimizer, run.State, run.Best);
+        return new TrainingResult(run.State.Step, run.State.LastLoss, run.State.BestEvalLoss, run.State.BestEvalStep, run.State.StoppedEarly, resumedFrom, run.ResumeState);
     }
 
     /// <summary>The objective's loss over the whole held-out source, normalised by all its positions, in eval mode and without gradients.</summary>
@@ -206,13 +140,13 @@ public sealed class Trainer<TBatch> where TBatch : ITrainingBatch
         model.eval();
         try
         {
-            long total = 0;
-            for (var i = 0; i < eval.BatchesPerEpoch; i++) total += eval.GetBatch(0, i).Count;
+            var batches = Enumerable.Range(0, eval.BatchesPerEpoch).Select(i => eval.GetBatch(0, i)).ToList();
+            long total = batches.Sum(b => (long)b.Count);
             var sum = 0.0;
-            for (var i = 0; i < eval.BatchesPerEpoch; i++)
+            foreach (var batch in batches)
             {
                 using var batchScope = NewDisposeScope();
-                sum += objective.Loss(eval.GetBatch(0, i), total).item<float>();
+                sum += objective.Loss(batch, total).item<float>();
             }
             return sum;
         }
@@ -220,6 +154,82 @@ public sealed class Trainer<TBatch> where TBatch : ITrainingBatch
         {
             model.train();
         }
+    }
+
+    /// <summary>Phase 1: a fresh, seeded start, or the latest resume state (weights, optimiser, RNG, best weights) when resuming.</summary>
+    private RunState Resume(OptimizerHelper optimizer)
+    {
+        var latest = options.Resume ? ResumeStateStore.FindLatest(options.OutputDirectory) : null;
+        if (latest is null)
+        {
+            manual_seed(options.Seed);
+            return new RunState { State = new TrainerState { MaxSteps = options.MaxSteps, GradientAccumulation = options.GradientAccumulation } };
+        }
+        var state = ResumeStateStore.ReadState(latest);
+        if (state.GradientAccumulation != options.GradientAccumulation)
+            throw InputException.InFile(latest, $"was written with gradient accumulation {state.GradientAccumulation}, not {options.GradientAccumulation}; use the same setting to resume, or a fresh output folder");
+        ResumeStateStore.Load(latest, model, optimizer);
+        var best = ResumeStateStore.ReadBest(latest, model);
+        using (var rng = tensor(Convert.FromBase64String(state.RngState), dtype: ScalarType.Byte)) set_rng_state(rng);
+        return new RunState { State = state, Best = best, ResumeState = latest };
+    }
+
+    /// <summary>Phase 2: one optimiser step over --gradient-accumulation micro-batches; cancellation before the update restores the RNG and throws.</summary>
+    private StepOutcome Step(OptimizerHelper optimizer, IReadOnlyList<Parameter> parameters, TrainerState state, CancellationToken cancellationToken)
+    {
+        // The RNG as this step found it: a cancellation inside the step saves this, so the redo draws the same dropout.
+        var rngAtStepStart = get_rng_state();
+        if (cancellationToken.IsCancellationRequested) throw new OperationCanceledException(cancellationToken);
+
+        var lr = LearningRateSchedule.WarmupCosine(state.Step, options.MaxSteps, options.WarmupSteps, options.LearningRate, options.MinLearningRate);
+        foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+
+        model.train();
+        var batches = new List<TBatch>(options.GradientAccumulation);
+        for (var i = 0; i < options.GradientAccumulation; i++)
+        {
+            var cursor = state.MicroBatchCursor + i;
+            batches.Add(train.GetBatch((int)(cursor / train.BatchesPerEpoch), (int)(cursor % train.BatchesPerEpoch)));
+        }
+        var normalizer = batches.Sum(b => b.Count);
+        optimizer.zero_grad();
+        var stepLoss = 0.0;
+        foreach (var batch in batches)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                set_rng_state(rngAtStepStart);
+                throw new OperationCanceledException(cancellationToken);
+            }
+            using var micro = NewDisposeScope();
+            var loss = objective.Loss(batch, normalizer);
+            loss.backward();
+            stepLoss += loss.item<float>();
+        }
+        if (!double.IsFinite(stepLoss))
+            throw new DistilleryException($"training loss became {stepLoss} at step {state.Step + 1}; lower the learning rate (now {lr:G3}) or check the data");
+
+        var gradNorm = ClipGradients(parameters);
+        optimizer.step();
+        return new StepOutcome(stepLoss, lr, gradNorm, normalizer);
+    }
+
+    /// <summary>Phase 3: the held-out loss; keeps the best weights and counts evaluations without improvement for early stopping.</summary>
+    private double EvaluateAndKeepBest(RunState run)
+    {
+        var evalLoss = Evaluate();
+        if (run.State.BestEvalLoss is not { } bestSoFar || evalLoss < bestSoFar - options.EarlyStoppingMinDelta)
+        {
+            run.State = run.State with { BestEvalLoss = evalLoss, BestEvalStep = run.State.Step, EvalsWithoutImprovement = 0 };
+            if (options.RestoreBestWeights) run.Best = Snapshot(run.Best);
+        }
+        else
+        {
+            run.State = run.State with { EvalsWithoutImprovement = run.State.EvalsWithoutImprovement + 1 };
+            if (options.EarlyStoppingPatience is { } patience && run.State.EvalsWithoutImprovement >= patience)
+                run.State = run.State with { StoppedEarly = true };
+        }
+        return evalLoss;
     }
 
     private AdamW CreateOptimizer()
@@ -251,15 +261,23 @@ public sealed class Trainer<TBatch> where TBatch : ITrainingBatch
         return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
     }
 
-    private string SaveCheckpoint(OptimizerHelper optimizer, TrainerState state, IReadOnlyDictionary<string, Tensor>? best)
+    private string SaveResumeState(OptimizerHelper optimizer, TrainerState state, IReadOnlyDictionary<string, Tensor>? best)
     {
         using var rng = get_rng_state();
         var withRng = state with { RngState = Convert.ToBase64String(rng.data<byte>().ToArray()) };
-        return CheckpointStore.Save(options.OutputDirectory, model, optimizer, withRng, best, options.KeepCheckpoints);
+        return ResumeStateStore.Save(options.OutputDirectory, model, optimizer, withRng, best, options.KeepCheckpoints);
     }
 
-    private void WritePlot(MetricsLog metrics)
+    /// <summary>What a run carries between its phases: the resume state, the best weights so far and the last resume state written.</summary>
+    private sealed class RunState
     {
-        if (options.WritePlot) LossCurvePlot.Write(metrics.Records, Path.Combine(options.OutputDirectory, "loss_curves.png"));
+        public required TrainerState State { get; set; }
+
+        public Dictionary<string, Tensor>? Best { get; set; }
+
+        public string ResumeState { get; set; } = "";
     }
+
+    /// <summary>One optimiser step's loss, learning rate, gradient norm and number of positions.</summary>
+    private readonly record struct StepOutcome(double Loss, double LearningRate, double GradNorm, long Positions);
 }

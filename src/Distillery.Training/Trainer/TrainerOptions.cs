@@ -5,7 +5,7 @@ namespace Distillery.Training.Trainer;
 /// <summary>How a training run goes: optimiser, schedule, accumulation, evaluation, early stopping, checkpoints.</summary>
 public sealed record TrainerOptions
 {
-    /// <summary>Folder for checkpoints, metrics.jsonl and the loss-curve PNG.</summary>
+    /// <summary>Folder for resume states and metrics.jsonl.</summary>
     public required string OutputDirectory { get; init; }
 
     /// <summary>Optimiser steps in the whole run.</summary>
@@ -62,8 +62,6 @@ public sealed record TrainerOptions
     /// <summary>Whether to continue from the latest checkpoint in <see cref="OutputDirectory"/> if one exists.</summary>
     public bool Resume { get; init; } = true;
 
-    /// <summary>Whether to write loss_curves.png at the end of the run.</summary>
-    public bool WritePlot { get; init; } = true;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()

@@ -2,7 +2,7 @@ using static TorchSharp.torch;
 
 namespace Distillery.Training.Trainer;
 
-/// <summary>A micro-batch the trainer can weigh: it knows how many positions count towards the loss's normaliser.</summary>
+/// <summary>A micro-batch the trainer can weigh: it knows how many positions count towards the loss's normalizer.</summary>
 public interface ITrainingBatch
 {
     /// <summary>Unmasked positions (tokens, or examples for a classifier) in this micro-batch.</summary>
@@ -26,8 +26,8 @@ public interface IBatchSource<out TBatch> where TBatch : ITrainingBatch
 public interface ITrainingObjective<in TBatch> where TBatch : ITrainingBatch
 {
     /// <summary>
-    /// The loss of one micro-batch: its sum over unmasked positions divided by <paramref name="normaliser"/>, the number of
+    /// The loss of one micro-batch: its sum over unmasked positions divided by <paramref name="normalizer"/>, the number of
     /// unmasked positions across the whole accumulated batch (so the accumulated gradient is that of the batch mean).
     /// </summary>
-    Tensor Loss(TBatch batch, double normaliser);
+    Tensor Loss(TBatch batch, double normalizer);
 }

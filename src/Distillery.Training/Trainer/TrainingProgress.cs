@@ -20,7 +20,7 @@ public sealed record TrainingProgress(int Step, int MaxSteps, double Loss, doubl
 /// <param name="BestEvalLoss">Lowest held-out loss seen, where evaluated.</param>
 /// <param name="BestEvalStep">Step of that evaluation.</param>
 /// <param name="StoppedEarly">Whether early stopping ended the run.</param>
-/// <param name="ResumedFromStep">The checkpoint step the run continued from, or null for a fresh run.</param>
-/// <param name="CheckpointDirectory">The final checkpoint.</param>
+/// <param name="ResumedFromStep">The resume-state step the run continued from, or null for a fresh run.</param>
+/// <param name="ResumeStateDirectory">The final resume state.</param>
 public sealed record TrainingResult(int Steps, double FinalLoss, double? BestEvalLoss, int? BestEvalStep, bool StoppedEarly,
-    int? ResumedFromStep, string CheckpointDirectory);
+    int? ResumedFromStep, string ResumeStateDirectory);

@@ -8,6 +8,7 @@ using System.Text.Json.Nodes;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Datasets;
+using Distillery.Core.Provenance;
 using Distillery.Models.Checkpoints;
 using Distillery.Models.Loading;
 using Distillery.TestSupport.Cli;
@@ -65,10 +66,10 @@ public sealed class TrainVerbTests : IDisposable
         Assert.Contains("whitebox step 4/4", result.Output);
         Assert.Contains("tok/s", result.Output);
         Assert.Contains("held-out KL to teacher", result.Output);
-        var lineage = (await CheckpointFolder.ReadLineageAsync(outDir))!;
-        Assert.Equal(4, lineage["steps"]!.GetValue<int>());
-        Assert.Equal(0.01, lineage["config"]!["lr"]!.GetValue<double>());
-        Assert.Equal(Teacher, lineage["local_teacher"]!["spec"]!.GetValue<string>());
+        var lineage = (await LineageFile.ReadAsync(outDir))!;
+        Assert.Equal(4, lineage.Steps);
+        Assert.Equal(0.01, lineage.Config!["lr"]!.GetValue<double>());
+        Assert.Equal(Teacher, lineage.LocalTeacher!.Spec);
 
         var sample = await Distill.RunAsync("sample", "--model", "checkpoint:" + outDir, "--max-tokens", "5", "--seed", "1");
         Assert.True(sample.ExitCode == 0, sample.Error);
@@ -103,7 +104,7 @@ public sealed class TrainVerbTests : IDisposable
         Assert.True(exit == 0, error);
 
         var killed = Path.Combine(root, "killed");
-        var half = Path.Combine(CheckpointStore.Root(killed), "step-" + (steps / 2).ToString("D8", CultureInfo.InvariantCulture));
+        var half = Path.Combine(ResumeStateStore.Root(killed), "step-" + (steps / 2).ToString("D8", CultureInfo.InvariantCulture));
         using (var child = DistillProcess.Start(Args(killed, resume: false)))
         {
             try
@@ -120,7 +121,7 @@ public sealed class TrainVerbTests : IDisposable
                 if (!child.HasExited) child.Kill();
             }
         }
-        Assert.False(File.Exists(Path.Combine(killed, CheckpointFolder.LineageFile)), "the killed run wrote its final model");
+        Assert.False(LineageFile.ExistsIn(killed), "the killed run wrote its final model");
 
         var (resumedExit, _, resumedError) = await DistillProcess.RunAsync(Args(killed, resume: true));
         Assert.True(resumedExit == 0, resumedError);

@@ -5,6 +5,7 @@ using System.Linq;
 using System.Text.Json.Nodes;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
+using Distillery.Core.Provenance;
 using Distillery.Models.Checkpoints;
 using Distillery.Models.Llama;
 using Distillery.TestSupport.Files;
@@ -47,7 +48,7 @@ public sealed class CheckpointTests : IDisposable
     public async Task Save_then_load_is_bit_exact(bool qwen2)
     {
         using var model = LlamaForCausalLM.Create(qwen2 ? TinyConfigs.Qwen2() : TinyConfigs.Gqa(), seed: 12);
-        var lineage = new JsonObject { ["teacher"] = "stories260K", ["steps"] = 3 };
+        var lineage = new Lineage { Mode = "sft", Steps = 3 };
         await CheckpointFolder.SaveAsync(dir, model, lineage: lineage);
         using var loaded = await CheckpointFolder.LoadAsync(dir);
         Assert.Equal(model.Config.ToJson(), loaded.Config.ToJson());
@@ -55,7 +56,7 @@ public sealed class CheckpointTests : IDisposable
         foreach (var (name, p) in loaded.named_parameters())
             Assert.True(expected[name].AsSpan().SequenceEqual(p.bytes), $"{name} changed in the round trip");
         Assert.Equal(expected.Count, loaded.named_parameters().Count());
-        Assert.Equal(3, (await CheckpointFolder.ReadLineageAsync(dir))!["steps"]!.GetValue<int>());
+        Assert.Equal(lineage, (await LineageFile.ReadAsync(dir))! with { Datasets = lineage.Datasets, Teachers = lineage.Teachers });
     }
 
     [Fact]

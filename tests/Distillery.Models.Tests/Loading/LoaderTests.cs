@@ -1,9 +1,9 @@
 using System;
 using System.IO;
-using System.Text.Json.Nodes;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Errors;
+using Distillery.Core.Provenance;
 using Distillery.Models.Loading;
 using Distillery.Models.Tokenizers;
 using Distillery.TestSupport.Files;
@@ -27,7 +27,7 @@ public sealed class LoaderTests : IDisposable
         var text = bundle.Generate("Once upon a time", greedy).Text;
 
         var folder = Path.Combine(dir, "student");
-        await bundle.SaveAsync(folder, new JsonObject { ["from"] = bundle.Spec });
+        await bundle.SaveAsync(folder, new Lineage { Student = new LineageStudent(bundle.Spec, bundle.Model.ParameterCount, bundle.Tokenizer.Name) });
         Assert.True(File.Exists(Path.Combine(folder, "config.json")));
         Assert.True(File.Exists(Path.Combine(folder, "model.safetensors")));
         Assert.True(File.Exists(Path.Combine(folder, "tokenizer.bin")));

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Datasets;
+using Distillery.Core.Specs;
 using Distillery.Models.Loading;
 using Distillery.Server;
 using Distillery.Teachers.Labeling;
@@ -32,7 +33,7 @@ public sealed class DistillServeTests
 
         Assert.True(summary.Succeeded);
         var rows = await DatasetReader.ReadAllRowsAsync(dir.File("out"));
-        using var local = await LocalTeacher.LoadAsync(TeacherSpec.Parse("llama2c:" + path));
+        using var local = await LocalTeacher.LoadAsync(ModelSpec.Parse("llama2c:" + path, "--teacher"));
         foreach (var row in rows)
         {
             var expected = await local.CompleteAsync(new TeacherRequest(row.Messages.Take(row.Messages.Count - 1).ToList(), sampling));

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Datasets;
+using Distillery.Core.Specs;
 using Distillery.Teachers.Labeling;
 using Distillery.Teachers.Local;
 using Distillery.TestSupport.Files;
@@ -18,7 +19,7 @@ public sealed class LocalTeacherTests
     [Fact]
     public async Task A_llama2c_teacher_answers_greedily_as_llama2c_does_with_top_k_per_token()
     {
-        using var teacher = await LocalTeacher.LoadAsync(TeacherSpec.Parse("llama2c:" + Shared("stories260K/stories260K.bin")));
+        using var teacher = await LocalTeacher.LoadAsync(ModelSpec.Parse("llama2c:" + Shared("stories260K/stories260K.bin"), "--teacher"));
         var request = new TeacherRequest([ChatMessage.User("Once upon a time")], new SamplingParameters { Temperature = 0, MaxTokens = 60, TopLogprobs = 5 });
 
         var completion = await teacher.CompleteAsync(request);
@@ -44,8 +45,8 @@ public sealed class LocalTeacherTests
     public async Task A_gguf_teacher_of_the_same_model_answers_as_the_llama2c_one()
     {
         var request = new TeacherRequest([ChatMessage.User("The little dog")], new SamplingParameters { Temperature = 0, MaxTokens = 20, TopLogprobs = 2 });
-        using var gguf = await LocalTeacher.LoadAsync(TeacherSpec.Parse("gguf:" + Shared("stories260K/stories260K-f32.gguf")));
-        using var llama2c = await LocalTeacher.LoadAsync(TeacherSpec.Parse("llama2c:" + Shared("stories260K/stories260K.bin")));
+        using var gguf = await LocalTeacher.LoadAsync(ModelSpec.Parse("gguf:" + Shared("stories260K/stories260K-f32.gguf"), "--teacher"));
+        using var llama2c = await LocalTeacher.LoadAsync(ModelSpec.Parse("llama2c:" + Shared("stories260K/stories260K.bin"), "--teacher"));
 
         var a = await gguf.CompleteAsync(request);
         var b = await llama2c.CompleteAsync(request);

@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Datasets;
 using Distillery.Core.Errors;
+using Distillery.Core.Provenance;
 using Distillery.Models.Checkpoints;
 using Distillery.Models.Llama;
 using Distillery.Models.Loading;
@@ -86,15 +87,15 @@ public sealed class LmTrainingTests(StoriesDatasetFixture fixture, ITestOutputHe
 
         using var student = await ModelLoader.LoadAsync("checkpoint:" + config.Out);
         Assert.Equal(32, student.Config.HiddenSize);
-        var lineage = (await CheckpointFolder.ReadLineageAsync(config.Out))!;
-        Assert.Equal(25, lineage["steps"]!.GetValue<int>());
-        var teacher = lineage["teachers"]!.AsArray().Single()!;
-        Assert.Equal("llama2c", teacher["provider"]!.GetValue<string>());
-        Assert.True(teacher["training_tokens"]!.GetValue<long>() > 0);
-        Assert.Equal(lineage["training_tokens"]!.GetValue<long>(), teacher["training_tokens"]!.GetValue<long>());
-        Assert.Equal(64, lineage["datasets"]![0]!["manifest_sha256"]!.GetValue<string>().Length);
-        Assert.Equal(mode.ToString().ToLowerInvariant(), lineage["mode"]!.GetValue<string>());
-        Assert.Equal(mode.ToString().ToLowerInvariant(), lineage["config"]!["mode"]!.GetValue<string>());
+        var lineage = (await LineageFile.ReadAsync(config.Out))!;
+        Assert.Equal(25, lineage.Steps);
+        var teacher = lineage.Teachers.Single();
+        Assert.Equal("llama2c", teacher.Provider);
+        Assert.True(teacher.TrainingTokens > 0);
+        Assert.Equal(lineage.TrainingTokens, teacher.TrainingTokens);
+        Assert.Equal(64, lineage.Datasets[0].ManifestSha256!.Length);
+        Assert.Equal(mode.ToString().ToLowerInvariant(), lineage.Mode);
+        Assert.Equal(mode.ToString().ToLowerInvariant(), lineage.Config!["mode"]!.GetValue<string>());
         var text = student.Generate("", new Distillery.Core.Chat.SamplingParameters { Temperature = 0, MaxTokens = 8 }).Text;
         Assert.False(string.IsNullOrEmpty(text));
     }
@@ -104,14 +105,14 @@ public sealed class LmTrainingTests(StoriesDatasetFixture fixture, ITestOutputHe
     {
         var config = Config("hidden", LmMode.Whitebox, steps: 6) with { HiddenWeight = 1.0, EvalEvery = 0 };
         await LmTraining.RunAsync(config);
-        var checkpoint = CheckpointStore.FindLatest(config.Out)!;
+        var checkpoint = ResumeStateStore.FindLatest(config.Out)!;
         using var studentConfig = new LlamaForCausalLM(await LlamaConfig.LoadAsync(Path.Combine(config.Out, LmTraining.StudentConfigFile)));
         manual_seed(config.Seed);
         var fresh = new Distillery.Training.Losses.HiddenStateProjection(32, 64);
         var initial = fresh.parameters().Select(p => p.detach().clone()).ToList();
         var restored = new DistillationStudent(studentConfig, fresh);
         restored.Settle();
-        restored.load(Path.Combine(checkpoint, CheckpointStore.ModelFile));
+        restored.load(Path.Combine(checkpoint, ResumeStateStore.ModelFile));
         var after = restored.Projection!.parameters().ToList();
         Assert.Equal(2, after.Count);
         Assert.True(after.Zip(initial).Any(pair => pair.First.sub(pair.Second).abs().max().item<float>() > 1e-4), "the projection did not move");
@@ -136,7 +137,7 @@ public sealed class LmTrainingTests(StoriesDatasetFixture fixture, ITestOutputHe
         var interrupted = straight with { Out = Path.Combine(fixture.Root, "resume-interrupted") };
         using (var cts = new CancellationTokenSource())
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => LmTraining.RunAsync(interrupted, new CancelAt(4, cts), cts.Token));
-        Assert.EndsWith("step-00000004", CheckpointStore.FindLatest(interrupted.Out));
+        Assert.EndsWith("step-00000004", ResumeStateStore.FindLatest(interrupted.Out));
         var again = await Assert.ThrowsAsync<InputException>(() => LmTraining.RunAsync(interrupted));
         Assert.Contains("--resume", again.Message);
         var resumed = await LmTraining.RunAsync(interrupted with { Resume = true });

@@ -17,7 +17,7 @@ public sealed class ClosedFormTests
         var logits = stack([LogOf(1, 2, 1), LogOf(1, 2, 1), LogOf(1, 2, 1)]);
         var targets = tensor(new long[] { 1, 0, 2 });
         var mask = tensor(new[] { true, true, false });
-        var loss = DistillationLosses.CrossEntropy(logits, targets, mask, normaliser: 2);
+        var loss = DistillationLosses.CrossEntropy(logits, targets, mask, normalizer: 2);
         Assert.Equal((Math.Log(2) + Math.Log(4)) / 2, Value(loss), 12);
     }
 
@@ -45,7 +45,7 @@ public sealed class ClosedFormTests
     }
 
     [Fact]
-    public void GeneralisedJsd_MatchesTheGkdFormulaByHand()
+    public void GeneralizedJsd_MatchesTheGkdFormulaByHand()
     {
         const double beta = 0.3;
         double[] p = [0.5, 0.5], q = [0.25, 0.75];
@@ -56,18 +56,18 @@ public sealed class ClosedFormTests
             klPm += p[i] * Math.Log(p[i] / m);
             klQm += q[i] * Math.Log(q[i] / m);
         }
-        var loss = DistillationLosses.GeneralisedJsd(LogOf(q).unsqueeze(0), LogOf(p).unsqueeze(0), beta, AllTrue(1), 1);
+        var loss = DistillationLosses.GeneralizedJsd(LogOf(q).unsqueeze(0), LogOf(p).unsqueeze(0), beta, AllTrue(1), 1);
         Assert.Equal(beta * klPm + (1 - beta) * klQm, Value(loss), 12);
     }
 
     [Fact]
-    public void TopKKl_RenormaliseAndFoldTail_MatchHandComputedValues()
+    public void TopKKl_RenormalizeAndFoldTail_MatchHandComputedValues()
     {
         // Teacher gives ids 2 and 0 with probabilities 0.4 and 0.2 (tail 0.4); student is (0.1, 0.2, 0.3, 0.4).
         var student = LogOf(0.1, 0.2, 0.3, 0.4).unsqueeze(0);
         var ids = tensor(new long[] { 2, 0 }).unsqueeze(0);
         var logprobs = LogOf(0.4, 0.2).unsqueeze(0);
-        var renorm = DistillationLosses.TopKKl(student, TeacherTargets.TopK(ids, logprobs, TopKTailPolicy.Renormalise), AllTrue(1), 1);
+        var renorm = DistillationLosses.TopKKl(student, TeacherTargets.TopK(ids, logprobs, TopKTailPolicy.Renormalize), AllTrue(1), 1);
         var fold = DistillationLosses.TopKKl(student, TeacherTargets.TopK(ids, logprobs, TopKTailPolicy.FoldTailIntoBucket), AllTrue(1), 1);
         var expectedRenorm = 2.0 / 3 * Math.Log(2.0 / 3 / 0.75) + 1.0 / 3 * Math.Log(1.0 / 3 / 0.25);
         var expectedFold = 0.4 * Math.Log(0.4 / 0.3) + 0.2 * Math.Log(0.2 / 0.1) + 0.4 * Math.Log(0.4 / 0.6);

@@ -29,7 +29,7 @@ public sealed class PropertyTests
         Assert.Equal(0, Value(DistillationLosses.ForwardKl(x, x, mask, 4, temperature: 3)), 12);
         Assert.Equal(0, Value(DistillationLosses.ReverseKl(x, x, mask, 4)), 12);
         foreach (var beta in new[] { 0.0, 0.1, 0.5, 0.9, 1.0 })
-            Assert.Equal(0, Value(DistillationLosses.GeneralisedJsd(x, x, beta, mask, 4)), 12);
+            Assert.Equal(0, Value(DistillationLosses.GeneralizedJsd(x, x, beta, mask, 4)), 12);
         var (logprobs, ids) = x.log_softmax(-1).topk(3);
         foreach (var policy in Enum.GetValues<TopKTailPolicy>())
             Assert.Equal(0, Value(DistillationLosses.TopKKl(x, TeacherTargets.TopK(ids, logprobs, policy), mask, 4)), 10);
@@ -40,8 +40,8 @@ public sealed class PropertyTests
     {
         var a = Logits(2);
         var b = Logits(3);
-        var ab = Value(DistillationLosses.GeneralisedJsd(a, b, 0.5, Mask(), 4));
-        var ba = Value(DistillationLosses.GeneralisedJsd(b, a, 0.5, Mask(), 4));
+        var ab = Value(DistillationLosses.GeneralizedJsd(a, b, 0.5, Mask(), 4));
+        var ba = Value(DistillationLosses.GeneralizedJsd(b, a, 0.5, Mask(), 4));
         Assert.True(ab > 0.01);
         Assert.Equal(ab, ba, 12);
         // And bounded by ln 2, as every JSD is.
@@ -56,16 +56,16 @@ public sealed class PropertyTests
         var mask = Mask();
         var forward = Value(DistillationLosses.ForwardKl(s, t, mask, 4));
         var reverse = Value(DistillationLosses.ReverseKl(s, t, mask, 4));
-        Assert.Equal(forward, Value(DistillationLosses.GeneralisedJsd(s, t, 0, mask, 4)), 12);
-        Assert.Equal(reverse, Value(DistillationLosses.GeneralisedJsd(s, t, 1, mask, 4)), 12);
+        Assert.Equal(forward, Value(DistillationLosses.GeneralizedJsd(s, t, 0, mask, 4)), 12);
+        Assert.Equal(reverse, Value(DistillationLosses.GeneralizedJsd(s, t, 1, mask, 4)), 12);
         // β = 0 is forward KL(teacher‖student), per the GKD paper's JSD(β) ≈ β·KL(P‖Q) for small β (P = teacher).
         const double small = 1e-5;
-        Assert.Equal(1.0, Value(DistillationLosses.GeneralisedJsd(s, t, small, mask, 4)) / small / forward, 3);
-        Assert.Equal(1.0, Value(DistillationLosses.GeneralisedJsd(s, t, 1 - small, mask, 4)) / small / reverse, 3);
+        Assert.Equal(1.0, Value(DistillationLosses.GeneralizedJsd(s, t, small, mask, 4)) / small / forward, 3);
+        Assert.Equal(1.0, Value(DistillationLosses.GeneralizedJsd(s, t, 1 - small, mask, 4)) / small / reverse, 3);
     }
 
     [Theory]
-    [InlineData(TopKTailPolicy.Renormalise)]
+    [InlineData(TopKTailPolicy.Renormalize)]
     [InlineData(TopKTailPolicy.FoldTailIntoBucket)]
     public void TopKEqualsDenseWhenKIsTheVocabulary(TopKTailPolicy policy)
     {
@@ -96,8 +96,8 @@ public sealed class PropertyTests
             x => DistillationLosses.CrossEntropy(x, tensor(new long[,] { { 0, 1, 2 }, { 3, 4, 0 } }), rowMasked, 3),
             x => DistillationLosses.ForwardKl(x, t, rowMasked, 3, temperature: 2),
             x => DistillationLosses.ReverseKl(x, t, rowMasked, 3),
-            x => DistillationLosses.GeneralisedJsd(x, t, 0.5, rowMasked, 3),
-            x => DistillationLosses.TopKKl(x, TeacherTargets.TopK(ids, logprobs, TopKTailPolicy.Renormalise), rowMasked, 3),
+            x => DistillationLosses.GeneralizedJsd(x, t, 0.5, rowMasked, 3),
+            x => DistillationLosses.TopKKl(x, TeacherTargets.TopK(ids, logprobs, TopKTailPolicy.Renormalize), rowMasked, 3),
             x => DistillationLosses.TopKKl(x, TeacherTargets.TopK(ids, logprobs, TopKTailPolicy.FoldTailIntoBucket), rowMasked, 3),
         };
         foreach (var loss in losses)
@@ -128,8 +128,8 @@ public sealed class PropertyTests
             ("cross-entropy", x => DistillationLosses.CrossEntropy(x, targets, mask, 4)),
             ("forward KL T=2", x => DistillationLosses.ForwardKl(x, t, mask, 4, temperature: 2)),
             ("reverse KL T=1.5", x => DistillationLosses.ReverseKl(x, t, mask, 4, temperature: 1.5)),
-            ("JSD beta=0.3", x => DistillationLosses.GeneralisedJsd(x, t, 0.3, mask, 4)),
-            ("top-k renormalise", x => DistillationLosses.TopKKl(x, TeacherTargets.TopK(ids, logprobs, TopKTailPolicy.Renormalise), mask, 4)),
+            ("JSD beta=0.3", x => DistillationLosses.GeneralizedJsd(x, t, 0.3, mask, 4)),
+            ("top-k renormalise", x => DistillationLosses.TopKKl(x, TeacherTargets.TopK(ids, logprobs, TopKTailPolicy.Renormalize), mask, 4)),
             ("top-k fold tail", x => DistillationLosses.TopKKl(x, TeacherTargets.TopK(ids, logprobs, TopKTailPolicy.FoldTailIntoBucket), mask, 4)),
             ("alpha mix", x => DistillationLosses.AlphaMix(DistillationLosses.ForwardKl(x, t, mask, 4, 3), DistillationLosses.CrossEntropy(x, targets, mask, 4), 0.7)),
             ("hidden MSE", x => DistillationLosses.HiddenStateMatch(x, t, HiddenStateMetric.Mse, mask, 4)),

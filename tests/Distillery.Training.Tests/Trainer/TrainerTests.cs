@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using System.Threading;
+using Distillery.Core.Metrics;
 using Distillery.Models.Classifiers;
 using Distillery.Models.Runtime;
 using Distillery.TestSupport.Files;
@@ -60,10 +61,10 @@ public sealed class TrainerTests : IDisposable
         private readonly HardLabelObjective inner = new(model);
         private int calls;
 
-        public Tensor Loss(ClassificationBatch batch, double normaliser)
+        public Tensor Loss(ClassificationBatch batch, double normalizer)
         {
             if (model.training && ++calls == cancelAtCall) cts.Cancel();
-            return inner.Loss(batch, normaliser);
+            return inner.Loss(batch, normalizer);
         }
     }
 
@@ -103,10 +104,10 @@ public sealed class TrainerTests : IDisposable
                 new ClassificationBatchSource(x, y, null, 8, seed: 5), eval, optionsB);
             Assert.ThrowsAny<OperationCanceledException>(() => trainer.Run(cancellationToken: cts.Token));
         }
-        var saved = CheckpointStore.FindLatest(optionsB.OutputDirectory);
+        var saved = ResumeStateStore.FindLatest(optionsB.OutputDirectory);
         Assert.NotNull(saved);
-        Assert.Equal(6, CheckpointStore.ReadState(saved!).Step);
-        Assert.Empty(Directory.GetDirectories(CheckpointStore.Root(optionsB.OutputDirectory), ".tmp-*"));
+        Assert.Equal(6, ResumeStateStore.ReadState(saved!).Step);
+        Assert.Empty(Directory.GetDirectories(ResumeStateStore.Root(optionsB.OutputDirectory), ".tmp-*"));
 
         // A fresh process would build the model anew, with different random weights: the checkpoint must override them.
         var resumed = Model(initSeed: 999);
@@ -132,10 +133,10 @@ public sealed class TrainerTests : IDisposable
         var (x, y) = Data(3);
         var whole = Model(initSeed: 5, dropout: 0);
         new Trainer<ClassificationBatch>(whole, new HardLabelObjective(whole), new ClassificationBatchSource(x, y, null, 16, seed: 9),
-            null, Options("whole", steps: 8, accumulation: 1) with { EvalEvery = 0, WritePlot = false }).Run();
+            null, Options("whole", steps: 8, accumulation: 1) with { EvalEvery = 0 }).Run();
         var halves = Model(initSeed: 5, dropout: 0);
         new Trainer<ClassificationBatch>(halves, new HardLabelObjective(halves), new ClassificationBatchSource(x, y, null, 8, seed: 9),
-            null, Options("halves", steps: 8, accumulation: 2) with { EvalEvery = 0, WritePlot = false }).Run();
+            null, Options("halves", steps: 8, accumulation: 2) with { EvalEvery = 0 }).Run();
         Assert.True(MaxWeightDifference(whole, halves) < 1e-5, $"weights differ by {MaxWeightDifference(whole, halves)}");
     }
 
@@ -159,15 +160,14 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(result.BestEvalStep!.Value + 2 * options.EarlyStoppingPatience!.Value, result.Steps);
         Assert.Equal(result.BestEvalLoss!.Value, trainer.Evaluate(), 1e-5);
 
-        // The run writes its metrics and a PNG of the curves; checkpoints are whole folders, old ones pruned.
-        var metrics = File.ReadAllLines(Path.Combine(options.OutputDirectory, "metrics.jsonl"));
-        Assert.Equal(result.Steps + result.Steps / 2, metrics.Length);
-        var png = File.ReadAllBytes(Path.Combine(options.OutputDirectory, "loss_curves.png"));
-        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
-        var checkpoints = CheckpointStore.List(options.OutputDirectory);
+        // The run writes its metrics, a line a step and one an evaluation; resume states are whole folders, old ones pruned.
+        var metrics = MetricsFile.Read(MetricsFile.PathIn(options.OutputDirectory));
+        Assert.Equal(result.Steps + result.Steps / 2, metrics.Count);
+        Assert.Equal(result.BestEvalLoss!.Value, metrics.Where(m => m.EvalLoss is not null).Min(m => m.EvalLoss!.Value), 1e-9);
+        var checkpoints = ResumeStateStore.List(options.OutputDirectory);
         Assert.InRange(checkpoints.Count, 1, 2);
         Assert.EndsWith($"step-{result.Steps:D8}", checkpoints[^1]);
-        Assert.True(File.Exists(Path.Combine(checkpoints[^1], CheckpointStore.BestFile)));
+        Assert.True(File.Exists(Path.Combine(checkpoints[^1], ResumeStateStore.BestFile)));
     }
 
     [Fact]

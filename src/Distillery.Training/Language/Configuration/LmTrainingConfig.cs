@@ -175,7 +175,8 @@ public sealed record LmTrainingConfig
         if (EvalEvery < 0) throw InputException.InField("--eval-every", "must not be negative");
         if (CheckpointEvery < 0) throw InputException.InField("--checkpoint-every", "must not be negative");
         if (Patience is < 1) throw InputException.InField("patience", "must be at least 1");
-        if (ChatTemplate is not null and not ("chatml" or "plain")) throw InputException.InField("chat_template", $"'{ChatTemplate}' is not a template; use chatml or plain");
+        if (ChatTemplate is not null && Models.Tokenizers.ChatTemplate.BuiltIn(ChatTemplate) is null)
+            throw InputException.InField("chat_template", $"'{ChatTemplate}' is not a template; use {Models.Tokenizers.ChatTemplate.BuiltInNames}");
         return this;
     }
 }

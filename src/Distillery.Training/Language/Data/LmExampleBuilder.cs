@@ -25,7 +25,7 @@ public static class LmExampleBuilder
     /// <summary>
 /// Tokenises every row; a row that is not a prompt + assistant answer is an <see cref="InputException"/>. With top-k, the
 /// completion is the teacher's stored tokens mapped to student ids by their bytes, and the tokenizers must be shared: a
-/// stored token the student cannot spell as one token, or more than <see cref="MaxRetokenisedShare"/> of the rows whose
+/// stored token the student cannot spell as one token, or more than <see cref="MaxRetokenizedShare"/> of the rows whose
 /// stored tokens differ from the student's own tokenisation of the text, is a one-line refusal that suggests --mode sft.
 /// </summary>
     public static LmExampleSet Build(IReadOnlyList<DatasetRow> rows, ITextTokenizer tokenizer, ChatTemplate template, LmTokenization options, string source = "data.jsonl")
@@ -39,7 +39,7 @@ public static class LmExampleBuilder
         var end = EndId(tokenizer);
         var examples = new List<LmExample>(rows.Count);
         var skipped = 0;
-        int withTokens = 0, retokenised = 0;
+        int withTokens = 0, retokenized = 0;
         for (var r = 0; r < rows.Count; r++)
         {
             var row = rows[r];
@@ -62,7 +62,7 @@ public static class LmExampleBuilder
                 var teacherIds = stored.Select(t => MapToken(byBytes, t.Bytes)).ToArray();
                 if (teacherIds.Any(id => id < 0))
                     throw InputException.AtLine(source, line, Refusal(tokenizer, "a teacher token is not a single token of the student's vocabulary"));
-                if (promptLength != promptIds.Count || !teacherIds.SequenceEqual(fullIds.Skip(promptIds.Count))) retokenised++;
+                if (promptLength != promptIds.Count || !teacherIds.SequenceEqual(fullIds.Skip(promptIds.Count))) retokenized++;
                 // Train on the teacher's own tokens: its logprobs are about exactly these (a sampled completion may be a
                 // valid but non-canonical split of its text, which re-encoding would not reproduce).
                 fullIds = [.. promptIds, .. teacherIds];
@@ -86,13 +86,13 @@ public static class LmExampleBuilder
         }
         // Sampling now and then picks a non-canonical split of a word, which a shared tokenizer re-encodes differently; a
         // different tokenizer re-encodes nearly every row differently (another vocabulary, another pre-tokenisation).
-        if (withTokens > 0 && retokenised > MaxRetokenisedShare * withTokens)
-            throw InputException.InFile(source, Refusal(tokenizer, $"{retokenised} of {withTokens} rows' teacher tokens do not re-tokenise identically"));
+        if (withTokens > 0 && retokenized > MaxRetokenizedShare * withTokens)
+            throw InputException.InFile(source, Refusal(tokenizer, $"{retokenized} of {withTokens} rows' teacher tokens do not re-tokenise identically"));
         return new LmExampleSet(examples, skipped);
     }
 
     /// <summary>The share of rows whose teacher tokens may differ from the student's re-tokenisation before the tokenizers are called different.</summary>
-    public const double MaxRetokenisedShare = 0.1;
+    public const double MaxRetokenizedShare = 0.1;
 
     private static string Refusal(ITextTokenizer tokenizer, string evidence) =>
         $"top-k distillation needs the student to share the teacher's tokenizer, but {evidence} under the student's tokenizer ({tokenizer.Name}); use --mode sft";

@@ -13,11 +13,11 @@ namespace Distillery.Training.Language.Objectives;
 public sealed class SftObjective(LlamaForCausalLM student) : ITrainingObjective<LmBatch>
 {
     /// <inheritdoc />
-    public Tensor Loss(LmBatch batch, double normaliser)
+    public Tensor Loss(LmBatch batch, double normalizer)
     {
         ArgumentNullException.ThrowIfNull(batch);
         var logits = student.Forward(batch.Inputs).Logits; // (B, T, V)
-        return DistillationLosses.CrossEntropy(logits, batch.Targets, batch.LossMask, normaliser);
+        return DistillationLosses.CrossEntropy(logits, batch.Targets, batch.LossMask, normalizer);
     }
 }
 
@@ -42,14 +42,14 @@ public sealed class TopKObjective : ITrainingObjective<LmBatch>
     }
 
     /// <inheritdoc />
-    public Tensor Loss(LmBatch batch, double normaliser)
+    public Tensor Loss(LmBatch batch, double normalizer)
     {
         ArgumentNullException.ThrowIfNull(batch);
         if (batch.TopKIds is null || batch.TopKLogprobs is null || batch.TopKMask is null)
             throw new ArgumentException("top-k distillation needs batches built with the rows' top-k logprobs", nameof(batch));
         var logits = student.Forward(batch.Inputs).Logits; // (B, T, V)
-        var kd = DistillationLosses.TopKKl(logits, TeacherTargets.TopK(batch.TopKIds, batch.TopKLogprobs, tailPolicy), batch.TopKMask, normaliser);
-        var ce = DistillationLosses.CrossEntropy(logits, batch.Targets, batch.LossMask, normaliser);
+        var kd = DistillationLosses.TopKKl(logits, TeacherTargets.TopK(batch.TopKIds, batch.TopKLogprobs, tailPolicy), batch.TopKMask, normalizer);
+        var ce = DistillationLosses.CrossEntropy(logits, batch.Targets, batch.LossMask, normalizer);
         return DistillationLosses.AlphaMix(kd, ce, alpha);
     }
 }
@@ -91,10 +91,10 @@ public sealed class WhiteBoxObjective : ITrainingObjective<LmBatch>
     }
 
     /// <inheritdoc />
-    public Tensor Loss(LmBatch batch, double normaliser) => Loss(batch, normaliser, loss.Alpha);
+    public Tensor Loss(LmBatch batch, double normalizer) => Loss(batch, normalizer, loss.Alpha);
 
     /// <summary>The loss with an explicit α (on-policy samples have no reference text, so they use α = 1).</summary>
-    public Tensor Loss(LmBatch batch, double normaliser, double alpha)
+    public Tensor Loss(LmBatch batch, double normalizer, double alpha)
     {
         ArgumentNullException.ThrowIfNull(batch);
         var hidden = loss.HiddenWeight > 0;
@@ -103,15 +103,15 @@ public sealed class WhiteBoxObjective : ITrainingObjective<LmBatch>
         var studentOut = model.Student.Forward(batch.Inputs, outputHiddenStates: hidden); // logits (B, T, V)
         var kd = loss.Divergence switch
         {
-            TokenDivergence.ForwardKl => DistillationLosses.ForwardKl(studentOut.Logits, teacherOut.Logits, batch.LossMask, normaliser, loss.Temperature),
-            TokenDivergence.ReverseKl => DistillationLosses.ReverseKl(studentOut.Logits, teacherOut.Logits, batch.LossMask, normaliser, loss.Temperature),
-            TokenDivergence.Jsd => DistillationLosses.GeneralisedJsd(studentOut.Logits, teacherOut.Logits, loss.Beta, batch.LossMask, normaliser, loss.Temperature),
+            TokenDivergence.ForwardKl => DistillationLosses.ForwardKl(studentOut.Logits, teacherOut.Logits, batch.LossMask, normalizer, loss.Temperature),
+            TokenDivergence.ReverseKl => DistillationLosses.ReverseKl(studentOut.Logits, teacherOut.Logits, batch.LossMask, normalizer, loss.Temperature),
+            TokenDivergence.Jsd => DistillationLosses.GeneralizedJsd(studentOut.Logits, teacherOut.Logits, loss.Beta, batch.LossMask, normalizer, loss.Temperature),
             _ => throw new ArgumentOutOfRangeException(nameof(batch), loss.Divergence, "unknown divergence"),
         };
-        var total = alpha < 1 ? DistillationLosses.AlphaMix(kd, DistillationLosses.CrossEntropy(studentOut.Logits, batch.Targets, batch.LossMask, normaliser), alpha) : kd;
+        var total = alpha < 1 ? DistillationLosses.AlphaMix(kd, DistillationLosses.CrossEntropy(studentOut.Logits, batch.Targets, batch.LossMask, normalizer), alpha) : kd;
         if (hidden)
             total = total + loss.HiddenWeight * DistillationLosses.HiddenStateMatch(studentOut.HiddenStates![^1], teacherOut.HiddenStates![^1],
-                loss.HiddenMetric, batch.LossMask, normaliser, model.Projection);
+                loss.HiddenMetric, batch.LossMask, normalizer, model.Projection);
         return total;
     }
 }
@@ -152,12 +152,12 @@ public sealed class OnPolicyObjective : ITrainingObjective<LmBatch>
     public int SampledBatches { get; private set; }
 
     /// <inheritdoc />
-    public Tensor Loss(LmBatch batch, double normaliser)
+    public Tensor Loss(LmBatch batch, double normalizer)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        if (!model.training) return inner.Loss(batch, normaliser);
+        if (!model.training) return inner.Loss(batch, normalizer);
         var random = new Random(SeedMix.Of(seed, batch.Epoch, batch.Index));
-        if (!(random.NextDouble() < lambda)) return inner.Loss(batch, normaliser);
+        if (!(random.NextDouble() < lambda)) return inner.Loss(batch, normalizer);
 
         SampledBatches++;
         var sampled = new List<LmExample>(batch.Examples.Count);
@@ -168,11 +168,11 @@ public sealed class OnPolicyObjective : ITrainingObjective<LmBatch>
             var continuation = budget < 1 ? [] : StudentSampler.Sample(model.Student, prompt, budget, random, stopIds);
             sampled.Add(e with { Ids = [.. prompt, .. continuation], TopK = null });
         }
-        if (sampled.TrueForAll(e => e.CompletionLength == 0)) return inner.Loss(batch, normaliser);
+        if (sampled.TrueForAll(e => e.CompletionLength == 0)) return inner.Loss(batch, normalizer);
         var onPolicy = LmBatch.Collate(sampled, batch.Epoch, batch.Index, batch.Inputs.device);
-        // The trainer's normaliser counts the dataset batch's tokens; keep this micro-batch's share of the step the same
+        // The trainer's normalizer counts the dataset batch's tokens; keep this micro-batch's share of the step the same
         // while averaging over the tokens the student actually produced.
-        var scaled = normaliser * onPolicy.Count / Math.Max(1, batch.Count);
+        var scaled = normalizer * onPolicy.Count / Math.Max(1, batch.Count);
         return inner.Loss(onPolicy, scaled, alpha: 1.0);
     }
 }

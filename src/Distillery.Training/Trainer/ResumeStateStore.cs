@@ -12,13 +12,13 @@ using static TorchSharp.torch;
 namespace Distillery.Training.Trainer;
 
 /// <summary>
-/// Checkpoint folders <c>checkpoints/step-00000100/</c> holding <c>model.bin</c>, <c>optimizer.bin</c>, <c>state.json</c> and,
+/// Resume states: folders <c>resume/step-00000100/</c> holding <c>model.bin</c>, <c>optimizer.bin</c>, <c>state.json</c> and,
 /// where evaluation found one, <c>best.bin</c>. A folder is written under a temporary name and renamed into place, so a
-/// checkpoint either exists whole or not at all.
+/// resume state either exists whole or not at all.
 /// </summary>
-public static class CheckpointStore
+public static class ResumeStateStore
 {
-    /// <summary>The weights file inside a checkpoint folder (TorchSharp module format).</summary>
+    /// <summary>The weights file inside a resume-state folder (TorchSharp module format).</summary>
     public const string ModelFile = "model.bin";
 
     /// <summary>The optimiser state file (TorchSharp optimiser format: per-parameter step, exp_avg, exp_avg_sq, and group options).</summary>
@@ -32,13 +32,13 @@ public static class CheckpointStore
 
     private const string Prefix = "step-";
 
-    /// <summary>The folder that holds a run's checkpoints.</summary>
-    public static string Root(string outputDirectory) => Path.Combine(outputDirectory, "checkpoints");
+    /// <summary>The folder that holds a run's resume states.</summary>
+    public static string Root(string outputDirectory) => Path.Combine(outputDirectory, "resume");
 
-    /// <summary>The latest complete checkpoint folder under <paramref name="outputDirectory"/>, or null.</summary>
+    /// <summary>The latest complete resume-state folder under <paramref name="outputDirectory"/>, or null.</summary>
     public static string? FindLatest(string outputDirectory) => List(outputDirectory).LastOrDefault();
 
-    /// <summary>Complete checkpoint folders, oldest first.</summary>
+    /// <summary>Complete resume-state folders, oldest first.</summary>
     public static IReadOnlyList<string> List(string outputDirectory)
     {
         var root = Root(outputDirectory);
@@ -52,7 +52,7 @@ public static class CheckpointStore
             .ToList();
     }
 
-    /// <summary>Writes a checkpoint atomically and prunes old ones beyond <paramref name="keep"/>; returns its folder.</summary>
+    /// <summary>Writes a resume state atomically and prunes old ones beyond <paramref name="keep"/>; returns its folder.</summary>
     public static string Save(string outputDirectory, nn.Module model, OptimizerHelper optimizer, TrainerState state,
         IReadOnlyDictionary<string, Tensor>? bestWeights, int keep)
     {
@@ -67,7 +67,7 @@ public static class CheckpointStore
             optimizer.save_state_dict(Path.Combine(temp, OptimizerFile));
             if (bestWeights is not null) WriteWeights(Path.Combine(temp, BestFile), bestWeights);
             File.WriteAllText(Path.Combine(temp, StateFile), JsonSerializer.Serialize(state, JsonOptions));
-            // Re-saving the same step (a cancellation right after a scheduled checkpoint) replaces the old folder.
+            // Re-saving the same step (a cancellation right after a scheduled resume state) replaces the old folder.
             if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
             Directory.Move(temp, final);
         }
@@ -80,39 +80,39 @@ public static class CheckpointStore
         return final;
     }
 
-    /// <summary>Reads a checkpoint's run state, with a one-line error for a damaged file.</summary>
-    public static TrainerState ReadState(string checkpoint)
+    /// <summary>Reads a resume state's run state, with a one-line error for a damaged file.</summary>
+    public static TrainerState ReadState(string resumeState)
     {
-        var path = Path.Combine(checkpoint, StateFile);
+        var path = Path.Combine(resumeState, StateFile);
         try
         {
             return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(path), JsonOptions)
-                   ?? throw InputException.InFile(path, "is empty; delete this checkpoint folder to resume from an earlier one");
+                   ?? throw InputException.InFile(path, "is empty; delete this resume-state folder to resume from an earlier one");
         }
         catch (JsonException e)
         {
-            throw InputException.InFile(path, $"is not valid checkpoint state ({e.Message}); delete this checkpoint folder to resume from an earlier one");
+            throw InputException.InFile(path, $"is not a valid resume state ({e.Message}); delete this resume-state folder to resume from an earlier one");
         }
     }
 
-    /// <summary>Loads weights and optimiser state from a checkpoint into existing objects of the same shape.</summary>
-    public static void Load(string checkpoint, nn.Module model, OptimizerHelper optimizer)
+    /// <summary>Loads weights and optimiser state from a resume state into existing objects of the same shape.</summary>
+    public static void Load(string resumeState, nn.Module model, OptimizerHelper optimizer)
     {
         try
         {
-            model.load(Path.Combine(checkpoint, ModelFile));
-            optimizer.load_state_dict(Path.Combine(checkpoint, OptimizerFile));
+            model.load(Path.Combine(resumeState, ModelFile));
+            optimizer.load_state_dict(Path.Combine(resumeState, OptimizerFile));
         }
         catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException or EndOfStreamException)
         {
-            throw InputException.InFile(checkpoint, $"does not fit this model ({e.Message.Split('\n')[0]}); resume with the same model configuration or use a fresh output folder");
+            throw InputException.InFile(resumeState, $"does not fit this model ({e.Message.Split('\n')[0]}); resume with the same model configuration or use a fresh output folder");
         }
     }
 
-    /// <summary>Reads best-evaluation weights from a checkpoint, or null where it has none.</summary>
-    public static Dictionary<string, Tensor>? ReadBest(string checkpoint, nn.Module model)
+    /// <summary>Reads best-evaluation weights from a resume state, or null where it has none.</summary>
+    public static Dictionary<string, Tensor>? ReadBest(string resumeState, nn.Module model)
     {
-        var path = Path.Combine(checkpoint, BestFile);
+        var path = Path.Combine(resumeState, BestFile);
         if (!File.Exists(path)) return null;
         var best = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
         using var reader = new BinaryReader(File.OpenRead(path));

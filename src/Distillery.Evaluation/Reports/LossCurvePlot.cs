@@ -1,11 +1,19 @@
 using System.Collections.Generic;
 using System.Linq;
+using Distillery.Core.Metrics;
 
-namespace Distillery.Training.Trainer;
+namespace Distillery.Evaluation.Reports;
 
 /// <summary>Draws training and held-out loss against the step into a PNG (ScottPlot).</summary>
 public static class LossCurvePlot
 {
+    /// <summary>The plot's file name beside metrics.jsonl.</summary>
+    public const string FileName = "loss_curves.png";
+
+    /// <summary>Draws a run folder's metrics.jsonl into its loss_curves.png; nothing when there is nothing to draw.</summary>
+    public static void WriteForRun(string runDirectory) =>
+        Write(MetricsFile.Read(MetricsFile.PathIn(runDirectory)), System.IO.Path.Combine(runDirectory, FileName));
+
     /// <summary>Writes the loss curves of <paramref name="records"/> to <paramref name="path"/>; nothing when there is nothing to draw.</summary>
     public static void Write(IReadOnlyList<MetricsRecord> records, string path, string title = "loss")
     {

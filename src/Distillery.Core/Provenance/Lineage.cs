@@ -1,0 +1,133 @@
+using System.Collections.Generic;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace Distillery.Core.Provenance;
+
+/// <summary>
+/// A model's lineage, the contents of its <c>distillery.json</c> (<see cref="LineageFile"/>): how it was trained, from
+/// which datasets, and which teacher supplied what share of its training tokens. Written by training, read by the audit.
+/// </summary>
+public sealed record Lineage
+{
+    /// <summary>The format tag written today.</summary>
+    public const string CurrentFormat = "distillery-lineage/1";
+
+    /// <summary>The format tag (<see cref="CurrentFormat"/>).</summary>
+    [JsonPropertyName("format")] public string? Format { get; init; } = CurrentFormat;
+
+    /// <summary>When training finished (ISO 8601, UTC).</summary>
+    [JsonPropertyName("created")] public string? Created { get; init; }
+
+    /// <summary>What kind of training made the model (e.g. "language-model distillation").</summary>
+    [JsonPropertyName("kind")] public string? Kind { get; init; }
+
+    /// <summary>The training mode (sft, topk, whitebox, onpolicy).</summary>
+    [JsonPropertyName("mode")] public string? Mode { get; init; }
+
+    /// <summary>The training configuration as it ran.</summary>
+    [JsonPropertyName("config")] public JsonObject? Config { get; init; }
+
+    /// <summary>The student: where it started, its size and its tokenizer.</summary>
+    [JsonPropertyName("student")] public LineageStudent? Student { get; init; }
+
+    /// <summary>The datasets it was trained on; the audit reads them back.</summary>
+    [JsonPropertyName("datasets")] public IReadOnlyList<LineageDataset> Datasets { get; init; } = [];
+
+    /// <summary>Each teacher's share of the training tokens.</summary>
+    [JsonPropertyName("teachers")] public IReadOnlyList<LineageTeacher> Teachers { get; init; } = [];
+
+    /// <summary>The loss, in words.</summary>
+    [JsonPropertyName("losses")] public string? Losses { get; init; }
+
+    /// <summary>Optimiser steps taken.</summary>
+    [JsonPropertyName("steps")] public long Steps { get; init; }
+
+    /// <summary>Completion tokens trained on, over all teachers.</summary>
+    [JsonPropertyName("training_tokens")] public long TrainingTokens { get; init; }
+
+    /// <summary>Training and held-out measures at the end.</summary>
+    [JsonPropertyName("metrics")] public LineageMetrics? Metrics { get; init; }
+
+    /// <summary>A local teacher that scored or tokenized during training, where there was one.</summary>
+    [JsonPropertyName("local_teacher")] public LineageLocalTeacher? LocalTeacher { get; init; }
+}
+
+/// <summary>The student in a <see cref="Lineage"/>.</summary>
+/// <param name="Init">The spec it started from (or the architecture it was built with).</param>
+/// <param name="Parameters">Its parameter count.</param>
+/// <param name="Tokenizer">Its tokenizer's name.</param>
+public sealed record LineageStudent(
+    [property: JsonPropertyName("init")] string? Init,
+    [property: JsonPropertyName("parameters")] long Parameters,
+    [property: JsonPropertyName("tokenizer")] string? Tokenizer);
+
+/// <summary>A dataset in a <see cref="Lineage"/>; in the file, a path string alone is accepted too.</summary>
+[JsonConverter(typeof(LineageDatasetConverter))]
+public sealed record LineageDataset
+{
+    /// <summary>The dataset folder, absolute or relative to the model folder.</summary>
+    [JsonPropertyName("path")] public required string Path { get; init; }
+
+    /// <summary>SHA-256 of manifest.json when trained.</summary>
+    [JsonPropertyName("manifest_sha256")] public string? ManifestSha256 { get; init; }
+
+    /// <summary>SHA-256 of data.jsonl when trained.</summary>
+    [JsonPropertyName("data_sha256")] public string? DataSha256 { get; init; }
+
+    /// <summary>Rows read.</summary>
+    [JsonPropertyName("rows")] public long? Rows { get; init; }
+
+    /// <summary>Rows that could not be used.</summary>
+    [JsonPropertyName("rows_skipped")] public long? RowsSkipped { get; init; }
+
+    /// <summary>Rows trained on.</summary>
+    [JsonPropertyName("train_rows")] public long? TrainRows { get; init; }
+
+    /// <summary>Rows held out.</summary>
+    [JsonPropertyName("eval_rows")] public long? EvalRows { get; init; }
+
+    /// <summary>SHA-256 of the prompts file the dataset was generated from.</summary>
+    [JsonPropertyName("prompts_sha256")] public string? PromptsSha256 { get; init; }
+}
+
+/// <summary>One teacher's contribution in a <see cref="Lineage"/>.</summary>
+/// <param name="Provider">The provider ("openai", "llama2c", …, or "none" for rows without a teacher).</param>
+/// <param name="Model">The model asked for.</param>
+/// <param name="ModelsReported">The model names the provider reported.</param>
+/// <param name="Endpoint">Where it was reached.</param>
+/// <param name="Rows">Dataset rows it produced.</param>
+/// <param name="TrainingTokens">Its completion tokens trained on.</param>
+/// <param name="Share">Its share of all training tokens.</param>
+public sealed record LineageTeacher(
+    [property: JsonPropertyName("provider")] string Provider,
+    [property: JsonPropertyName("model")] string? Model,
+    [property: JsonPropertyName("models_reported")] IReadOnlyList<string> ModelsReported,
+    [property: JsonPropertyName("endpoint")] string? Endpoint,
+    [property: JsonPropertyName("rows")] long Rows,
+    [property: JsonPropertyName("training_tokens")] long TrainingTokens,
+    [property: JsonPropertyName("share")] double Share);
+
+/// <summary>Measures at the end of training in a <see cref="Lineage"/>.</summary>
+/// <param name="FinalTrainLoss">The last training loss.</param>
+/// <param name="BestEvalLoss">The best held-out loss.</param>
+/// <param name="BestEvalStep">The step of the best held-out loss.</param>
+/// <param name="EvalCrossEntropy">Held-out cross-entropy (nats per token).</param>
+/// <param name="EvalKlToTeacher">Held-out KL to a local teacher (nats per token).</param>
+/// <param name="StoppedEarly">Whether early stopping ended training.</param>
+public sealed record LineageMetrics(
+    [property: JsonPropertyName("final_train_loss")] double? FinalTrainLoss,
+    [property: JsonPropertyName("best_eval_loss")] double? BestEvalLoss,
+    [property: JsonPropertyName("best_eval_step")] long? BestEvalStep,
+    [property: JsonPropertyName("eval_cross_entropy")] double? EvalCrossEntropy,
+    [property: JsonPropertyName("eval_kl_to_teacher")] double? EvalKlToTeacher,
+    [property: JsonPropertyName("stopped_early")] bool StoppedEarly);
+
+/// <summary>A local teacher in a <see cref="Lineage"/>.</summary>
+/// <param name="Spec">Its model spec.</param>
+/// <param name="Parameters">Its parameter count.</param>
+/// <param name="Role">What it did ("white-box scorer" or "tokenizer only").</param>
+public sealed record LineageLocalTeacher(
+    [property: JsonPropertyName("spec")] string Spec,
+    [property: JsonPropertyName("parameters")] long Parameters,
+    [property: JsonPropertyName("role")] string Role);
