@@ -46,11 +46,15 @@ public sealed class FaultTests
     public async Task Transient_failures_are_retried_and_answered_once(Fault fault, string outcome)
     {
         await using var server = await FakeOpenAiServer.StartAsync();
-        await TestTeachers.Raw(server).CompleteAsync(Ask("warm up")); // a cold first request can outlast the 400 ms timeout
+        await TestTeachers.Raw(server).CompleteAsync(Ask("warm up")); // a cold first request can outlast a short timeout
         server.Reset();
         server.Faults = (_, attempt) => attempt <= 2 ? fault : Fault.None;
+        // The attempt timeout is the HTTP client's, in real time: short only where the fault is a delay, which the server holds
+        // far longer than that, so a slow machine cannot turn a good answer into one more retry.
+        server.FaultDelay = TimeSpan.FromSeconds(60);
+        var timeout = fault == Fault.Delay ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(30);
         var statistics = new TeacherStatistics();
-        var completion = await TestTeachers.Resilient(server, statistics, timeout: TimeSpan.FromMilliseconds(400)).CompleteAsync(Ask("try again"));
+        var completion = await TestTeachers.Resilient(server, statistics, timeout: timeout).CompleteAsync(Ask("try again"));
 
         Assert.Equal("echo again try", completion.Text);
         await WaitForAsync(() => server.Events.Count >= 3);
