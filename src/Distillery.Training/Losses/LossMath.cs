@@ -1,4 +1,5 @@
 using System;
+using Distillery.Models.Probability;
 using static TorchSharp.torch;
 
 namespace Distillery.Training.Losses;
@@ -36,5 +37,13 @@ internal static class LossMath
     {
         if (!student.shape.AsSpan().SequenceEqual(teacher.shape))
             throw new ArgumentException($"teacher shape [{string.Join(", ", teacher.shape)}] differs from student shape [{string.Join(", ", student.shape)}]", nameof(teacher));
+    }
+
+    /// <summary>log(1 − eˣ) for x ≤ 0, floored: a complement of (numerically) zero mass becomes the finite floor, never −∞ or NaN.</summary>
+    public static Tensor LogOneMinusExp(Tensor logMass)
+    {
+        // A sum of probabilities can round a hair above 1; clamping the mass below 1 keeps log finite and its gradient zero there.
+        var complement = (-logMass.clamp_max(0).expm1()).clamp_min(Math.Exp(TokenDistribution.LogFloor / 100));
+        return complement.log().clamp_min(TokenDistribution.LogFloor);
     }
 }

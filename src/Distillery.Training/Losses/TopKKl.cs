@@ -47,8 +47,8 @@ public static partial class DistillationLosses
             }
             case TopKTailPolicy.FoldTailIntoBucket:
             {
-                var logPTail = LogOneMinusExp(logP.logsumexp(-1, keepdim: true));          // (…, 1)
-                var logQTail = LogOneMinusExp(logQk.logsumexp(-1, keepdim: true));         // (…, 1)
+                var logPTail = LossMath.LogOneMinusExp(logP.logsumexp(-1, keepdim: true));          // (…, 1)
+                var logQTail = LossMath.LogOneMinusExp(logQk.logsumexp(-1, keepdim: true));         // (…, 1)
                 perPosition = TokenDistribution.Kl(cat([logP, logPTail], -1), cat([logQk, logQTail], -1));
                 break;
             }
@@ -56,14 +56,6 @@ public static partial class DistillationLosses
                 throw new ArgumentOutOfRangeException(nameof(teacher), teacher.TailPolicy, "unknown top-k tail policy");
         }
         return LossMath.MaskedMean(perPosition, mask, normalizer);
-    }
-
-    /// <summary>log(1 − eˣ) for x ≤ 0, floored: a tail of (numerically) zero mass becomes the finite floor, never −∞ or NaN.</summary>
-    private static Tensor LogOneMinusExp(Tensor logMass)
-    {
-        // A top-k sum can round a hair above 1; clamping the mass below 1 keeps log finite and its gradient zero there.
-        var tail = (-logMass.clamp_max(0).expm1()).clamp_min(Math.Exp(TokenDistribution.LogFloor / 100));
-        return tail.log().clamp_min(TokenDistribution.LogFloor);
     }
 
     /// <summary>

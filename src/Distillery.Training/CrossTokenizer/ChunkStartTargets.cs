@@ -1,0 +1,90 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Distillery.Core.Tokens;
+using Distillery.Models.Probability;
+using Distillery.Training.Losses;
+using static TorchSharp.torch;
+
+namespace Distillery.Training.CrossTokenizer;
+
+/// <summary>
+/// The teacher's top-k alternatives at each chunk's first teacher token, moved into the student's vocabulary: each
+/// alternative that <see cref="StudentSpelling"/> maps to a student token counts for that token, alternatives mapping to the
+/// same student token are merged (their probabilities add), and the rest fall into the tail of the tail policy.
+/// </summary>
+/// <param name="Targets">Sparse targets over the student's first token of each chunk, (B, C, K); padding has logprob −∞.</param>
+/// <param name="HasTarget">Which chunks have at least one matched alternative, (B, C) bool.</param>
+/// <param name="MatchedMass">Σ of the probabilities of matched alternatives over counted chunks.</param>
+/// <param name="TotalMass">Σ of the probabilities of all alternatives over counted chunks.</param>
+public sealed record ChunkStartTargets(SparseTeacherTargets Targets, Tensor HasTarget, double MatchedMass, double TotalMass)
+{
+    /// <summary>The share of the teacher's top-k probability mass at counted chunk starts that reached the loss.</summary>
+    public double MatchedShare => TotalMass > 0 ? MatchedMass / TotalMass : 0;
+
+    /// <summary>
+    /// Builds the targets for packed chunks. <paramref name="teacherTokens"/>[b] is row b's teacher token stream, indexed by
+    /// the chunks' teacher positions; a chunk whose first teacher token lies outside it, or has no alternatives, gets none.
+    /// </summary>
+    /// <param name="rows">Each row's chunks, as given to <see cref="ChunkTensors.Pack"/>.</param>
+    /// <param name="packed">The packed chunks (their mask says which count).</param>
+    /// <param name="teacherTokens">Each row's teacher tokens with their top-k alternatives.</param>
+    /// <param name="spelling">How alternatives map to the student's first token.</param>
+    /// <param name="tailPolicy">What the loss does with the mass outside the matched alternatives.</param>
+    public static ChunkStartTargets Build(IReadOnlyList<IReadOnlyList<AlignedChunk>> rows, ChunkTensors packed, IReadOnlyList<IReadOnlyList<TokenLogprob>> teacherTokens, StudentSpelling spelling, TopKTailPolicy tailPolicy)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(packed);
+        ArgumentNullException.ThrowIfNull(teacherTokens);
+        ArgumentNullException.ThrowIfNull(spelling);
+        if (rows.Count != packed.Rows || teacherTokens.Count != rows.Count)
+            throw new ArgumentException($"{rows.Count} chunk rows, {packed.Rows} packed rows and {teacherTokens.Count} teacher rows differ", nameof(teacherTokens));
+        var (batch, perRow) = ((int)packed.Rows, (int)packed.ChunksPerRow);
+        var counted = packed.Mask.cpu().data<bool>().ToArray();
+        var merged = new List<(int Id, double Logprob)>?[batch * perRow];
+        double matchedMass = 0, totalMass = 0;
+        for (var b = 0; b < batch; b++)
+            for (var c = 0; c < rows[b].Count; c++)
+            {
+                var slot = b * perRow + c;
+                var first = rows[b][c].TeacherStart;
+                if (!counted[slot] || first >= teacherTokens[b].Count) continue;
+                var byStudent = new Dictionary<int, double>();
+                foreach (var alternative in teacherTokens[b][first].TopLogprobs)
+                {
+                    if (!(alternative.Logprob > TokenDistribution.LogFloor)) continue; // padding or an impossible token
+                    var mass = Math.Exp(alternative.Logprob);
+                    totalMass += mass;
+                    var id = spelling.FirstToken(alternative.Bytes);
+                    if (id < 0) continue;
+                    matchedMass += mass;
+                    byStudent[id] = byStudent.TryGetValue(id, out var sum) ? LogAddExp(sum, alternative.Logprob) : alternative.Logprob;
+                }
+                if (byStudent.Count > 0) merged[slot] = [.. byStudent.Select(kv => (kv.Key, kv.Value))];
+            }
+
+        var k = Math.Max(1, merged.Max(m => m?.Count ?? 0));
+        var ids = new long[batch * perRow * k];
+        var logprobs = new double[batch * perRow * k];
+        Array.Fill(logprobs, double.NegativeInfinity);
+        var has = new bool[batch * perRow];
+        for (var slot = 0; slot < merged.Length; slot++)
+        {
+            if (merged[slot] is not { } list) continue;
+            has[slot] = true;
+            for (var j = 0; j < list.Count; j++)
+            {
+                ids[slot * k + j] = list[j].Id;
+                logprobs[slot * k + j] = list[j].Logprob;
+            }
+        }
+        var targets = TeacherTargets.TopK(tensor(ids, [batch, perRow, k]), tensor(logprobs, [batch, perRow, k]), tailPolicy);
+        return new ChunkStartTargets(targets, tensor(has, [batch, perRow]), matchedMass, totalMass);
+    }
+
+    private static double LogAddExp(double a, double b)
+    {
+        var max = Math.Max(a, b);
+        return max + Math.Log(Math.Exp(a - max) + Math.Exp(b - max));
+    }
+}

@@ -1,0 +1,38 @@
+using System;
+using Distillery.Training.Losses;
+using static TorchSharp.torch;
+
+namespace Distillery.Training.CrossTokenizer;
+
+public static partial class CrossTokenizerLosses
+{
+    /// <summary>
+    /// Top-k KL at chunk starts: the teacher's top-k alternatives at each chunk's first teacher token, moved to the student's
+    /// vocabulary by <see cref="ChunkStartTargets"/>, against the student's distribution for the chunk's first student token,
+    /// through <see cref="DistillationLosses.TopKKl"/> with the targets' tail policy. Both tokens predict the text from the
+    /// same byte offset (the chunk start is a boundary of both streams). Chunks with no matched alternative do not count.
+    /// With identical tokenizers every chunk is one token on each side and this equals <see cref="DistillationLosses.TopKKl"/>.
+    /// </summary>
+    /// <param name="studentLogits">Student logits, (B, Ts, V); position t's logits predict token t.</param>
+    /// <param name="chunks">The aligned chunks, packed.</param>
+    /// <param name="targets">The alternatives in the student's vocabulary.</param>
+    /// <param name="normalizer">The number of counted chunks with a target across the whole accumulated batch.</param>
+    public static Tensor TopKAtChunkStarts(Tensor studentLogits, ChunkTensors chunks, ChunkStartTargets targets, double normalizer)
+    {
+        ArgumentNullException.ThrowIfNull(studentLogits);
+        ArgumentNullException.ThrowIfNull(chunks);
+        ArgumentNullException.ThrowIfNull(targets);
+        var atStarts = AtPositions(studentLogits, chunks.StudentFirst);                 // (B, C, V)
+        var device = studentLogits.device;
+        var mask = chunks.Mask.to(device).logical_and(targets.HasTarget.to(device));
+        var sparse = TeacherTargets.TopK(targets.Targets.Ids.to(device), targets.Targets.Logprobs.to(device), targets.Targets.TailPolicy);
+        return DistillationLosses.TopKKl(atStarts, sparse, mask, normalizer);
+    }
+
+    /// <summary>Rows of (B, T, V) at per-row positions (B, C) → (B, C, V).</summary>
+    internal static Tensor AtPositions(Tensor perPosition, Tensor positions)
+    {
+        var index = positions.to(perPosition.device).unsqueeze(-1).expand(positions.shape[0], positions.shape[1], perPosition.shape[^1]);
+        return perPosition.gather(1, index);
+    }
+}
