@@ -90,6 +90,7 @@ public sealed class ReaderFuzzTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    [Trait("Speed", "Slow")]
     [Fact]
     public async Task Damaged_files_load_or_fail_with_an_input_error_and_nothing_else()
     {

@@ -41,6 +41,7 @@ public sealed class LocalTeacherTests
         });
     }
 
+    [Trait("Speed", "Slow")]
     [Fact]
     public async Task A_gguf_teacher_of_the_same_model_answers_as_the_llama2c_one()
     {

@@ -22,6 +22,7 @@ public sealed class TopKMatchingTests : IDisposable
 
     public void Dispose() => scratch.Dispose();
 
+    [Trait("Speed", "Slow")]
     [Fact]
     public async Task SharedTokenizerMatchesTheTeachersTokensByBytesAndADifferentOneIsRefusedInOneLine()
     {
