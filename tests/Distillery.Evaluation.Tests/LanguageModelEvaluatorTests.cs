@@ -4,9 +4,9 @@ using System.Linq;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Errors;
-using Distillery.Core.IO;
 using Distillery.Evaluation.Data;
 using Distillery.Models.Loading;
+using Distillery.TestSupport.Files;
 using static TorchSharp.torch;
 
 namespace Distillery.Evaluation.Tests;
@@ -14,22 +14,23 @@ namespace Distillery.Evaluation.Tests;
 public sealed class LanguageModelEvaluatorTests : IAsyncLifetime
 {
     private ModelBundle _model = null!;
-    private readonly string _dir = Directory.CreateTempSubdirectory("eval-tests").FullName;
+    private readonly ScratchFolder scratch = new("eval-tests");
 
     public async Task InitializeAsync() =>
-        _model = await ModelLoader.LoadAsync("llama2c:" + (SharedData.TryGet("stories260K/stories260K.bin") ?? throw new FileNotFoundException("shared stories260K missing")));
+        _model = await ModelLoader.LoadAsync("llama2c:" + SharedTestData.Get("stories260K/stories260K.bin"));
 
     public Task DisposeAsync()
     {
         _model.Dispose();
-        Directory.Delete(_dir, recursive: true);
+        scratch.Dispose();
         return Task.CompletedTask;
     }
 
+    [Trait("Speed", "Slow")]
     [Fact]
     public async Task Perplexity_agrees_with_a_plain_loop_over_full_forward_passes()
     {
-        var path = SharedData.TryGet("text/tinystories_sample.txt")!;
+        var path = SharedTestData.TryGet("text/tinystories_sample.txt")!;
         var data = await EvalDataLoader.LoadAsync(path, limit: 1);
         var text = Assert.IsType<TextExample>(Assert.Single(data)).Text;
         var score = LanguageModelEvaluator.Evaluate("stories", "teacher", _model, null, data, new EvalOptions { LatencyTokens = 0 });
@@ -66,7 +67,7 @@ public sealed class LanguageModelEvaluatorTests : IAsyncLifetime
         Assert.Equal(0, score.KlToTeacher!.Value, 5);
         Assert.Equal(1.0, score.Agreement!.Value);
         Assert.Equal(_model.Model.ParameterCount, score.Parameters);
-        Assert.Equal(new FileInfo(SharedData.TryGet("stories260K/stories260K.bin")!).Length, score.FileBytes);
+        Assert.Equal(new FileInfo(SharedTestData.TryGet("stories260K/stories260K.bin")!).Length, score.FileBytes);
         Assert.True(score.MsPerToken is > 0 and < 100);
     }
 
@@ -83,7 +84,7 @@ public sealed class LanguageModelEvaluatorTests : IAsyncLifetime
     [Fact]
     public async Task Bad_jsonl_line_is_reported_with_file_and_line()
     {
-        var path = Path.Combine(_dir, "bad.jsonl");
+        var path = scratch.File("bad.jsonl");
         await File.WriteAllLinesAsync(path, ["{\"text\": \"fine\"}", "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}"]);
         var e = await Assert.ThrowsAsync<InputException>(() => EvalDataLoader.LoadAsync(path));
         Assert.Equal($"{path}:2: 'messages' must end with the assistant's reference answer", e.Message);

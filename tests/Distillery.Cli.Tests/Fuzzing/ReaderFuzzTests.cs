@@ -11,6 +11,7 @@ using Distillery.Core.Provenance;
 using Distillery.Models.Checkpoints;
 using Distillery.Models.Gguf;
 using Distillery.Models.Tokenizers;
+using Distillery.TestSupport.Files;
 using Xunit.Abstractions;
 
 namespace Distillery.Cli.Tests.Fuzzing;
@@ -23,7 +24,7 @@ public sealed class ReaderFuzzTests(ITestOutputHelper output) : IDisposable
 {
     private const int Seed = 20;
     private const int CasesPerFormat = 60;
-    private readonly ScratchDir dir = new();
+    private readonly ScratchFolder dir = new();
 
     /// <summary>One format: its seed file's name and bytes, and the reader that loads a file of that name from a folder.</summary>
     private sealed record Format(string Name, string FileName, byte[] Seed, Func<string, Task> Load);
@@ -96,6 +97,7 @@ public sealed class ReaderFuzzTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    [Trait("Speed", "Slow")]
     [Fact]
     public async Task Damaged_files_load_or_fail_with_an_input_error_and_nothing_else()
     {

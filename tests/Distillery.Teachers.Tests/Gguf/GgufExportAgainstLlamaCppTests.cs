@@ -1,24 +1,24 @@
 using System;
 using System.Collections.Generic;
-using System.IO;
 using System.Linq;
 using Distillery.Core.Chat;
-using Distillery.Core.IO;
 using Distillery.Models.Checkpoints;
 using Distillery.Models.Decoding;
 using Distillery.Models.Gguf;
 using Distillery.Models.Llama;
 using Distillery.Models.Tokenizers;
 using Distillery.Teachers.Gguf;
+using Distillery.TestSupport.Files;
 using static TorchSharp.torch;
 
 namespace Distillery.Teachers.Tests.Gguf;
 
 /// <summary>Distillery's GGUF export, run by llama.cpp (an independent implementation), must reproduce Distillery's outputs.</summary>
+[Trait("Speed", "Slow")]
 public sealed class GgufExportAgainstLlamaCppTests : IDisposable
 {
     private static readonly string[] Prompts = ["Once upon a time", "Lily and Ben went to the park.", "The little dog was sad because"];
-    private readonly string _dir = Directory.CreateTempSubdirectory("gguf-llamacpp").FullName;
+    private readonly ScratchFolder scratch = new("gguf-llamacpp");
     private readonly LlamaForCausalLM _model;
     private readonly Llama2cTokenizer _tokenizer;
 
@@ -27,7 +27,7 @@ public sealed class GgufExportAgainstLlamaCppTests : IDisposable
     public GgufExportAgainstLlamaCppTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         _output = output;
-        string Shared(string p) => SharedData.TryGet(p) ?? throw new FileNotFoundException($"shared data '{p}' is missing");
+        string Shared(string p) => SharedTestData.Get(p);
         _model = Llama2cCheckpoint.LoadAsync(Shared("stories260K/stories260K.bin")).GetAwaiter().GetResult();
         _tokenizer = Llama2cTokenizer.LoadAsync(Shared("stories260K/tok512.bin")).GetAwaiter().GetResult();
     }
@@ -35,7 +35,7 @@ public sealed class GgufExportAgainstLlamaCppTests : IDisposable
     public void Dispose()
     {
         _model.Dispose();
-        Directory.Delete(_dir, recursive: true);
+        scratch.Dispose();
     }
 
     private IReadOnlyList<int> DistilleryGreedy(IReadOnlyList<int> prompt, int n) =>
@@ -44,7 +44,7 @@ public sealed class GgufExportAgainstLlamaCppTests : IDisposable
     [Fact]
     public void Llama_cpp_runs_the_f32_export_with_identical_tokens_greedy_output_and_logits()
     {
-        var path = Path.Combine(_dir, "stories260K.gguf");
+        var path = scratch.File("stories260K.gguf");
         LlamaGguf.Export(_model, _tokenizer, path, GgmlType.F32, "stories260K");
         using var llama = LlamaCppModel.Load(path);
         Assert.Equal(512, llama.VocabSize);
@@ -73,7 +73,7 @@ public sealed class GgufExportAgainstLlamaCppTests : IDisposable
     [Fact]
     public void Llama_cpp_runs_the_f16_export_close_to_the_f32_model()
     {
-        var path = Path.Combine(_dir, "stories260K-f16.gguf");
+        var path = scratch.File("stories260K-f16.gguf");
         LlamaGguf.Export(_model, _tokenizer, path, GgmlType.F16, "stories260K");
         using var llama = LlamaCppModel.Load(path);
         var ids = _tokenizer.Encode(Prompts[0], addBos: true);
