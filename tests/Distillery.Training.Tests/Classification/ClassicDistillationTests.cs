@@ -18,7 +18,7 @@ public sealed class ClassicDistillationTests : IDisposable
     [Fact]
     public void ReducedScalePipelineTrainsAllThreeModelsFarAboveChance()
     {
-        var (train, test) = IdxImageFolder.Load(ClassicDatasets.Locate(ClassicDataset.Mnist));
+        var (train, test) = IdxImageFolder.Load(ClassicDatasets.Locate(ClassicDataset.Mnist, mnistDefault: SharedTestData.TryGet("mnist")));
         var options = new ClassicKdOptions
         {
             OutputDirectory = root,

@@ -1,9 +1,9 @@
 using System;
 using System.IO;
 
-namespace Distillery.Core.IO;
+namespace Distillery.Cli;
 
-/// <summary>Finds the optional <c>shared/data</c> folder of test and demo inputs that sits beside a checkout.</summary>
+/// <summary>Finds the optional <c>shared/data</c> folder of demo inputs that sits beside a checkout: the pipelines' <c>{shared}</c> variable and the demos' defaults.</summary>
 public static class SharedData
 {
     /// <summary>The environment variable that names the data folder explicitly.</summary>
