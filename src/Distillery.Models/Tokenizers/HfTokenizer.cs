@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -30,6 +31,7 @@ public sealed class HfTokenizer : ITextTokenizer
     private readonly string json;
     private readonly Regex specialSplit;
     private readonly Dictionary<string, int> specialIds;
+    private readonly NormalizationForm? normalization;
 
     private HfTokenizer(string json, string source)
     {
@@ -49,6 +51,7 @@ public sealed class HfTokenizer : ITextTokenizer
         if (type != "BPE") throw InputException.InFile(source, $"model.type '{type}' is not supported; only byte-level BPE tokenizer.json files are");
         if (!IsByteLevel(root["pre_tokenizer"]) && !IsByteLevel(root["decoder"]))
             throw InputException.InFile(source, "pre_tokenizer is not ByteLevel; only byte-level BPE tokenizer.json files (GPT-2, Llama 3, Qwen2, SmolLM) are supported");
+        normalization = UnicodeNormalization(root["normalizer"], source);
         var vocab = model["vocab"]?.AsObject().ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<int>())
                     ?? throw InputException.InFile(source, "field 'model.vocab' is missing");
         var merges = (model["merges"]?.AsArray() ?? []).Select(m => m is JsonArray pair ? $"{pair[0]} {pair[1]}" : m!.ToString()).ToList();
@@ -106,9 +109,17 @@ public sealed class HfTokenizer : ITextTokenizer
     public bool IsSpecial(int id) => special.Contains(id);
 
     /// <inheritdoc />
-    public IReadOnlyList<int> Encode(string text, bool addBos = false)
+    public string Normalize(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        return normalization is { } form && !text.IsNormalized(form) ? text.Normalize(form) : text;
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<int> Encode(string text, bool addBos = false)
+    {
+        // The normaliser leaves added tokens' ASCII text as it is, so normalising first and splitting after is the same.
+        text = Normalize(text);
         var ids = new List<int>();
         if (addBos && BosId is { } bos) ids.Add(bos);
         // Added tokens (chat markers) are matched whole before BPE sees the text between them.
@@ -154,6 +165,31 @@ public sealed class HfTokenizer : ITextTokenizer
 
     private static bool IsByteLevel(JsonNode? node) => node is not null &&
         (node["type"]?.ToString() == "ByteLevel" || (node["pretokenizers"] ?? node["decoders"])?.AsArray().Any(IsByteLevel) == true);
+
+    /// <summary>The Unicode normal form that tokenizer.json's normaliser applies (Qwen2/3: NFC), or null for none.</summary>
+    private static NormalizationForm? UnicodeNormalization(JsonNode? node, string source)
+    {
+        if (node is null) return null;
+        var type = node["type"]?.ToString();
+        if (type == "Sequence")
+        {
+            var forms = (node["normalizers"]?.AsArray() ?? []).Select(n => UnicodeNormalization(n, source)).Where(f => f is not null).ToList();
+            return forms.Count switch
+            {
+                0 => null,
+                1 => forms[0],
+                _ => throw InputException.InFile(source, "normalizer applies more than one Unicode normal form; not supported"),
+            };
+        }
+        return type switch
+        {
+            "NFC" => NormalizationForm.FormC,
+            "NFD" => NormalizationForm.FormD,
+            "NFKC" => NormalizationForm.FormKC,
+            "NFKD" => NormalizationForm.FormKD,
+            _ => throw InputException.InFile(source, $"normalizer '{type}' is not supported; only the Unicode normal forms (NFC, NFD, NFKC, NFKD) are"),
+        };
+    }
 
     private static string? SplitPattern(JsonNode? node)
     {

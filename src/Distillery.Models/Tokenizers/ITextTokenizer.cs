@@ -20,6 +20,9 @@ public interface ITextTokenizer
     /// <summary>Ids that end a generated sequence (EOS and its kin).</summary>
     IReadOnlyCollection<int> StopIds { get; }
 
+    /// <summary>The text as the tokenizer's normaliser leaves it before splitting it (e.g. Unicode NFC); most tokenizers leave it unchanged.</summary>
+    string Normalize(string text) => text;
+
     /// <summary>Encodes text; with <paramref name="addBos"/>, BOS comes first where the tokenizer has one.</summary>
     IReadOnlyList<int> Encode(string text, bool addBos = false);
 

@@ -11,8 +11,8 @@ namespace Distillery.Models.Tokenizers;
 public static class TokenizerLoader
 {
     /// <summary>
-    /// Loads from <c>tiktoken:NAME</c>, a llama2.c <c>.bin</c>, a <c>tokenizer.json</c>, a <c>tiktoken.json</c>,
-    /// or a folder holding one of those (tokenizer.json, then tokenizer.bin, then tiktoken.json).
+    /// Loads from <c>tiktoken:NAME</c>, a llama2.c <c>.bin</c>, a <c>tokenizer.json</c>, a SentencePiece <c>.model</c>,
+    /// a <c>tiktoken.json</c>, or a folder holding one of those (tokenizer.json, tokenizer.model, tokenizer.bin, tiktoken.json).
     /// </summary>
     public static async Task<ITextTokenizer> LoadAsync(string spec, CancellationToken cancellationToken = default)
     {
@@ -20,12 +20,12 @@ public static class TokenizerLoader
         if (spec.StartsWith("tiktoken:", StringComparison.Ordinal)) return TiktokenTextTokenizer.Create(spec["tiktoken:".Length..]);
         if (Directory.Exists(spec))
         {
-            foreach (var name in new[] { HfTokenizer.FileName, Llama2cTokenizer.FileName, TiktokenTextTokenizer.FileName })
+            foreach (var name in new[] { HfTokenizer.FileName, SentencePieceTextTokenizer.FileName, Llama2cTokenizer.FileName, TiktokenTextTokenizer.FileName })
             {
                 var candidate = Path.Combine(spec, name);
                 if (File.Exists(candidate)) return await LoadAsync(candidate, cancellationToken);
             }
-            throw InputException.InFile(spec, $"holds no tokenizer ({HfTokenizer.FileName}, {Llama2cTokenizer.FileName} or {TiktokenTextTokenizer.FileName}); give one with --tokenizer");
+            throw InputException.InFile(spec, $"holds no tokenizer ({HfTokenizer.FileName}, {SentencePieceTextTokenizer.FileName}, {Llama2cTokenizer.FileName} or {TiktokenTextTokenizer.FileName}); give one with --tokenizer");
         }
         if (!File.Exists(spec)) throw InputException.InFile(spec, "tokenizer not found; give a tokenizer file, a model folder or tiktoken:o200k_base");
         var fileName = Path.GetFileName(spec);
@@ -36,6 +36,7 @@ public static class TokenizerLoader
             return encoding is null ? throw InputException.InFile(spec, "field 'encoding' is missing; write {\"encoding\": \"o200k_base\"}") : TiktokenTextTokenizer.Create(encoding);
         }
         if (spec.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) return await HfTokenizer.LoadAsync(spec, cancellationToken);
+        if (spec.EndsWith(".model", StringComparison.OrdinalIgnoreCase)) return await SentencePieceTextTokenizer.LoadAsync(spec, cancellationToken);
         return await Llama2cTokenizer.LoadAsync(spec, cancellationToken);
     }
 }

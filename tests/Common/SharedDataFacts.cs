@@ -1,0 +1,27 @@
+using Distillery.Core.IO;
+
+namespace Distillery.Tests.Common;
+
+/// <summary>A fact that needs a path inside ../shared/data; without it the test is skipped, and the runner shows why.</summary>
+public sealed class SharedDataFactAttribute : FactAttribute
+{
+    public SharedDataFactAttribute(string relativePath)
+    {
+        if (SharedData.TryGet(relativePath) is null) Skip = SharedDataSkip.Reason(relativePath);
+    }
+}
+
+/// <summary>A theory that needs a path inside ../shared/data; without it the test is skipped, and the runner shows why.</summary>
+public sealed class SharedDataTheoryAttribute : TheoryAttribute
+{
+    public SharedDataTheoryAttribute(string relativePath)
+    {
+        if (SharedData.TryGet(relativePath) is null) Skip = SharedDataSkip.Reason(relativePath);
+    }
+}
+
+internal static class SharedDataSkip
+{
+    public static string Reason(string relativePath) =>
+        $"needs shared data '{relativePath}' (a shared/data folder beside the checkout, or ${SharedData.EnvironmentVariable}); not found";
+}
