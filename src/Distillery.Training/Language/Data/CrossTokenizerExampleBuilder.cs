@@ -36,9 +36,12 @@ public static class CrossTokenizerExampleBuilder
                 throw InputException.AtLine(source, line, "has no stored token logprobs for top-k distillation; generate the dataset with top_logprobs, or use --mode sft");
             var lengths = stored.Select(t => t.Bytes.Count).ToArray();
             var spelled = stored.SelectMany(t => t.Bytes).Select(b => checked((byte)b)).ToArray();
-            if (!spelled.AsSpan().SequenceEqual(Encoding.UTF8.GetBytes(completion)))
+            var text = Encoding.UTF8.GetBytes(completion);
+            // A SentencePiece-style teacher (llama2.c) stores its first token with the dummy-prefix space that decoding drops.
+            if (spelled.Length == text.Length + 1 && spelled[0] == (byte)' ' && lengths[0] > 0 && spelled.AsSpan(1).SequenceEqual(text)) lengths[0]--;
+            else if (!spelled.AsSpan().SequenceEqual(text))
                 throw InputException.AtLine(source, line, "the stored tokens' bytes do not spell the assistant's text, so they cannot be aligned with the student's tokens; regenerate the row");
-            return new TeacherSide(TokenOffsets.FromLengths(lengths, spelled.Length), stored, null, 0);
+            return new TeacherSide(TokenOffsets.FromLengths(lengths, text.Length), stored, null, 0);
         });
     }
 
