@@ -23,7 +23,7 @@ public static class ReportWriter
         var best = Path.Combine(directory, BestFile);
         var winner = Best(report.Models);
         if (winner is not null)
-            File.WriteAllText(best, System.Text.Json.JsonSerializer.Serialize(new { name = winner.Name, spec = winner.Spec, kl_to_teacher = winner.KlToTeacher, cross_entropy = winner.CrossEntropy }));
+            File.WriteAllText(best, System.Text.Json.JsonSerializer.Serialize(new { name = winner.Name, spec = winner.Spec, kl_to_teacher = winner.KlToTeacher, cross_entropy = winner.CrossEntropy, bits_per_byte = winner.BitsPerByte }));
         var scores = Path.Combine(directory, ScoresFile);
         File.WriteAllText(scores, System.Text.Json.JsonSerializer.Serialize(report, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
         var md = Path.Combine(directory, "report.md");
@@ -39,13 +39,15 @@ public static class ReportWriter
     /// <summary>The file naming the best student: <c>{"name", "spec", ...}</c>, read by <c>distill export --model best-of:DIR</c>.</summary>
     public const string BestFile = "best_student.json";
 
-    /// <summary>The best student: lowest KL to the teacher where measured, else lowest cross-entropy; null without students.</summary>
+    /// <summary>The best student: lowest KL to the teacher where every student has one (one tokenizer), else lowest bits per byte, else cross-entropy; null without students.</summary>
     public static ModelScore? Best(IReadOnlyList<ModelScore> models)
     {
         ArgumentNullException.ThrowIfNull(models);
         var students = models.Where(m => m.Role != "teacher").ToList();
-        return students.Any(m => m.KlToTeacher is not null)
-            ? students.Where(m => m.KlToTeacher is not null).MinBy(m => m.KlToTeacher)
+        // Per-token figures rank only students of one tokenizer (all with a KL to the teacher); otherwise bits per byte.
+        if (students.Count > 0 && students.All(m => m.KlToTeacher is not null)) return students.MinBy(m => m.KlToTeacher);
+        return students.Any(m => m.BitsPerByte is not null)
+            ? students.Where(m => m.BitsPerByte is not null).MinBy(m => m.BitsPerByte)
             : students.Where(m => m.CrossEntropy is not null).MinBy(m => m.CrossEntropy);
     }
 
