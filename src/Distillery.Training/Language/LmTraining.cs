@@ -49,7 +49,9 @@ public static class LmTraining
         using var teacher = await LoadFrozenTeacherAsync(config, cancellationToken);
         using var student = await CreateStudentAsync(config, teacher, resumeConfig, cancellationToken);
         var cross = CrossTokenizerFor(config, rows, student, teacher);
-        if (config.Mode is LmMode.Whitebox or LmMode.Onpolicy && cross is null) CheckSharedVocabulary(student, teacher!);
+        if (config.Mode == LmMode.Onpolicy) CheckSharedVocabulary(student, teacher!);
+        if (cross is not null && config.HiddenWeight > 0)
+            throw InputException.InField("hidden_weight", "hidden-state matching needs the student to share the teacher's tokenizer; leave it at 0 when distilling across tokenizers");
 
         var seqLen = Math.Min(config.SeqLen, student.Config.MaxPositionEmbeddings);
         if (teacher is not null) seqLen = Math.Min(seqLen, teacher.Config.MaxPositionEmbeddings);
@@ -187,7 +189,7 @@ public static class LmTraining
     private static void CheckSharedVocabulary(ModelBundle student, ModelBundle teacher)
     {
         if (student.Config.VocabSize != teacher.Config.VocabSize || !SharedVocabulary.Between(student.Tokenizer, teacher.Tokenizer))
-            throw InputException.InField("--teacher", $"white-box distillation needs the student to share the teacher's tokenizer, but {student.Tokenizer.Name} (vocab {student.Config.VocabSize}) differs from {teacher.Tokenizer.Name} (vocab {teacher.Config.VocabSize}); use --mode sft");
+            throw InputException.InField("--teacher", $"on-policy distillation needs the student to share the teacher's tokenizer, but {student.Tokenizer.Name} (vocab {student.Config.VocabSize}) differs from {teacher.Tokenizer.Name} (vocab {teacher.Config.VocabSize}); use --mode whitebox (which distils across tokenizers) or --mode sft");
     }
 
     /// <summary>
