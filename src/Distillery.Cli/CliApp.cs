@@ -44,6 +44,12 @@ public static class CliApp
             await error.WriteLineAsync("distill: interrupted; what was finished is saved, and running the same command again resumes");
             return ExitCodes.Failed;
         }
+        catch (Exception e)
+        {
+            // Anything else is a bug: one line and where to report it, never a stack trace.
+            await error.WriteLineAsync($"distill: {InternalError.Describe(e)}");
+            return ExitCodes.InternalError;
+        }
     }
 
     /// <summary>The verbs that <c>distill</c> offers, in the order help lists them.</summary>

@@ -4,6 +4,7 @@ using System.Net;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
+using Distillery.Core.Errors;
 using Distillery.Server.Endpoints;
 using Distillery.Server.Protocol;
 using Microsoft.AspNetCore.Builder;
@@ -68,8 +69,10 @@ public sealed class OpenAiServer : IAsyncDisposable
                     ApiError api => api,
                     BadHttpRequestException bad when bad.StatusCode == 413 => new ApiError(413, $"The request body is larger than {options.MaxRequestBodyBytes} bytes.", "body"),
                     BadHttpRequestException bad => new ApiError(bad.StatusCode, bad.Message, "body"),
-                    JsonException json => ApiError.BadField("body", $"The request body is not valid JSON: {json.Message.Split('\n')[0]}"),
-                    _ => new ApiError(500, $"The server failed: {e.Message.Split('\n')[0]}", type: "server_error"),
+                    // A mistake in the request that only the model could see (a token outside its vocabulary, ...) is still the client's.
+                    InputException input => new ApiError(400, ErrorText.FirstLine(input)),
+                    JsonException json => ApiError.BadField("body", $"The request body is not valid JSON: {ErrorText.FirstLine(json)}"),
+                    _ => new ApiError(500, $"The server failed: {ErrorText.FirstLine(e)}", type: "server_error"),
                 };
                 stats.CountError(error.Status);
                 context.Response.StatusCode = error.Status;

@@ -154,7 +154,7 @@ public sealed class TeacherLedgerTests
         using var dir = new TempDir();
         var path = dir.File("ledger.db");
         await System.IO.File.WriteAllTextAsync(path, new string('x', 4096));
-        var e = await Assert.ThrowsAsync<Errors.DistilleryException>(() => TeacherLedger.OpenAsync(path));
+        var e = await Assert.ThrowsAsync<Distillery.Core.Errors.DistilleryException>(() => TeacherLedger.OpenAsync(path));
         Assert.StartsWith($"{path}: cannot open the ledger", e.Message, StringComparison.Ordinal);
     }
 }

@@ -1,3 +1,4 @@
+using System.Linq;
 using System.Net;
 using System.Net.Http;
 using System.Text;
@@ -27,6 +28,9 @@ public sealed class BadRequestTests(ServedStories served)
     [InlineData("""{"model":"stories260K","messages":[{"role":"user","content":"x"}],"max_tokens":1000000000}""", "max_tokens")]
     [InlineData("""{"model":"stories260K","messages":[{"role":"user","content":"x"}],"top_logprobs":50,"logprobs":true}""", "top_logprobs")]
     [InlineData("""{"model":"stories260K","messages":[{"role":"user","content":"x"}],"n":0}""", "n")]
+    [InlineData("""{"model":"stories260K","messages":[{"role":"user","content":"x"}],"top_p":0}""", "top_p")]
+    [InlineData("""{"model":"stories260K","messages":[{"role":"user","content":"x"}],"temperature":2.5}""", "temperature")]
+    [InlineData("""{"model":"stories260K","messages":[{"role":"user","content":"x"}],"top_logprobs":-1,"logprobs":true}""", "top_logprobs")]
     [InlineData("""{"messages":[{"role":"user","content":"x"}]}""", "model")]
     [InlineData("""[1,2,3]""", "body")]
     [InlineData("""{"model": "stories260K", "messages": [""", "body")]
@@ -37,6 +41,33 @@ public sealed class BadRequestTests(ServedStories served)
         Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
         Assert.Equal(field, error.GetProperty("param").GetString());
         Assert.False(string.IsNullOrWhiteSpace(error.GetProperty("message").GetString()));
+        await ServerStillAnswers();
+    }
+
+    [Theory]
+    [InlineData("""{"model":"stories260K","prompt":"x","top_p":0}""", "top_p")]
+    [InlineData("""{"model":"stories260K","prompt":"x","temperature":-1}""", "temperature")]
+    [InlineData("""{"model":"stories260K","prompt":"x","logprobs":21}""", "logprobs")]
+    public async Task Bad_completion_request_is_400_naming_the_field(string body, string field)
+    {
+        var (status, error) = await PostAsync("/v1/completions", body);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal(field, error.GetProperty("param").GetString());
+        await ServerStillAnswers();
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Completion_prompt_longer_than_the_context_is_400_context_length_exceeded(bool echoOnly)
+    {
+        // Far more words than the model's context holds; echo with max_tokens 0 only scores, and still cannot read it.
+        var prompt = string.Join(' ', Enumerable.Repeat("Once upon a time", 800));
+        var extra = echoOnly ? ""","echo":true,"logprobs":0,"max_tokens":0""" : ""","max_tokens":4""";
+        var (status, error) = await PostAsync("/v1/completions", $$"""{"model":"stories260K","prompt":"{{prompt}}"{{extra}}}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("context_length_exceeded", error.GetProperty("code").GetString());
+        Assert.Equal("prompt", error.GetProperty("param").GetString());
         await ServerStillAnswers();
     }
 

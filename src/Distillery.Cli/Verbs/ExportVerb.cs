@@ -2,7 +2,6 @@ using System;
 using System.CommandLine;
 using System.IO;
 using System.Linq;
-using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
@@ -79,9 +78,6 @@ public sealed class ExportVerb(CliContext context) : IVerb
     private static async Task<string> ResolveBestOfAsync(string spec, CancellationToken cancellationToken)
     {
         if (!spec.StartsWith("best-of:", StringComparison.Ordinal)) return spec;
-        var file = Path.Combine(spec["best-of:".Length..], ReportWriter.BestFile);
-        if (!File.Exists(file)) throw InputException.InField("--model", $"{file} does not exist; run 'distill eval ... --report DIR' with students first");
-        using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(file, cancellationToken));
-        return doc.RootElement.GetProperty("spec").GetString() ?? throw InputException.InFile(file, "has no 'spec'");
+        return (await BestStudent.ReadAsync(spec["best-of:".Length..], cancellationToken)).Spec;
     }
 }

@@ -23,10 +23,10 @@ public sealed class GenerateVerb(CliContext context) : IVerb
     private readonly Option<string> prompts = new("--prompts") { Description = "Prompts file: JSONL ({\"messages\":[...]} or {\"prompt\":...}) or .txt (one a line)", Required = true };
     private readonly Option<string> teacher = new("--teacher") { Description = "Teacher spec: openai:MODEL, llama2c:PATH, checkpoint:DIR or gguf:PATH", Required = true };
     private readonly Option<string> output = new("--out") { Description = "Dataset folder (data.jsonl, manifest.json, ledger.db); an existing one is resumed", Required = true };
-    private readonly Option<int> topLogprobs = new("--top-logprobs") { Description = "Alternatives returned with each token's logprob (OpenAI: at most 20)", DefaultValueFactory = _ => 5 };
+    private readonly Option<int> topLogprobs = new("--top-logprobs") { Description = $"Alternatives returned with each token's logprob (0–{SamplingParameters.MaxTopLogprobs})", DefaultValueFactory = _ => 5 };
     private readonly Option<int> samples = new("--samples") { Description = "Completions per prompt", DefaultValueFactory = _ => 1 };
-    private readonly Option<double> temperature = new("--temperature") { Description = "Sampling temperature (0 = greedy)", DefaultValueFactory = _ => 1.0 };
-    private readonly Option<double> topP = new("--top-p") { Description = "Nucleus sampling mass", DefaultValueFactory = _ => 1.0 };
+    private readonly Option<double> temperature = new("--temperature") { Description = $"Sampling temperature (0 = greedy … {SamplingParameters.MaxTemperature})", DefaultValueFactory = _ => 1.0 };
+    private readonly Option<double> topP = new("--top-p") { Description = "Nucleus sampling mass (above 0, at most 1)", DefaultValueFactory = _ => 1.0 };
     private readonly Option<int> maxTokens = new("--max-tokens") { Description = "Most tokens per completion", DefaultValueFactory = _ => 256 };
     private readonly Option<int?> seed = new("--seed") { Description = "Sampling seed, where the teacher honours one" };
     private readonly Option<string?> system = new("--system") { Description = "System message put first in prompts that have none" };
@@ -61,12 +61,14 @@ public sealed class GenerateVerb(CliContext context) : IVerb
         var spec = ModelSpec.Parse(parse.GetValue(teacher)!, "--teacher");
         var sampling = new SamplingParameters
         {
-            Temperature = Check(parse.GetValue(temperature), 0, 2, "--temperature"),
-            TopP = Check(parse.GetValue(topP), 0, 1, "--top-p"),
-            MaxTokens = (int)Check(parse.GetValue(maxTokens), 1, 1_000_000, "--max-tokens"),
-            TopLogprobs = (int)Check(parse.GetValue(topLogprobs), 0, spec.Kind == ModelKind.OpenAi ? OpenAiTeacher.MaxTopLogprobs : 1_000_000, "--top-logprobs"),
+            Temperature = parse.GetValue(temperature),
+            TopP = parse.GetValue(topP),
+            MaxTokens = parse.GetValue(maxTokens),
+            TopLogprobs = parse.GetValue(topLogprobs),
             Seed = parse.GetValue(seed),
         };
+        // The teacher's own limit is checked here, before any request, not by each request failing.
+        sampling.Validate(SamplingFieldNaming.CommandLine, spec.Kind == ModelKind.OpenAi ? OpenAiTeacher.MaxTopLogprobs : SamplingParameters.MaxTopLogprobs);
         Check(parse.GetValue(samples), 1, 1000, "--samples");
         Check(parse.GetValue(concurrency), 1, 1024, "--concurrency");
         Check(parse.GetValue(rpm), 0, int.MaxValue, "--rpm");

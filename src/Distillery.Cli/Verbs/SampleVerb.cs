@@ -14,9 +14,6 @@ namespace Distillery.Cli.Verbs;
 /// <summary><c>distill sample</c>: continue a prompt with a local model and print it, optionally with each token's alternatives.</summary>
 public sealed class SampleVerb(CliContext context) : IVerb
 {
-    /// <summary>The most alternatives per token the verb shows (the OpenAI API's limit).</summary>
-    public const int MaxTopLogprobs = 20;
-
     /// <inheritdoc />
     public Command Build()
     {
@@ -27,7 +24,7 @@ public sealed class SampleVerb(CliContext context) : IVerb
         var topP = new Option<double>("--top-p") { Description = "Nucleus sampling mass", DefaultValueFactory = _ => 1.0 };
         var maxTokens = new Option<int>("--max-tokens") { Description = "The most tokens to generate", DefaultValueFactory = _ => 256 };
         var seed = new Option<int?>("--seed") { Description = "Seed for reproducible sampling" };
-        var topLogprobs = new Option<int>("--top-logprobs") { Description = $"Show each token's K most likely alternatives (0–{MaxTopLogprobs})", DefaultValueFactory = _ => 0 };
+        var topLogprobs = new Option<int>("--top-logprobs") { Description = $"Show each token's K most likely alternatives (0–{SamplingParameters.MaxTopLogprobs})", DefaultValueFactory = _ => 0 };
         var command = new Command("sample", "Continue a prompt with a local model and print the text (and, with --top-logprobs, each token's alternatives)")
         {
             model, tokenizer, prompt, temperature, topP, maxTokens, seed, topLogprobs,
@@ -48,10 +45,7 @@ public sealed class SampleVerb(CliContext context) : IVerb
 
     private async Task<int> RunAsync(string modelSpec, string? tokenizer, string prompt, SamplingParameters parameters, CancellationToken cancellationToken)
     {
-        if (!(parameters.Temperature >= 0) || double.IsInfinity(parameters.Temperature)) throw InputException.InField("--temperature", "must be 0 (greedy) or positive");
-        if (!(parameters.TopP is > 0 and <= 1)) throw InputException.InField("--top-p", "must be in (0, 1]");
-        if (parameters.MaxTokens < 1) throw InputException.InField("--max-tokens", "must be at least 1");
-        if (parameters.TopLogprobs is < 0 or > MaxTopLogprobs) throw InputException.InField("--top-logprobs", $"must be between 0 and {MaxTopLogprobs}");
+        parameters.Validate(SamplingFieldNaming.CommandLine);
 
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.Cancellation);
         using var bundle = await ModelLoader.LoadAsync(modelSpec, tokenizer, linked.Token);

@@ -22,19 +22,25 @@ public sealed class ServeVerb(CliContext context) : IVerb
         var port = new Option<int>("--port") { Description = "Port to bind; 0 picks a free one", DefaultValueFactory = _ => 8080 };
         var apiKeyEnv = new Option<string?>("--api-key-env") { Description = "Require clients to send the key held in this environment variable" };
         var name = new Option<string?>("--name") { Description = "Model id clients name (default: the model file or folder name)" };
+        var allowUnauthenticated = new Option<bool>("--allow-unauthenticated") { Description = "Serve a non-loopback --host without --api-key-env: anyone who can reach it may use it" };
         var command = new Command("serve", "Serve a local model over the OpenAI API (chat completions, completions, models)")
         {
-            model, tokenizer, host, port, apiKeyEnv, name,
+            model, tokenizer, host, port, apiKeyEnv, name, allowUnauthenticated,
         };
         command.SetAction((parse, ct) => RunAsync(parse.GetValue(model)!, parse.GetValue(tokenizer), parse.GetValue(host)!, parse.GetValue(port),
-            parse.GetValue(apiKeyEnv), parse.GetValue(name), ct));
+            parse.GetValue(apiKeyEnv), parse.GetValue(allowUnauthenticated), parse.GetValue(name), ct));
         return command;
     }
 
-    private async Task<int> RunAsync(string spec, string? tokenizer, string host, int port, string? apiKeyEnv, string? name, CancellationToken cancellationToken)
+    private async Task<int> RunAsync(string spec, string? tokenizer, string host, int port, string? apiKeyEnv, bool allowUnauthenticated, string? name, CancellationToken cancellationToken)
     {
         if (port is < 0 or > 65535) throw InputException.InField("--port", "must be between 0 and 65535");
-        if (host != "localhost" && !System.Net.IPAddress.TryParse(host, out _)) throw InputException.InField("--host", $"'{host}' is not an IP address (or 'localhost')");
+        System.Net.IPAddress? address = null;
+        if (host != "localhost" && !System.Net.IPAddress.TryParse(host, out address)) throw InputException.InField("--host", $"'{host}' is not an IP address (or 'localhost')");
+        // Loopback is reachable from this machine only; any other address serves the network, which needs a key or an explicit yes.
+        var loopback = address is null || System.Net.IPAddress.IsLoopback(address);
+        if (!loopback && apiKeyEnv is null && !allowUnauthenticated)
+            throw InputException.InField("--api-key-env", $"is required to serve {host}, which other machines can reach; give --api-key-env VAR, or --allow-unauthenticated to serve it open");
         string? apiKey = null;
         if (apiKeyEnv is not null)
         {
@@ -66,7 +72,7 @@ public sealed class ServeVerb(CliContext context) : IVerb
         }
         catch (IOException e)
         {
-            throw new DistilleryException($"cannot listen on {options.Host}:{options.Port} ({e.Message.Split('\n')[0]}); choose another --port");
+            throw new DistilleryException($"cannot listen on {options.Host}:{options.Port} ({ErrorText.FirstLine(e)}); choose another --port");
         }
     }
 

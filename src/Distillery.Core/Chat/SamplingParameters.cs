@@ -1,11 +1,23 @@
 using System.Collections.Generic;
+using System.Globalization;
 using System.Text.Json.Serialization;
+using Distillery.Core.Errors;
 
 namespace Distillery.Core.Chat;
 
 /// <summary>How a completion is sampled: the OpenAI chat parameters Distillery uses, recorded with every row.</summary>
+/// <remarks>The one set of limits on them is here (<see cref="FindProblem"/>); every command, the server, decoding and the teachers check with it.</remarks>
 public sealed record SamplingParameters
 {
+    /// <summary>The highest temperature allowed (OpenAI's limit).</summary>
+    public const double MaxTemperature = 2.0;
+
+    /// <summary>The most tokens one completion may ask for.</summary>
+    public const int MaxMaxTokens = 1_000_000;
+
+    /// <summary>The most alternatives per token that may be asked for (OpenAI's limit).</summary>
+    public const int MaxTopLogprobs = 20;
+
     /// <summary>Softmax temperature; 0 means greedy.</summary>
     [JsonPropertyName("temperature")] public double Temperature { get; init; } = 1.0;
 
@@ -26,4 +38,24 @@ public sealed record SamplingParameters
 
     /// <summary>How many alternatives to return with each generated token's logprob; 0 returns none.</summary>
     [JsonPropertyName("top_logprobs")] public int TopLogprobs { get; init; }
+
+    /// <summary>The first parameter outside its limits, or null when all are within them; <paramref name="maxTopLogprobs"/> lowers the top-logprobs limit for a teacher that allows fewer.</summary>
+    public SamplingProblem? FindProblem(int maxTopLogprobs = MaxTopLogprobs)
+    {
+        var topLogprobsLimit = System.Math.Min(maxTopLogprobs, MaxTopLogprobs);
+        if (!(Temperature is >= 0 and <= MaxTemperature)) return new("temperature", $"must be between 0 (greedy) and {Show(MaxTemperature)}, got {Show(Temperature)}");
+        if (!(TopP is > 0 and <= 1)) return new("top_p", $"must be above 0 and at most 1, got {Show(TopP)}");
+        if (TopK < 0) return new("top_k", $"must be 0 (all tokens) or positive, got {TopK}");
+        if (MaxTokens is < 1 or > MaxMaxTokens) return new("max_tokens", $"must be between 1 and {MaxMaxTokens:N0}, got {MaxTokens}");
+        if (TopLogprobs < 0 || TopLogprobs > topLogprobsLimit) return new("top_logprobs", $"must be between 0 and {topLogprobsLimit}, got {TopLogprobs}");
+        return null;
+    }
+
+    /// <summary>Throws an <see cref="InputException"/> naming the first parameter outside its limits, as a JSON field or as a command-line option.</summary>
+    public void Validate(SamplingFieldNaming naming = SamplingFieldNaming.Json, int maxTopLogprobs = MaxTopLogprobs)
+    {
+        if (FindProblem(maxTopLogprobs) is { } problem) throw InputException.InField(problem.Name(naming), problem.Message);
+    }
+
+    private static string Show(double value) => value.ToString(CultureInfo.InvariantCulture);
 }

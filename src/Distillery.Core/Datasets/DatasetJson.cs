@@ -12,6 +12,8 @@ public static class DatasetJson
     {
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        // A null where the type says there is always a value is a malformed file: a JsonException when read, not a crash later.
+        RespectNullableAnnotations = true,
     };
 
     /// <summary>Options for indented documents (manifests, reports).</summary>

@@ -55,7 +55,7 @@ public static class DatasetReader
         }
         catch (JsonException e)
         {
-            throw InputException.InFile(path, $"not a dataset manifest ({e.Message.Split('\n')[0]})");
+            throw InputException.InFile(path, $"not a dataset manifest ({ErrorText.FirstLine(e)})");
         }
     }
 
@@ -70,7 +70,7 @@ public static class DatasetReader
         }
         catch (JsonException e)
         {
-            throw InputException.AtLine(file, line, $"not a dataset row ({e.Message.Split('\n')[0]}); was the file edited by hand?");
+            throw InputException.AtLine(file, line, $"not a dataset row ({ErrorText.FirstLine(e)}); was the file edited by hand?");
         }
     }
 

@@ -21,6 +21,9 @@ public sealed record IdxImageSet(int Count, int Rows, int Columns, byte[] Pixels
         var labels = IdxReader.Read(labelsPath, expectedDimensions: 1);
         if (images.Dimensions[0] != labels.Dimensions[0])
             throw InputException.InFile(labelsPath, $"holds {labels.Dimensions[0]:N0} labels but {Path.GetFileName(imagesPath)} holds {images.Dimensions[0]:N0} images; use the label file that belongs to these images");
+        if (images.Dimensions[0] == 0) throw InputException.InFile(imagesPath, "holds no images");
+        if (images.Dimensions[1] == 0 || images.Dimensions[2] == 0)
+            throw InputException.InFile(imagesPath, $"holds images of {images.Dimensions[1]}×{images.Dimensions[2]} pixels; an image needs at least one");
         return new IdxImageSet(images.Dimensions[0], images.Dimensions[1], images.Dimensions[2], images.Data, labels.Data, imagesPath);
     }
 
@@ -58,6 +61,11 @@ public static class IdxImageFolder
         if (!Directory.Exists(folder)) throw InputException.InFile(folder, "folder not found");
         var train = IdxImageSet.Load(Find(folder, ["train", "train10k", "train60k"], "images", 3), Find(folder, ["train", "train10k", "train60k"], "labels", 1));
         var test = IdxImageSet.Load(Find(folder, ["t10k", "test"], "images", 3), Find(folder, ["t10k", "test"], "labels", 1));
+        // A model trained on one image size and class set cannot be tested on another: say so before any training.
+        if ((test.Rows, test.Columns) != (train.Rows, train.Columns))
+            throw InputException.InFile(test.Source, $"holds {test.Rows}×{test.Columns} images but the training images ({Path.GetFileName(train.Source)}) are {train.Rows}×{train.Columns}; use test and training files of the same dataset");
+        if (test.Classes > train.Classes)
+            throw InputException.InFile(folder, $"the test labels go up to {test.Classes - 1} but the training labels only to {train.Classes - 1}; use test and training files of the same dataset");
         return (train, test);
     }
 

@@ -53,14 +53,15 @@ public static class IdxReader
         if (bytes.Length < headerLength) throw InputException.InFile(name, $"truncated: the header needs {headerLength} bytes, the file has {bytes.Length}");
         var dims = new int[rank];
         long count = 1;
+        var available = bytes.Length - headerLength;
         for (var i = 0; i < rank; i++)
         {
             var d = BinaryPrimitives.ReadInt32BigEndian(bytes[(4 + 4 * i)..]);
             if (d < 0) throw InputException.InFile(name, $"dimension {i} is negative ({d}); the file is corrupt");
             dims[i] = d;
-            count *= d;
+            // Four int32 dimensions can overflow a long; past the file's size the count is wrong either way.
+            count = count > available && d > 0 ? count : count * d;
         }
-        var available = bytes.Length - headerLength;
         if (available < count)
             throw InputException.InFile(name, $"truncated: the header promises {count:N0} values ({string.Join('×', dims)}), the file holds {available:N0}");
         if (available > count)

@@ -11,4 +11,7 @@ public static class ExitCodes
 
     /// <summary>The input was bad: an option, a file, a line or a field; nothing was done with it.</summary>
     public const int BadInput = 2;
+
+    /// <summary>Distillery failed in a way that is its own fault (a bug); the message says where to report it.</summary>
+    public const int InternalError = 3;
 }

@@ -73,7 +73,7 @@ public sealed class TeacherLedger : IAsyncDisposable
         catch (SqliteException e)
         {
             await connection.DisposeAsync();
-            throw new DistilleryException($"{path}: cannot open the ledger ({e.Message.Split('\n')[0]}); is it a Distillery ledger.db?", e);
+            throw new DistilleryException($"{path}: cannot open the ledger ({ErrorText.FirstLine(e)}); is it a Distillery ledger.db?", e);
         }
     }
 

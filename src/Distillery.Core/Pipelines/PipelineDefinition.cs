@@ -38,14 +38,20 @@ public sealed partial record PipelineDefinition
         }
         catch (JsonException e)
         {
-            throw InputException.InFile(path, $"not a valid pipeline ({e.Message.Split('\n')[0]})");
+            throw InputException.InFile(path, $"not a valid pipeline ({ErrorText.FirstLine(e)})");
         }
-        if (definition is null || definition.Steps.Count == 0) throw InputException.InFile(path, "has no steps");
+        // JSON null is accepted by the deserializer wherever a reference goes; each is checked here, not met later as a crash.
+        if (definition?.Steps is null || definition.Steps.Count == 0) throw InputException.InFile(path, "has no steps");
+        if (definition.Variables is null) throw InputException.InFile(path, "'variables' must be an object of strings");
+        foreach (var (name, value) in definition.Variables)
+            if (value is null) throw InputException.InFile(path, $"variable '{name}' is null; give it a string");
         for (var i = 0; i < definition.Steps.Count; i++)
         {
             var step = definition.Steps[i];
+            if (step is null) throw InputException.InFile(path, $"steps[{i}] is null; a step is an object with 'name' and 'run'");
             if (string.IsNullOrWhiteSpace(step.Name)) throw InputException.InFile(path, $"steps[{i}] has no 'name'");
-            if (step.Run.Count == 0) throw InputException.InFile(path, $"step '{step.Name}' has an empty 'run'");
+            if (step.Run is null || step.Run.Count == 0) throw InputException.InFile(path, $"step '{step.Name}' has an empty 'run'");
+            if (step.Run.Any(a => a is null)) throw InputException.InFile(path, $"step '{step.Name}' has a null in 'run'; every argument is a string");
         }
         return definition;
     }

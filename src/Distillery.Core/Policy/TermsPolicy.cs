@@ -44,7 +44,7 @@ public sealed class TermsPolicy
         }
         catch (JsonException e)
         {
-            throw InputException.InFile(path, $"not a policy file ({e.Message.Split('\n')[0]}); expected {{\"rules\":[{{\"provider\":...,\"decision\":\"allow|deny|allow-with-notice\"}}]}}");
+            throw InputException.InFile(path, $"not a policy file ({ErrorText.FirstLine(e)}); expected {{\"rules\":[{{\"provider\":...,\"decision\":\"allow|deny|allow-with-notice\"}}]}}");
         }
         return Parse(path, file ?? new PolicyFile());
     }
@@ -59,7 +59,7 @@ public sealed class TermsPolicy
         }
         catch (JsonException e)
         {
-            throw InputException.InFile(source, $"not a policy file ({e.Message.Split('\n')[0]})");
+            throw InputException.InFile(source, $"not a policy file ({ErrorText.FirstLine(e)})");
         }
     }
 

@@ -36,7 +36,7 @@ public sealed class PriceTable
         }
         catch (JsonException e)
         {
-            throw InputException.InFile(source, $"not a price table ({e.Message.Split('\n')[0]}); expected {{\"provider:model\":{{\"input_per_million\":N,\"output_per_million\":N}}}}");
+            throw InputException.InFile(source, $"not a price table ({ErrorText.FirstLine(e)}); expected {{\"provider:model\":{{\"input_per_million\":N,\"output_per_million\":N}}}}");
         }
         foreach (var (key, price) in prices ?? [])
             if (price is null || price.InputPerMillion < 0 || price.OutputPerMillion < 0)

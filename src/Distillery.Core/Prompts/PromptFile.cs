@@ -53,7 +53,7 @@ public static class PromptFile
         }
         catch (JsonException e)
         {
-            throw InputException.AtLine(file, line, $"not valid JSON ({OneLine(e.Message)})");
+            throw InputException.AtLine(file, line, $"not valid JSON ({ErrorText.OneLine(e.Message)})");
         }
         using (document)
         {
@@ -109,6 +109,4 @@ public static class PromptFile
             throw InputException.AtLine(file, line, "the last message is the assistant's; a prompt ends with the message the teacher answers");
         return messages;
     }
-
-    private static string OneLine(string message) => message.Replace('\n', ' ').Replace("\r", "", StringComparison.Ordinal);
 }

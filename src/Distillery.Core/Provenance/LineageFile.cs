@@ -40,7 +40,7 @@ public static class LineageFile
         }
         catch (JsonException e)
         {
-            throw InputException.InFile(path, $"is not a lineage object ({e.Message.Split('\n')[0]})");
+            throw InputException.InFile(path, $"is not a lineage object ({ErrorText.FirstLine(e)})");
         }
     }
 }

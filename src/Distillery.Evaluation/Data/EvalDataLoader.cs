@@ -58,7 +58,7 @@ public static class EvalDataLoader
         }
         catch (JsonException e)
         {
-            throw InputException.AtLine(path, line, $"not valid JSON ({e.Message.Split('\n')[0]})");
+            throw InputException.AtLine(path, line, $"not valid JSON ({ErrorText.FirstLine(e)})");
         }
         if (root.ValueKind != JsonValueKind.Object) throw InputException.AtLine(path, line, "expected a JSON object");
         if (root.TryGetProperty("messages", out var messages))

@@ -20,24 +20,19 @@ public static class ReportWriter
         if (ReportPlots.LossCurves(report.Models, Path.Combine(directory, "loss_curves.png"))) plots.Add(("loss_curves.png", "Training loss of each student"));
         if (ReportPlots.QualityVersusSize(report.Models, Path.Combine(directory, "quality_vs_size.png"))) plots.Add(("quality_vs_size.png", "Quality against size"));
         if (ReportPlots.QualityVersusSpeed(report.Models, Path.Combine(directory, "quality_vs_speed.png"))) plots.Add(("quality_vs_speed.png", "Quality against speed"));
-        var best = Path.Combine(directory, BestFile);
         var winner = Best(report.Models);
-        if (winner is not null)
-            File.WriteAllText(best, System.Text.Json.JsonSerializer.Serialize(new { name = winner.Name, spec = winner.Spec, kl_to_teacher = winner.KlToTeacher, cross_entropy = winner.CrossEntropy, bits_per_byte = winner.BitsPerByte }));
+        var best = winner is null ? null : BestStudent.From(winner).Write(directory);
         var scores = Path.Combine(directory, ScoresFile);
         File.WriteAllText(scores, System.Text.Json.JsonSerializer.Serialize(report, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
         var md = Path.Combine(directory, "report.md");
         var html = Path.Combine(directory, "report.html");
         File.WriteAllText(md, Markdown(report, plots));
         File.WriteAllText(html, Html(report, plots));
-        return [md, html, scores, .. plots.Select(p => Path.Combine(directory, p.File)), .. winner is null ? Array.Empty<string>() : [best]];
+        return [md, html, scores, .. plots.Select(p => Path.Combine(directory, p.File)), .. best is null ? Array.Empty<string>() : [best]];
     }
 
     /// <summary>The whole report as JSON, for scripts and tests.</summary>
     public const string ScoresFile = "scores.json";
-
-    /// <summary>The file naming the best student: <c>{"name", "spec", ...}</c>, read by <c>distill export --model best-of:DIR</c>.</summary>
-    public const string BestFile = "best_student.json";
 
     /// <summary>The best student: lowest KL to the teacher where every student has one (one tokenizer), else lowest bits per byte, else cross-entropy; null without students.</summary>
     public static ModelScore? Best(IReadOnlyList<ModelScore> models)

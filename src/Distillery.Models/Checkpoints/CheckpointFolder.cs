@@ -59,6 +59,7 @@ public static class CheckpointFolder
         if (!Directory.Exists(directory)) throw InputException.InFile(directory, "model folder not found");
         var config = await LlamaConfig.LoadAsync(Path.Combine(directory, ConfigFile), cancellationToken);
         var files = await OpenWeightsAsync(directory, cancellationToken);
+        CheckpointTensors.CheckFits(config, files.Values.Distinct().Sum(f => f.ValueCount), Path.Combine(directory, ConfigFile));
         var model = new LlamaForCausalLM(config);
         try
         {
@@ -96,9 +97,9 @@ public static class CheckpointFolder
         {
             map = JsonNode.Parse(await File.ReadAllTextAsync(index, cancellationToken))?["weight_map"]?.AsObject();
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
-            throw InputException.InFile(index, $"is not valid JSON ({e.Message.Split('\n')[0]})");
+            throw InputException.InFile(index, $"is not valid JSON ({ErrorText.FirstLine(e)})");
         }
         if (map is null) throw InputException.InFile(index, "field 'weight_map' is missing");
         var shards = new Dictionary<string, SafeTensors>(StringComparer.Ordinal);

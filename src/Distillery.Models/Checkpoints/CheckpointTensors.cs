@@ -42,6 +42,27 @@ public static class CheckpointTensors
         }
     }
 
+    /// <summary>
+    /// Throws where <paramref name="config"/> describes more than twice the parameters the file's <paramref name="valuesInFile"/>
+    /// could hold: checked before the model is built, so a corrupt size in a header is an error, not an allocation of any size.
+    /// A smaller shortfall (a missing tensor) is left to <see cref="Assign(LlamaForCausalLM, Func{string, Tensor?}, string)"/>, which names the tensor.
+    /// </summary>
+    public static void CheckFits(LlamaConfig config, long valuesInFile, string source)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        long needed;
+        try
+        {
+            needed = config.ParameterCount;
+        }
+        catch (OverflowException)
+        {
+            needed = long.MaxValue;
+        }
+        if (needed / 2 > valuesInFile)
+            throw InputException.InFile(source, $"its configuration describes {needed:N0} parameters but the weights hold only {valuesInFile:N0} values; the header or config is wrong");
+    }
+
     /// <summary>A shape written as [a, b].</summary>
     public static string Shape(long[] shape) => "[" + string.Join(", ", shape) + "]";
 }

@@ -51,7 +51,7 @@ public static class Llama2cCheckpoint
         {
             header = MemoryMarshal.Cast<byte, int>(bytes.AsSpan(0, 28)).ToArray();
             shared = header[5] > 0;
-            header[5] = Math.Abs(header[5]);
+            header[5] = header[5] == int.MinValue ? 0 : Math.Abs(header[5]); // int.MinValue has no positive twin; 0 is reported as a bad vocabulary
             offset = 28;
         }
         var config = ConfigFromHeader(header, shared, source);
@@ -110,11 +110,13 @@ public static class Llama2cCheckpoint
 
     private static Dictionary<string, float[]> ReadWeights(FloatReader r, LlamaConfig c, bool shared, bool isV1)
     {
-        int d = c.HiddenSize, ff = c.IntermediateSize, n = c.NumHiddenLayers, v = c.VocabSize, hs = c.HeadDim;
-        int q = c.NumAttentionHeads * hs, kv = c.KeyValueHeads * hs;
+        // Sizes as longs: a corrupt header's products must reach the length check, not wrap round.
+        long d = c.HiddenSize, ff = c.IntermediateSize, v = c.VocabSize, hs = c.HeadDim;
+        long q = c.NumAttentionHeads * hs, kv = c.KeyValueHeads * hs;
+        var n = c.NumHiddenLayers;
         var w = new Dictionary<string, float[]>();
         string L(int i, string name) => $"model.layers.{i}.{name}";
-        void PerLayer(string name, int count)
+        void PerLayer(string name, long count)
         {
             for (var i = 0; i < n; i++) w[L(i, name)] = r.Read(count, L(i, name));
         }
@@ -151,8 +153,8 @@ public static class Llama2cCheckpoint
         if (!shared) w["lm_head.weight"] = r.Read(v * d, "lm_head.weight");
         for (var i = 0; i < n; i++)
         {
-            w[L(i, "self_attn.q_proj.weight")] = InterleavedToHalves(w[L(i, "self_attn.q_proj.weight")], c.NumAttentionHeads, hs, d);
-            w[L(i, "self_attn.k_proj.weight")] = InterleavedToHalves(w[L(i, "self_attn.k_proj.weight")], c.KeyValueHeads, hs, d);
+            w[L(i, "self_attn.q_proj.weight")] = InterleavedToHalves(w[L(i, "self_attn.q_proj.weight")], c.NumAttentionHeads, c.HeadDim, c.HiddenSize);
+            w[L(i, "self_attn.k_proj.weight")] = InterleavedToHalves(w[L(i, "self_attn.k_proj.weight")], c.KeyValueHeads, c.HeadDim, c.HiddenSize);
         }
         return w;
     }
@@ -163,10 +165,10 @@ public static class Llama2cCheckpoint
 
         public long Remaining => bytes.Length - position;
 
-        public float[] Read(int count, string what)
+        public float[] Read(long count, string what)
         {
-            var size = (long)count * sizeof(float);
-            if (position + size > bytes.Length)
+            var size = count * sizeof(float);
+            if (count > bytes.Length || position + size > bytes.Length)
                 throw InputException.InFile(source, $"ends inside tensor '{what}' (needs {size} bytes at offset {position}, file has {bytes.Length}); the file is truncated or its header is wrong");
             var result = MemoryMarshal.Cast<byte, float>(bytes.AsSpan(position, (int)size)).ToArray();
             position += (int)size;

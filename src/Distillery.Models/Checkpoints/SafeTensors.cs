@@ -48,14 +48,16 @@ public sealed class SafeTensors
         if (headerLength <= 0 || headerLength > stream.Length - 8) throw InputException.InFile(path, $"header length {headerLength} does not fit the file; not a safetensors file");
         var headerBytes = new byte[headerLength];
         stream.ReadExactly(headerBytes);
+        // Checked up front: invalid UTF-8 would otherwise surface only when a name is first read, as a transcoding error.
+        if (!System.Text.Unicode.Utf8.IsValid(headerBytes)) throw InputException.InFile(path, "header is not UTF-8 JSON; the file is corrupt");
         JsonObject header;
         try
         {
-            header = JsonNode.Parse(headerBytes)?.AsObject() ?? throw InputException.InFile(path, "header is empty");
+            header = JsonNode.Parse(headerBytes) is JsonObject o ? o : throw InputException.InFile(path, "header is not a JSON object");
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or ArgumentException)
         {
-            throw InputException.InFile(path, $"header is not valid JSON ({e.Message.Split('\n')[0]})");
+            throw InputException.InFile(path, $"header is not valid JSON ({ErrorText.FirstLine(e)})");
         }
         var dataStart = 8 + headerLength;
         var entries = new Dictionary<string, (string, long[], long, long)>(StringComparer.Ordinal);
@@ -64,18 +66,53 @@ public sealed class SafeTensors
         {
             if (name == "__metadata__")
             {
-                foreach (var (k, v) in node?.AsObject() ?? []) metadata[k] = v?.ToString() ?? "";
+                if (node is not JsonObject pairs) throw InputException.InFile(path, "header field __metadata__ is not an object of strings");
+                foreach (var (k, v) in pairs) metadata[k] = v?.ToString() ?? "";
                 continue;
             }
-            var dtype = node?["dtype"]?.ToString() ?? throw InputException.InFile(path, $"tensor '{name}' has no dtype");
-            var shape = node["shape"]?.AsArray().Select(s => s!.GetValue<long>()).ToArray() ?? throw InputException.InFile(path, $"tensor '{name}' has no shape");
-            var offsets = node["data_offsets"]?.AsArray().Select(s => s!.GetValue<long>()).ToArray();
-            if (offsets is not { Length: 2 } || offsets[0] < 0 || offsets[1] < offsets[0] || dataStart + offsets[1] > stream.Length)
+            var entry = ReadEntry(path, name, node);
+            if (dataStart + entry.End > stream.Length)
                 throw InputException.InFile(path, $"tensor '{name}' has data_offsets outside the file; the file is truncated or corrupt");
-            entries[name] = (dtype, shape, offsets[0], offsets[1]);
+            entries[name] = entry;
         }
         return new SafeTensors(path, entries, dataStart, metadata);
     }
+
+    /// <summary>One tensor's header entry, every field checked: a corrupt header is a one-line error, not a cast exception.</summary>
+    private static (string Dtype, long[] Shape, long Begin, long End) ReadEntry(string path, string name, JsonNode? node)
+    {
+        if (node is not JsonObject fields) throw InputException.InFile(path, $"tensor '{name}' is not an object with dtype, shape and data_offsets");
+        if (fields["dtype"] is not JsonValue dtypeValue || !dtypeValue.TryGetValue<string>(out var dtype))
+            throw InputException.InFile(path, $"tensor '{name}' has no dtype string");
+        var shape = Integers(fields["shape"]) ?? throw InputException.InFile(path, $"tensor '{name}' has no shape (a list of integers)");
+        var offsets = Integers(fields["data_offsets"]);
+        if (offsets is not { Length: 2 } || offsets[0] < 0 || offsets[1] < offsets[0])
+            throw InputException.InFile(path, $"tensor '{name}' has data_offsets outside the file; the file is truncated or corrupt");
+        if (shape.Any(s => s < 0)) throw InputException.InFile(path, $"tensor '{name}' has a negative dimension in shape {CheckpointTensors.Shape(shape)}");
+        if (ToScalarType(dtype) is { } type)
+        {
+            // The shape must match the bytes the offsets give; checked, since a corrupt shape can overflow.
+            var size = offsets[1] - offsets[0];
+            long needed;
+            try { needed = checked(shape.Aggregate(1L, (a, b) => a * b) * ElementSize(type)); }
+            catch (OverflowException) { needed = -1; }
+            if (size != needed)
+                throw InputException.InFile(path, $"tensor '{name}' holds {size} bytes; shape {CheckpointTensors.Shape(shape)} of {dtype} needs {(needed < 0 ? "more than a long can count" : needed.ToString(System.Globalization.CultureInfo.InvariantCulture))}");
+        }
+        return (dtype, shape, offsets[0], offsets[1]);
+    }
+
+    private static long[]? Integers(JsonNode? node)
+    {
+        if (node is not JsonArray items) return null;
+        var result = new long[items.Count];
+        for (var i = 0; i < items.Count; i++)
+            if (items[i] is not JsonValue v || !v.TryGetValue(out result[i])) return null;
+        return result;
+    }
+
+    /// <summary>How many values the file's tensors hold together (bytes, for a dtype Distillery does not read): an upper bound on what it can fill.</summary>
+    public long ValueCount => entries.Values.Sum(e => (e.End - e.Begin) / (ToScalarType(e.Dtype) is { } t ? ElementSize(t) : 1));
 
     /// <summary>Whether the file holds the tensor.</summary>
     public bool Contains(string name) => entries.ContainsKey(name);

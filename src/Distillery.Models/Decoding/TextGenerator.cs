@@ -15,9 +15,6 @@ namespace Distillery.Models.Decoding;
 /// <summary>Incremental decoding with a KV cache: one forward pass per token, sampling and logprobs on the CPU from one logits copy.</summary>
 public static class TextGenerator
 {
-    /// <summary>The most alternatives a caller may ask for per token.</summary>
-    public const int MaxTopLogprobs = 100;
-
     /// <summary>
     /// Continues <paramref name="promptIds"/> (BOS included where the model wants one) under the sampling parameters.
     /// Stops at max_tokens, the context length, a stop id of the tokenizer or the config's eos_token_id, or a stop string (excluded from the text).
@@ -49,7 +46,7 @@ public static class TextGenerator
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(promptIds);
         ArgumentNullException.ThrowIfNull(parameters);
-        Validate(parameters);
+        parameters.Validate();
         var config = model.Config;
         if (promptIds.Count == 0) throw InputException.InField("prompt", "is empty and the tokenizer has no BOS to start from; give some text");
         if (promptIds.Count >= config.MaxPositionEmbeddings)
@@ -175,14 +172,5 @@ public static class TextGenerator
             if (at >= 0 && (first < 0 || at < first)) first = at;
         }
         return first;
-    }
-
-    private static void Validate(SamplingParameters p)
-    {
-        if (!(p.Temperature >= 0) || double.IsInfinity(p.Temperature)) throw InputException.InField("temperature", $"{p.Temperature} must be 0 (greedy) or positive");
-        if (!(p.TopP > 0 && p.TopP <= 1)) throw InputException.InField("top_p", $"{p.TopP} must be in (0, 1]");
-        if (p.TopK < 0) throw InputException.InField("top_k", $"{p.TopK} must be 0 (all) or positive");
-        if (p.MaxTokens < 1) throw InputException.InField("max_tokens", $"{p.MaxTokens} must be at least 1");
-        if (p.TopLogprobs is < 0 or > MaxTopLogprobs) throw InputException.InField("top_logprobs", $"{p.TopLogprobs} must be between 0 and {MaxTopLogprobs}");
     }
 }

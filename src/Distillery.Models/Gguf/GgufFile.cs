@@ -13,6 +13,7 @@ namespace Distillery.Models.Gguf;
 public sealed class GgufFile : IDisposable
 {
     private const uint Magic = 0x46554747; // "GGUF" little-endian
+    private const int MaxDimensions = 4; // GGML_MAX_DIMS
     private readonly FileStream _stream;
     private readonly long _dataStart;
 
@@ -53,31 +54,23 @@ public sealed class GgufFile : IDisposable
             if (reader.ReadUInt32() != Magic) throw InputException.InFile(path, "not a GGUF file (wrong magic number)");
             var version = reader.ReadUInt32();
             if (version is < 2 or > 3) throw InputException.InFile(path, $"GGUF version {version} is not supported (2 and 3 are)");
-            var tensorCount = checked((long)reader.ReadUInt64());
-            var kvCount = checked((long)reader.ReadUInt64());
+            // Every count below is checked against the bytes left, so a corrupt header is an error, never a huge allocation.
+            var tensorCount = ReadCount(reader, path, "tensor count");
+            var kvCount = ReadCount(reader, path, "metadata count");
             var metadata = new Dictionary<string, object>(StringComparer.Ordinal);
             for (long i = 0; i < kvCount; i++)
             {
-                var key = ReadString(reader);
+                var key = ReadString(reader, path);
                 metadata[key] = ReadValue(reader, (GgufValueType)reader.ReadUInt32(), path, key);
             }
             var tensors = new List<GgufTensorInfo>();
+            var names = new HashSet<string>(StringComparer.Ordinal);
             for (long i = 0; i < tensorCount; i++)
-            {
-                var name = ReadString(reader);
-                var dims = reader.ReadUInt32();
-                var ne = new long[dims];
-                for (int d = 0; d < dims; d++) ne[d] = checked((long)reader.ReadUInt64());
-                var type = reader.ReadUInt32();
-                if (type is not ((uint)GgmlType.F32 or (uint)GgmlType.F16 or (uint)GgmlType.BF16))
-                    throw InputException.InFile(path, $"tensor '{name}' has ggml type {type}; Distillery reads F32, F16 and BF16 GGUF files (quantised types are not supported yet)");
-                // ggml lists dimensions innermost first; PyTorch lists them outermost first.
-                tensors.Add(new GgufTensorInfo(name, ne.Reverse().ToArray(), (GgmlType)type, reader.ReadUInt64()));
-            }
-            var alignment = metadata.TryGetValue("general.alignment", out var a) ? Convert.ToInt64(a, System.Globalization.CultureInfo.InvariantCulture) : 32L;
+                tensors.Add(ReadTensorInfo(reader, path, names));
+            var alignment = Alignment(metadata, path);
             var dataStart = (stream.Position + alignment - 1) / alignment * alignment;
             foreach (var t in tensors)
-                if (dataStart + (long)t.Offset + t.ByteCount > stream.Length)
+                if (t.Offset > (ulong)stream.Length || dataStart + (long)t.Offset + t.ByteCount > stream.Length)
                     throw InputException.InFile(path, $"tensor '{t.Name}' runs past the end of the file (truncated?)");
             return new GgufFile(path, stream, version, metadata, tensors, dataStart);
         }
@@ -97,7 +90,7 @@ public sealed class GgufFile : IDisposable
     public T Get<T>(string key)
     {
         if (!Metadata.TryGetValue(key, out var value)) throw InputException.InFile(Path, $"metadata key '{key}' is missing");
-        return (T)Convert.ChangeType(value, typeof(T), System.Globalization.CultureInfo.InvariantCulture);
+        return Convert<T>(value, key);
     }
 
     /// <summary>A metadata value converted to the wanted type, or the fallback where the key is absent.</summary>
@@ -108,7 +101,7 @@ public sealed class GgufFile : IDisposable
     {
         if (!Metadata.TryGetValue(key, out var value) || value is not object[] items)
             throw InputException.InFile(Path, $"metadata array '{key}' is missing");
-        return items.Select(i => (T)Convert.ChangeType(i, typeof(T), System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        return items.Select(i => Convert<T>(i, key)).ToArray();
     }
 
     /// <summary>Reads one tensor as float32 in PyTorch shape order.</summary>
@@ -153,10 +146,67 @@ public sealed class GgufFile : IDisposable
     /// <inheritdoc />
     public void Dispose() => _stream.Dispose();
 
-    private static string ReadString(BinaryReader reader)
+    private T Convert<T>(object value, string key)
     {
-        var length = checked((int)reader.ReadUInt64());
-        return Encoding.UTF8.GetString(reader.ReadBytes(length));
+        try
+        {
+            return (T)System.Convert.ChangeType(value, typeof(T), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is InvalidCastException or FormatException or OverflowException)
+        {
+            throw InputException.InFile(Path, $"metadata key '{key}' holds {Describe(value)}, not a {typeof(T).Name}; the file is corrupt or not a model GGUF");
+        }
+    }
+
+    private static string Describe(object value) => value is object[] items ? $"an array of {items.Length}" : $"the {value.GetType().Name} '{value}'";
+
+    private static GgufTensorInfo ReadTensorInfo(BinaryReader reader, string path, HashSet<string> names)
+    {
+        var name = ReadString(reader, path);
+        if (!names.Add(name)) throw InputException.InFile(path, $"tensor '{name}' is listed twice; the file is corrupt");
+        var dims = reader.ReadUInt32();
+        if (dims > MaxDimensions) throw InputException.InFile(path, $"tensor '{name}' claims {dims} dimensions (at most {MaxDimensions}); the file is corrupt");
+        var ne = new long[dims];
+        var limit = reader.BaseStream.Length;
+        long elements = 1;
+        for (int d = 0; d < dims; d++)
+        {
+            var size = reader.ReadUInt64();
+            // A tensor cannot hold more elements than the file holds bytes.
+            if (size > (ulong)limit || (size > 0 && elements > limit / (long)size))
+                throw InputException.InFile(path, $"tensor '{name}' has dimensions larger than the file; the file is corrupt");
+            ne[d] = (long)size;
+            elements *= (long)size;
+        }
+        var type = reader.ReadUInt32();
+        if (type is not ((uint)GgmlType.F32 or (uint)GgmlType.F16 or (uint)GgmlType.BF16))
+            throw InputException.InFile(path, $"tensor '{name}' has ggml type {type}; Distillery reads F32, F16 and BF16 GGUF files (quantised types are not supported yet)");
+        // ggml lists dimensions innermost first; PyTorch lists them outermost first.
+        return new GgufTensorInfo(name, ne.Reverse().ToArray(), (GgmlType)type, reader.ReadUInt64());
+    }
+
+    private static long Alignment(Dictionary<string, object> metadata, string path)
+    {
+        if (!metadata.TryGetValue("general.alignment", out var a)) return 32L;
+        // The GGUF specification stores it as a uint32; a power of two in practice.
+        if (a is uint value && value is > 0 and <= 1 << 20) return value;
+        throw InputException.InFile(path, $"general.alignment is {Describe(a)}; it must be a uint32 between 1 and {1 << 20}");
+    }
+
+    private static long ReadCount(BinaryReader reader, string path, string what)
+    {
+        var count = reader.ReadUInt64();
+        // Each item takes at least one byte, so a count beyond the bytes left is corrupt.
+        if (count > (ulong)(reader.BaseStream.Length - reader.BaseStream.Position))
+            throw InputException.InFile(path, $"{what} {count} is more than the file could hold; the file is corrupt");
+        return (long)count;
+    }
+
+    private static string ReadString(BinaryReader reader, string path)
+    {
+        var length = ReadCount(reader, path, "string length");
+        if (length > int.MaxValue) throw InputException.InFile(path, $"a string of {length} bytes is longer than any GGUF key or value could be; the file is corrupt");
+        return Encoding.UTF8.GetString(reader.ReadBytes((int)length));
     }
 
     private static object ReadValue(BinaryReader reader, GgufValueType type, string path, string key) => type switch
@@ -169,7 +219,7 @@ public sealed class GgufFile : IDisposable
         GgufValueType.Int32 => reader.ReadInt32(),
         GgufValueType.Float32 => reader.ReadSingle(),
         GgufValueType.Bool => reader.ReadByte() != 0,
-        GgufValueType.String => ReadString(reader),
+        GgufValueType.String => ReadString(reader, path),
         GgufValueType.UInt64 => reader.ReadUInt64(),
         GgufValueType.Int64 => reader.ReadInt64(),
         GgufValueType.Float64 => reader.ReadDouble(),
@@ -180,7 +230,9 @@ public sealed class GgufFile : IDisposable
     private static object[] ReadArray(BinaryReader reader, string path, string key)
     {
         var elementType = (GgufValueType)reader.ReadUInt32();
-        var count = checked((long)reader.ReadUInt64());
+        // Arrays of arrays are in the specification but in no model file; refusing them keeps a corrupt header from recursing without end.
+        if (elementType == GgufValueType.Array) throw InputException.InFile(path, $"metadata key '{key}' is an array of arrays, which Distillery does not read");
+        var count = ReadCount(reader, path, $"metadata array '{key}' length");
         var items = new object[count];
         for (long i = 0; i < count; i++) items[i] = ReadValue(reader, elementType, path, key);
         return items;

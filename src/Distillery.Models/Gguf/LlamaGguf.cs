@@ -64,6 +64,7 @@ public static class LlamaGguf
         Runtime.TorchRuntime.EnsureLoaded();
         using var file = GgufFile.Open(path);
         var config = ConfigFrom(file);
+        CheckpointTensors.CheckFits(config, file.Tensors.Values.Sum(t => t.ElementCount), path);
         var model = new LlamaForCausalLM(config);
         var byHf = TensorNames(config).ToDictionary(p => p.Hf, p => p.Gguf);
         CheckpointTensors.Assign(model, hfName =>
@@ -91,7 +92,8 @@ public static class LlamaGguf
         var tokens = file.GetArray<string>("tokenizer.ggml.tokens");
         var hidden = file.Get<int>("llama.embedding_length");
         var heads = file.Get<int>("llama.attention.head_count");
-        var headDim = file.GetOr("llama.attention.key_length", hidden / heads);
+        var defaultHeadDim = heads > 0 ? hidden / heads : 0; // no heads is reported by Validate, not divided by
+        var headDim = file.GetOr("llama.attention.key_length", defaultHeadDim);
         return new LlamaConfig
         {
             HiddenSize = hidden,
@@ -99,7 +101,7 @@ public static class LlamaGguf
             NumHiddenLayers = file.Get<int>("llama.block_count"),
             NumAttentionHeads = heads,
             NumKeyValueHeads = file.GetOr("llama.attention.head_count_kv", heads),
-            HeadDimOverride = headDim == hidden / heads ? null : headDim,
+            HeadDimOverride = headDim == defaultHeadDim ? null : headDim,
             VocabSize = file.GetOr("llama.vocab_size", tokens.Length),
             RmsNormEps = file.GetOr("llama.attention.layer_norm_rms_epsilon", 1e-5f),
             RopeTheta = file.GetOr("llama.rope.freq_base", 10000f),
@@ -190,6 +192,9 @@ public static class LlamaGguf
             throw InputException.InFile(file.Path, $"tokenizer kind '{kind}' is not supported yet; Distillery reads SentencePiece-style ('llama') GGUF vocabularies");
         var tokens = file.GetArray<string>("tokenizer.ggml.tokens");
         var scores = file.GetArray<float>("tokenizer.ggml.scores");
+        if (scores.Length != tokens.Length)
+            throw InputException.InFile(file.Path, $"has {tokens.Length} tokens but {scores.Length} token scores; the vocabulary is corrupt");
+        if (tokens.Length == 0) throw InputException.InFile(file.Path, "has an empty vocabulary (tokenizer.ggml.tokens)");
         // Rebuild the llama2.c tokenizer.bin layout: int32 max length, then per token float32 score, int32 length, bytes.
         using var bytes = new MemoryStream();
         using (var w = new BinaryWriter(bytes, Encoding.UTF8, leaveOpen: true))

@@ -96,6 +96,9 @@ public sealed record LlamaConfig
         _ => [],
     };
 
+    /// <summary>The longest context Distillery builds rotary tables for.</summary>
+    public const int MaxContextLength = 1 << 20;
+
     /// <summary>Checks every field and throws an <see cref="InputException"/> naming the first bad one.</summary>
     public LlamaConfig Validate(string source = "config.json")
     {
@@ -110,6 +113,8 @@ public sealed record LlamaConfig
         Positive(source, "num_attention_heads", NumAttentionHeads);
         Positive(source, "vocab_size", VocabSize);
         Positive(source, "max_position_embeddings", MaxPositionEmbeddings);
+        // The rotary tables are built for every position up front: a corrupt header must not ask for billions.
+        if (MaxPositionEmbeddings > MaxContextLength) throw Bad(source, "max_position_embeddings", $"{MaxPositionEmbeddings} is more than the {MaxContextLength:N0} positions Distillery supports");
         if (NumKeyValueHeads is { } kv)
         {
             Positive(source, "num_key_value_heads", kv);
@@ -137,18 +142,22 @@ public sealed record LlamaConfig
         return this;
     }
 
-    /// <summary>The number of trainable parameters, in closed form.</summary>
+    /// <summary>The number of trainable parameters, in closed form; an <see cref="OverflowException"/> where the sizes are beyond any real model.</summary>
     [JsonIgnore]
     public long ParameterCount
     {
         get
         {
-            long d = HiddenSize, v = VocabSize, ff = IntermediateSize, hs = HeadDim;
-            long q = NumAttentionHeads * hs, kv = KeyValueHeads * hs;
-            var attention = d * q + 2 * d * kv + q * d + (AttentionBias ? q + 2 * kv : 0);
-            var mlp = 3 * d * ff;
-            var block = attention + mlp + 2 * d;
-            return v * d + NumHiddenLayers * block + d + (TieWordEmbeddings ? 0 : v * d);
+            // Checked: sizes from a corrupt header overflow a long, and must not wrap round to a small count.
+            checked
+            {
+                long d = HiddenSize, v = VocabSize, ff = IntermediateSize, hs = HeadDim;
+                long q = NumAttentionHeads * hs, kv = KeyValueHeads * hs;
+                var attention = d * q + 2 * d * kv + q * d + (AttentionBias ? q + 2 * kv : 0);
+                var mlp = 3 * d * ff;
+                var block = attention + mlp + 2 * d;
+                return v * d + NumHiddenLayers * block + d + (TieWordEmbeddings ? 0 : v * d);
+            }
         }
     }
 
@@ -171,7 +180,7 @@ public sealed record LlamaConfig
         catch (JsonException e)
         {
             var where = e.Path is { Length: > 1 } p ? $"field '{p.TrimStart('$', '.')}'" : $"line {e.LineNumber + 1}";
-            throw InputException.InFile(source, $"{where}: not a valid Llama config ({e.Message.Split('\n')[0].Split(". Path")[0]})");
+            throw InputException.InFile(source, $"{where}: not a valid Llama config ({ErrorText.FirstLine(e).Split(". Path")[0]})");
         }
         if (config is null) throw InputException.InFile(source, "is empty; expected a JSON object with hidden_size, num_hidden_layers, ...");
         return config.Validate(source);

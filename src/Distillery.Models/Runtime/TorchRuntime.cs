@@ -44,7 +44,7 @@ public static class TorchRuntime
         {
             var inner = e;
             while (inner.InnerException is not null) inner = inner.InnerException;
-            return inner.Message.Split('\n')[0].Trim();
+            return ErrorText.FirstLine(inner);
         }
     }
 }

@@ -63,7 +63,7 @@ public sealed record ChatTemplate(
         }
         catch (JsonException e)
         {
-            throw InputException.InFile(path, $"is not a chat template ({e.Message.Split('\n')[0]}); write {{\"message\": \"...{{role}}...{{content}}...\", \"generation_prompt\": \"...\"}}");
+            throw InputException.InFile(path, $"is not a chat template ({ErrorText.FirstLine(e)}); write {{\"message\": \"...{{role}}...{{content}}...\", \"generation_prompt\": \"...\"}}");
         }
         if (template is null || string.IsNullOrEmpty(template.Message) || !template.Message.Contains("{content}", StringComparison.Ordinal))
             throw InputException.InFile(path, "field 'message' must be a string containing {content}");

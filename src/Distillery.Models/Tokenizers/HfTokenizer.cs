@@ -22,6 +22,9 @@ public sealed class HfTokenizer : ITextTokenizer
     /// <summary>The file name a model folder stores this tokenizer under.</summary>
     public const string FileName = "tokenizer.json";
 
+    // More ids than any real vocabulary: a corrupt id must not size the byte table.
+    private const int MaxVocabulary = 1 << 24;
+
     // GPT-2's pre-tokenizer split, used where tokenizer.json names ByteLevel without its own regex.
     private const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
 
@@ -42,38 +45,49 @@ public sealed class HfTokenizer : ITextTokenizer
         {
             root = JsonNode.Parse(json) ?? throw InputException.InFile(source, "is empty");
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or ArgumentException)
         {
-            throw InputException.InFile(source, $"is not valid JSON ({e.Message.Split('\n')[0]})");
+            throw InputException.InFile(source, $"is not valid JSON ({ErrorText.FirstLine(e)})");
         }
-        var model = root["model"] ?? throw InputException.InFile(source, "field 'model' is missing; not a Hugging Face tokenizer.json");
-        var type = model["type"]?.ToString();
-        if (type != "BPE") throw InputException.InFile(source, $"model.type '{type}' is not supported; only byte-level BPE tokenizer.json files are");
-        if (!IsByteLevel(root["pre_tokenizer"]) && !IsByteLevel(root["decoder"]))
-            throw InputException.InFile(source, "pre_tokenizer is not ByteLevel; only byte-level BPE tokenizer.json files (GPT-2, Llama 3, Qwen2, SmolLM) are supported");
-        normalization = UnicodeNormalization(root["normalizer"], source);
-        var vocab = model["vocab"]?.AsObject().ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<int>())
-                    ?? throw InputException.InFile(source, "field 'model.vocab' is missing");
-        var merges = (model["merges"]?.AsArray() ?? []).Select(m => m is JsonArray pair ? $"{pair[0]} {pair[1]}" : m!.ToString()).ToList();
-        specialIds = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var added in root["added_tokens"]?.AsArray() ?? [])
-            if (added?["content"]?.ToString() is { } content && added["id"] is { } id)
-                specialIds[content] = id.GetValue<int>();
-        bpe = BpeTokenizer.Create(new BpeOptions(vocab)
+        // Malformed parts of a document (a number where an object belongs, an id out of range, a bad regex) surface from
+        // System.Text.Json, the BPE builder and Regex as these exceptions; each is the file's fault, so each is one line naming it.
+        try
         {
-            Merges = merges,
-            ByteLevel = true,
-            PreTokenizer = new RegexPreTokenizer(new Regex(SplitPattern(root["pre_tokenizer"]) ?? Gpt2Pattern, RegexOptions.Compiled), null),
-        });
-        var size = Math.Max(vocab.Values.DefaultIfEmpty(0).Max(), specialIds.Values.DefaultIfEmpty(0).Max()) + 1;
-        bytesOf = new byte[size][];
-        var unicodeToByte = ByteLevelAlphabet().ToDictionary(kv => kv.Value, kv => kv.Key);
-        foreach (var (token, id) in vocab)
-            bytesOf[id] = token.Select(ch => unicodeToByte.TryGetValue(ch, out var b) ? b : (byte)'?').ToArray();
-        foreach (var (content, id) in specialIds) bytesOf[id] = System.Text.Encoding.UTF8.GetBytes(content);
-        for (var i = 0; i < size; i++) bytesOf[i] ??= [];
-        special = [.. specialIds.Values];
-        specialSplit = specialIds.Count == 0 ? new Regex("(?!)") : new Regex(string.Join("|", specialIds.Keys.OrderByDescending(k => k.Length).Select(Regex.Escape)));
+            var model = root["model"] ?? throw InputException.InFile(source, "field 'model' is missing; not a Hugging Face tokenizer.json");
+            var type = model["type"]?.ToString();
+            if (type != "BPE") throw InputException.InFile(source, $"model.type '{type}' is not supported; only byte-level BPE tokenizer.json files are");
+            if (!IsByteLevel(root["pre_tokenizer"]) && !IsByteLevel(root["decoder"]))
+                throw InputException.InFile(source, "pre_tokenizer is not ByteLevel; only byte-level BPE tokenizer.json files (GPT-2, Llama 3, Qwen2, SmolLM) are supported");
+            normalization = UnicodeNormalization(root["normalizer"], source);
+            var vocab = model["vocab"]?.AsObject().ToDictionary(kv => kv.Key, kv => (kv.Value ?? throw InputException.InFile(source, $"token '{kv.Key}' has no id")).GetValue<int>())
+                        ?? throw InputException.InFile(source, "field 'model.vocab' is missing");
+            var merges = (model["merges"]?.AsArray() ?? []).Select(m => m is JsonArray pair ? $"{pair[0]} {pair[1]}" : m?.ToString() ?? "").ToList();
+            specialIds = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var added in root["added_tokens"]?.AsArray() ?? [])
+                if (added?["content"]?.ToString() is { } content && added["id"] is { } id)
+                    specialIds[content] = id.GetValue<int>();
+            bpe = BpeTokenizer.Create(new BpeOptions(vocab)
+            {
+                Merges = merges,
+                ByteLevel = true,
+                PreTokenizer = new RegexPreTokenizer(new Regex(SplitPattern(root["pre_tokenizer"]) ?? Gpt2Pattern, RegexOptions.Compiled), null),
+            });
+            if (vocab.Values.Concat(specialIds.Values).Any(id => id is < 0 or >= MaxVocabulary))
+                throw InputException.InFile(source, $"has a token id outside 0–{MaxVocabulary - 1:N0}; the file is corrupt");
+            var size = Math.Max(vocab.Values.DefaultIfEmpty(0).Max(), specialIds.Values.DefaultIfEmpty(0).Max()) + 1;
+            bytesOf = new byte[size][];
+            var unicodeToByte = ByteLevelAlphabet().ToDictionary(kv => kv.Value, kv => kv.Key);
+            foreach (var (token, id) in vocab)
+                bytesOf[id] = token.Select(ch => unicodeToByte.TryGetValue(ch, out var b) ? b : (byte)'?').ToArray();
+            foreach (var (content, id) in specialIds) bytesOf[id] = System.Text.Encoding.UTF8.GetBytes(content);
+            for (var i = 0; i < size; i++) bytesOf[i] ??= [];
+            special = [.. specialIds.Values];
+            specialSplit = specialIds.Count == 0 ? new Regex("(?!)") : new Regex(string.Join("|", specialIds.Keys.OrderByDescending(k => k.Length).Select(Regex.Escape)));
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException or KeyNotFoundException or IndexOutOfRangeException or OverflowException)
+        {
+            throw InputException.InFile(source, $"is not a valid tokenizer.json ({ErrorText.FirstLine(e)})");
+        }
         StopIds = specialIds.Where(kv => kv.Key is "<|endoftext|>" or "<|im_end|>" or "<|end_of_text|>" or "<|eot_id|>" or "</s>").Select(kv => kv.Value).ToArray();
         BosId = specialIds.Where(kv => kv.Key is "<|begin_of_text|>" or "<s>").Select(kv => (int?)kv.Value).FirstOrDefault();
     }

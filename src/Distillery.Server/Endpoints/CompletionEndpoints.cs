@@ -42,7 +42,7 @@ public sealed class CompletionEndpoints(ILanguageModelService model, ServerOptio
         var request = ChatCompletionRequest.Parse(body.RootElement, model.ContextLength, options.MaxChoices);
         if (request.Model != model.ModelId) throw UnknownModel(request.Model);
         var prompt = model.EncodeChat(request.Messages);
-        var sampling = ClampToContext(request.Sampling, prompt.Count);
+        var sampling = ClampToContext(request.Sampling, prompt.Count, "messages");
         var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         if (request.Stream)
@@ -96,7 +96,9 @@ public sealed class CompletionEndpoints(ILanguageModelService model, ServerOptio
         var request = CompletionRequest.Parse(body.RootElement, model.ContextLength, options.MaxChoices);
         if (request.Model != model.ModelId) throw UnknownModel(request.Model);
         var prompt = model.EncodeText(request.Prompt);
-        var sampling = request.Sampling.MaxTokens > 0 ? ClampToContext(request.Sampling, prompt.Count) : request.Sampling;
+        // Scoring (echo with max_tokens 0) takes a prompt that fills the context; anything longer cannot be read at all.
+        if (prompt.Count > model.ContextLength) throw ContextLengthExceeded(prompt.Count, "prompt");
+        var sampling = request.Sampling.MaxTokens > 0 ? ClampToContext(request.Sampling, prompt.Count, "prompt") : request.Sampling;
         var id = "cmpl-" + Guid.NewGuid().ToString("N");
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         IReadOnlyList<ScoredToken> echoed = [];
@@ -143,13 +145,17 @@ public sealed class CompletionEndpoints(ILanguageModelService model, ServerOptio
         }
     }
 
-    private SamplingParameters ClampToContext(SamplingParameters sampling, int promptTokens)
+    private SamplingParameters ClampToContext(SamplingParameters sampling, int promptTokens, string param)
     {
         var room = model.ContextLength - promptTokens;
-        if (room < 1)
-            throw ApiError.BadField("messages", $"The prompt is {promptTokens} tokens, which leaves no room in this model's context of {model.ContextLength} tokens.");
+        if (room < 1) throw ContextLengthExceeded(promptTokens, param);
         return sampling.MaxTokens > room ? sampling with { MaxTokens = room } : sampling;
     }
+
+    /// <summary>OpenAI's answer to a prompt the model's context cannot hold: a 400 with code <c>context_length_exceeded</c>.</summary>
+    private ApiError ContextLengthExceeded(int promptTokens, string param) =>
+        new(400, $"This model's maximum context length is {model.ContextLength} tokens, and the prompt is {promptTokens} tokens, which leaves no room to generate; shorten the prompt.",
+            param, code: "context_length_exceeded");
 
     private static SamplingParameters SeedFor(SamplingParameters sampling, int choice) =>
         sampling.Seed is { } seed && choice > 0 ? sampling with { Seed = unchecked(seed + choice) } : sampling;

@@ -26,20 +26,21 @@ public sealed record ChatCompletionRequest(
         var messages = ParseMessages(fields);
         var maxTokens = fields.Integer("max_completion_tokens", 1, contextLength) ?? fields.Integer("max_tokens", 1, contextLength) ?? 256;
         var logprobs = fields.Boolean("logprobs") ?? false;
-        var topLogprobs = fields.Integer("top_logprobs", 0, 20) ?? 0;
+        var topLogprobs = fields.Integer("top_logprobs", int.MinValue, int.MaxValue) ?? 0;
         if (topLogprobs > 0 && !logprobs) throw ApiError.BadField("top_logprobs", "'top_logprobs' requires 'logprobs' to be true");
         var stream = fields.Boolean("stream") ?? false;
         var includeUsage = fields.Present("stream_options", out var options) && options.ValueKind == JsonValueKind.Object
             && options.TryGetProperty("include_usage", out var iu) && iu.ValueKind == JsonValueKind.True;
         var sampling = new SamplingParameters
         {
-            Temperature = fields.Number("temperature", 0, 2) ?? 1.0,
-            TopP = fields.Number("top_p", 0, 1) ?? 1.0,
+            Temperature = fields.Number("temperature") ?? 1.0,
+            TopP = fields.Number("top_p") ?? 1.0,
             MaxTokens = maxTokens,
             Seed = fields.Integer("seed", int.MinValue, int.MaxValue),
             Stop = fields.StopStrings(),
             TopLogprobs = topLogprobs,
         };
+        RequestFields.CheckSampling(sampling);
         return new ChatCompletionRequest(model, messages, sampling, fields.Integer("n", 1, maxChoices) ?? 1, logprobs, stream, includeUsage);
     }
 

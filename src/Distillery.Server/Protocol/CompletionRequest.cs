@@ -18,16 +18,18 @@ public sealed record CompletionRequest(string Model, string Prompt, SamplingPara
         else if (p.ValueKind == JsonValueKind.Array && p.GetArrayLength() == 1 && p[0].ValueKind == JsonValueKind.String) prompt = p[0].GetString()!;
         else throw ApiError.BadField("prompt", "'prompt' must be a string (or an array holding one string)");
         var echo = fields.Boolean("echo") ?? false;
-        var logprobs = fields.Integer("logprobs", 0, 20);
+        var logprobs = fields.Integer("logprobs", 0, SamplingParameters.MaxTopLogprobs);
         var sampling = new SamplingParameters
         {
-            Temperature = fields.Number("temperature", 0, 2) ?? 1.0,
-            TopP = fields.Number("top_p", 0, 1) ?? 1.0,
+            Temperature = fields.Number("temperature") ?? 1.0,
+            TopP = fields.Number("top_p") ?? 1.0,
             MaxTokens = fields.Integer("max_tokens", echo ? 0 : 1, contextLength) ?? 16,
             Seed = fields.Integer("seed", int.MinValue, int.MaxValue),
             Stop = fields.StopStrings(),
             TopLogprobs = logprobs ?? 0,
         };
+        // max_tokens 0 with echo only scores the prompt; the sampling limits apply to what would be generated.
+        RequestFields.CheckSampling(sampling.MaxTokens == 0 ? sampling with { MaxTokens = 1 } : sampling);
         var stream = fields.Boolean("stream") ?? false;
         if (stream && echo) throw ApiError.BadField("echo", "'echo' cannot be combined with 'stream'");
         return new CompletionRequest(model, prompt, sampling, fields.Integer("n", 1, maxChoices) ?? 1, logprobs, echo, stream);

@@ -1,5 +1,7 @@
+using System;
 using System.Collections.Generic;
 using System.Text.Json;
+using Distillery.Core.Chat;
 
 namespace Distillery.Server.Protocol;
 
@@ -18,14 +20,19 @@ public readonly struct RequestFields(JsonElement root)
         return value.GetString()!;
     }
 
-    /// <summary>An optional number within [min, max].</summary>
-    public double? Number(string name, double min, double max)
+    /// <summary>An optional number.</summary>
+    public double? Number(string name)
     {
         if (!Present(name, out var value)) return null;
         if (value.ValueKind != JsonValueKind.Number) throw ApiError.BadField(name, $"'{name}' must be a number");
-        var number = value.GetDouble();
-        if (number < min || number > max) throw ApiError.BadField(name, $"'{name}' must be between {min} and {max}, got {number}");
-        return number;
+        return value.GetDouble();
+    }
+
+    /// <summary>Throws a 400 naming the JSON field of the first sampling parameter outside the limits that every path shares.</summary>
+    public static void CheckSampling(SamplingParameters sampling)
+    {
+        ArgumentNullException.ThrowIfNull(sampling);
+        if (sampling.FindProblem() is { } problem) throw ApiError.BadField(problem.Field, $"'{problem.Field}' {problem.Message}");
     }
 
     /// <summary>An optional integer within [min, max].</summary>

@@ -56,7 +56,7 @@ public sealed class LlamaCppModel : IDisposable
         }
         catch (Exception e) when (e is LLama.Exceptions.LoadWeightsFailedException or LLama.Exceptions.RuntimeError)
         {
-            throw InputException.InFile(path, $"llama.cpp could not load it: {e.Message.Split('\n')[0]}");
+            throw InputException.InFile(path, $"llama.cpp could not load it: {ErrorText.FirstLine(e)}");
         }
     }
 

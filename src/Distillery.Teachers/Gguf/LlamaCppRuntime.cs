@@ -1,4 +1,5 @@
 using System;
+using Distillery.Core.Errors;
 using LLama.Native;
 
 namespace Distillery.Teachers.Gguf;
@@ -19,7 +20,7 @@ public static class LlamaCppRuntime
         {
             var inner = e;
             while (inner.InnerException is not null) inner = inner.InnerException;
-            return (false, inner.Message.Split('\n')[0]);
+            return (false, ErrorText.FirstLine(inner));
         }
     }
 }

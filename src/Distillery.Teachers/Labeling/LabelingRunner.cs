@@ -34,6 +34,7 @@ public sealed class LabelingRunner
         ArgumentNullException.ThrowIfNull(options);
         if (options.Samples < 1) throw InputException.InField("--samples", "must be at least 1");
         if (options.Concurrency < 1) throw InputException.InField("--concurrency", "must be at least 1");
+        options.Sampling.Validate(SamplingFieldNaming.CommandLine);
         this.teacher = teacher;
         this.options = options;
         clock = time ?? TimeProvider.System;

@@ -10,6 +10,7 @@ using System.Text;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
+using Distillery.Core.Errors;
 using Distillery.Core.Provenance;
 using Distillery.Core.Tokens;
 using Distillery.Teachers.Resilience;
@@ -61,8 +62,8 @@ public sealed class OpenAiTeacher : ITeacher
     {
         ArgumentNullException.ThrowIfNull(request);
         var sampling = request.Sampling;
-        if (sampling.TopLogprobs is < 0 or > MaxTopLogprobs)
-            throw new TeacherException(TeacherFailureKind.Rejected, $"top_logprobs {sampling.TopLogprobs} is outside 0..{MaxTopLogprobs}, what OpenAI allows");
+        if (sampling.FindProblem(MaxTopLogprobs) is { } problem)
+            throw new TeacherException(TeacherFailureKind.Rejected, $"{problem.Field} {problem.Message}, what OpenAI allows");
         var options = new ChatCompletionOptions
         {
             Temperature = (float)sampling.Temperature,
@@ -91,11 +92,11 @@ public sealed class OpenAiTeacher : ITeacher
         }
         catch (Exception e) when (e is HttpRequestException or IOException)
         {
-            throw new TeacherException(TeacherFailureKind.Transient, $"connection failed: {OneLine(e.Message)}", null, null, e);
+            throw new TeacherException(TeacherFailureKind.Transient, $"connection failed: {ErrorText.OneLine(e.Message)}", null, null, e);
         }
         catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or KeyNotFoundException or ArgumentException or InvalidCastException)
         {
-            throw new TeacherException(TeacherFailureKind.Malformed, $"the server's response is not a chat completion: {OneLine(e.Message)}", 200, null, e);
+            throw new TeacherException(TeacherFailureKind.Malformed, $"the server's response is not a chat completion: {ErrorText.OneLine(e.Message)}", 200, null, e);
         }
         return ToCompletion(completion, sampling);
     }
@@ -143,7 +144,7 @@ public sealed class OpenAiTeacher : ITeacher
         var response = e.GetRawResponse();
         var status = e.Status;
         if (status == 0 || response is null)
-            return new TeacherException(TeacherFailureKind.Transient, $"connection failed: {OneLine(e.InnerException?.Message ?? e.Message)}", null, null, e);
+            return new TeacherException(TeacherFailureKind.Transient, $"connection failed: {ErrorText.OneLine(e.InnerException?.Message ?? e.Message)}", null, null, e);
         var message = $"HTTP {status}: {ServerMessage(response)}";
         return status switch
         {
@@ -169,15 +170,15 @@ public sealed class OpenAiTeacher : ITeacher
             using var document = JsonDocument.Parse(body);
             if (document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("error", out var error))
             {
-                if (error.ValueKind == JsonValueKind.Object && error.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String) return OneLine(m.GetString()!);
-                if (error.ValueKind == JsonValueKind.String) return OneLine(error.GetString()!);
+                if (error.ValueKind == JsonValueKind.Object && error.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String) return ErrorText.OneLine(m.GetString()!);
+                if (error.ValueKind == JsonValueKind.String) return ErrorText.OneLine(error.GetString()!);
             }
         }
         catch (JsonException)
         {
             // Not JSON: the body itself is the message.
         }
-        var text = OneLine(body);
+        var text = ErrorText.OneLine(body);
         return text.Length == 0 ? response.ReasonPhrase : text.Length > 300 ? text[..300] + "…" : text;
     }
 
@@ -194,6 +195,4 @@ public sealed class OpenAiTeacher : ITeacher
         }
         return null;
     }
-
-    private static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 }

@@ -179,7 +179,7 @@ public static class LmTraining
         }
         catch (JsonException e)
         {
-            throw InputException.InFile(path, $"not JSON ({e.Message.Split('\n')[0]})");
+            throw InputException.InFile(path, $"not JSON ({ErrorText.FirstLine(e)})");
         }
         node["vocab_size"] ??= vocab;
         node["tie_word_embeddings"] ??= true;

@@ -105,7 +105,7 @@ public static class ResumeStateStore
         }
         catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException or EndOfStreamException)
         {
-            throw InputException.InFile(resumeState, $"does not fit this model ({e.Message.Split('\n')[0]}); resume with the same model configuration or use a fresh output folder");
+            throw InputException.InFile(resumeState, $"does not fit this model ({ErrorText.FirstLine(e)}); resume with the same model configuration or use a fresh output folder");
         }
     }
 

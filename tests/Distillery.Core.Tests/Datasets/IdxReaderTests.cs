@@ -147,4 +147,38 @@ public sealed class IdxReaderTests : IDisposable
         Assert.Equal(new byte[] { 0, 0, 1, 1 }, half.Labels);
         Assert.Same(set, set.Subset(null));
     }
+
+    private void WriteSplit(string prefix, int count, int rows, int columns, byte maxLabel)
+    {
+        Write($"{prefix}-images-idx3-ubyte", Idx(0x08, [count, rows, columns], new byte[count * rows * columns]));
+        Write($"{prefix}-labels-idx1-ubyte", Idx(0x08, [count], Enumerable.Range(0, count).Select(i => (byte)(i % (maxLabel + 1))).ToArray()));
+    }
+
+    [Fact]
+    public void A_data_folder_whose_test_images_differ_in_size_from_the_training_images_is_one_input_error()
+    {
+        WriteSplit("train", 4, 28, 28, 9);
+        WriteSplit("t10k", 2, 32, 32, 1);
+        var e = Assert.Throws<InputException>(() => IdxImageFolder.Load(dir));
+        Assert.Contains("t10k-images-idx3-ubyte", e.Message);
+        Assert.Contains("32×32", e.Message);
+        Assert.Contains("28×28", e.Message);
+    }
+
+    [Fact]
+    public void A_data_folder_whose_test_labels_exceed_the_training_classes_is_one_input_error()
+    {
+        WriteSplit("train", 4, 2, 2, 1);
+        WriteSplit("t10k", 4, 2, 2, 3);
+        var e = Assert.Throws<InputException>(() => IdxImageFolder.Load(dir));
+        Assert.Contains("test labels go up to 3", e.Message);
+    }
+
+    [Fact]
+    public void Dimensions_whose_product_overflows_are_reported_as_truncation_not_wrapped()
+    {
+        // 65536^4 = 2^64 wraps a long to 0, which would match an empty body.
+        var e = Assert.Throws<InputException>(() => IdxReader.Parse("x", Idx(0x08, [65536, 65536, 65536, 65536], [])));
+        Assert.Contains("truncated", e.Message);
+    }
 }

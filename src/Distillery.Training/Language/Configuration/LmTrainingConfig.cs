@@ -147,7 +147,7 @@ public sealed record LmTrainingConfig
         catch (JsonException e)
         {
             var where = e.Path is { Length: > 1 } p ? $"field '{p.TrimStart('$', '.')}'" : $"line {e.LineNumber + 1}";
-            throw InputException.InFile(path, $"{where}: {e.Message.Split('\n')[0].Split(". Path")[0]}");
+            throw InputException.InFile(path, $"{where}: {ErrorText.FirstLine(e).Split(". Path")[0]}");
         }
     }
 
