@@ -13,7 +13,9 @@ namespace Distillery.Models.Tokenizers;
 /// <summary>
 /// A SentencePiece <c>tokenizer.model</c> (BPE or Unigram) through Microsoft.ML.Tokenizers' <see cref="SentencePieceTokenizer"/>,
 /// with each token's bytes: <c>▁</c> is a space, <c>&lt;0xNN&gt;</c> byte-fallback pieces are their one byte, and control
-/// pieces (&lt;unk&gt;, &lt;s&gt;, &lt;/s&gt;) stand for no text.
+/// pieces (&lt;unk&gt;, &lt;s&gt;, &lt;/s&gt;) stand for no text. Microsoft.ML.Tokenizers skips a model's precompiled
+/// normalisation map, so an <c>nmt_nfkc</c>/<c>nfkc</c> model gets Unicode NFKC here before encoding (SentencePiece's few
+/// extra NMT rules, such as dropping control characters, are not applied); other non-identity rules are refused.
 /// </summary>
 public sealed class SentencePieceTextTokenizer : ITextTokenizer
 {
@@ -25,6 +27,8 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
     private readonly byte[][] bytesOf;
     private readonly HashSet<int> special;
     private readonly byte[] fileBytes;
+    private readonly bool nfkc;
+    private readonly bool removeExtraWhitespace;
 
     private SentencePieceTextTokenizer(byte[] fileBytes, string source)
     {
@@ -39,6 +43,23 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
         {
             throw InputException.InFile(source, $"is not a SentencePiece model ({e.Message.Split('\n')[0]})");
         }
+        string? rule;
+        try
+        {
+            rule = SentencePieceModelFile.NormalizerName(fileBytes);
+        }
+        catch (FormatException e)
+        {
+            throw InputException.InFile(source, $"is not a SentencePiece model ({e.Message})");
+        }
+        if (spm.TreatWhitespaceAsSuffix) throw InputException.InFile(source, "puts whitespace after pieces (treat_whitespace_as_suffix); not supported");
+        removeExtraWhitespace = spm.Normalizer is SentencePieceNormalizer { RemoveExtraWhiteSpaces: true };
+        nfkc = rule switch
+        {
+            null or "" or "identity" => false,
+            "nfkc" or "nmt_nfkc" => true,
+            _ => throw InputException.InFile(source, $"normalisation rule '{rule}' is not supported; identity, nfkc and nmt_nfkc are"),
+        };
         special = [.. new[] { spm.UnknownId, spm.BeginningOfSentenceId, spm.EndOfSentenceId }.Where(id => id >= 0)];
         if (spm.SpecialTokens is { } specials) special.UnionWith(specials.Values);
         var size = Math.Max(spm.Vocabulary.Values.DefaultIfEmpty(-1).Max(), special.DefaultIfEmpty(-1).Max()) + 1;
@@ -87,11 +108,7 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
     public string Normalize(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        if (text.Length == 0 || spm.Normalizer is null) return text;
-        // The model's normaliser also writes spaces as ▁ and adds the dummy prefix; undo those two, keep the rest.
-        var normalized = spm.Normalizer.Normalize(text);
-        if (spm.EscapeWhiteSpaces) normalized = normalized.Replace(SpaceMark, ' ');
-        if (spm.AddDummyPrefix && normalized.Length > 0 && normalized[0] == ' ') normalized = normalized[1..];
+        var normalized = Normalized(text);
         return normalized == text ? text : normalized;
     }
 
@@ -99,7 +116,12 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
     public IReadOnlyList<int> Encode(string text, bool addBos = false)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return spm.EncodeToIds(text, addBeginningOfSentence: addBos && BosId is not null, addEndOfSentence: false);
+        // The text is normalised here rather than by Microsoft.ML.Tokenizers, whose normaliser (2.0.1) drops a text that
+        // is one character once extra whitespace is removed (" a" gives no tokens); the encoder then takes it as it is.
+        var normalized = Normalized(text);
+        var escaped = spm.EscapeWhiteSpaces ? normalized.Replace(' ', SpaceMark) : normalized;
+        if (spm.AddDummyPrefix && escaped.Length > 0) escaped = (spm.EscapeWhiteSpaces ? SpaceMark : ' ') + escaped;
+        return spm.EncodeToIds(escaped, addBeginningOfSentence: addBos && BosId is not null, addEndOfSentence: false, considerNormalization: false);
     }
 
     /// <inheritdoc />
@@ -122,6 +144,21 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
     {
         ArgumentNullException.ThrowIfNull(directory);
         return File.WriteAllBytesAsync(Path.Combine(directory, FileName), fileBytes, cancellationToken);
+    }
+
+    /// <summary>
+    /// The text as the model's normaliser leaves it, before spaces become ▁ and the dummy prefix is added: the Unicode
+    /// normal form its rule asks for (which Microsoft.ML.Tokenizers does not apply), then, where the model removes extra
+    /// whitespace, spaces trimmed at both ends and runs of them made one.
+    /// </summary>
+    private string Normalized(string text)
+    {
+        var normalized = nfkc && !text.IsNormalized(NormalizationForm.FormKC) ? text.Normalize(NormalizationForm.FormKC) : text;
+        if (!removeExtraWhitespace) return normalized;
+        var sb = new StringBuilder(normalized.Length);
+        foreach (var ch in normalized.AsSpan().Trim(' '))
+            if (ch != ' ' || sb.Length == 0 || sb[^1] != ' ') sb.Append(ch);
+        return sb.ToString();
     }
 
     private bool IsByteToken(int id) => spm.ByteFallback && bytesOf[id].Length == 1 && spm.Vocabulary.TryGetValue($"<0x{bytesOf[id][0]:X2}>", out var b) && b == id;

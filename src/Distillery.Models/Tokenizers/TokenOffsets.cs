@@ -41,8 +41,9 @@ public sealed class TokenOffsets
     /// otherwise (BOS). Byte-fallback tokens cover their one byte each, so the pieces of one UTF-8 character split
     /// across tokens. Where the tokenizer's normaliser changes the text (Qwen's NFC), the tokens spell the normalised
     /// text, which is aligned back to the original one run of characters at a time (a character with the combining
-    /// marks that follow it, grown until normalising the run alone gives the next part of the normalised text): a run
-    /// the normaliser keeps maps byte for byte; in a run it changes, the bytes both forms share at the start map byte for
+    /// marks that follow it, kept where the normalised text holds it unchanged at that point, else grown until
+    /// normalising the run alone gives the next part of the normalised text): a run the normaliser keeps maps byte for
+    /// byte; a run it removes (SentencePiece's extra whitespace) joins the token before it; in a run it changes, the bytes both forms share at the start map byte for
     /// byte and the rest of the run goes whole to the token that spells its last byte (so a token that ends inside a
     /// changed character covers none of it).
     /// Throws an <see cref="InputException"/> where the tokens do not spell the text (a tokenizer that cannot encode it).
@@ -104,9 +105,15 @@ public sealed class TokenOffsets
         {
             // Grow the run one character-with-marks at a time until it normalises, on its own, to the next part of the
             // normalised text; Hangul jamo and other compositions across base characters need more than one.
-            var end = chars;
+            var end = NextRunEnd(text, chars);
             string? piece = null;
-            while (end < text.Length)
+            // A run that stands as it is in the normalised text at this point is kept; this is also what tells a kept
+            // space from one the normaliser removes (normalised alone, a lone space can vanish).
+            if (string.CompareOrdinal(normalized, normChars, text, chars, end - chars) == 0 && normChars + end - chars <= normalized.Length &&
+                (normChars + end - chars == normalized.Length || !IsMark(normalized, normChars + end - chars)))
+                piece = text[chars..end];
+            else end = chars;
+            while (piece is null && end < text.Length)
             {
                 end = NextRunEnd(text, end);
                 var candidate = tokenizer.Normalize(text[chars..end]);
@@ -117,7 +124,7 @@ public sealed class TokenOffsets
                     break;
                 }
             }
-            if (piece is null) throw new InvalidOperationException($"{tokenizer.Name}'s normaliser does not normalise the text run by run at character {chars}");
+            if (piece is null) throw Untraceable(tokenizer, chars);
             var run = Encoding.UTF8.GetBytes(text[chars..end]);
             var pieceUtf8 = Encoding.UTF8.GetBytes(piece);
             var runBytes = run.Length;
@@ -130,7 +137,7 @@ public sealed class TokenOffsets
             bytes += runBytes;
             normBytes += pieceBytes;
         }
-        if (normChars != normalized.Length) throw new InvalidOperationException($"{tokenizer.Name}'s normaliser does not normalise the text run by run");
+        if (normChars != normalized.Length) throw Untraceable(tokenizer, chars);
         map[normBytes] = originalBytes;
         return map;
     }
@@ -145,6 +152,9 @@ public sealed class TokenOffsets
 
     private static bool IsMark(string text, int at) => CharUnicodeInfo.GetUnicodeCategory(text, at) is
         UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark;
+
+    private static InputException Untraceable(ITextTokenizer tokenizer, int at) => InputException.InField("tokenizer",
+        $"{tokenizer.Name}'s normaliser rewrites this text in a way that cannot be traced back to it character by character (at character {at}; e.g. it removes whitespace), so its tokens cannot be aligned with another tokenizer's");
 
     private static InputException CannotSpell(ITextTokenizer tokenizer, string text, byte[] spelled, int at)
     {

@@ -73,3 +73,41 @@ public sealed class SentencePieceTests
         Assert.Contains("tokenizer.model", e.Message);
     }
 }
+
+/// <summary>A SentencePiece model with spm_train's default normaliser (nmt_nfkc, extra whitespace removed): spm-nfkc-400/make-model.sh.</summary>
+public sealed class SentencePieceNormalizerTests
+{
+    private static Task<SentencePieceTextTokenizer> LoadAsync() => SentencePieceTextTokenizer.LoadAsync(TokenizerData.Committed("spm-nfkc-400/tokenizer.model"));
+
+    [Fact]
+    public async Task Ids_equal_spm_encode_and_normalize_reports_nfkc_and_collapsed_whitespace()
+    {
+        var tok = await LoadAsync();
+        // spm_encode --output_format=id gives these for both texts (the ligature ﬁ becomes "fi", the double space one).
+        Assert.Equal([273, 270, 336, 286, 337, 357, 198, 172], tok.Encode("\uFB01ne  café"));
+        Assert.Equal([261, 265], tok.Encode("  a   b  "));
+        // Texts of one character after whitespace removal (Microsoft.ML.Tokenizers' own normaliser drops these).
+        Assert.Equal([261], tok.Encode(" a "));
+        Assert.Equal([261, 352], tok.Encode("  ab"));
+        Assert.Equal([285, 302, 339], tok.Encode("hello "));
+        Assert.Equal("fine café", tok.Normalize("\uFB01ne  café"));
+    }
+
+    [Fact]
+    public async Task Offsets_follow_nfkc_and_removed_whitespace_back_to_the_original()
+    {
+        var tok = await LoadAsync();
+        const string text = "\uFB01ne café"; // ﬁ is 3 bytes (EF AC 81); é 2
+        var offsets = TokenOffsets.Map(tok, text, tok.Encode(text));
+        Assert.Equal(Encoding.UTF8.GetByteCount(text), offsets.End(offsets.Count - 1));
+        // ▁f, in, e, ...: "f" and "i" come from one ligature; the token ending inside it covers none of it,
+        Assert.Equal((0, 0), (offsets.Start(0), offsets.End(0)));
+        Assert.Equal((0, 4), (offsets.Start(1), offsets.End(1))); // "in" ends after the n: the whole ligature and the n
+
+        // Whitespace the normaliser removes goes with a neighbouring token: "▁a" "▁b" over "a   b" and over "  a   b  ".
+        Assert.Equal([(0, 1), (1, 5)], Ranges(TokenOffsets.Map(tok, "a   b", tok.Encode("a   b"))));
+        Assert.Equal([(0, 3), (3, 9)], Ranges(TokenOffsets.Map(tok, "  a   b  ", tok.Encode("  a   b  "))));
+    }
+
+    private static (int, int)[] Ranges(TokenOffsets offsets) => [.. Enumerable.Range(0, offsets.Count).Select(i => (offsets.Start(i), offsets.End(i)))];
+}
