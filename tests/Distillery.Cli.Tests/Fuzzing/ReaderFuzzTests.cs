@@ -7,6 +7,7 @@ using Distillery.Core.Datasets;
 using Distillery.Core.Errors;
 using Distillery.Core.Pipelines;
 using Distillery.Core.Prompts;
+using Distillery.Core.Provenance;
 using Distillery.Models.Checkpoints;
 using Distillery.Models.Gguf;
 using Distillery.Models.Tokenizers;
@@ -69,6 +70,12 @@ public sealed class ReaderFuzzTests(ITestOutputHelper output) : IDisposable
                 return Task.CompletedTask;
             }),
             new("dataset rows", DatasetFolder.DataFile, Encoding.UTF8.GetBytes(SeedFiles.DatasetRows()), async path => await DatasetReader.ReadAllRowsAsync(Path.GetDirectoryName(path)!)),
+            new("lineage", LineageFile.Name, Encoding.UTF8.GetBytes(SeedFiles.Lineage()), async path =>
+            {
+                var lineage = await LineageFile.ReadAsync(Path.GetDirectoryName(path)!);
+                Assert.NotNull(lineage);
+                Assert.All(lineage.Datasets, d => Assert.NotNull(d.Path));
+            }),
             new("prompts", "prompts.jsonl", Encoding.UTF8.GetBytes(SeedFiles.Prompts()), async path => await PromptFile.ReadAsync(path)),
             new("pipeline", "pipeline.json", Encoding.UTF8.GetBytes(SeedFiles.Pipeline()), path =>
             {
