@@ -35,8 +35,10 @@ public static class LanguageModelEvaluator
         ArgumentNullException.ThrowIfNull(data);
         options ??= new EvalOptions();
         var compareTeacher = teacher is not null && !ReferenceEquals(teacher, model) && SharedVocabulary.Between(teacher.Tokenizer, model.Tokenizer);
+        // Across vocabularies there is no per-token KL; top-1 agreement is measured on one-to-one chunks instead.
+        var compareChunks = teacher is not null && !ReferenceEquals(teacher, model) && !compareTeacher;
         double nll = 0, kl = 0;
-        long tokens = 0, agree = 0;
+        long tokens = 0, agree = 0, bytes = 0, chunks = 0, chunksAgreed = 0;
         int questions = 0, correct = 0;
         using (inference_mode())
         {
@@ -51,6 +53,12 @@ public static class LanguageModelEvaluator
                     if (FinalAnswer.Matches(answer, q.Answer)) correct++;
                     continue;
                 }
+                if (compareChunks && example is ChatExample chat)
+                {
+                    var (agreed, counted) = AgreementOnOneToOneChunks(teacher!, model, chat);
+                    chunksAgreed += agreed;
+                    chunks += counted;
+                }
                 foreach (var (ids, scoredFrom) in Sequences(model, example))
                 {
                     using var scope = NewDisposeScope();
@@ -61,6 +69,7 @@ public static class LanguageModelEvaluator
                     var logits = model.Model.forward(input);
                     nll += TokenMetrics.NegativeLogLikelihoodSum(logits, targets, mask);
                     tokens += (long)mask.sum().item<float>();
+                    bytes += ScoredBytes(model.Tokenizer, ids, scoredFrom);
                     if (compareTeacher)
                     {
                         var teacherLogits = teacher!.Model.forward(input);
@@ -79,7 +88,9 @@ public static class LanguageModelEvaluator
             FileBytes = FileBytes(model.Spec),
             CrossEntropy = tokens > 0 ? nll / tokens : null,
             Perplexity = tokens > 0 ? TokenMetrics.Perplexity(nll, tokens) : null,
+            BitsPerByte = bytes > 0 ? TokenMetrics.BitsPerByte(nll, bytes) : null,
             KlToTeacher = compareTeacher && tokens > 0 ? kl / tokens : null,
+            ChunkAgreement = compareChunks && chunks > 0 ? chunksAgreed / (double)chunks : null,
             Agreement = compareTeacher && tokens > 0 ? agree / (double)tokens : null,
             ExactMatch = questions > 0 ? correct / (double)questions : null,
             MsPerToken = MeasureMsPerToken(model, data, options.LatencyTokens, cancellationToken),
@@ -116,6 +127,62 @@ public static class LanguageModelEvaluator
                 break;
             }
         }
+    }
+
+    /// <summary>The UTF-8 bytes the scored tokens ids[scoredFrom..] add to the text (special tokens add none).</summary>
+    public static long ScoredBytes(ITextTokenizer tokenizer, IReadOnlyList<int> ids, int scoredFrom)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(ids);
+        long bytes = 0;
+        for (var i = Math.Max(0, scoredFrom); i < ids.Count; i++)
+            if (!tokenizer.IsSpecial(ids[i])) bytes += tokenizer.DecodeStep(i == 0 ? -1 : ids[i - 1], ids[i]).Length;
+        return bytes;
+    }
+
+    /// <summary>
+    /// Top-1 agreement of a model with a teacher of another tokenizer on a chat example's reference: each encodes its prompt
+    /// and then the reference on its own; on every one-to-one chunk of the two encodings (<see cref="Metrics.ChunkAgreement"/>)
+    /// within both contexts, their most likely tokens agree when they spell the same bytes. Returns (agreed, counted).
+    /// </summary>
+    public static (long Agreed, long Counted) AgreementOnOneToOneChunks(ModelBundle teacher, ModelBundle model, ChatExample chat)
+    {
+        ArgumentNullException.ThrowIfNull(teacher);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(chat);
+        var t = TopChoices(teacher, chat);
+        var s = TopChoices(model, chat);
+        long agreed = 0, counted = 0;
+        foreach (var (ti, si) in ChunkAgreement.OneToOne(t.Offsets, s.Offsets))
+        {
+            if (t.Choices[ti] is not { } tc || s.Choices[si] is not { } sc) continue; // past a context
+            counted++;
+            if (tc.AsSpan().SequenceEqual(sc)) agreed++;
+        }
+        return (agreed, counted);
+    }
+
+    /// <summary>The reference's tokens mapped onto its bytes and, for each, the bytes of the model's top-1 choice there (null past the context).</summary>
+    private static (TokenOffsets Offsets, byte[]?[] Choices) TopChoices(ModelBundle model, ChatExample chat)
+    {
+        var prompt = model.EncodePrompt(model.ChatTemplate.Apply(chat.Prompt));
+        var completion = model.Tokenizer.Encode(chat.Reference);
+        var offsets = TokenOffsets.Map(model.Tokenizer, chat.Reference, completion);
+        var ids = prompt.Concat(completion).Take(model.Config.MaxPositionEmbeddings).ToArray();
+        var choices = new byte[]?[completion.Count];
+        if (prompt.Count == 0 || ids.Length <= prompt.Count) return (offsets, choices);
+        using var scope = NewDisposeScope();
+        var input = tensor(ids.Take(ids.Length - 1).Select(i => (long)i).ToArray(), [1, ids.Length - 1]);
+        var top = model.Model.forward(input).narrow(-1, 0, model.Tokenizer.VocabSize).argmax(-1)[0].data<long>().ToArray(); // (T)
+        // Completion token i sits at ids[prompt + i] and is predicted at position prompt + i − 1; its bytes are spelled as
+        // TokenOffsets spells them (the first as if after BOS, which drops a dummy-prefix space).
+        for (var i = 0; prompt.Count + i < ids.Length; i++)
+        {
+            var previous = i == 0 ? model.Tokenizer.BosId ?? -1 : completion[i - 1];
+            var choice = (int)top[prompt.Count + i - 1];
+            choices[i] = model.Tokenizer.IsSpecial(choice) ? [] : model.Tokenizer.DecodeStep(previous, choice).ToArray();
+        }
+        return (offsets, choices);
     }
 
     /// <summary>Bytes of the weights a spec points at: a file's length, or a folder's safetensors; null where unknown.</summary>

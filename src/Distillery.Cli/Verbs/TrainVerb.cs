@@ -7,6 +7,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
 using Distillery.Evaluation.Reports;
+using Distillery.Training.CrossTokenizer;
 using Distillery.Training.Language;
 using Distillery.Training.Language.Configuration;
 using Distillery.Training.Language.Objectives;
@@ -45,6 +46,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
         var lambda = new Option<double?>("--lambda") { Description = "On-policy: probability that a batch is the student's own samples" };
         var divergence = new Option<string?>("--divergence") { Description = "forward-kl | reverse-kl | jsd (default forward-kl; jsd for onpolicy)" };
         var tail = new Option<string?>("--tail-policy") { Description = "Top-k tail: fold-tail-into-bucket | renormalise" };
+        var crossTokenizer = new Option<string?>("--cross-tokenizer") { Description = "When the student's tokenizer differs from the teacher's: alm | topk-chunk-starts | alm-and-topk (topk, default alm-and-topk), uld | hybrid (whitebox, default hybrid)" };
         var hiddenWeight = new Option<double?>("--hidden-weight") { Description = "Weight of hidden-state matching through a learned projection (0: off)" };
         var evalEvery = new Option<int?>("--eval-every") { Description = "Evaluate on the held-out split every N steps" };
         var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Checkpoint every N steps" };
@@ -53,7 +55,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
         var command = new Command("train", "Train a student on a dataset folder: sft, top-k logprob KD, white-box KD or on-policy GKD")
         {
             data, outDir, mode, student, studentConfig, preset, tokenizer, template, teacher, policy, configFile, steps, batch, accum, lr, warmup, seqLen,
-            temperature, alpha, beta, lambda, divergence, tail, hiddenWeight, evalEvery, checkpointEvery, seed, resume,
+            temperature, alpha, beta, lambda, divergence, tail, crossTokenizer, hiddenWeight, evalEvery, checkpointEvery, seed, resume,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -83,6 +85,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
                 Lambda = parse.GetValue(lambda) ?? config.Lambda,
                 Divergence = parse.GetValue(divergence) is { } d ? ParseEnum<TokenDivergence>("--divergence", d) : config.Divergence,
                 TailPolicy = parse.GetValue(tail) is { } t ? ParseEnum<TopKTailPolicy>("--tail-policy", t) : config.TailPolicy,
+                CrossTokenizer = parse.GetValue(crossTokenizer) is { } x ? ParseEnum<CrossTokenizerMethod>("--cross-tokenizer", x) : config.CrossTokenizer,
                 HiddenWeight = parse.GetValue(hiddenWeight) ?? config.HiddenWeight,
                 EvalEvery = parse.GetValue(evalEvery) ?? config.EvalEvery,
                 CheckpointEvery = parse.GetValue(checkpointEvery) ?? config.CheckpointEvery,

@@ -51,7 +51,27 @@ public sealed record Lineage
 
     /// <summary>A local teacher that scored or tokenized during training, where there was one.</summary>
     [JsonPropertyName("local_teacher")] public LineageLocalTeacher? LocalTeacher { get; init; }
+
+    /// <summary>How the teacher's signal crossed from its tokenizer to the student's, where they differ.</summary>
+    [JsonPropertyName("cross_tokenizer")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LineageCrossTokenizer? CrossTokenizer { get; init; }
 }
+
+/// <summary>A cross-tokenizer run in a <see cref="Lineage"/>: the method and how much of the teacher's data reached the loss.</summary>
+/// <param name="Method">The objective (alm, topk-chunk-starts, alm-and-topk, uld, hybrid).</param>
+/// <param name="TeacherTokenizer">The teacher's tokenizer, or "stored tokens" where only the dataset's token bytes were used.</param>
+/// <param name="Chunks">Aligned chunks in the training rows that reached the loss.</param>
+/// <param name="OneToOneShare">The share of those chunks that are one token on each side.</param>
+/// <param name="TeacherTokenShare">The share of the teacher's completion tokens whose data reached the loss.</param>
+/// <param name="TopKMassShare">The share of the stored top-k probability mass at chunk starts that reached the loss; null without top-k data.</param>
+public sealed record LineageCrossTokenizer(
+    [property: JsonPropertyName("method")] string Method,
+    [property: JsonPropertyName("teacher_tokenizer")] string? TeacherTokenizer,
+    [property: JsonPropertyName("chunks")] long Chunks,
+    [property: JsonPropertyName("one_to_one_share")] double OneToOneShare,
+    [property: JsonPropertyName("teacher_token_share")] double TeacherTokenShare,
+    [property: JsonPropertyName("top_k_mass_share")] double? TopKMassShare);
 
 /// <summary>The student in a <see cref="Lineage"/>.</summary>
 /// <param name="Init">The spec it started from (or the architecture it was built with).</param>

@@ -38,6 +38,16 @@ public static class TokenMetrics
         return where(keep, perPosition, zeros_like(perPosition)).sum().to_type(ScalarType.Float64).item<double>();
     }
 
+    /// <summary>
+    /// Bits per UTF-8 byte: a summed negative log-likelihood in nats over the bytes of the text it scored, nll / (ln 2 · bytes).
+    /// Unlike a per-token figure it does not depend on how the tokenizer cuts the text, so models of different tokenizers compare.
+    /// </summary>
+    public static double BitsPerByte(double nllSum, long bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(bytes, 1);
+        return nllSum / (Math.Log(2) * bytes);
+    }
+
     /// <summary>Perplexity from a summed negative log-likelihood over a token count: exp(nll / n).</summary>
     public static double Perplexity(double nllSum, long tokens)
     {

@@ -19,6 +19,11 @@ public sealed record BestStudent(
     [property: JsonPropertyName("kl_to_teacher")] double? KlToTeacher,
     [property: JsonPropertyName("cross_entropy")] double? CrossEntropy)
 {
+    /// <summary>Its bits per byte of the held-out answers, where measured (what ranks students of different tokenizers).</summary>
+    [JsonPropertyName("bits_per_byte")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? BitsPerByte { get; init; }
+
     /// <summary>The file name inside a report folder.</summary>
     public const string FileName = "best_student.json";
 
@@ -26,7 +31,7 @@ public sealed record BestStudent(
     public static BestStudent From(ModelScore score)
     {
         ArgumentNullException.ThrowIfNull(score);
-        return new BestStudent(score.Name, score.Spec, score.KlToTeacher, score.CrossEntropy);
+        return new BestStudent(score.Name, score.Spec, score.KlToTeacher, score.CrossEntropy) { BitsPerByte = score.BitsPerByte };
     }
 
     /// <summary>Writes the record into a report folder and returns the file's path.</summary>

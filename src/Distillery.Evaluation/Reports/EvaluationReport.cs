@@ -53,11 +53,17 @@ public sealed record ModelScore
     /// <summary>exp(cross-entropy).</summary>
     public double? Perplexity { get; init; }
 
-    /// <summary>Mean KL(teacher ‖ model) per token on held-out prompts (nats).</summary>
+    /// <summary>Cross-entropy of the held-out completions (assistant text only) in bits per UTF-8 byte: comparable across tokenizers.</summary>
+    public double? BitsPerByte { get; init; }
+
+    /// <summary>Mean KL(teacher ‖ model) per token on held-out prompts (nats); only where the model shares the teacher's vocabulary.</summary>
     public double? KlToTeacher { get; init; }
 
     /// <summary>Share of positions where the model's top token equals the teacher's.</summary>
     public double? Agreement { get; init; }
+
+    /// <summary>Where the model's tokenizer differs from the teacher's: the share of one-to-one chunks where their top-1 choices spell the same bytes.</summary>
+    public double? ChunkAgreement { get; init; }
 
     /// <summary>Share of exact final answers, for data with reference answers.</summary>
     public double? ExactMatch { get; init; }

@@ -41,7 +41,7 @@ public static class ReportPlots
         return true;
     }
 
-    /// <summary>Held-out quality (KL to the teacher, else cross-entropy) against parameter count; false when nothing to draw.</summary>
+    /// <summary>Held-out quality (KL to the teacher where every student shares its vocabulary, else bits per byte) against parameter count; false when nothing to draw.</summary>
     public static bool QualityVersusSize(IReadOnlyList<ModelScore> models, string path) =>
         QualityAgainst(models, path, m => m.Parameters > 0 ? m.Parameters / 1e6 : null, "parameters (millions)", "Quality against size");
 
@@ -51,10 +51,14 @@ public static class ReportPlots
 
     private static bool QualityAgainst(IReadOnlyList<ModelScore> models, string path, System.Func<ModelScore, double?> x, string xLabel, string title)
     {
-        var useKl = models.Any(m => m.KlToTeacher is not null && m.Role != "teacher");
-        string yLabel = useKl ? "KL(teacher ‖ model) per token (lower is better)" : "cross-entropy per token (lower is better)";
+        // Per-token figures only where every student shares the teacher's vocabulary; otherwise bits per byte, which compare
+        // across tokenizers (cross-entropy per token only for reports made before bits per byte existed).
+        var students = models.Where(m => m.Role != "teacher").ToList();
+        var useKl = students.Count > 0 && students.All(m => m.KlToTeacher is not null);
+        var useBytes = !useKl && models.Any(m => m.BitsPerByte is not null);
+        string yLabel = useKl ? "KL(teacher ‖ model) per token (lower is better)" : useBytes ? "bits per byte (lower is better)" : "cross-entropy per token (lower is better)";
         // The teacher's KL to itself is 0 by definition, which puts it on the plot as the target.
-        var points = models.Select(m => (m, X: x(m), Y: useKl ? (m.Role == "teacher" ? 0 : m.KlToTeacher) : m.CrossEntropy)).Where(p => p.X is not null && p.Y is not null).ToList();
+        var points = models.Select(m => (m, X: x(m), Y: useKl ? (m.Role == "teacher" ? 0 : m.KlToTeacher) : useBytes ? m.BitsPerByte : m.CrossEntropy)).Where(p => p.X is not null && p.Y is not null).ToList();
         if (points.Count == 0) return false;
         var plot = new ScottPlot.Plot();
         foreach (var (model, px, py) in points)

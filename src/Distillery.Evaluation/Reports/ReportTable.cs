@@ -9,10 +9,10 @@ public static class ReportTable
 {
     /// <summary>Column headers of the models table.</summary>
     public static IReadOnlyList<string> Headers { get; } =
-        ["model", "params", "size", "CE", "ppl", "KL(T‖S)", "agree", "EM", "ms/tok", "smaller", "faster"];
+        ["model", "params", "size", "CE", "ppl", "bits/B", "KL(T‖S)", "agree", "EM", "ms/tok", "smaller", "faster"];
 
     /// <summary>What the short headers mean, for a legend under the table.</summary>
-    public const string Legend = "CE: cross-entropy on held-out text (nats/token); KL(T‖S): mean KL from the teacher per token; agree: top-1 agreement with the teacher; EM: exact final answers; ms/tok: greedy decoding, one stream; smaller/faster: against the teacher.";
+    public const string Legend = "CE: cross-entropy on held-out text (nats/token; per-token figures compare only models of one tokenizer); bits/B: the same in bits per UTF-8 byte of the text (comparable across tokenizers); KL(T‖S): mean KL from the teacher per token, only for a model sharing the teacher's vocabulary; agree: top-1 agreement with the teacher per token, or, marked †, on one-to-one chunks where the tokenizers differ; EM: exact final answers; ms/tok: greedy decoding, one stream; smaller/faster: against the teacher.";
 
     /// <summary>One row of cells per model; ratios are against the teacher where there is one.</summary>
     public static IReadOnlyList<IReadOnlyList<string>> Rows(IReadOnlyList<ModelScore> models)
@@ -25,8 +25,9 @@ public static class ReportTable
             m.FileBytes is { } b ? Bytes(b) : "–",
             Num(m.CrossEntropy, "F3"),
             Num(m.Perplexity, "F2"),
+            Num(m.BitsPerByte, "F3"),
             m.Role == "teacher" ? "0" : Num(m.KlToTeacher, "F3"),
-            m.Role == "teacher" ? "100%" : Percent(m.Agreement),
+            m.Role == "teacher" ? "100%" : m.ChunkAgreement is { } chunks ? Percent(chunks) + "†" : Percent(m.Agreement),
             Percent(m.ExactMatch),
             Num(m.MsPerToken, "F2"),
             teacher is null || m.Parameters == 0 ? "–" : Ratio(teacher.Parameters / (double)m.Parameters),

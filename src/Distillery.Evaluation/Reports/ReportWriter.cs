@@ -34,13 +34,15 @@ public static class ReportWriter
     /// <summary>The whole report as JSON, for scripts and tests.</summary>
     public const string ScoresFile = "scores.json";
 
-    /// <summary>The best student: lowest KL to the teacher where measured, else lowest cross-entropy; null without students.</summary>
+    /// <summary>The best student: lowest KL to the teacher where every student has one (one tokenizer), else lowest bits per byte, else cross-entropy; null without students.</summary>
     public static ModelScore? Best(IReadOnlyList<ModelScore> models)
     {
         ArgumentNullException.ThrowIfNull(models);
         var students = models.Where(m => m.Role != "teacher").ToList();
-        return students.Any(m => m.KlToTeacher is not null)
-            ? students.Where(m => m.KlToTeacher is not null).MinBy(m => m.KlToTeacher)
+        // Per-token figures rank only students of one tokenizer (all with a KL to the teacher); otherwise bits per byte.
+        if (students.Count > 0 && students.All(m => m.KlToTeacher is not null)) return students.MinBy(m => m.KlToTeacher);
+        return students.Any(m => m.BitsPerByte is not null)
+            ? students.Where(m => m.BitsPerByte is not null).MinBy(m => m.BitsPerByte)
             : students.Where(m => m.CrossEntropy is not null).MinBy(m => m.CrossEntropy);
     }
 

@@ -144,15 +144,31 @@ public sealed class TrainVerbTests : IDisposable
 
     [Trait("Speed", "Slow")]
     [Fact]
-    public async Task TopKWithADifferentTokenizerIsRefusedInOneLineSuggestingSft()
+    public async Task TopKWithADifferentTokenizerTrainsAcrossTokenizersAndRecordsTheMethod()
     {
         var data = await DatasetAsync(rows: 4);
+        var outDir = Path.Combine(root, "o");
+        var result = await Distill.RunAsync("train", "--data", data, "--out", outDir, "--mode", "topk",
+            "--tokenizer", "tiktoken:o200k_base", "--student-config", await StudentConfigAsync(), "--steps", "2", "--eval-every", "0");
+        Assert.True(result.ExitCode == 0, result.Error);
+        var cross = (await LineageFile.ReadAsync(outDir))!.CrossTokenizer;
+        Assert.NotNull(cross);
+        Assert.Equal("alm-and-topk", cross.Method);
+        Assert.InRange(cross.TeacherTokenShare, 0.5, 1.0);
+    }
+
+    [Fact]
+    public async Task TopKOnADatasetWithoutStoredTokensIsAOneLineErrorWithExitCode2()
+    {
+        var data = await DatasetAsync(rows: 2);
+        var rows = await DatasetReader.ReadAllRowsAsync(data);
+        await using (var writer = await DatasetWriter.OpenAsync(data))
+            await writer.RewriteAsync([.. rows.Select(r => r with { Distillery = r.Distillery! with { Tokens = [] } })]);
         var result = await Distill.RunAsync("train", "--data", data, "--out", Path.Combine(root, "o"), "--mode", "topk",
             "--tokenizer", "tiktoken:o200k_base", "--student-config", await StudentConfigAsync(), "--steps", "2");
         Assert.Equal(2, result.ExitCode);
         Assert.Single(result.Error.Trim().Split('\n'));
-        Assert.Contains("share the teacher's tokenizer", result.Error);
-        Assert.Contains("use --mode sft", result.Error);
+        Assert.Contains("no stored token logprobs", result.Error);
     }
 
     private async Task<string> StudentConfigAsync()

@@ -6,10 +6,10 @@ public enum LmMode
     /// <summary>Sequence-level KD: cross-entropy on the teacher's text.</summary>
     Sft,
 
-    /// <summary>Token-level KD from the dataset's stored top-k logprobs (needs a shared tokenizer).</summary>
+    /// <summary>Token-level KD from the dataset's stored top-k logprobs; across tokenizers by aligned chunks (--cross-tokenizer).</summary>
     Topk,
 
-    /// <summary>White-box KD: a local teacher's full distributions (and optionally hidden states) on the dataset's text.</summary>
+    /// <summary>White-box KD: a local teacher's full distributions (and optionally hidden states) on the dataset's text; across tokenizers by ULD or the hybrid.</summary>
     Whitebox,
 
     /// <summary>On-policy KD (GKD): with probability λ the student's own samples, scored by the local teacher.</summary>

@@ -5,6 +5,7 @@ using System.Text.Json.Serialization;
 using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
+using Distillery.Training.CrossTokenizer;
 using Distillery.Training.Language.Objectives;
 using Distillery.Training.Losses;
 
@@ -91,6 +92,13 @@ public sealed record LmTrainingConfig
     /// <summary>Top-k: what to do with the teacher's mass outside the stored alternatives.</summary>
     [JsonPropertyName("tail_policy")] public TopKTailPolicy TailPolicy { get; init; } = TopKTailPolicy.FoldTailIntoBucket;
 
+    /// <summary>
+    /// The objective when the student's tokenizer differs from the teacher's: alm | topk-chunk-starts | alm-and-topk (top-k
+    /// mode, default alm-and-topk) or uld | hybrid (white-box mode, default hybrid). Null: the default, and the
+    /// same-vocabulary path where the tokenizers are the same; set: the cross-tokenizer path even where they are.
+    /// </summary>
+    [JsonPropertyName("cross_tokenizer")] public CrossTokenizerMethod? CrossTokenizer { get; init; }
+
     /// <summary>Weight of last-layer hidden-state matching through a learned projection (white-box/on-policy); 0 is off.</summary>
     [JsonPropertyName("hidden_weight")] public double HiddenWeight { get; init; }
 
@@ -169,6 +177,16 @@ public sealed record LmTrainingConfig
         if (Alpha is { } a && !(a is >= 0 and <= 1)) throw InputException.InField("--alpha", "must lie in [0, 1]");
         if (!(Beta is >= 0 and <= 1)) throw InputException.InField("--beta", "must lie in [0, 1]");
         if (!(Lambda is >= 0 and <= 1)) throw InputException.InField("--lambda", "must lie in [0, 1]");
+        if (CrossTokenizer is { } method)
+        {
+            if (Mode is LmMode.Sft or LmMode.Onpolicy)
+                throw InputException.InField("--cross-tokenizer", $"applies to --mode topk and whitebox, not {Mode.ToString().ToLowerInvariant()}");
+            if (Mode == LmMode.Topk && method.NeedsFullLogits())
+                throw InputException.InField("--cross-tokenizer", "uld and hybrid need a local teacher's full logits: use --mode whitebox, or alm | topk-chunk-starts | alm-and-topk with --mode topk");
+            if (Mode == LmMode.Whitebox && !method.NeedsFullLogits())
+                throw InputException.InField("--cross-tokenizer", "--mode whitebox takes uld or hybrid; alm | topk-chunk-starts | alm-and-topk work from a dataset's stored logprobs with --mode topk");
+            if (HiddenWeight > 0) throw InputException.InField("hidden_weight", "hidden-state matching needs a shared tokenizer; leave it at 0 with --cross-tokenizer");
+        }
         if (HiddenWeight < 0) throw InputException.InField("hidden_weight", "must not be negative");
         if (MaxNewTokens < 1) throw InputException.InField("max_new_tokens", "must be at least 1");
         if (!(EvalFraction is >= 0 and < 1)) throw InputException.InField("eval_fraction", "must lie in [0, 1)");

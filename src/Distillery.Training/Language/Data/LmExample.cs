@@ -16,6 +16,9 @@ public sealed record LmExample(int[] Ids, int PromptLength, IReadOnlyList<TopKAl
 {
     /// <summary>Completion tokens: the positions that count towards the loss.</summary>
     public int CompletionLength => Math.Max(0, Ids.Length - PromptLength);
+
+    /// <summary>The teacher side of a cross-tokenizer run (the teacher's tokenizer differs from the student's), else null.</summary>
+    public CrossTokenizerRow? Cross { get; init; }
 }
 
 /// <summary>The teacher's top-k alternatives at one position, mapped to student ids, with their log-probabilities.</summary>

@@ -91,6 +91,34 @@ public static class LmExampleBuilder
         return new LmExampleSet(examples, skipped);
     }
 
+    /// <summary>
+    /// Whether the rows' stored teacher tokens look like the student's own tokenizer: every stored token is one student
+    /// token and at most <see cref="MaxRetokenizedShare"/> of the rows re-tokenise differently (the test <see cref="Build"/>
+    /// applies with top-k). Rows without stored tokens are not evidence either way; with none at all, false.
+    /// </summary>
+    public static bool StoredTokensFit(IReadOnlyList<DatasetRow> rows, ITextTokenizer tokenizer, ChatTemplate template)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(template);
+        var byBytes = ByteVocabulary(tokenizer);
+        int withTokens = 0, retokenized = 0;
+        foreach (var row in rows)
+        {
+            var stored = row.Distillery?.Tokens ?? [];
+            if (stored.Count == 0 || row.Messages.Count < 1) continue;
+            withTokens++;
+            var teacherIds = stored.Select(t => MapToken(byBytes, t.Bytes)).ToArray();
+            if (teacherIds.Any(id => id < 0)) return false;
+            var promptText = template.Apply(row.Messages.Take(row.Messages.Count - 1).ToList(), addGenerationPrompt: true);
+            var bos = tokenizer.BosId is not null;
+            var promptIds = tokenizer.Encode(promptText, bos);
+            var fullIds = tokenizer.Encode(promptText + row.Messages[^1].Content, bos);
+            if (CommonPrefix(promptIds, fullIds) != promptIds.Count || !teacherIds.SequenceEqual(fullIds.Skip(promptIds.Count))) retokenized++;
+        }
+        return withTokens > 0 && retokenized <= MaxRetokenizedShare * withTokens;
+    }
+
     /// <summary>The share of rows whose teacher tokens may differ from the student's re-tokenisation before the tokenizers are called different.</summary>
     public const double MaxRetokenizedShare = 0.1;
 
