@@ -170,4 +170,16 @@ public sealed class LmTrainingTests(StoriesDatasetFixture fixture, ITestOutputHe
         Assert.Single(error.Message.Split('\n'));
         Assert.False(Directory.Exists(Path.Combine(fixture.Root, "denied-out")));
     }
+
+    [Fact]
+    public async Task ResumingARunWhoseStudentConfigIsMissingIsAnErrorNotARebuildFromFlags()
+    {
+        var config = Config("missing-student-config", LmMode.Sft, steps: 2) with { EvalEvery = 0 };
+        await LmTraining.RunAsync(config);
+        File.Delete(Path.Combine(config.Out, LmTraining.StudentConfigFile));
+
+        var error = await Assert.ThrowsAsync<InputException>(() => LmTraining.RunAsync(config with { Steps = 4, Resume = true }));
+        Assert.StartsWith(Path.Combine(config.Out, LmTraining.StudentConfigFile) + ":", error.Message);
+        Assert.Single(error.Message.Split('\n'));
+    }
 }
