@@ -8,7 +8,7 @@
 # and by top-k KD, an SPM-1024 student (tests/data/tokenizers/spm-bpe-1024) by SFT and by each cross-tokenizer method.
 # `distill eval` scores them on held-out openings: bits per byte, and top-1 agreement with the local teacher.
 #   usage: bench/cross-tokenizer/run.sh [WORK_DIR]      (default: a temporary folder)
-#   settings (environment): SEEDS="1 2 3" STEPS=300 SAMPLES=2 MAX_TOKENS=160 HELDOUT_SAMPLES=2 EVAL_LIMIT=80 LR=0.004 PORT=8391
+#   settings (environment): SEEDS="1 2 3" STEPS=300 SAMPLES=2 MAX_TOKENS=160 HELDOUT_SAMPLES=2 EVAL_LIMIT=80 LR=0.004 PORT=8391 JOBS=2
 #   STAGES="data quality coverage speed" runs only some stages (each reuses the work folder's earlier output).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,7 +27,8 @@ LR=${LR:-0.004}
 BATCH=${BATCH:-16}
 SEQ_LEN=${SEQ_LEN:-160}
 PORT=${PORT:-8391}
-STAGES=${STAGES:-"data quality coverage speed"}
+JOBS=${JOBS:-2}
+STAGES=${STAGES:-"data quality coverage speed report"}
 results="$repo/bench/results"
 spm="$repo/tests/data/tokenizers/spm-bpe-1024/tokenizer.model"
 tok512="$shared/stories260K/tok512.bin"
@@ -79,20 +80,31 @@ rows=(
 slug() { echo "$1" | tr 'A-Z ' 'a-z-' | tr -cd 'a-z0-9-'; }
 
 if has quality; then
+  # One libtorch thread per run and JOBS runs at once: these students are tiny, so one thread each uses the cores best.
+  export OMP_NUM_THREADS=1
+  train_one() {
+    local label=$1 tok=$2 mode=$3 method=$4 seed=$5
+    local out="$work/students/$(slug "$label")-s$seed"
+    [[ -f "$out/.done" ]] && return 0
+    local tokenizer=$tok512; [[ $tok == spm1024 ]] && tokenizer=$spm
+    local extra=(); [[ -n $method ]] && extra=(--cross-tokenizer "$method")
+    log "train $label, seed $seed"
+    rm -rf "$out"; mkdir -p "$work/students"
+    distill train --data "$work/data/train" --out "$out" --mode "$mode" --student-config "$work/student-$tok.json" --tokenizer "$tokenizer" \
+      --chat-template plain --steps "$STEPS" --eval-every "$STEPS" --batch-size "$BATCH" --seq-len "$SEQ_LEN" --lr "$LR" --seed "$seed" "${extra[@]}" >"$out.log" 2>&1
+    touch "$out/.done"
+  }
   for seed in $SEEDS; do
     for row in "${rows[@]}"; do
       IFS='|' read -r label tok mode method <<<"$row"
-      out="$work/students/$(slug "$label")-s$seed"
-      [[ -f "$out/.done" ]] && continue
-      tokenizer=$tok512; [[ $tok == spm1024 ]] && tokenizer=$spm
-      extra=(); [[ -n $method ]] && extra=(--cross-tokenizer "$method")
-      log "train $label, seed $seed"
-      start=$(date +%s.%N)
-      distill train --data "$work/data/train" --out "$out" --mode "$mode" --student-config "$work/student-$tok.json" --tokenizer "$tokenizer" \
-        --chat-template plain --steps "$STEPS" --batch-size "$BATCH" --seq-len "$SEQ_LEN" --lr "$LR" --seed "$seed" "${extra[@]}" >"$out.log" 2>&1
-      echo "$(date +%s.%N) - $start" | bc >"$out/.done"
+      while (( $(jobs -rp | wc -l) >= JOBS )); do wait -n || true; done
+      train_one "$label" "$tok" "$mode" "$method" "$seed" &
     done
   done
+  wait
+  for seed in $SEEDS; do for row in "${rows[@]}"; do
+    IFS='|' read -r label _ <<<"$row"; [[ -f "$work/students/$(slug "$label")-s$seed/.done" ]] || { echo "training $label seed $seed failed; see its .log" >&2; exit 1; }
+  done; done
   models=()
   for seed in $SEEDS; do for row in "${rows[@]}"; do
     IFS='|' read -r label _ <<<"$row"; models+=(--model "$label s$seed=checkpoint:$work/students/$(slug "$label")-s$seed")
@@ -137,5 +149,38 @@ for f in glob.glob(f"{sys.argv[1]}/spm-1024-alm*/metrics.jsonl"):
             if b["step"] > a["step"]: times.append((b["elapsed_s"] - a["elapsed_s"]) / (b["step"] - a["step"]))
 print(statistics.median(times) if times else "nan")
 PY
+fi
+if has report; then
+  # The figures as Markdown (bench/results/cross-tokenizer.md takes them, with the analysis written around them).
+  python3 - "$work" "$STEPS" "$BATCH" "$SEQ_LEN" <<'PY'
+import statistics as st, sys
+work, steps, batch, seq_len = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+rows = [l.rstrip("\n").split("\t") for l in open(f"{work}/quality.tsv") if l.strip()]
+bpb = {}
+for label, _, seed, b, *_ in rows: bpb.setdefault(label, []).append(float(b))
+def gain(base, other):
+    d = [x - y for x, y in zip(bpb[base], bpb[other])]  # per seed: same init seed, same data order
+    return st.mean(d), (st.stdev(d) if len(d) > 1 else 0.0)
+with open(f"{work}/figures.md", "w") as out:
+    out.write(open(f"{work}/quality.md").read() + "\n")
+    same, same_sd = gain("tok512 SFT", "tok512 top-k KD")
+    out.write(f"Same-tokenizer gain (tok512 SFT − top-k KD, per seed): {same:.4f} ± {same_sd:.4f} bits per byte\n\n")
+    out.write("| cross-tokenizer method | gain over SPM-1024 SFT, bits per byte (per seed, mean ± sd) | share of the same-tokenizer gain |\n| --- | ---: | ---: |\n")
+    for m in ("alm", "topk-chunk-starts", "alm-and-topk"):
+        g, sd = gain("SPM-1024 SFT", f"SPM-1024 {m}")
+        out.write(f"| {m} | {g:.4f} ± {sd:.4f} | {100 * g / same:.0f}% |\n")
+    out.write("\n" + open(f"{work}/coverage.md").read() + "\n")
+    speed = dict(kv.split("=") for kv in open(f"{work}/speed.txt").read().split())
+    step = float(open(f"{work}/step.txt").read())
+    # A step trains on BATCH rows; preparing them across tokenizers costs BATCH rows' share of the whole dataset's time.
+    rows_n = int(speed["rows"])
+    align = float(speed["align_s"]) / rows_n * batch; build = float(speed["build_s"]) / rows_n * batch
+    out.write(f"\nSpeed ({rows_n} rows, {int(speed['tokens']):,} teacher + student tokens, best of 5): alignment alone {float(speed['align_tokens_per_s']):,.0f} tokens/s, "
+              f"whole cross-tokenizer preparation (student encoding, offset maps, alignment, chunk shifting) {float(speed['build_tokens_per_s']):,.0f} tokens/s. "
+              f"One training step (batch {batch}, SPM-1024 alm* runs, median) takes {step * 1000:.0f} ms; its {batch} rows take {align * 1000:.3f} ms to align "
+              f"({100 * align / step:.3f}% of the step) and {build * 1000:.2f} ms to prepare whole ({100 * build / step:.2f}%).\n\n")
+    out.write("Machine: " + open(f"{work}/machine.txt").read().replace("\n", "; ") + "\n")
+PY
+  cat "$work/figures.md"
 fi
 log "done; outputs in $work"
