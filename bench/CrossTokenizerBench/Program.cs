@@ -15,6 +15,7 @@ using Distillery.Training.Language.Data;
 // What `distill` cannot measure for bench/cross-tokenizer/run.sh (issue 14's benchmark). Verbs:
 //   coverage [--data DIR]                     the real-pair coverage table (GSM8K, TinyStories) as Markdown on stdout
 //   speed --data DIR --student TOK [--rounds N]   alignment throughput over a generated dataset (stored teacher tokens)
+//   prefixes --data DIR --student TOK        how much stored top-k mass lands on student tokens that begin a longer student token
 //   quality --in scores.tsv --png PATH        the quality table (mean ± sd) on stdout and its plot
 // Usage: dotnet run -c Release --project bench/CrossTokenizerBench -- VERB [options]
 var culture = CultureInfo.InvariantCulture;
@@ -26,6 +27,9 @@ switch (args[0])
         return 0;
     case "speed":
         await Speed(Arg("--data") ?? throw new ArgumentException("speed needs --data DIR"), Arg("--student") ?? throw new ArgumentException("speed needs --student TOKENIZER"), int.Parse(Arg("--rounds") ?? "5", culture));
+        return 0;
+    case "prefixes":
+        await Prefixes(Arg("--data") ?? throw new ArgumentException("prefixes needs --data DIR"), Arg("--student") ?? throw new ArgumentException("prefixes needs --student TOKENIZER"));
         return 0;
     case "quality":
         Quality(Arg("--in") ?? throw new ArgumentException("quality needs --in FILE"), Arg("--png") ?? throw new ArgumentException("quality needs --png PATH"));
@@ -124,6 +128,34 @@ async System.Threading.Tasks.Task Speed(string data, string studentSpec, int rou
         if (set.Examples.Count == 0) throw new InvalidOperationException("no examples");
     }
     Console.WriteLine(string.Create(culture, $"rows={rows.Count} tokens={tokens} chunks={chunks} align_s={bestAlign:G4} align_tokens_per_s={tokens / bestAlign:F0} build_s={bestBuild:G4} build_tokens_per_s={tokens / bestBuild:F0}"));
+}
+
+// Prefixes: of the stored alternatives whose bytes are one student token, the share (by count and by teacher probability)
+// whose bytes also begin a longer student token. For those the teacher's probability covers continuations the student
+// spells with other tokens, so it is not the student's probability of that token.
+async System.Threading.Tasks.Task Prefixes(string data, string studentSpec)
+{
+    var rows = await DatasetReader.ReadAllRowsAsync(data);
+    var student = await TokenizerLoader.LoadAsync(studentSpec);
+    var words = LmExampleBuilder.ByteVocabulary(student).Keys.ToHashSet(StringComparer.Ordinal);
+    var prefixes = new HashSet<string>(StringComparer.Ordinal);
+    foreach (var word in words)
+        for (var i = 2; i < word.Length; i += 2) prefixes.Add(word[..i]);
+    long matched = 0, ambiguous = 0;
+    double mass = 0, ambiguousMass = 0;
+    foreach (var token in rows.SelectMany(r => r.Distillery!.Tokens))
+        foreach (var alternative in token.TopLogprobs)
+        {
+            var key = Convert.ToHexString(alternative.Bytes.Select(b => checked((byte)b)).ToArray());
+            if (!words.Contains(key)) continue;
+            var p = Math.Exp(alternative.Logprob);
+            matched++;
+            mass += p;
+            if (!prefixes.Contains(key)) continue;
+            ambiguous++;
+            ambiguousMass += p;
+        }
+    Console.WriteLine(string.Create(culture, $"matched_alternatives={matched} prefix_share={(double)ambiguous / matched:F4} prefix_mass_share={ambiguousMass / mass:F4}"));
 }
 
 // Quality: rows of "label<TAB>vocab<TAB>seed<TAB>bits_per_byte<TAB>agreement<TAB>parameters" → a table of mean ± sd and a plot.

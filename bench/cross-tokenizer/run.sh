@@ -129,6 +129,8 @@ fi
 if has coverage; then
   log "coverage on real tokenizer pairs"
   bench coverage --data "$work/data/train" >"$work/coverage.md"
+  # Why top-k at chunk starts can cost likelihood: stored alternatives that are one student token but begin a longer one.
+  bench prefixes --data "$work/data/train" --student "$spm" >"$work/prefixes.txt"
 fi
 
 if has speed; then
@@ -169,6 +171,7 @@ with open(f"{work}/figures.md", "w") as out:
     for m in ("alm", "topk-chunk-starts", "alm-and-topk"):
         g, sd = gain("SPM-1024 SFT", f"SPM-1024 {m}")
         out.write(f"| {m} | {g:.4f} ± {sd:.4f} | {100 * g / same:.0f}% |\n")
+    out.write("Stored top-k alternatives on one student token that begins a longer student token: " + open(f"{work}/prefixes.txt").read() + "\n")
     out.write("\n" + open(f"{work}/coverage.md").read() + "\n")
     speed = dict(kv.split("=") for kv in open(f"{work}/speed.txt").read().split())
     step = float(open(f"{work}/step.txt").read())
