@@ -47,7 +47,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
         var divergence = new Option<string?>("--divergence") { Description = "forward-kl | reverse-kl | jsd (default forward-kl; jsd for onpolicy)" };
         var tail = new Option<string?>("--tail-policy") { Description = "Top-k tail: fold-tail-into-bucket | renormalise" };
         var crossTokenizer = new Option<string?>("--cross-tokenizer") { Description = "When the student's tokenizer differs from the teacher's: alm | topk-chunk-starts | alm-and-topk (topk, default alm-and-topk), uld | hybrid (whitebox, default hybrid)" };
-        var chunkStartMatch = new Option<string?>("--chunk-start-match") { Description = "Across tokenizers, which teacher alternatives count at a chunk start: whole-token (default) | unambiguous-token | first-token" };
+        var chunkStartMatch = new Option<string?>("--chunk-start-match") { Description = "Across tokenizers, which teacher alternatives count at a chunk start: unambiguous-token (default) | whole-token | first-token" };
         var hiddenWeight = new Option<double?>("--hidden-weight") { Description = "Weight of hidden-state matching through a learned projection (0: off)" };
         var evalEvery = new Option<int?>("--eval-every") { Description = "Evaluate on the held-out split every N steps" };
         var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Checkpoint every N steps" };

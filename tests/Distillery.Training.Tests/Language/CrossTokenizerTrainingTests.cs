@@ -86,7 +86,8 @@ public sealed class CrossTokenizerTrainingTests(StoriesDatasetFixture fixture, I
         if (mode == LmMode.Topk)
         {
             Assert.Equal("stored tokens", cross.TeacherTokenizer);
-            Assert.InRange(cross.TopKMassShare!.Value, expected == "alm" ? 0 : 0.3, expected == "alm" ? 0 : 1.0);
+            // unambiguous-token (the default) leaves out alternatives that begin a longer student token: about a quarter of the mass reaches the loss here.
+            Assert.InRange(cross.TopKMassShare!.Value, expected == "alm" ? 0 : 0.05, expected == "alm" ? 0 : 0.9);
             Assert.InRange(cross.TeacherTokenShare, expected == "topk-chunk-starts" ? 0.1 : 0.9, 1.0);
         }
         else

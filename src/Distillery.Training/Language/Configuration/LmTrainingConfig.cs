@@ -99,8 +99,11 @@ public sealed record LmTrainingConfig
     /// </summary>
     [JsonPropertyName("cross_tokenizer")] public CrossTokenizerMethod? CrossTokenizer { get; init; }
 
-    /// <summary>Across tokenizers, which teacher alternatives at a chunk start count (whole-token, unambiguous-token or first-token).</summary>
-    [JsonPropertyName("chunk_start_match")] public AlternativeMatch ChunkStartMatch { get; init; } = AlternativeMatch.WholeToken;
+    /// <summary>
+    /// Across tokenizers, which teacher alternatives at a chunk start count: unambiguous-token (default: measured best in
+    /// bench/results/cross-tokenizer.md), whole-token or first-token.
+    /// </summary>
+    [JsonPropertyName("chunk_start_match")] public AlternativeMatch ChunkStartMatch { get; init; } = AlternativeMatch.UnambiguousToken;
 
     /// <summary>Weight of last-layer hidden-state matching through a learned projection (white-box/on-policy); 0 is off.</summary>
     [JsonPropertyName("hidden_weight")] public double HiddenWeight { get; init; }
