@@ -5,8 +5,8 @@ using System.IO;
 using System.Runtime.InteropServices;
 using System.Text;
 using Distillery.Core.Datasets;
-using Distillery.Core.IO;
 using Distillery.Models.Runtime;
+using Distillery.TestSupport.Files;
 using Distillery.Training.Classification;
 
 // bench/ClassicKd: the Hinton et al. (2015) MNIST distillation experiment on MNIST (10k train) and Fashion-MNIST (60k),
@@ -26,7 +26,7 @@ foreach (var dataset in datasets)
 {
     var folder = dataset switch
     {
-        "mnist" => SharedData.TryGet("mnist") ?? throw new InvalidOperationException("shared/data/mnist not found"),
+        "mnist" => SharedTestData.TryGet("mnist") ?? throw new InvalidOperationException("shared/data/mnist not found"),
         "fashion-mnist" => "/usr/share/datasets/fashion-mnist",
         _ => throw new ArgumentException($"unknown dataset {dataset}"),
     };

@@ -6,11 +6,11 @@ using System.Linq;
 using System.Runtime.InteropServices;
 using System.Text;
 using Distillery.Core.Chat;
-using Distillery.Core.IO;
 using Distillery.Models.Checkpoints;
 using Distillery.Models.Decoding;
 using Distillery.Models.Llama;
 using Distillery.Models.Tokenizers;
+using Distillery.TestSupport.Files;
 using static TorchSharp.torch;
 
 // Greedy decoding speed of the Llama decoder, single stream, on stories260K and a random ~10M-parameter model.
@@ -20,8 +20,8 @@ var rounds = Arg("--rounds", 5);
 var threadCounts = ArgString("--threads", "1").Split(',').Select(t => int.Parse(t, CultureInfo.InvariantCulture)).ToArray();
 var only = ArgString("--models", "stories260K,random");
 var outPath = ArgString("--out", Path.Combine(FindRepoRoot(), "bench", "results", "models.md"));
-var modelPath = SharedData.TryGet("stories260K/stories260K.bin") ?? throw new InvalidOperationException("needs ../shared/data/stories260K");
-var tokenizer = await Llama2cTokenizer.LoadAsync(SharedData.TryGet("stories260K/tok512.bin")!);
+var modelPath = SharedTestData.TryGet("stories260K/stories260K.bin") ?? throw new InvalidOperationException("needs ../shared/data/stories260K");
+var tokenizer = await Llama2cTokenizer.LoadAsync(SharedTestData.TryGet("stories260K/tok512.bin")!);
 var report = new StringBuilder();
 var culture = CultureInfo.InvariantCulture;
 var loadBefore = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";

@@ -8,12 +8,12 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Distillery.Core.Chat;
-using Distillery.Core.IO;
 using Distillery.Models.Gguf;
 using Distillery.Models.Loading;
 using Distillery.Models.Runtime;
 using Distillery.Server;
 using Distillery.Teachers.Gguf;
+using Distillery.TestSupport.Files;
 
 var tokens = ArgInt("--tokens", 128);
 var rounds = ArgInt("--rounds", 3);
@@ -94,7 +94,7 @@ int ArgInt(string name, int fallback)
 
 static string ExportStories()
 {
-    var bin = SharedData.TryGet("stories260K/stories260K.bin") ?? throw new FileNotFoundException("give a .gguf file, or run beside ../shared/data");
+    var bin = SharedTestData.TryGet("stories260K/stories260K.bin") ?? throw new FileNotFoundException("give a .gguf file, or run beside ../shared/data");
     using var source = ModelLoader.LoadAsync("llama2c:" + bin).GetAwaiter().GetResult();
     var path = Path.Combine(Path.GetTempPath(), "serve-bench-stories260K.gguf");
     LlamaGguf.Export(source.Model, source.Tokenizer, path);

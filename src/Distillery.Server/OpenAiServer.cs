@@ -21,11 +21,11 @@ namespace Distillery.Server;
 /// <summary>An OpenAI-compatible HTTP server (chat completions, completions, models) over one local model.</summary>
 public sealed class OpenAiServer : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private readonly WebApplication app;
 
     private OpenAiServer(WebApplication app, Uri baseAddress, ServerStats stats)
     {
-        _app = app;
+        this.app = app;
         BaseAddress = baseAddress;
         Stats = stats;
     }
@@ -87,12 +87,12 @@ public sealed class OpenAiServer : IAsyncDisposable
     }
 
     /// <summary>Completes when the server is asked to stop (or the token is cancelled).</summary>
-    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => this.app.WaitForShutdownAsync(cancellationToken);
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        await this.app.StopAsync();
+        await this.app.DisposeAsync();
     }
 }

@@ -28,16 +28,16 @@ public static class TeacherFactory
         return Wrap(teacher, settings);
     }
 
-    /// <summary>Wraps any teacher with the settings' rate limits and retries.</summary>
-    public static ITeacher Wrap(ITeacher teacher, TeacherSettings settings)
+    /// <summary>Wraps any teacher with the settings' rate limits and retries, their waits timed by <paramref name="time"/> (the system clock by default).</summary>
+    public static ITeacher Wrap(ITeacher teacher, TeacherSettings settings, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(teacher);
         ArgumentNullException.ThrowIfNull(settings);
         // No limits, no limiter: it would only keep a minute of bookkeeping per request.
         var limited = settings.RequestsPerMinute == 0 && settings.TokensPerMinute == 0
             ? teacher
-            : new RateLimitedTeacher(teacher, settings.RequestsPerMinute, settings.TokensPerMinute, settings.Statistics);
-        return new RetryingTeacher(limited, settings.Retry, settings.Statistics);
+            : new RateLimitedTeacher(teacher, settings.RequestsPerMinute, settings.TokensPerMinute, settings.Statistics, time);
+        return new RetryingTeacher(limited, settings.Retry, settings.Statistics, time);
     }
 
     private static OpenAiTeacher CreateOpenAi(string model, TeacherSettings settings)

@@ -1,4 +1,4 @@
-using Distillery.Core.IO;
+using Distillery.TestSupport.Files;
 
 namespace Distillery.Tests.Common;
 
@@ -7,7 +7,7 @@ public sealed class SharedDataFactAttribute : FactAttribute
 {
     public SharedDataFactAttribute(string relativePath)
     {
-        if (SharedData.TryGet(relativePath) is null) Skip = SharedDataSkip.Reason(relativePath);
+        if (SharedTestData.TryGet(relativePath) is null) Skip = SharedDataSkip.Reason(relativePath);
     }
 }
 
@@ -16,12 +16,12 @@ public sealed class SharedDataTheoryAttribute : TheoryAttribute
 {
     public SharedDataTheoryAttribute(string relativePath)
     {
-        if (SharedData.TryGet(relativePath) is null) Skip = SharedDataSkip.Reason(relativePath);
+        if (SharedTestData.TryGet(relativePath) is null) Skip = SharedDataSkip.Reason(relativePath);
     }
 }
 
 internal static class SharedDataSkip
 {
     public static string Reason(string relativePath) =>
-        $"needs shared data '{relativePath}' (a shared/data folder beside the checkout, or ${SharedData.EnvironmentVariable}); not found";
+        $"needs shared data '{relativePath}' (a shared/data folder beside the checkout, or ${SharedTestData.EnvironmentVariable}); not found";
 }

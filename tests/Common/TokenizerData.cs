@@ -3,8 +3,8 @@ using System.Collections.Generic;
 using System.IO;
 using System.Text.Json.Nodes;
 using System.Threading.Tasks;
-using Distillery.Core.IO;
 using Distillery.Models.Tokenizers;
+using Distillery.TestSupport.Files;
 
 namespace Distillery.Tests.Common;
 
@@ -19,7 +19,7 @@ public static class TokenizerData
 
     /// <summary>Loads a real tokenizer.json by folder name.</summary>
     public static Task<HfTokenizer> LoadRealAsync(string name) =>
-        HfTokenizer.LoadAsync(SharedData.TryGet($"{SharedFolder}/{name}/{HfTokenizer.FileName}")
+        HfTokenizer.LoadAsync(SharedTestData.TryGet($"{SharedFolder}/{name}/{HfTokenizer.FileName}")
                               ?? throw new FileNotFoundException($"shared data '{SharedFolder}/{name}' not found"));
 
     /// <summary>The stories260K tokenizer (llama2.c tok512.bin) in the shared folder.</summary>
@@ -27,7 +27,7 @@ public static class TokenizerData
 
     /// <summary>Loads llama2.c's tok512, the stories260K tokenizer.</summary>
     public static Task<Llama2cTokenizer> LoadTok512Async() =>
-        Llama2cTokenizer.LoadAsync(SharedData.TryGet(Tok512) ?? throw new FileNotFoundException($"shared data '{Tok512}' not found"));
+        Llama2cTokenizer.LoadAsync(SharedTestData.TryGet(Tok512) ?? throw new FileNotFoundException($"shared data '{Tok512}' not found"));
 
     /// <summary>Loads the committed 1,024-piece SentencePiece BPE student tokenizer.</summary>
     public static Task<SentencePieceTextTokenizer> LoadSpm1024Async() => SentencePieceTextTokenizer.LoadAsync(Committed("spm-bpe-1024/tokenizer.model"));

@@ -3,13 +3,15 @@ using System.IO;
 using System.Threading.Tasks;
 using Distillery.Cli.Tests.Fuzzing;
 using Distillery.Core.Errors;
+using Distillery.TestSupport.Cli;
+using Distillery.TestSupport.Files;
 
 namespace Distillery.Cli.Tests;
 
 /// <summary>Bad input given to the CLI ends before any work, in one line on stderr that names the option or file, with exit code 2.</summary>
 public sealed class BadInputTests
 {
-    private static void AssertOneLineBadInput(CliHarness.Result result, string mentions)
+    private static void AssertOneLineBadInput(CliResult result, string mentions)
     {
         Assert.Equal(ExitCodes.BadInput, result.ExitCode);
         var lines = result.Error.TrimEnd().Split('\n');
@@ -25,12 +27,12 @@ public sealed class BadInputTests
     [InlineData("--max-tokens", "0")]
     public async Task Generate_with_a_sampling_value_out_of_limits_stops_before_any_work(string option, string value)
     {
-        using var dir = new ScratchDir();
+        using var dir = new ScratchFolder();
         var prompts = dir.File("prompts.txt");
         await File.WriteAllTextAsync(prompts, "Once\n");
         var teacher = dir.File("teacher.bin");
         await File.WriteAllBytesAsync(teacher, [1, 2, 3]); // never read: the check comes first
-        var result = await CliHarness.RunAsync("generate", "--prompts", prompts, "--teacher", "llama2c:" + teacher, "--out", dir.File("out"), option, value);
+        var result = await Distill.RunAsync("generate", "--prompts", prompts, "--teacher", "llama2c:" + teacher, "--out", dir.File("out"), option, value);
         AssertOneLineBadInput(result, option + ":");
         Assert.False(Directory.Exists(dir.File("out")), "nothing may be written before the options are checked");
     }
@@ -38,7 +40,7 @@ public sealed class BadInputTests
     [Fact]
     public async Task Serving_a_network_address_without_a_key_is_refused_naming_api_key_env()
     {
-        var result = await CliHarness.RunAsync("serve", "--model", "llama2c:/no/such/model.bin", "--host", "0.0.0.0");
+        var result = await Distill.RunAsync("serve", "--model", "llama2c:/no/such/model.bin", "--host", "0.0.0.0");
         AssertOneLineBadInput(result, "--api-key-env");
     }
 
@@ -50,7 +52,7 @@ public sealed class BadInputTests
     public async Task Loopback_or_an_explicit_yes_serves_without_a_key(params string[] hostAndFlags)
     {
         // The check passes, so the run goes on to load the model, which does not exist.
-        var result = await CliHarness.RunAsync(["serve", "--model", "llama2c:/no/such/model.bin", "--host", .. hostAndFlags]);
+        var result = await Distill.RunAsync(["serve", "--model", "llama2c:/no/such/model.bin", "--host", .. hostAndFlags]);
         AssertOneLineBadInput(result, "/no/such/model.bin");
         Assert.DoesNotContain("--api-key-env", result.Error);
     }
@@ -60,7 +62,7 @@ public sealed class BadInputTests
     [InlineData("llama2c")]
     public async Task A_corrupted_model_file_is_one_line_and_exit_2(string kind)
     {
-        using var dir = new ScratchDir();
+        using var dir = new ScratchFolder();
         var path = dir.File(kind == "gguf" ? "model.gguf" : "model.bin");
         byte[] bytes;
         if (kind == "gguf")
@@ -75,7 +77,7 @@ public sealed class BadInputTests
             bytes.AsSpan(0, 4).Fill(0x7F); // dim
         }
         await File.WriteAllBytesAsync(path, bytes);
-        var result = await CliHarness.RunAsync("sample", "--model", $"{kind}:{path}", "--prompt", "Once", "--max-tokens", "2");
+        var result = await Distill.RunAsync("sample", "--model", $"{kind}:{path}", "--prompt", "Once", "--max-tokens", "2");
         AssertOneLineBadInput(result, path);
         Assert.DoesNotContain("   at ", result.Error);
     }

@@ -11,7 +11,7 @@ public sealed class ExitCodeTests
     [InlineData("doctor", "--seconds", "not-a-number")]
     public async Task Bad_command_line_exits_2_with_one_line(params string[] args)
     {
-        var result = await CliHarness.RunAsync(args);
+        var result = await Distill.RunAsync(args);
         Assert.Equal(ExitCodes.BadInput, result.ExitCode);
         var lines = result.Error.TrimEnd().Split('\n');
         Assert.Single(lines);
@@ -23,7 +23,7 @@ public sealed class ExitCodeTests
     [Fact]
     public async Task Out_of_range_value_names_the_option_and_exits_2()
     {
-        var result = await CliHarness.RunAsync("doctor", "--seconds", "1000");
+        var result = await Distill.RunAsync("doctor", "--seconds", "1000");
         Assert.Equal(ExitCodes.BadInput, result.ExitCode);
         Assert.Equal("distill: --seconds: must be between 0 and 60", result.Error.Trim());
     }
@@ -31,15 +31,16 @@ public sealed class ExitCodeTests
     [Fact]
     public async Task Help_lists_the_verbs()
     {
-        var result = await CliHarness.RunAsync("--help");
+        var result = await Distill.RunAsync("--help");
         Assert.Equal(ExitCodes.Ok, result.ExitCode);
         Assert.Contains("doctor", result.Output);
     }
 
+    [Trait("Speed", "Slow")]
     [Fact]
     public async Task Doctor_reports_libtorch_and_a_measured_rate()
     {
-        var result = await CliHarness.RunAsync("doctor", "--seconds", "0.3");
+        var result = await Distill.RunAsync("doctor", "--seconds", "0.3");
         Assert.Equal(ExitCodes.Ok, result.ExitCode);
         Assert.Contains("libtorch", result.Output);
         Assert.Matches(@"\d+\.\d GFLOP/s", result.Output);

@@ -4,12 +4,12 @@ using System.Linq;
 using System.Text;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
-using Distillery.Core.IO;
 using Distillery.Evaluation.Data;
 using Distillery.Evaluation.Metrics;
 using Distillery.Models.Llama;
 using Distillery.Models.Loading;
 using Distillery.Models.Tokenizers;
+using Distillery.TestSupport.Files;
 using static TorchSharp.torch;
 
 namespace Distillery.Evaluation.Tests;
@@ -17,14 +17,14 @@ namespace Distillery.Evaluation.Tests;
 /// <summary>Bits per byte and top-1 agreement on one-to-one chunks: the figures that compare models of different tokenizers.</summary>
 public sealed class CrossTokenizerEvaluationTests : IAsyncLifetime
 {
-    private ModelBundle _model = null!;
+    private ModelBundle model = null!;
 
     public async Task InitializeAsync() =>
-        _model = await ModelLoader.LoadAsync("llama2c:" + (SharedData.TryGet("stories260K/stories260K.bin") ?? throw new FileNotFoundException("shared stories260K missing")));
+        model = await ModelLoader.LoadAsync("llama2c:" + (SharedTestData.TryGet("stories260K/stories260K.bin") ?? throw new FileNotFoundException("shared stories260K missing")));
 
     public Task DisposeAsync()
     {
-        _model.Dispose();
+        model.Dispose();
         return Task.CompletedTask;
     }
 
@@ -33,16 +33,16 @@ public sealed class CrossTokenizerEvaluationTests : IAsyncLifetime
     {
         const string reference = " The cat liked to play with a ball.";
         var data = new EvalExample[] { new ChatExample([ChatMessage.User("Once upon a time, there was a cat.")], reference) };
-        var score = LanguageModelEvaluator.Evaluate("stories", "teacher", _model, null, data, new EvalOptions { LatencyTokens = 0 });
+        var score = LanguageModelEvaluator.Evaluate("stories", "teacher", model, null, data, new EvalOptions { LatencyTokens = 0 });
 
         // By hand: the summed −log p of the answer's tokens after the prompt, one forward pass, over ln 2 · its UTF-8 bytes.
-        var prompt = _model.EncodePrompt(_model.ChatTemplate.Apply([ChatMessage.User("Once upon a time, there was a cat.")]));
-        var ids = _model.EncodePrompt(_model.ChatTemplate.Apply([ChatMessage.User("Once upon a time, there was a cat.")]) + reference);
+        var prompt = model.EncodePrompt(model.ChatTemplate.Apply([ChatMessage.User("Once upon a time, there was a cat.")]));
+        var ids = model.EncodePrompt(model.ChatTemplate.Apply([ChatMessage.User("Once upon a time, there was a cat.")]) + reference);
         Assert.Equal(prompt, ids.Take(prompt.Count)); // the answer starts on a token boundary here
         double nll = 0;
         using (no_grad())
         {
-            var logp = _model.Model.forward(tensor(ids.Select(i => (long)i).ToArray(), [1, ids.Count]))[0].log_softmax(-1);
+            var logp = model.Model.forward(tensor(ids.Select(i => (long)i).ToArray(), [1, ids.Count]))[0].log_softmax(-1);
             for (var t = prompt.Count; t < ids.Count; t++) nll -= logp[t - 1, ids[t]].item<float>();
         }
         var expected = nll / Math.Log(2) / Encoding.UTF8.GetByteCount(reference);
@@ -68,10 +68,10 @@ public sealed class CrossTokenizerEvaluationTests : IAsyncLifetime
     public async Task Identical_tokenizers_agree_on_every_chunk_and_a_different_tokenizer_gets_chunk_agreement_not_kl()
     {
         var chat = new ChatExample([ChatMessage.User("Lily went to the park.")], " She saw a big dog and they played.");
-        using var twin = await ModelLoader.LoadAsync(_model.Spec);
-        var (agreed, counted) = LanguageModelEvaluator.AgreementOnOneToOneChunks(_model, twin, chat);
+        using var twin = await ModelLoader.LoadAsync(model.Spec);
+        var (agreed, counted) = LanguageModelEvaluator.AgreementOnOneToOneChunks(model, twin, chat);
         // Every token that covers bytes is its own one-to-one chunk (a dummy-prefix token covers none).
-        var offsets = TokenOffsets.Map(_model.Tokenizer, chat.Reference, _model.Tokenizer.Encode(chat.Reference));
+        var offsets = TokenOffsets.Map(model.Tokenizer, chat.Reference, model.Tokenizer.Encode(chat.Reference));
         Assert.Equal(Enumerable.Range(0, offsets.Count).Count(i => offsets.End(i) > offsets.Start(i)), counted);
         Assert.True(counted >= 8);
         Assert.Equal(counted, agreed);
@@ -79,7 +79,7 @@ public sealed class CrossTokenizerEvaluationTests : IAsyncLifetime
         var cl100k = await TokenizerLoader.LoadAsync("tiktoken:cl100k_base");
         var config = LlamaConfig.Parse($"{{\"vocab_size\":{cl100k.VocabSize},\"hidden_size\":8,\"intermediate_size\":16,\"num_hidden_layers\":1,\"num_attention_heads\":2,\"max_position_embeddings\":64,\"tie_word_embeddings\":true}}");
         using var other = ModelBundle.CreateRandom(config, 3, cl100k, ChatTemplate.Plain);
-        var score = LanguageModelEvaluator.Evaluate("cl100k", "student", other, _model, [chat], new EvalOptions { LatencyTokens = 0 });
+        var score = LanguageModelEvaluator.Evaluate("cl100k", "student", other, model, [chat], new EvalOptions { LatencyTokens = 0 });
         Assert.Null(score.KlToTeacher);
         Assert.Null(score.Agreement);
         Assert.InRange(score.ChunkAgreement!.Value, 0.0, 1.0);

@@ -1,9 +1,9 @@
 using System;
 using System.IO;
-using Distillery.Core.IO;
 using Distillery.Models.Checkpoints;
 using Distillery.Models.Llama;
 using Distillery.Models.Tokenizers;
+using Distillery.TestSupport.Files;
 
 namespace Distillery.Models.Tests;
 
@@ -21,7 +21,7 @@ public sealed class Stories260K : IDisposable
     public Llama2cTokenizer Tokenizer { get; }
 
     public static string Path(string relative) =>
-        SharedData.TryGet(relative) ?? throw new FileNotFoundException($"shared data '{relative}' not found; these tests need ../shared/data");
+        SharedTestData.Get(relative);
 
     public static string Reference(string name) => File.ReadAllText(Path($"reference/stories260K/{name}"));
 

@@ -77,6 +77,7 @@ public sealed class OpenAiSdkTests(ServedStories served)
         Assert.Contains("gpt-9", e.Message);
     }
 
+    [Trait("Speed", "Slow")]
     [Fact]
     public async Task Seeded_sampling_is_reproducible_and_n_gives_several_choices()
     {

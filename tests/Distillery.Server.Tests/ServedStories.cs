@@ -1,8 +1,8 @@
 using System;
 using System.Net.Http;
 using System.Threading.Tasks;
-using Distillery.Core.IO;
 using Distillery.Models.Loading;
+using Distillery.TestSupport.Files;
 
 namespace Distillery.Server.Tests;
 
@@ -21,7 +21,7 @@ public sealed class ServedStories : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var path = SharedData.TryGet("stories260K/stories260K.bin") ?? throw new InvalidOperationException("shared data stories260K is missing");
+        var path = SharedTestData.Get("stories260K/stories260K.bin");
         Bundle = await ModelLoader.LoadAsync("llama2c:" + path);
         Server = await OpenAiServer.StartAsync(new ModelBundleService(Bundle, ModelId),
             new ServerOptions { Port = 0, MaxRequestBodyBytes = 64 * 1024, MaxConcurrentGenerations = 1 });

@@ -1,7 +1,7 @@
 using System;
 using Distillery.Teachers.OpenAi;
 using Distillery.Teachers.Resilience;
-using Distillery.Teachers.Tests.Servers;
+using Distillery.TestSupport.Servers;
 
 namespace Distillery.Teachers.Tests;
 
@@ -15,6 +15,6 @@ public static class TestTeachers
     public static OpenAiTeacher Raw(FakeOpenAiServer server, TimeSpan? timeout = null) =>
         new("gpt-test", server.BaseUrl, Key, timeout ?? TimeSpan.FromSeconds(10));
 
-    public static ITeacher Resilient(FakeOpenAiServer server, TeacherStatistics statistics, TimeSpan? timeout = null, RetryOptions? retry = null) =>
-        TeacherFactory.Wrap(Raw(server, timeout), new TeacherSettings { Retry = retry ?? FastRetry, Statistics = statistics });
+    public static ITeacher Resilient(FakeOpenAiServer server, TeacherStatistics statistics, TimeSpan? timeout = null, RetryOptions? retry = null, TimeProvider? time = null) =>
+        TeacherFactory.Wrap(Raw(server, timeout), new TeacherSettings { Retry = retry ?? FastRetry, Statistics = statistics }, time);
 }

@@ -9,7 +9,6 @@ using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
-using Distillery.Core.IO;
 using Distillery.Core.Pipelines;
 using Spectre.Console;
 

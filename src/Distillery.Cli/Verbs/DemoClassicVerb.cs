@@ -55,7 +55,7 @@ public sealed class DemoClassicVerb(CliContext context) : IVerb
         if (trainLimit is < 1) throw InputException.InField("--train-limit", "must be at least 1");
         if (testLimit is < 1) throw InputException.InField("--test-limit", "must be at least 1");
         var name = ClassicDatasets.Name(dataset);
-        var (train, test) = IdxImageFolder.Load(ClassicDatasets.Locate(dataset, dataDir));
+        var (train, test) = IdxImageFolder.Load(ClassicDatasets.Locate(dataset, dataDir, SharedData.TryGet("mnist")));
         TorchRuntime.EnsureLoaded();
         var recipe = ClassicKdOptions.Recipe(dataset, output ?? Path.Combine("distill-demo-classic", name));
         var options = recipe with

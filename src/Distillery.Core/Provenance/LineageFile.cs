@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
@@ -13,7 +14,8 @@ public static class LineageFile
     /// <summary>The lineage file's name in a model folder.</summary>
     public const string Name = "distillery.json";
 
-    private static readonly JsonSerializerOptions Options = new() { WriteIndented = true };
+    // A null where the record has none (a teacher's "provider": null) is a malformed file: a JsonException, not a crash later.
+    private static readonly JsonSerializerOptions Options = new() { WriteIndented = true, RespectNullableAnnotations = true };
 
     /// <summary>The lineage file's path in a model folder.</summary>
     public static string PathIn(string modelDirectory) => Path.Combine(modelDirectory, Name);
@@ -35,8 +37,12 @@ public static class LineageFile
         if (!File.Exists(path)) return null;
         try
         {
-            return JsonSerializer.Deserialize<Lineage>(await File.ReadAllTextAsync(path, cancellationToken), Options)
-                   ?? throw InputException.InFile(path, "is null, not a lineage object");
+            var lineage = JsonSerializer.Deserialize<Lineage>(await File.ReadAllTextAsync(path, cancellationToken), Options)
+                          ?? throw InputException.InFile(path, "is null, not a lineage object");
+            // List elements are not covered by nullable annotations: a null dataset or teacher is checked here.
+            if (lineage.Datasets.Any(d => d is null) || lineage.Teachers.Any(t => t is null || t.ModelsReported.Any(m => m is null)))
+                throw InputException.InFile(path, "has a null where a dataset, teacher or model name belongs");
+            return lineage;
         }
         catch (JsonException e)
         {

@@ -14,18 +14,18 @@ public sealed class GgufFile : IDisposable
 {
     private const uint Magic = 0x46554747; // "GGUF" little-endian
     private const int MaxDimensions = 4; // GGML_MAX_DIMS
-    private readonly FileStream _stream;
-    private readonly long _dataStart;
+    private readonly FileStream stream;
+    private readonly long dataStart;
 
     private GgufFile(string path, FileStream stream, uint version, Dictionary<string, object> metadata, List<GgufTensorInfo> tensors, long dataStart)
     {
         Path = path;
-        _stream = stream;
+        this.stream = stream;
         Version = version;
         Metadata = metadata;
         Tensors = tensors.ToDictionary(t => t.Name);
         TensorOrder = tensors.Select(t => t.Name).ToList();
-        _dataStart = dataStart;
+        this.dataStart = dataStart;
     }
 
     /// <summary>The file's path.</summary>
@@ -109,10 +109,10 @@ public sealed class GgufFile : IDisposable
     {
         if (!Tensors.TryGetValue(name, out var info)) throw InputException.InFile(Path, $"tensor '{name}' is missing");
         var bytes = new byte[info.ByteCount];
-        lock (_stream)
+        lock (this.stream)
         {
-            _stream.Position = _dataStart + (long)info.Offset;
-            _stream.ReadExactly(bytes);
+            this.stream.Position = this.dataStart + (long)info.Offset;
+            this.stream.ReadExactly(bytes);
         }
         return tensor(ElementsAsFloat(bytes, info.Type), info.Shape.ToArray());
     }
@@ -144,7 +144,7 @@ public sealed class GgufFile : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _stream.Dispose();
+    public void Dispose() => this.stream.Dispose();
 
     private T Convert<T>(object value, string key)
     {

@@ -13,8 +13,8 @@ public sealed class GgufWriter
 {
     private const uint Magic = 0x46554747;
     private const int Alignment = 32;
-    private readonly List<(string Key, GgufValueType Type, GgufValueType ElementType, object Value)> _metadata = [];
-    private readonly List<(string Name, long[] Shape, GgmlType Type, byte[] Data)> _tensors = [];
+    private readonly List<(string Key, GgufValueType Type, GgufValueType ElementType, object Value)> metadata = [];
+    private readonly List<(string Name, long[] Shape, GgmlType Type, byte[] Data)> tensors = [];
 
     /// <summary>Adds a string value.</summary>
     public GgufWriter Add(string key, string value) => Put(key, GgufValueType.String, value);
@@ -44,7 +44,7 @@ public sealed class GgufWriter
     public GgufWriter AddTensor(string name, Tensor value, GgmlType type)
     {
         ArgumentNullException.ThrowIfNull(value);
-        if (_tensors.Any(t => t.Name == name)) throw new ArgumentException($"tensor '{name}' was added twice", nameof(name));
+        if (tensors.Any(t => t.Name == name)) throw new ArgumentException($"tensor '{name}' was added twice", nameof(name));
         using var contiguous = value.detach().to(CPU).to_type(ScalarType.Float32).contiguous();
         var floats = contiguous.data<float>().ToArray();
         byte[] data = type switch
@@ -53,7 +53,7 @@ public sealed class GgufWriter
             GgmlType.F16 => MemoryMarshal.AsBytes(floats.Select(f => (Half)f).ToArray().AsSpan()).ToArray(),
             _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Distillery writes F32 and F16 GGUF tensors"),
         };
-        _tensors.Add((name, value.shape, type, data));
+        tensors.Add((name, value.shape, type, data));
         return this;
     }
 
@@ -68,9 +68,9 @@ public sealed class GgufWriter
         {
             writer.Write(Magic);
             writer.Write(3u);
-            writer.Write((ulong)_tensors.Count);
-            writer.Write((ulong)_metadata.Count);
-            foreach (var (key, type, elementType, value) in _metadata)
+            writer.Write((ulong)tensors.Count);
+            writer.Write((ulong)metadata.Count);
+            foreach (var (key, type, elementType, value) in metadata)
             {
                 WriteString(writer, key);
                 writer.Write((uint)type);
@@ -87,7 +87,7 @@ public sealed class GgufWriter
                 }
             }
             ulong offset = 0;
-            foreach (var (name, shape, type, data) in _tensors)
+            foreach (var (name, shape, type, data) in tensors)
             {
                 WriteString(writer, name);
                 writer.Write((uint)shape.Length);
@@ -98,7 +98,7 @@ public sealed class GgufWriter
                 offset = Align(offset + (ulong)data.Length);
             }
             Pad(writer);
-            foreach (var (_, _, _, data) in _tensors)
+            foreach (var (_, _, _, data) in tensors)
             {
                 writer.Write(data);
                 Pad(writer);
@@ -109,15 +109,15 @@ public sealed class GgufWriter
 
     private GgufWriter Put(string key, GgufValueType type, object value)
     {
-        _metadata.RemoveAll(m => m.Key == key);
-        _metadata.Add((key, type, type, value));
+        metadata.RemoveAll(m => m.Key == key);
+        metadata.Add((key, type, type, value));
         return this;
     }
 
     private GgufWriter PutArray(string key, GgufValueType elementType, Array values)
     {
-        _metadata.RemoveAll(m => m.Key == key);
-        _metadata.Add((key, GgufValueType.Array, elementType, values));
+        metadata.RemoveAll(m => m.Key == key);
+        metadata.Add((key, GgufValueType.Array, elementType, values));
         return this;
     }
 

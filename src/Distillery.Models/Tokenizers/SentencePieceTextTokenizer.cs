@@ -41,7 +41,7 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            throw InputException.InFile(source, $"is not a SentencePiece model ({e.Message.Split('\n')[0]})");
+            throw InputException.InFile(source, $"is not a SentencePiece model ({ErrorText.FirstLine(e)})");
         }
         string? rule;
         try

@@ -18,7 +18,7 @@ namespace Distillery.Server.Endpoints;
 public sealed class CompletionEndpoints(ILanguageModelService model, ServerOptions options, SemaphoreSlim gate, ServerStats stats)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-    private readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+    private readonly long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
     /// <summary>Adds the routes to the application.</summary>
     public void Map(WebApplication app)
@@ -30,7 +30,7 @@ public sealed class CompletionEndpoints(ILanguageModelService model, ServerOptio
         app.MapPost("/v1/completions", CompleteAsync);
     }
 
-    private object ModelEntry() => new { id = model.ModelId, @object = "model", created = _created, owned_by = ServerInfo.Owner };
+    private object ModelEntry() => new { id = model.ModelId, @object = "model", created = this.created, owned_by = ServerInfo.Owner };
 
     private ApiError UnknownModel(string id) =>
         new(404, $"The model '{id}' does not exist; this server serves '{model.ModelId}'.", "model", code: "model_not_found");

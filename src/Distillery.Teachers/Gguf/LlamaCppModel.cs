@@ -15,13 +15,13 @@ namespace Distillery.Teachers.Gguf;
 /// </summary>
 public sealed class LlamaCppModel : IDisposable
 {
-    private readonly LLamaWeights _weights;
-    private readonly LLamaContext _context;
+    private readonly LLamaWeights weights;
+    private readonly LLamaContext context;
 
     private LlamaCppModel(LLamaWeights weights, LLamaContext context, int contextSize)
     {
-        _weights = weights;
-        _context = context;
+        this.weights = weights;
+        this.context = context;
         ContextSize = contextSize;
     }
 
@@ -29,7 +29,7 @@ public sealed class LlamaCppModel : IDisposable
     public int ContextSize { get; }
 
     /// <summary>The vocabulary size.</summary>
-    public int VocabSize => _weights.NativeHandle.Vocab.Count;
+    public int VocabSize => this.weights.NativeHandle.Vocab.Count;
 
     /// <summary>Loads a GGUF file on the CPU for up to <paramref name="sequences"/> parallel sequences of <paramref name="contextSize"/> positions each.</summary>
     public static LlamaCppModel Load(string path, int contextSize = 512, int threads = 0, int sequences = 1)
@@ -62,40 +62,40 @@ public sealed class LlamaCppModel : IDisposable
 
     /// <summary>Token ids of text as llama.cpp tokenises it (with BOS where asked).</summary>
     public IReadOnlyList<int> Tokenize(string text, bool addBos = true) =>
-        _context.Tokenize(text, addBos, special: false).Select(t => (int)t).ToArray();
+        this.context.Tokenize(text, addBos, special: false).Select(t => (int)t).ToArray();
 
     /// <summary>The logits at every position of a token sequence (one fresh pass from position 0).</summary>
     public float[][] Logits(IReadOnlyList<int> tokens)
     {
         ArgumentNullException.ThrowIfNull(tokens);
-        _context.NativeHandle.MemoryClear(true);
+        this.context.NativeHandle.MemoryClear(true);
         var batch = new LLamaBatch();
         for (var i = 0; i < tokens.Count; i++) batch.Add(tokens[i], i, LLamaSeqId.Zero, logits: true);
-        Check(_context.NativeHandle.Decode(batch));
-        return Enumerable.Range(0, tokens.Count).Select(i => _context.NativeHandle.GetLogitsIth(i).ToArray()).ToArray();
+        Check(this.context.NativeHandle.Decode(batch));
+        return Enumerable.Range(0, tokens.Count).Select(i => this.context.NativeHandle.GetLogitsIth(i).ToArray()).ToArray();
     }
 
     /// <summary>Greedy continuation of the prompt for up to maxTokens tokens, stopping at end of generation.</summary>
     public IReadOnlyList<int> Greedy(IReadOnlyList<int> prompt, int maxTokens)
     {
         ArgumentNullException.ThrowIfNull(prompt);
-        _context.NativeHandle.MemoryClear(true);
+        this.context.NativeHandle.MemoryClear(true);
         var batch = new LLamaBatch();
         for (var i = 0; i < prompt.Count; i++) batch.Add(prompt[i], i, LLamaSeqId.Zero, logits: i == prompt.Count - 1);
-        Check(_context.NativeHandle.Decode(batch));
+        Check(this.context.NativeHandle.Decode(batch));
         var output = new List<int>();
         var position = prompt.Count;
         var logitIndex = prompt.Count - 1;
         while (output.Count < maxTokens && position < ContextSize)
         {
-            var logits = _context.NativeHandle.GetLogitsIth(logitIndex);
+            var logits = this.context.NativeHandle.GetLogitsIth(logitIndex);
             var next = 0;
             for (var v = 1; v < logits.Length; v++) if (logits[v] > logits[next]) next = v;
-            if (((LLamaToken)next).IsEndOfGeneration(_weights.NativeHandle.Vocab)) break;
+            if (((LLamaToken)next).IsEndOfGeneration(this.weights.NativeHandle.Vocab)) break;
             output.Add(next);
             batch.Clear();
             batch.Add(next, position++, LLamaSeqId.Zero, logits: true);
-            Check(_context.NativeHandle.Decode(batch));
+            Check(this.context.NativeHandle.Decode(batch));
             logitIndex = 0;
         }
         return output;
@@ -105,7 +105,7 @@ public sealed class LlamaCppModel : IDisposable
     public IReadOnlyList<IReadOnlyList<int>> GreedyBatch(IReadOnlyList<IReadOnlyList<int>> prompts, int maxTokens)
     {
         ArgumentNullException.ThrowIfNull(prompts);
-        _context.NativeHandle.MemoryClear(true);
+        this.context.NativeHandle.MemoryClear(true);
         var batch = new LLamaBatch();
         var logitRow = new int[prompts.Count];
         for (var s = 0; s < prompts.Count; s++)
@@ -114,14 +114,14 @@ public sealed class LlamaCppModel : IDisposable
                 if (i == prompts[s].Count - 1) logitRow[s] = batch.TokenCount;
                 batch.Add(prompts[s][i], i, (LLamaSeqId)s, logits: i == prompts[s].Count - 1);
             }
-        Check(_context.NativeHandle.Decode(batch));
+        Check(this.context.NativeHandle.Decode(batch));
         var outputs = prompts.Select(_ => new List<int>()).ToArray();
         for (var step = 0; step < maxTokens; step++)
         {
             var next = new int[prompts.Count];
             for (var s = 0; s < prompts.Count; s++)
             {
-                var logits = _context.NativeHandle.GetLogitsIth(logitRow[s]);
+                var logits = this.context.NativeHandle.GetLogitsIth(logitRow[s]);
                 for (var v = 1; v < logits.Length; v++) if (logits[v] > logits[next[s]]) next[s] = v;
                 outputs[s].Add(next[s]);
             }
@@ -131,7 +131,7 @@ public sealed class LlamaCppModel : IDisposable
                 logitRow[s] = batch.TokenCount;
                 batch.Add(next[s], prompts[s].Count + step, (LLamaSeqId)s, logits: true);
             }
-            Check(_context.NativeHandle.Decode(batch));
+            Check(this.context.NativeHandle.Decode(batch));
         }
         return outputs;
     }
@@ -139,8 +139,8 @@ public sealed class LlamaCppModel : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        _context.Dispose();
-        _weights.Dispose();
+        this.context.Dispose();
+        this.weights.Dispose();
     }
 
     private static void Check(DecodeResult result)

@@ -1,7 +1,6 @@
 using System;
 using System.IO;
 using Distillery.Core.Errors;
-using Distillery.Core.IO;
 
 namespace Distillery.Training.Classification;
 
@@ -32,15 +31,18 @@ public static class ClassicDatasets
     /// <summary>The command-line name of a dataset.</summary>
     public static string Name(ClassicDataset dataset) => dataset == ClassicDataset.Mnist ? "mnist" : "fashion-mnist";
 
-    /// <summary>The folder holding the dataset's IDX files: <paramref name="dataDirectory"/> when given, else the default place.</summary>
-    public static string Locate(ClassicDataset dataset, string? dataDirectory = null)
+    /// <summary>
+    /// The folder holding the dataset's IDX files: <paramref name="dataDirectory"/> when given, else the default place
+    /// (<paramref name="mnistDefault"/> for MNIST, Debian's package folder for Fashion-MNIST).
+    /// </summary>
+    public static string Locate(ClassicDataset dataset, string? dataDirectory = null, string? mnistDefault = null)
     {
         if (!string.IsNullOrEmpty(dataDirectory))
             return Directory.Exists(dataDirectory) ? dataDirectory : throw InputException.InField("--data-dir", $"folder '{dataDirectory}' not found");
         return dataset switch
         {
-            ClassicDataset.Mnist => SharedData.TryGet("mnist")
-                ?? throw InputException.InField("--dataset", "MNIST not found in shared/data/mnist; pass --data-dir with a folder of MNIST IDX files (train-images-idx3-ubyte.gz, …)"),
+            ClassicDataset.Mnist => mnistDefault is not null && Directory.Exists(mnistDefault) ? mnistDefault
+                : throw InputException.InField("--dataset", "MNIST not found in shared/data/mnist; pass --data-dir with a folder of MNIST IDX files (train-images-idx3-ubyte.gz, …)"),
             ClassicDataset.FashionMnist => Directory.Exists(FashionMnistDebianFolder) ? FashionMnistDebianFolder
                 : throw InputException.InField("--dataset", $"Fashion-MNIST not found in {FashionMnistDebianFolder}; install it with 'apt-get install dataset-fashion-mnist' or pass --data-dir"),
             _ => throw new ArgumentOutOfRangeException(nameof(dataset), dataset, "unknown dataset"),

@@ -7,9 +7,11 @@ using Distillery.Core.Datasets;
 using Distillery.Core.Errors;
 using Distillery.Core.Pipelines;
 using Distillery.Core.Prompts;
+using Distillery.Core.Provenance;
 using Distillery.Models.Checkpoints;
 using Distillery.Models.Gguf;
 using Distillery.Models.Tokenizers;
+using Distillery.TestSupport.Files;
 using Xunit.Abstractions;
 
 namespace Distillery.Cli.Tests.Fuzzing;
@@ -22,7 +24,7 @@ public sealed class ReaderFuzzTests(ITestOutputHelper output) : IDisposable
 {
     private const int Seed = 20;
     private const int CasesPerFormat = 60;
-    private readonly ScratchDir dir = new();
+    private readonly ScratchFolder dir = new();
 
     /// <summary>One format: its seed file's name and bytes, and the reader that loads a file of that name from a folder.</summary>
     private sealed record Format(string Name, string FileName, byte[] Seed, Func<string, Task> Load);
@@ -69,6 +71,12 @@ public sealed class ReaderFuzzTests(ITestOutputHelper output) : IDisposable
                 return Task.CompletedTask;
             }),
             new("dataset rows", DatasetFolder.DataFile, Encoding.UTF8.GetBytes(SeedFiles.DatasetRows()), async path => await DatasetReader.ReadAllRowsAsync(Path.GetDirectoryName(path)!)),
+            new("lineage", LineageFile.Name, Encoding.UTF8.GetBytes(SeedFiles.Lineage()), async path =>
+            {
+                var lineage = await LineageFile.ReadAsync(Path.GetDirectoryName(path)!);
+                Assert.NotNull(lineage);
+                Assert.All(lineage.Datasets, d => Assert.NotNull(d.Path));
+            }),
             new("prompts", "prompts.jsonl", Encoding.UTF8.GetBytes(SeedFiles.Prompts()), async path => await PromptFile.ReadAsync(path)),
             new("pipeline", "pipeline.json", Encoding.UTF8.GetBytes(SeedFiles.Pipeline()), path =>
             {
@@ -89,6 +97,7 @@ public sealed class ReaderFuzzTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    [Trait("Speed", "Slow")]
     [Fact]
     public async Task Damaged_files_load_or_fail_with_an_input_error_and_nothing_else()
     {

@@ -110,6 +110,17 @@ internal static class SeedFiles
 
         """.ReplaceLineEndings("").Trim().Replace("#I#", i.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal) + "\n"));
 
+    /// <summary>A model folder's lineage (distillery.json) with both dataset forms, a teacher and metrics.</summary>
+    public static string Lineage() =>
+        """
+        {"format":"distillery-lineage/1","created":"2026-01-01T00:00:00Z","kind":"language-model","mode":"topk",
+         "student":{"init":"random","parameters":1234,"tokenizer":"llama2c:tok512.bin"},
+         "datasets":["data/a",{"path":"data/b","rows":2,"data_sha256":"ab"}],
+         "teachers":[{"provider":"openai","model":"m","models_reported":["m-1"],"endpoint":"http://127.0.0.1/v1","rows":2,"training_tokens":10,"share":1.0}],
+         "losses":"topk","steps":5,"training_tokens":10,
+         "metrics":{"final_train_loss":1.5,"best_eval_loss":null,"best_eval_step":null,"eval_cross_entropy":null,"eval_kl_to_teacher":null,"stopped_early":false}}
+        """;
+
     /// <summary>A JSONL prompts file with a chat prompt, a plain prompt and ids.</summary>
     public static string Prompts() =>
         """

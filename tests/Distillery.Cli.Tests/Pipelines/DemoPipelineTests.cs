@@ -11,19 +11,24 @@ using Distillery.Evaluation.Data;
 using Distillery.Models.Llama;
 using Distillery.Models.Loading;
 using Distillery.Teachers.Gguf;
+using Distillery.TestSupport.Cli;
+using Distillery.TestSupport.Files;
 
 namespace Distillery.Cli.Tests.Pipelines;
 
 /// <summary>The README's main command at reduced size: every artefact must agree with the others.</summary>
+[Trait("Speed", "Slow")]
 public sealed class DemoPipelineTests : IDisposable
 {
     private static readonly string[] Students = ["sft", "topk", "whitebox", "onpolicy"];
-    private readonly string _out = Directory.CreateTempSubdirectory("demo-test").FullName;
+    private readonly ScratchFolder scratch = new("demo-test");
 
-    public void Dispose() => Directory.Delete(_out, recursive: true);
+    private string _out => scratch.Path;
 
-    private Task<CliHarness.Result> RunDemoAsync() =>
-        CliHarness.RunAsync("demo", "--quick", "--out", _out, "--set", "steps=12", "--set", "eval_limit=8", "--set", "max_tokens=40");
+    public void Dispose() => scratch.Dispose();
+
+    private Task<CliResult> RunDemoAsync() =>
+        Distill.RunAsync("demo", "--quick", "--out", _out, "--set", "steps=12", "--set", "eval_limit=8", "--set", "max_tokens=40");
 
     [Fact]
     public async Task Quick_demo_artefacts_agree_and_a_rerun_pays_the_teacher_nothing()

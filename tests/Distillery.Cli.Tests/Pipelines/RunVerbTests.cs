@@ -2,15 +2,17 @@ using System;
 using System.IO;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
-using Distillery.Core.IO;
+using Distillery.TestSupport.Files;
 
 namespace Distillery.Cli.Tests.Pipelines;
 
 public sealed class RunVerbTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("pipeline-tests").FullName;
+    private readonly ScratchFolder scratch = new("pipeline-tests");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    private string _dir => scratch.Path;
+
+    public void Dispose() => scratch.Dispose();
 
     private string Write(string json)
     {
@@ -19,10 +21,11 @@ public sealed class RunVerbTests : IDisposable
         return path;
     }
 
+    [Trait("Speed", "Slow")]
     [Fact]
     public async Task Steps_run_in_order_with_a_background_server_and_variables()
     {
-        Assert.NotNull(SharedData.TryFind());
+        Assert.NotNull(SharedTestData.TryFind());
         var path = Write("""
         {
           "name": "test",
@@ -36,7 +39,7 @@ public sealed class RunVerbTests : IDisposable
           "//": "run_doctor is given on the command line"
         }
         """);
-        var result = await CliHarness.RunAsync("run", path, "--set", "run_doctor=false");
+        var result = await Distill.RunAsync("run", path, "--set", "run_doctor=false");
         Assert.True(result.ExitCode == 0, result.Error + result.Output);
         Assert.True(File.Exists(Path.Combine(_dir, "out", "m.gguf")));
         Assert.Contains("Serving", result.Output);
@@ -49,7 +52,7 @@ public sealed class RunVerbTests : IDisposable
     public async Task Unknown_variable_fails_before_any_step_runs()
     {
         var path = Write("""{ "steps": [ { "name": "a", "run": ["export", "--out", "{pipeline_dir}/x.gguf", "--model", "{nope}", "--format", "gguf"] } ] }""");
-        var result = await CliHarness.RunAsync("run", path);
+        var result = await Distill.RunAsync("run", path);
         Assert.Equal(ExitCodes.BadInput, result.ExitCode);
         Assert.Contains("steps[0] 'a' run[4]: uses the variable '{nope}', which is not defined", result.Error);
         Assert.False(File.Exists(Path.Combine(_dir, "x.gguf")));
@@ -59,7 +62,7 @@ public sealed class RunVerbTests : IDisposable
     public async Task A_failing_step_stops_the_pipeline_with_its_exit_code()
     {
         var path = Write("""{ "steps": [ { "name": "bad", "run": ["export", "--model", "llama2c:/no/such.bin", "--format", "gguf", "--out", "x.gguf"] }, { "name": "never", "run": ["doctor"] } ] }""");
-        var result = await CliHarness.RunAsync("run", path);
+        var result = await Distill.RunAsync("run", path);
         Assert.Equal(ExitCodes.BadInput, result.ExitCode);
         Assert.Contains("step 1 'bad' exited with 2", result.Error);
         Assert.DoesNotContain("fp32 matmul", result.Output);

@@ -1,42 +1,31 @@
 using System;
-using System.IO;
 using System.Threading.Tasks;
-using Spectre.Console;
+using Distillery.TestSupport.Files;
 
 namespace Distillery.Cli.Tests.Verbs;
 
 public sealed class DemoClassicVerbTests : IDisposable
 {
-    private readonly string root = Directory.CreateTempSubdirectory("demo-classic-").FullName;
+    private readonly ScratchFolder scratch = new("demo-classic");
 
-    public void Dispose() => Directory.Delete(root, recursive: true);
+    private string root => scratch.Path;
 
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No,
-        });
-        console.Profile.Width = 200;
-        var code = await CliApp.RunAsync(args, console, error);
-        return (code, output.ToString(), error.ToString());
-    }
+    public void Dispose() => scratch.Dispose();
 
     [Fact]
     public async Task UnknownDatasetIsBadInputInOneLine()
     {
-        var (code, _, err) = await Run("demo", "classic", "--dataset", "cifar");
+        var (code, _, err) = await Distill.RunAsync("demo", "classic", "--dataset", "cifar");
         Assert.Equal(2, code);
         Assert.Contains("--dataset: 'cifar' is not a known dataset", err);
         Assert.Single(err.Trim().Split('\n'));
     }
 
+    [Trait("Speed", "Slow")]
     [Fact]
     public async Task TinyRunPrintsTheTableAndTheDataUsed()
     {
-        var (code, output, err) = await Run("demo", "classic", "--dataset", "mnist", "--epochs", "1", "--train-limit", "600",
+        var (code, output, err) = await Distill.RunAsync("demo", "classic", "--dataset", "mnist", "--epochs", "1", "--train-limit", "600",
             "--test-limit", "500", "--output", root);
         Assert.True(code == 0, err);
         Assert.Contains("teacher", output);

@@ -8,21 +8,24 @@ using System.Text.Json.Nodes;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Datasets;
-using Distillery.Core.IO;
 using Distillery.Core.Provenance;
 using Distillery.Models.Checkpoints;
 using Distillery.Models.Loading;
+using Distillery.TestSupport.Cli;
+using Distillery.TestSupport.Files;
 using Distillery.Training.Trainer;
 
 namespace Distillery.Cli.Tests.Verbs;
 
 public sealed class TrainVerbTests : IDisposable
 {
-    private readonly string root = Directory.CreateTempSubdirectory("train-verb-").FullName;
+    private readonly ScratchFolder scratch = new("train-verb");
 
-    public void Dispose() => Directory.Delete(root, recursive: true);
+    private string root => scratch.Path;
 
-    private static string Teacher => "llama2c:" + SharedData.TryGet("stories260K/stories260K.bin");
+    public void Dispose() => scratch.Dispose();
+
+    private static string Teacher => "llama2c:" + SharedTestData.TryGet("stories260K/stories260K.bin");
 
     /// <summary>A small dataset of real stories260K samples with their top-k logprobs.</summary>
     private async Task<string> DatasetAsync(int rows = 8)
@@ -50,6 +53,7 @@ public sealed class TrainVerbTests : IDisposable
         return dir;
     }
 
+    [Trait("Speed", "Slow")]
     [Fact]
     public async Task TrainsAStudentThatSampleCanUseAndFlagsOverrideTheConfigFile()
     {
@@ -57,7 +61,7 @@ public sealed class TrainVerbTests : IDisposable
         var config = Path.Combine(root, "train.json");
         await File.WriteAllTextAsync(config, "{\"mode\":\"whitebox\",\"steps\":500,\"batch_size\":4,\"lr\":0.01,\"seq_len\":32,\"eval_every\":0}");
         var outDir = Path.Combine(root, "student");
-        var result = await CliHarness.RunAsync("train", "--config", config, "--data", data, "--out", outDir, "--teacher", Teacher, "--steps", "4", "--student-preset", "tiny");
+        var result = await Distill.RunAsync("train", "--config", config, "--data", data, "--out", outDir, "--teacher", Teacher, "--steps", "4", "--student-preset", "tiny");
         Assert.True(result.ExitCode == 0, result.Error);
         Assert.Contains("whitebox step 4/4", result.Output);
         Assert.Contains("tok/s", result.Output);
@@ -67,18 +71,19 @@ public sealed class TrainVerbTests : IDisposable
         Assert.Equal(0.01, lineage.Config!["lr"]!.GetValue<double>());
         Assert.Equal(Teacher, lineage.LocalTeacher!.Spec);
 
-        var sample = await CliHarness.RunAsync("sample", "--model", "checkpoint:" + outDir, "--max-tokens", "5", "--seed", "1");
+        var sample = await Distill.RunAsync("sample", "--model", "checkpoint:" + outDir, "--max-tokens", "5", "--seed", "1");
         Assert.True(sample.ExitCode == 0, sample.Error);
         Assert.False(string.IsNullOrWhiteSpace(sample.Output));
 
-        var again = await CliHarness.RunAsync("train", "--config", config, "--data", data, "--out", outDir, "--teacher", Teacher, "--steps", "4");
+        var again = await Distill.RunAsync("train", "--config", config, "--data", data, "--out", outDir, "--teacher", Teacher, "--steps", "4");
         Assert.Equal(2, again.ExitCode);
         Assert.Contains("--resume", again.Error);
-        var resumed = await CliHarness.RunAsync("train", "--config", config, "--data", data, "--out", outDir, "--teacher", Teacher, "--steps", "6", "--resume");
+        var resumed = await Distill.RunAsync("train", "--config", config, "--data", data, "--out", outDir, "--teacher", Teacher, "--steps", "6", "--resume");
         Assert.True(resumed.ExitCode == 0, resumed.Error);
         Assert.Contains("resumed from 4", resumed.Output);
     }
 
+    [Trait("Speed", "Slow")]
     [Fact]
     public async Task KilledMidRunThenResumedEndsWithTheStraightRunsLossesAndWeights()
     {
@@ -95,12 +100,12 @@ public sealed class TrainVerbTests : IDisposable
         ];
 
         var straight = Path.Combine(root, "straight");
-        var (exit, error) = await TeacherCli.RunDistillAsync(Args(straight, resume: false));
+        var (exit, _, error) = await DistillProcess.RunAsync(Args(straight, resume: false));
         Assert.True(exit == 0, error);
 
         var killed = Path.Combine(root, "killed");
         var half = Path.Combine(ResumeStateStore.Root(killed), "step-" + (steps / 2).ToString("D8", CultureInfo.InvariantCulture));
-        using (var child = TeacherCli.StartDistill(Args(killed, resume: false)))
+        using (var child = DistillProcess.Start(Args(killed, resume: false)))
         {
             try
             {
@@ -118,7 +123,7 @@ public sealed class TrainVerbTests : IDisposable
         }
         Assert.False(LineageFile.ExistsIn(killed), "the killed run wrote its final model");
 
-        var (resumedExit, resumedError) = await TeacherCli.RunDistillAsync(Args(killed, resume: true));
+        var (resumedExit, _, resumedError) = await DistillProcess.RunAsync(Args(killed, resume: true));
         Assert.True(resumedExit == 0, resumedError);
 
         var a = Losses(straight);
@@ -137,12 +142,13 @@ public sealed class TrainVerbTests : IDisposable
         File.ReadLines(Path.Combine(outDir, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!)
             .Where(n => n["loss"] is not null).Select(n => n["loss"]!.GetValue<double>()).ToArray();
 
+    [Trait("Speed", "Slow")]
     [Fact]
     public async Task TopKWithADifferentTokenizerTrainsAcrossTokenizersAndRecordsTheMethod()
     {
         var data = await DatasetAsync(rows: 4);
         var outDir = Path.Combine(root, "o");
-        var result = await CliHarness.RunAsync("train", "--data", data, "--out", outDir, "--mode", "topk",
+        var result = await Distill.RunAsync("train", "--data", data, "--out", outDir, "--mode", "topk",
             "--tokenizer", "tiktoken:o200k_base", "--student-config", await StudentConfigAsync(), "--steps", "2", "--eval-every", "0");
         Assert.True(result.ExitCode == 0, result.Error);
         var cross = (await LineageFile.ReadAsync(outDir))!.CrossTokenizer;
@@ -158,7 +164,7 @@ public sealed class TrainVerbTests : IDisposable
         var rows = await DatasetReader.ReadAllRowsAsync(data);
         await using (var writer = await DatasetWriter.OpenAsync(data))
             await writer.RewriteAsync([.. rows.Select(r => r with { Distillery = r.Distillery! with { Tokens = [] } })]);
-        var result = await CliHarness.RunAsync("train", "--data", data, "--out", Path.Combine(root, "o"), "--mode", "topk",
+        var result = await Distill.RunAsync("train", "--data", data, "--out", Path.Combine(root, "o"), "--mode", "topk",
             "--tokenizer", "tiktoken:o200k_base", "--student-config", await StudentConfigAsync(), "--steps", "2");
         Assert.Equal(2, result.ExitCode);
         Assert.Single(result.Error.Trim().Split('\n'));
@@ -175,13 +181,13 @@ public sealed class TrainVerbTests : IDisposable
     [Fact]
     public async Task BadSettingsAreOneLineErrorsNamingTheFlag()
     {
-        var noTeacher = await CliHarness.RunAsync("train", "--data", root, "--out", Path.Combine(root, "x"), "--mode", "whitebox");
+        var noTeacher = await Distill.RunAsync("train", "--data", root, "--out", Path.Combine(root, "x"), "--mode", "whitebox");
         Assert.Equal(2, noTeacher.ExitCode);
         Assert.StartsWith("distill: --teacher:", noTeacher.Error);
-        var badMode = await CliHarness.RunAsync("train", "--data", root, "--out", Path.Combine(root, "x"), "--mode", "magic");
+        var badMode = await Distill.RunAsync("train", "--data", root, "--out", Path.Combine(root, "x"), "--mode", "magic");
         Assert.Equal(2, badMode.ExitCode);
         Assert.Contains("--mode: 'magic' is not one of sft, topk, whitebox, onpolicy", badMode.Error);
-        var noData = await CliHarness.RunAsync("train", "--data", root, "--out", Path.Combine(root, "x"));
+        var noData = await Distill.RunAsync("train", "--data", root, "--out", Path.Combine(root, "x"));
         Assert.Equal(2, noData.ExitCode);
         Assert.Contains("--data:", noData.Error);
         Assert.Single(noData.Error.Trim().Split('\n'));

@@ -4,15 +4,17 @@ using System.IO.Compression;
 using System.Linq;
 using Distillery.Core.Datasets;
 using Distillery.Core.Errors;
-using Distillery.Core.IO;
+using Distillery.TestSupport.Files;
 
 namespace Distillery.Core.Tests.Datasets;
 
 public sealed class IdxReaderTests : IDisposable
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("idx-tests-").FullName;
+    private readonly ScratchFolder scratch = new("idx-tests");
 
-    public void Dispose() => Directory.Delete(dir, recursive: true);
+    private string dir => scratch.Path;
+
+    public void Dispose() => scratch.Dispose();
 
     private static byte[] Idx(byte type, int[] dims, byte[] data)
     {
@@ -123,10 +125,11 @@ public sealed class IdxReaderTests : IDisposable
         Assert.Contains("swapped", Assert.Throws<InputException>(() => IdxImageSet.Load(labels, images)).Message);
     }
 
+    [Trait("Speed", "Slow")]
     [Fact]
     public void ReadsTheRealMnistSplits()
     {
-        var folder = SharedData.TryGet("mnist");
+        var folder = SharedTestData.TryGet("mnist");
         Assert.True(folder is not null, "shared/data/mnist is required for this test");
         var (train, test) = IdxImageFolder.Load(folder!);
         Assert.Equal((10_000, 28, 28), (train.Count, train.Rows, train.Columns));

@@ -1,6 +1,7 @@
 using System.IO;
 using Distillery.Core.Errors;
 using Distillery.Core.Specs;
+using Distillery.TestSupport.Files;
 
 namespace Distillery.Core.Tests.Specs;
 
@@ -22,19 +23,12 @@ public sealed class ModelSpecTests
     [Fact]
     public void A_bare_path_is_taken_by_what_it_is()
     {
-        var dir = Directory.CreateTempSubdirectory("spec-").FullName;
-        try
-        {
-            var bin = Path.Combine(dir, "m.bin");
-            File.WriteAllBytes(bin, [0]);
-            Assert.Equal(new ModelSpec(ModelKind.Checkpoint, dir), ModelSpec.Parse(dir, "model"));
-            Assert.Equal(new ModelSpec(ModelKind.Llama2c, bin), ModelSpec.Parse(bin, "model"));
-            Assert.Equal("m", ModelSpec.Parse(bin, "model").Name);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        using var dir = new ScratchFolder("spec");
+        var bin = dir.File("m.bin");
+        File.WriteAllBytes(bin, [0]);
+        Assert.Equal(new ModelSpec(ModelKind.Checkpoint, dir.Path), ModelSpec.Parse(dir.Path, "model"));
+        Assert.Equal(new ModelSpec(ModelKind.Llama2c, bin), ModelSpec.Parse(bin, "model"));
+        Assert.Equal("m", ModelSpec.Parse(bin, "model").Name);
     }
 
     [Theory]

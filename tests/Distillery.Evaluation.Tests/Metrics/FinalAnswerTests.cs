@@ -1,8 +1,8 @@
 using System.IO;
 using System.Linq;
 using System.Text.Json;
-using Distillery.Core.IO;
 using Distillery.Evaluation.Metrics;
+using Distillery.TestSupport.Files;
 
 namespace Distillery.Evaluation.Tests.Metrics;
 
@@ -27,7 +27,7 @@ public sealed class FinalAnswerTests
     [Fact]
     public void Every_gsm8k_test_reference_has_a_final_answer_that_matches_itself()
     {
-        var path = SharedData.TryGet("gsm8k/test.jsonl");
+        var path = SharedTestData.TryGet("gsm8k/test.jsonl");
         Assert.NotNull(path);
         var answers = File.ReadLines(path).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("answer").GetString()!).ToList();
         Assert.Equal(1319, answers.Count);

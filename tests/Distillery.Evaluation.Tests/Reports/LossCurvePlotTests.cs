@@ -4,14 +4,17 @@ using System.Linq;
 using System.Text.Json;
 using Distillery.Core.Metrics;
 using Distillery.Evaluation.Reports;
+using Distillery.TestSupport.Files;
 
 namespace Distillery.Evaluation.Tests.Reports;
 
 public sealed class LossCurvePlotTests : IDisposable
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("loss-plot-").FullName;
+    private readonly ScratchFolder scratch = new("loss-plot");
 
-    public void Dispose() => Directory.Delete(dir, recursive: true);
+    private string dir => scratch.Path;
+
+    public void Dispose() => scratch.Dispose();
 
     [Fact]
     public void A_run_folder_with_metrics_gets_a_png_of_its_curves()

@@ -3,14 +3,17 @@ using System.IO;
 using System.Linq;
 using Distillery.Core.Audit;
 using Distillery.Evaluation.Reports;
+using Distillery.TestSupport.Files;
 
 namespace Distillery.Evaluation.Tests.Reports;
 
 public sealed class ReportWriterTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("report-tests").FullName;
+    private readonly ScratchFolder scratch = new("report-tests");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    private string _dir => scratch.Path;
+
+    public void Dispose() => scratch.Dispose();
 
     private EvaluationReport Sample()
     {

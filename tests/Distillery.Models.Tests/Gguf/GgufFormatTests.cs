@@ -1,25 +1,27 @@
 using System;
 using System.IO;
 using Distillery.Core.Errors;
-using Distillery.Core.IO;
 using Distillery.Models.Gguf;
 using Distillery.Models.Runtime;
+using Distillery.TestSupport.Files;
 using static TorchSharp.torch;
 
 namespace Distillery.Models.Tests.Gguf;
 
 public sealed class GgufFormatTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("gguf-tests").FullName;
+    private readonly ScratchFolder scratch = new("gguf-tests");
 
     public GgufFormatTests() => TorchRuntime.EnsureLoaded();
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    private string _dir => scratch.Path;
+
+    public void Dispose() => scratch.Dispose();
 
     [Fact]
     public void Reads_the_header_of_an_independently_written_llama_gguf()
     {
-        var path = SharedData.TryGet("stories260K/stories260K-f32.gguf");
+        var path = SharedTestData.TryGet("stories260K/stories260K-f32.gguf");
         Assert.NotNull(path);
         using var file = GgufFile.Open(path);
         Assert.Equal(3u, file.Version);
@@ -74,7 +76,7 @@ public sealed class GgufFormatTests : IDisposable
     [Fact]
     public void Truncated_file_is_reported_not_misread()
     {
-        var source = SharedData.TryGet("stories260K/stories260K-f32.gguf")!;
+        var source = SharedTestData.TryGet("stories260K/stories260K-f32.gguf")!;
         var path = Path.Combine(_dir, "cut.gguf");
         File.WriteAllBytes(path, File.ReadAllBytes(source).AsSpan(0, 200_000).ToArray());
         var e = Assert.Throws<InputException>(() => GgufFile.Open(path));

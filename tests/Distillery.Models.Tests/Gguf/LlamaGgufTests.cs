@@ -5,6 +5,7 @@ using Distillery.Core.Errors;
 using Distillery.Models.Checkpoints;
 using Distillery.Models.Gguf;
 using Distillery.Models.Llama;
+using Distillery.TestSupport.Files;
 using static TorchSharp.torch;
 
 namespace Distillery.Models.Tests.Gguf;
@@ -12,9 +13,11 @@ namespace Distillery.Models.Tests.Gguf;
 [Collection(Stories260KCollection.Name)]
 public sealed class LlamaGgufTests(Stories260K stories) : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("llama-gguf").FullName;
+    private readonly ScratchFolder scratch = new("llama-gguf");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    private string _dir => scratch.Path;
+
+    public void Dispose() => scratch.Dispose();
 
     private static Tensor Logits(LlamaForCausalLM model, int[] ids)
     {

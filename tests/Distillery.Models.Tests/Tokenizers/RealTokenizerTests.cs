@@ -11,6 +11,8 @@ namespace Distillery.Models.Tests.Tokenizers;
 /// The real GPT-4o, Qwen3 and Llama 3.1 tokenizer.json files against transformers.js (npm @lenml/tokenizers), whose ids
 /// tests/data/tokenizers/reference/make-reference.mjs wrote once into reference-ids.json.
 /// </summary>
+// Loads the 130k–200k-piece real tokenizers (seconds each).
+[Trait("Speed", "Slow")]
 public sealed class RealTokenizerTests
 {
     public static TheoryData<string> Names() => [.. TokenizerData.RealNames];

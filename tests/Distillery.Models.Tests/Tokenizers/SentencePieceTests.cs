@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
 using Distillery.Models.Tokenizers;
+using Distillery.TestSupport.Files;
 using Distillery.Tests.Common;
 
 namespace Distillery.Models.Tests.Tokenizers;
@@ -48,25 +49,19 @@ public sealed class SentencePieceTests
     public async Task Loader_finds_tokenizer_model_in_a_folder_and_save_writes_the_same_file()
     {
         var tok = await TokenizerData.LoadSpm1024Async();
-        var dir = Directory.CreateTempSubdirectory("spm-save-").FullName;
-        try
-        {
-            await tok.SaveToFolderAsync(dir);
-            Assert.Equal(await File.ReadAllBytesAsync(TokenizerData.Committed("spm-bpe-1024/tokenizer.model")), await File.ReadAllBytesAsync(Path.Combine(dir, "tokenizer.model")));
-            var loaded = await TokenizerLoader.LoadAsync(dir);
-            Assert.IsType<SentencePieceTextTokenizer>(loaded);
-            Assert.Equal(tok.Encode("Once upon a time"), loaded.Encode("Once upon a time"));
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        using var dir = new ScratchFolder("spm-save");
+        await tok.SaveToFolderAsync(dir.Path);
+        Assert.Equal(await File.ReadAllBytesAsync(TokenizerData.Committed("spm-bpe-1024/tokenizer.model")), await File.ReadAllBytesAsync(dir.File("tokenizer.model")));
+        var loaded = await TokenizerLoader.LoadAsync(dir.Path);
+        Assert.IsType<SentencePieceTextTokenizer>(loaded);
+        Assert.Equal(tok.Encode("Once upon a time"), loaded.Encode("Once upon a time"));
     }
 
     [Fact]
     public async Task A_file_that_is_not_a_sentencepiece_model_is_a_one_line_input_error()
     {
-        var path = Path.Combine(Directory.CreateTempSubdirectory("spm-bad-").FullName, "tokenizer.model");
+        using var dir = new ScratchFolder("spm-bad");
+        var path = dir.File("tokenizer.model");
         await File.WriteAllTextAsync(path, "not a protobuf \u0001\u0002");
         var e = await Assert.ThrowsAsync<InputException>(() => TokenizerLoader.LoadAsync(path));
         Assert.DoesNotContain('\n', e.Message);

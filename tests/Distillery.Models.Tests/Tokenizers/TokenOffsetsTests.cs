@@ -8,6 +8,8 @@ using Distillery.Tests.Common;
 
 namespace Distillery.Models.Tests.Tokenizers;
 
+// Loads the 130k–200k-piece real tokenizers (seconds each).
+[Trait("Speed", "Slow")]
 public sealed class TokenOffsetsTests
 {
     [SharedDataFact(TokenizerData.Tok512)]

@@ -1,56 +1,56 @@
 using System;
 using System.Collections.Generic;
-using System.IO;
 using System.Linq;
 using Distillery.Core.Chat;
-using Distillery.Core.IO;
 using Distillery.Models.Checkpoints;
 using Distillery.Models.Decoding;
 using Distillery.Models.Gguf;
 using Distillery.Models.Llama;
 using Distillery.Models.Tokenizers;
 using Distillery.Teachers.Gguf;
+using Distillery.TestSupport.Files;
 using static TorchSharp.torch;
 
 namespace Distillery.Teachers.Tests.Gguf;
 
 /// <summary>Distillery's GGUF export, run by llama.cpp (an independent implementation), must reproduce Distillery's outputs.</summary>
+[Trait("Speed", "Slow")]
 public sealed class GgufExportAgainstLlamaCppTests : IDisposable
 {
     private static readonly string[] Prompts = ["Once upon a time", "Lily and Ben went to the park.", "The little dog was sad because"];
-    private readonly string _dir = Directory.CreateTempSubdirectory("gguf-llamacpp").FullName;
-    private readonly LlamaForCausalLM _model;
-    private readonly Llama2cTokenizer _tokenizer;
+    private readonly ScratchFolder scratch = new("gguf-llamacpp");
+    private readonly LlamaForCausalLM model;
+    private readonly Llama2cTokenizer tokenizer;
 
-    private readonly Xunit.Abstractions.ITestOutputHelper _output;
+    private readonly Xunit.Abstractions.ITestOutputHelper output;
 
     public GgufExportAgainstLlamaCppTests(Xunit.Abstractions.ITestOutputHelper output)
     {
-        _output = output;
-        string Shared(string p) => SharedData.TryGet(p) ?? throw new FileNotFoundException($"shared data '{p}' is missing");
-        _model = Llama2cCheckpoint.LoadAsync(Shared("stories260K/stories260K.bin")).GetAwaiter().GetResult();
-        _tokenizer = Llama2cTokenizer.LoadAsync(Shared("stories260K/tok512.bin")).GetAwaiter().GetResult();
+        this.output = output;
+        string Shared(string p) => SharedTestData.Get(p);
+        model = Llama2cCheckpoint.LoadAsync(Shared("stories260K/stories260K.bin")).GetAwaiter().GetResult();
+        tokenizer = Llama2cTokenizer.LoadAsync(Shared("stories260K/tok512.bin")).GetAwaiter().GetResult();
     }
 
     public void Dispose()
     {
-        _model.Dispose();
-        Directory.Delete(_dir, recursive: true);
+        model.Dispose();
+        scratch.Dispose();
     }
 
     private IReadOnlyList<int> DistilleryGreedy(IReadOnlyList<int> prompt, int n) =>
-        TextGenerator.Generate(_model, _tokenizer, prompt, new SamplingParameters { Temperature = 0, MaxTokens = n }).TokenIds;
+        TextGenerator.Generate(model, tokenizer, prompt, new SamplingParameters { Temperature = 0, MaxTokens = n }).TokenIds;
 
     [Fact]
     public void Llama_cpp_runs_the_f32_export_with_identical_tokens_greedy_output_and_logits()
     {
-        var path = Path.Combine(_dir, "stories260K.gguf");
-        LlamaGguf.Export(_model, _tokenizer, path, GgmlType.F32, "stories260K");
+        var path = scratch.File("stories260K.gguf");
+        LlamaGguf.Export(model, tokenizer, path, GgmlType.F32, "stories260K");
         using var llama = LlamaCppModel.Load(path);
         Assert.Equal(512, llama.VocabSize);
         foreach (var prompt in Prompts)
         {
-            var ids = _tokenizer.Encode(prompt, addBos: true);
+            var ids = tokenizer.Encode(prompt, addBos: true);
             Assert.Equal(ids, llama.Tokenize(prompt));
             var ours = DistilleryGreedy(ids, 48);
             Assert.True(ours.Count >= 20, $"'{prompt}' ended after {ours.Count} tokens; pick a longer-running prompt");
@@ -58,14 +58,14 @@ public sealed class GgufExportAgainstLlamaCppTests : IDisposable
 
             var sequence = ids.Concat(ours).ToArray();
             using var noGrad = no_grad();
-            using var expected = _model.forward(tensor(sequence.Select(i => (long)i).ToArray(), [1, sequence.Length]));
+            using var expected = model.forward(tensor(sequence.Select(i => (long)i).ToArray(), [1, sequence.Length]));
             var reference = llama.Logits(sequence);
             var actual = expected[0].data<float>().ToArray();
             var maxDiff = 0f;
             for (var t = 0; t < sequence.Length; t++)
                 for (var v = 0; v < 512; v++)
                     maxDiff = Math.Max(maxDiff, Math.Abs(actual[t * 512 + v] - reference[t][v]));
-            _output.WriteLine($"f32 '{prompt}': {ours.Count} greedy tokens identical, max |Δlogit| {maxDiff:E2}");
+            this.output.WriteLine($"f32 '{prompt}': {ours.Count} greedy tokens identical, max |Δlogit| {maxDiff:E2}");
             Assert.True(maxDiff < 1e-3f, $"'{prompt}': max |Δlogit| between Distillery and llama.cpp = {maxDiff}");
         }
     }
@@ -73,14 +73,14 @@ public sealed class GgufExportAgainstLlamaCppTests : IDisposable
     [Fact]
     public void Llama_cpp_runs_the_f16_export_close_to_the_f32_model()
     {
-        var path = Path.Combine(_dir, "stories260K-f16.gguf");
-        LlamaGguf.Export(_model, _tokenizer, path, GgmlType.F16, "stories260K");
+        var path = scratch.File("stories260K-f16.gguf");
+        LlamaGguf.Export(model, tokenizer, path, GgmlType.F16, "stories260K");
         using var llama = LlamaCppModel.Load(path);
-        var ids = _tokenizer.Encode(Prompts[0], addBos: true);
+        var ids = tokenizer.Encode(Prompts[0], addBos: true);
         var ours = DistilleryGreedy(ids, 48);
         var sequence = ids.Concat(ours).ToArray();
         using var noGrad = no_grad();
-        using var expected = _model.forward(tensor(sequence.Select(i => (long)i).ToArray(), [1, sequence.Length]));
+        using var expected = model.forward(tensor(sequence.Select(i => (long)i).ToArray(), [1, sequence.Length]));
         var actual = expected[0].data<float>().ToArray();
         var reference = llama.Logits(sequence);
         var maxDiff = 0f;
@@ -89,11 +89,11 @@ public sealed class GgufExportAgainstLlamaCppTests : IDisposable
                 maxDiff = Math.Max(maxDiff, Math.Abs(actual[t * 512 + v] - reference[t][v]));
         // f16 keeps 11 significant bits (relative rounding 2^-11 ≈ 4.9e-4 per weight); through 5 layers and logits of
         // magnitude ~10 that compounds to a few 1e-2 at most. Measured here: see the assertion message.
-        _output.WriteLine($"f16: max |Δlogit| {maxDiff:E2}");
+        this.output.WriteLine($"f16: max |Δlogit| {maxDiff:E2}");
         Assert.True(maxDiff < 0.05f, $"max |Δlogit| f16 llama.cpp vs f32 Distillery = {maxDiff}");
         var greedy = llama.Greedy(ids, ours.Count);
         var agree = greedy.Zip(ours).TakeWhile(p => p.First == p.Second).Count();
-        _output.WriteLine($"f16: greedy agrees for {agree} of {ours.Count} tokens");
+        this.output.WriteLine($"f16: greedy agrees for {agree} of {ours.Count} tokens");
         Assert.True(agree >= 20, $"f16 greedy agrees for {agree} tokens");
     }
 }

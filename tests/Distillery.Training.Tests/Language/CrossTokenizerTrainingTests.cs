@@ -25,6 +25,7 @@ namespace Distillery.Training.Tests.Language;
 /// from the dataset's stored top-k logprobs and from the local teacher's full logits, end to end.
 /// </summary>
 [Collection(SerialTorchCollection.Name)]
+[Trait("Speed", "Slow")]
 public sealed class CrossTokenizerTrainingTests(StoriesDatasetFixture fixture, ITestOutputHelper output) : IClassFixture<StoriesDatasetFixture>
 {
     private static string SpmPath => TokenizerData.Committed("spm-bpe-1024/tokenizer.model");

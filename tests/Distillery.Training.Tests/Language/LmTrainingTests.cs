@@ -11,6 +11,7 @@ using Distillery.Models.Checkpoints;
 using Distillery.Models.Llama;
 using Distillery.Models.Loading;
 using Distillery.Models.Runtime;
+using Distillery.TestSupport.Files;
 using Distillery.Training.Language;
 using Distillery.Training.Language.Configuration;
 using Distillery.Training.Language.Objectives;
@@ -26,17 +27,20 @@ public sealed class StoriesDatasetFixture : IDisposable
     public StoriesDatasetFixture()
     {
         TorchRuntime.EnsureLoaded();
-        Root = Directory.CreateTempSubdirectory("lm-training-").FullName;
+        Root = scratch.Path;
         Dataset = StoriesData.WriteAsync(Path.Combine(Root, "dataset"), rows: 32, maxTokens: 24, topLogprobs: 5).GetAwaiter().GetResult();
     }
+
+    private readonly ScratchFolder scratch = new("lm-training");
 
     public string Root { get; }
 
     public string Dataset { get; }
 
-    public void Dispose() => Directory.Delete(Root, recursive: true);
+    public void Dispose() => scratch.Dispose();
 }
 
+[Trait("Speed", "Slow")]
 [Collection(SerialTorchCollection.Name)]
 public sealed class LmTrainingTests(StoriesDatasetFixture fixture, ITestOutputHelper output) : IClassFixture<StoriesDatasetFixture>
 {
@@ -165,5 +169,17 @@ public sealed class LmTrainingTests(StoriesDatasetFixture fixture, ITestOutputHe
         Assert.Contains("denied teacher llama2c:stories260K", error.Message);
         Assert.Single(error.Message.Split('\n'));
         Assert.False(Directory.Exists(Path.Combine(fixture.Root, "denied-out")));
+    }
+
+    [Fact]
+    public async Task ResumingARunWhoseStudentConfigIsMissingIsAnErrorNotARebuildFromFlags()
+    {
+        var config = Config("missing-student-config", LmMode.Sft, steps: 2) with { EvalEvery = 0 };
+        await LmTraining.RunAsync(config);
+        File.Delete(Path.Combine(config.Out, LmTraining.StudentConfigFile));
+
+        var error = await Assert.ThrowsAsync<InputException>(() => LmTraining.RunAsync(config with { Steps = 4, Resume = true }));
+        Assert.StartsWith(Path.Combine(config.Out, LmTraining.StudentConfigFile) + ":", error.Message);
+        Assert.Single(error.Message.Split('\n'));
     }
 }

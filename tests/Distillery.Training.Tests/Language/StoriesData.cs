@@ -4,8 +4,8 @@ using System.IO;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Datasets;
-using Distillery.Core.IO;
 using Distillery.Models.Loading;
+using Distillery.TestSupport.Files;
 
 namespace Distillery.Training.Tests.Language;
 
@@ -13,10 +13,10 @@ namespace Distillery.Training.Tests.Language;
 public static class StoriesData
 {
     /// <summary>The teacher's model spec.</summary>
-    public static string TeacherSpec => "llama2c:" + (SharedData.TryGet("stories260K/stories260K.bin") ?? throw new InvalidOperationException("shared/data/stories260K is missing"));
+    public static string TeacherSpec => "llama2c:" + SharedTestData.Get("stories260K/stories260K.bin");
 
     /// <summary>The teacher's tokenizer file.</summary>
-    public static string TokenizerPath => SharedData.TryGet("stories260K/tok512.bin") ?? throw new InvalidOperationException("shared/data/stories260K is missing");
+    public static string TokenizerPath => SharedTestData.Get("stories260K/tok512.bin");
 
     /// <summary>Writes <paramref name="rows"/> teacher samples of up to <paramref name="maxTokens"/> tokens into a new dataset folder.</summary>
     public static async Task<string> WriteAsync(string directory, int rows, int maxTokens, int topLogprobs = 5, int seed = 0, string[]? prompts = null)

@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Threading.Tasks;
 using Distillery.Models.Runtime;
+using Distillery.TestSupport.Files;
 using Distillery.Training.Language;
 using Distillery.Training.Language.Configuration;
 using Distillery.Training.Language.Objectives;
@@ -14,12 +15,15 @@ namespace Distillery.Training.Tests.Language;
 /// parameters, the same initialisation, data order and token budget; forward-KL distillation against the teacher's full
 /// distributions must end closer to the teacher (held-out KL per token) than SFT on the teacher's own samples.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(SerialTorchCollection.Name)]
 public sealed class WhiteBoxVersusSftTests(ITestOutputHelper output) : IDisposable
 {
-    private readonly string root = Directory.CreateTempSubdirectory("kd-vs-sft-").FullName;
+    private readonly ScratchFolder scratch = new("kd-vs-sft");
 
-    public void Dispose() => Directory.Delete(root, recursive: true);
+    private string root => scratch.Path;
+
+    public void Dispose() => scratch.Dispose();
 
     [Fact]
     public async Task ForwardKlDistillationEndsCloserToTheTeacherThanSftOnItsSamples()

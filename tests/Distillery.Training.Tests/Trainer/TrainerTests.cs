@@ -6,6 +6,7 @@ using System.Threading;
 using Distillery.Core.Metrics;
 using Distillery.Models.Classifiers;
 using Distillery.Models.Runtime;
+using Distillery.TestSupport.Files;
 using Distillery.Training.Classification;
 using Distillery.Training.Trainer;
 using static TorchSharp.torch;
@@ -16,11 +17,13 @@ namespace Distillery.Training.Tests.Trainer;
 [Collection(Distillery.Training.Tests.Language.SerialTorchCollection.Name)]
 public sealed class TrainerTests : IDisposable
 {
-    private readonly string root = Directory.CreateTempSubdirectory("trainer-tests-").FullName;
+    private readonly ScratchFolder scratch = new("trainer-tests");
 
     public TrainerTests() => TorchRuntime.EnsureLoaded();
 
-    public void Dispose() => Directory.Delete(root, recursive: true);
+    private string root => scratch.Path;
+
+    public void Dispose() => scratch.Dispose();
 
     private static (Tensor X, Tensor Y) Data(long seed, int n = 96)
     {

@@ -78,10 +78,7 @@ public static class CrossTokenizerExampleBuilder
         {
             var row = rows[r];
             var line = r + 1;
-            if (row.Messages.Count < 1 || row.Messages[^1].Role != "assistant")
-                throw InputException.AtLine(source, line, "the last message must be the assistant's answer to train on; is this a dataset made by 'distill generate'?");
-            var promptText = template.Apply(row.Messages.Take(row.Messages.Count - 1).ToList(), addGenerationPrompt: true);
-            var completion = row.Messages[^1].Content;
+            var (promptText, completion) = LmExampleBuilder.PromptAndCompletion(row, template, source, line);
             var promptIds = student.Encode(promptText, student.BosId is not null);
             var completionIds = student.Encode(completion);
             var studentOffsets = Offsets(student, completion, completionIds, source, line);

@@ -44,10 +44,7 @@ public static class LmExampleBuilder
         {
             var row = rows[r];
             var line = r + 1;
-            if (row.Messages.Count < 1 || row.Messages[^1].Role != "assistant")
-                throw InputException.AtLine(source, line, "the last message must be the assistant's answer to train on; is this a dataset made by 'distill generate'?");
-            var promptText = template.Apply(row.Messages.Take(row.Messages.Count - 1).ToList(), addGenerationPrompt: true);
-            var completion = row.Messages[^1].Content;
+            var (promptText, completion) = PromptAndCompletion(row, template, source, line);
             var bos = tokenizer.BosId is not null;
             var promptIds = tokenizer.Encode(promptText, bos);
             var fullIds = tokenizer.Encode(promptText + completion, bos).ToList();
@@ -121,6 +118,14 @@ public static class LmExampleBuilder
 
     /// <summary>The share of rows whose teacher tokens may differ from the student's re-tokenisation before the tokenizers are called different.</summary>
     public const double MaxRetokenizedShare = 0.1;
+
+    /// <summary>A row's prompt rendered with the generation prompt, and the assistant's answer to train on; a row that ends otherwise is an input error.</summary>
+    internal static (string Prompt, string Completion) PromptAndCompletion(DatasetRow row, ChatTemplate template, string source, int line)
+    {
+        if (row.Messages.Count < 1 || row.Messages[^1].Role != "assistant")
+            throw InputException.AtLine(source, line, "the last message must be the assistant's answer to train on; is this a dataset made by 'distill generate'?");
+        return (template.Apply(row.Messages.Take(row.Messages.Count - 1).ToList(), addGenerationPrompt: true), row.Messages[^1].Content);
+    }
 
     private static string Refusal(ITextTokenizer tokenizer, string evidence) =>
         $"top-k distillation needs the student to share the teacher's tokenizer, but {evidence} under the student's tokenizer ({tokenizer.Name}); use --mode sft";
