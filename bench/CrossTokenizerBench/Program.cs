@@ -7,7 +7,7 @@ using System.Linq;
 using System.Text;
 using System.Text.Json;
 using Distillery.Core.Datasets;
-using Distillery.Core.IO;
+using Distillery.TestSupport.Files;
 using Distillery.Models.Tokenizers;
 using Distillery.Training.CrossTokenizer;
 using Distillery.Training.Language.Data;
@@ -54,7 +54,7 @@ static int Fail(string message)
 // each side, and the share of the teacher's distinct tokens in the text that the student spells as one token (same bytes).
 async System.Threading.Tasks.Task Coverage()
 {
-    var root = SharedData.TryFind() ?? throw new InvalidOperationException("needs ../shared/data (tokenizers, gsm8k, text)");
+    var root = SharedTestData.TryFind() ?? throw new InvalidOperationException("needs ../shared/data (tokenizers, gsm8k, text)");
     var tokenizers = new Dictionary<string, ITextTokenizer>();
     foreach (var (name, folder) in new[] { ("GPT-4o", "gpt-4o"), ("Qwen3", "qwen3"), ("Llama 3.1", "llama-3.1") })
         tokenizers[name] = await TokenizerLoader.LoadAsync(Path.Combine(root, "tokenizers", folder, "tokenizer.json"));
