@@ -7,8 +7,8 @@ using System.Linq;
 using System.Text;
 using System.Text.Json;
 using Distillery.Core.Datasets;
-using Distillery.TestSupport.Files;
 using Distillery.Models.Tokenizers;
+using Distillery.TestSupport.Files;
 using Distillery.Training.CrossTokenizer;
 using Distillery.Training.Language.Data;
 

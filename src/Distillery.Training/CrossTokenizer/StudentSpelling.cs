@@ -16,6 +16,13 @@ public enum AlternativeMatch
     WholeToken,
 
     /// <summary>
+    /// Only when the bytes are exactly one student token and no longer student token starts with them. A teacher
+    /// alternative " the" carries the probability of every continuation it begins (" there", " them"); where the student
+    /// has those as tokens of their own, putting that mass on its " the" teaches it a split it would not make.
+    /// </summary>
+    UnambiguousToken,
+
+    /// <summary>
     /// Also when the student's encoder splits the bytes into several tokens that spell them back exactly (no dummy prefix, no
     /// normalizer change): the first of them. Approximate: it assumes the student's split of the alternative survives the
     /// text that follows it. Bytes that are not whole UTF-8 characters never match this way.
@@ -28,6 +35,7 @@ public sealed class StudentSpelling
 {
     private readonly ITextTokenizer student;
     private readonly Dictionary<string, int> byBytes;
+    private readonly HashSet<int> prefixesOfLonger;
     private static readonly UTF8Encoding Strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private StudentSpelling(ITextTokenizer student, AlternativeMatch match)
@@ -35,6 +43,7 @@ public sealed class StudentSpelling
         this.student = student;
         Match = match;
         byBytes = LmExampleBuilder.ByteVocabulary(student);
+        prefixesOfLonger = match == AlternativeMatch.UnambiguousToken ? PrefixesOfLongerTokens(byBytes) : [];
     }
 
     /// <summary>The spelling rules for a student tokenizer.</summary>
@@ -57,8 +66,9 @@ public sealed class StudentSpelling
         if (bytes.Count == 0) return -1;
         var raw = new byte[bytes.Count];
         for (var i = 0; i < raw.Length; i++) raw[i] = checked((byte)bytes[i]);
-        if (byBytes.TryGetValue(Convert.ToHexString(raw), out var whole)) return whole;
-        if (Match == AlternativeMatch.WholeToken) return -1;
+        if (byBytes.TryGetValue(Convert.ToHexString(raw), out var whole))
+            return Match == AlternativeMatch.UnambiguousToken && prefixesOfLonger.Contains(whole) ? -1 : whole;
+        if (Match != AlternativeMatch.FirstToken) return -1;
 
         string text;
         try { text = Strict.GetString(raw); }
@@ -73,5 +83,16 @@ public sealed class StudentSpelling
             spelled.AddRange(student.TokenBytes(id).ToArray());
         }
         return spelled.Count == raw.Length && spelled.ToArray().AsSpan().SequenceEqual(raw) ? ids[0] : -1;
+    }
+
+    /// <summary>The tokens whose bytes begin another token's: in byte order a token's extensions follow it directly (hex keeps the order).</summary>
+    private static HashSet<int> PrefixesOfLongerTokens(Dictionary<string, int> byBytes)
+    {
+        var keys = new List<string>(byBytes.Keys);
+        keys.Sort(StringComparer.Ordinal);
+        var result = new HashSet<int>();
+        for (var i = 0; i + 1 < keys.Count; i++)
+            if (keys[i + 1].Length > keys[i].Length && keys[i + 1].StartsWith(keys[i], StringComparison.Ordinal)) result.Add(byBytes[keys[i]]);
+        return result;
     }
 }

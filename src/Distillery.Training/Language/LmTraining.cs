@@ -66,7 +66,7 @@ public static class LmTraining
         var hidden = config.HiddenWeight > 0 && teacher is not null;
         var model = new DistillationStudent(student.Model, hidden ? new HiddenStateProjection(student.Config.HiddenSize, teacher!.Config.HiddenSize) : null);
         model.Settle();
-        var spelling = cross is null ? null : StudentSpelling.Of(student.Tokenizer);
+        var spelling = cross is null ? null : StudentSpelling.Of(student.Tokenizer, config.ChunkStartMatch);
         var objective = cross is { } method ? CreateCrossTokenizerObjective(config, method, student, teacher, spelling!) : CreateObjective(config, model, teacher, student.Tokenizer, seqLen);
         if (resumeConfig is null) await WriteRunFilesAsync(config, student, cancellationToken);
         var trainer = new Trainer<LmBatch>(model, objective, train, eval, TrainerOptionsFor(config, hasEval: eval is not null));

@@ -56,6 +56,19 @@ public sealed class TopKAtChunkStartsTests
     }
 
     [Fact]
+    public void UnambiguousMatchingSkipsAnAlternativeThatBeginsALongerStudentToken()
+    {
+        var student = TinyTokenizers.With("t", "h", "e", "r", "a", "th", "the", "there", "ta");
+        var unambiguous = StudentSpelling.Of(student, AlternativeMatch.UnambiguousToken);
+        Assert.Equal(TinyTokenizers.Id(student, "the"), StudentSpelling.Of(student).FirstToken(TinyTokenizers.Bytes("the")));
+        Assert.Equal(-1, unambiguous.FirstToken(TinyTokenizers.Bytes("the")));   // "there" begins with it
+        Assert.Equal(-1, unambiguous.FirstToken(TinyTokenizers.Bytes("t")));     // "th", "ta", … begin with it
+        Assert.Equal(TinyTokenizers.Id(student, "there"), unambiguous.FirstToken(TinyTokenizers.Bytes("there")));
+        Assert.Equal(TinyTokenizers.Id(student, "ta"), unambiguous.FirstToken(TinyTokenizers.Bytes("ta")));
+        Assert.Equal(TinyTokenizers.Id(student, "r"), unambiguous.FirstToken(TinyTokenizers.Bytes("r")));
+    }
+
+    [Fact]
     public void MergesAlternativesWithTheSameFirstStudentTokenAndReportsTheMatchedMass()
     {
         // No " " piece: the student adds no dummy prefix, so "cat" and "cab" both split as ["ca", …].

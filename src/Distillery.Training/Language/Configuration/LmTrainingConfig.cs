@@ -99,6 +99,9 @@ public sealed record LmTrainingConfig
     /// </summary>
     [JsonPropertyName("cross_tokenizer")] public CrossTokenizerMethod? CrossTokenizer { get; init; }
 
+    /// <summary>Across tokenizers, which teacher alternatives at a chunk start count (whole-token, unambiguous-token or first-token).</summary>
+    [JsonPropertyName("chunk_start_match")] public AlternativeMatch ChunkStartMatch { get; init; } = AlternativeMatch.WholeToken;
+
     /// <summary>Weight of last-layer hidden-state matching through a learned projection (white-box/on-policy); 0 is off.</summary>
     [JsonPropertyName("hidden_weight")] public double HiddenWeight { get; init; }
 
