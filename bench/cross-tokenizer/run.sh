@@ -53,7 +53,8 @@ PY
 
 if has data; then
   log "serving stories260K on port $PORT; generating $SAMPLES×363 training and $HELDOUT_SAMPLES×40 held-out completions (top-20 logprobs, ≤ $MAX_TOKENS tokens)"
-  distill serve --model "$teacher" --name stories260K --port "$PORT" >"$work/serve.log" 2>&1 &
+  # dotnet itself in the background (not the distill function's subshell), so that $! is the server and kill stops it.
+  dotnet "$repo/src/Distillery.Cli/bin/Release/net10.0/distill.dll" serve --model "$teacher" --name stories260K --port "$PORT" >"$work/serve.log" 2>&1 &
   server=$!
   trap 'kill $server 2>/dev/null || true' EXIT
   for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 1; done
