@@ -106,7 +106,7 @@ public sealed class LabelingRunner
         return new Plan(items, [.. items.Where(i => !present.Contains(RowKey(i.Prompt.Id, i.Sample, i.Key.Hash)))], tally, lines);
     }
 
-    /// <summary>Sends what the plan left to do through --concurrency slots while one loop records the answers; true when cancelled.</summary>
+    /// <summary>Asks the ledger wrapper for what the plan left to do through --concurrency slots while one loop writes the answered rows; true when cancelled.</summary>
     private async Task<bool> SendAsync(IReadOnlyList<WorkItem> todo, Work work, CancellationToken cancellationToken)
     {
         // Identical requests (the same prompt twice) are sent once and answer every row that asked.
