@@ -33,6 +33,8 @@ public static class LlamaGguf
         ArgumentNullException.ThrowIfNull(tokenizer);
         var c = model.Config;
         var arch = ArchitectureOf(c);
+        if (arch == "qwen2" && c.NumAttentionHeads * c.HeadDim != c.HiddenSize)
+            throw InputException.InField("--format", $"llama.cpp's qwen2 architecture needs num_attention_heads × head_dim = hidden_size; this model has {c.NumAttentionHeads} × {c.HeadDim} ≠ {c.HiddenSize}");
         var writer = new GgufWriter()
             .Add("general.architecture", arch)
             .Add("general.name", name)
