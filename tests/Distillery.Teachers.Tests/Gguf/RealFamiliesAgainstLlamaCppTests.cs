@@ -60,7 +60,8 @@ public sealed class RealFamiliesAgainstLlamaCppTests(Xunit.Abstractions.ITestOut
         Assert.True(scale > 0.5f, $"{family}: logits too small ({scale}) to make the comparison meaningful");
         if (config.RopeScaling is not null)
         {
-            // The check must be able to see the scaling: the same weights without it are further from llama.cpp than the tolerance.
+            // The check must be able to see the scaling: within 128 positions it moves the logits little (5.7e-4 here), but by
+            // far more than Distillery and llama.cpp differ (1e-6), so the same weights without it are clearly further away.
             using var unscaled = new Distillery.Models.Llama.LlamaForCausalLM(config with { RopeScaling = null });
             var weights = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
             Distillery.Models.Checkpoints.CheckpointTensors.Assign(unscaled, name => weights[name].clone(), "test");
@@ -71,7 +72,7 @@ public sealed class RealFamiliesAgainstLlamaCppTests(Xunit.Abstractions.ITestOut
                 for (var v = 0; v < config.VocabSize; v++)
                     missed = Math.Max(missed, Math.Abs(without[t * config.VocabSize + v] - reference[t][v]));
             output.WriteLine($"{family}: without RoPE scaling max |Δlogit| would be {missed:E2}");
-            Assert.True(missed > 1e-2f, $"{family}: RoPE scaling changes the logits by only {missed}; the check cannot see it");
+            Assert.True(missed > 100 * maxDiff, $"{family}: without RoPE scaling llama.cpp is {missed} away, against {maxDiff} with it; the check cannot see the scaling");
         }
     }
 }
