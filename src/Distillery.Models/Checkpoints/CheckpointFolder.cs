@@ -71,8 +71,9 @@ public static class CheckpointFolder
         try
         {
             // One tensor at a time, in its stored dtype: the parameter's copy converts it, so a bf16 file never exists as f32 twice.
+            var single = Path.Combine(directory, WeightsFile);
             CheckpointTensors.Assign(model, name => files.TryGetValue(name, out var file) ? file.Read(name) : null,
-                files.Count > 0 ? files.Values.First().Path : directory);
+                File.Exists(single) ? single : Path.Combine(directory, IndexFile));
         }
         catch
         {

@@ -52,7 +52,7 @@ public static class LlamaGguf
             .Add($"{arch}.attention.layer_norm_rms_epsilon", (float)c.RmsNormEps)
             .Add($"{arch}.rope.freq_base", (float)c.RopeTheta)
             .Add($"{arch}.vocab_size", (uint)c.VocabSize);
-        if (c.RopeScaling?["original_max_position_embeddings"]?.GetValue<double>() is { } original)
+        if (Rotary.Number(c.RopeScaling?["original_max_position_embeddings"]) is { } original)
             writer.Add($"{arch}.rope.scaling.original_context_length", (uint)original);
         GgufVocabulary.Add(writer, tokenizer, c);
         if (RopeFrequencyFactors.Of(c) is { } factors)

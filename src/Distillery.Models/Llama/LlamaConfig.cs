@@ -151,6 +151,8 @@ public sealed record LlamaConfig
             var type = RopeScaling["rope_type"]?.ToString() ?? RopeScaling["type"]?.ToString();
             if (type is not ("llama3" or "default"))
                 throw Bad(source, "rope_scaling", $"type '{type}' is not supported; only 'llama3' or none");
+            try { _ = Rotary.InverseFrequencies(HeadDim, RopeTheta, RopeScaling); }
+            catch (FormatException e) { throw Bad(source, "rope_scaling", e.Message); }
         }
         // Distillery attends to every earlier position: a window narrower than the context would change the model's output.
         var windowed = ModelType == "mistral" || (ModelType == "qwen2" && UseSlidingWindow == true);
