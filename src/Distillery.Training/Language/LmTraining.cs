@@ -222,7 +222,7 @@ public static class LmTraining
     {
         var source = DatasetFolder.DataPath(config.Data);
         if (cross is null)
-            return LmExampleBuilder.Build(rows, student.Tokenizer, student.ChatTemplate, new LmTokenization(seqLen, WithTopK: config.Mode == LmMode.Topk), source);
+            return LmExampleBuilder.Build(rows, student.Tokenizer, student.ChatTemplate, new LmTokenization(seqLen, WithTopK: config.Mode == LmMode.Topk, TeacherSamples: config.Mode == LmMode.Topk ? config.TeacherSamples : 0), source);
         return cross.Value.NeedsFullLogits()
             ? CrossTokenizerExampleBuilder.ForLocalTeacher(rows, student.Tokenizer, student.ChatTemplate, teacher!.Tokenizer, teacher.ChatTemplate, seqLen, source)
             : CrossTokenizerExampleBuilder.FromStoredTokens(rows, student.Tokenizer, student.ChatTemplate, seqLen, source);
@@ -264,11 +264,12 @@ public static class LmTraining
             case LmMode.Sft:
                 return new SftObjective(model.Student);
             case LmMode.Topk:
-                return new TopKObjective(model.Student, config.TailPolicy, config.ResolvedAlpha);
+                return new TopKObjective(model.Student, config.TailPolicy, config.ResolvedAlpha, fromSamples: config.TeacherSamples > 0);
             case LmMode.Whitebox:
             case LmMode.Onpolicy:
             {
-                var loss = new WhiteBoxLoss(config.ResolvedDivergence, config.Temperature, config.Beta, config.ResolvedAlpha, config.HiddenWeight, config.HiddenMetric);
+                var loss = new WhiteBoxLoss(config.ResolvedDivergence, config.Temperature, config.Beta, config.ResolvedAlpha, config.HiddenWeight, config.HiddenMetric,
+                    config.TeacherSamples, config.Seed);
                 var whiteBox = new WhiteBoxObjective(model, teacher!.Model, loss);
                 return config.Mode == LmMode.Whitebox
                     ? whiteBox
@@ -292,7 +293,10 @@ public static class LmTraining
     private static string Losses(LmTrainingConfig config) => config.Mode switch
     {
         LmMode.Sft => "cross-entropy on teacher text",
+        LmMode.Topk when config.TeacherSamples > 0 => $"{config.ResolvedAlpha:G3}·sampled KL ({config.TeacherSamples} stored teacher samples) + {1 - config.ResolvedAlpha:G3}·cross-entropy",
         LmMode.Topk => $"{config.ResolvedAlpha:G3}·top-k KL ({Kebab(config.TailPolicy)}) + {1 - config.ResolvedAlpha:G3}·cross-entropy",
+        LmMode.Whitebox when config.TeacherSamples > 0 => $"sampled forward KL ({config.TeacherSamples} teacher samples per position)"
+             + (config.ResolvedAlpha < 1 ? $", α={config.ResolvedAlpha:G3} with cross-entropy" : ""),
         _ => $"{(config.Mode == LmMode.Onpolicy ? $"on-policy (λ={config.Lambda:G3}) " : "")}{Kebab(config.ResolvedDivergence)}"
              + (config.ResolvedDivergence == TokenDivergence.Jsd ? $" β={config.Beta:G3}" : "")
              + $" at T={config.Temperature:G3}" + (config.ResolvedAlpha < 1 ? $", α={config.ResolvedAlpha:G3} with cross-entropy" : "")
