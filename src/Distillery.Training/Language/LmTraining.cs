@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
@@ -222,7 +223,7 @@ public static class LmTraining
     {
         var source = DatasetFolder.DataPath(config.Data);
         if (cross is null)
-            return LmExampleBuilder.Build(rows, student.Tokenizer, student.ChatTemplate, new LmTokenization(seqLen, WithTopK: config.Mode == LmMode.Topk, TeacherSamples: config.Mode == LmMode.Topk ? config.TeacherSamples : 0), source);
+            return LmExampleBuilder.Build(rows, student.Tokenizer, student.ChatTemplate, new LmTokenization(seqLen, WithTopK: config.Mode == LmMode.Topk, TeacherSamples: config.Mode == LmMode.Topk ? config.TeacherSamples : 0, TopLogprobs: config.TopLogprobs), source);
         return cross.Value.NeedsFullLogits()
             ? CrossTokenizerExampleBuilder.ForLocalTeacher(rows, student.Tokenizer, student.ChatTemplate, teacher!.Tokenizer, teacher.ChatTemplate, seqLen, source)
             : CrossTokenizerExampleBuilder.FromStoredTokens(rows, student.Tokenizer, student.ChatTemplate, seqLen, source);
@@ -294,7 +295,7 @@ public static class LmTraining
     {
         LmMode.Sft => "cross-entropy on teacher text",
         LmMode.Topk when config.TeacherSamples > 0 => $"{config.ResolvedAlpha:G3}·sampled KL ({config.TeacherSamples} stored teacher samples) + {1 - config.ResolvedAlpha:G3}·cross-entropy",
-        LmMode.Topk => $"{config.ResolvedAlpha:G3}·top-k KL ({Kebab(config.TailPolicy)}) + {1 - config.ResolvedAlpha:G3}·cross-entropy",
+        LmMode.Topk => $"{config.ResolvedAlpha:G3}·top-{(config.TopLogprobs > 0 ? config.TopLogprobs.ToString(CultureInfo.InvariantCulture) : "k")} KL ({Kebab(config.TailPolicy)}) + {1 - config.ResolvedAlpha:G3}·cross-entropy",
         LmMode.Whitebox when config.TeacherSamples > 0 => $"sampled forward KL ({config.TeacherSamples} teacher samples per position)"
              + (config.ResolvedAlpha < 1 ? $", α={config.ResolvedAlpha:G3} with cross-entropy" : ""),
         _ => $"{(config.Mode == LmMode.Onpolicy ? $"on-policy (λ={config.Lambda:G3}) " : "")}{Kebab(config.ResolvedDivergence)}"

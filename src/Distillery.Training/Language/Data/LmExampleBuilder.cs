@@ -66,7 +66,7 @@ public static class LmExampleBuilder
                 // valid but non-canonical split of its text, which re-encoding would not reproduce).
                 fullIds = [.. promptIds, .. teacherIds];
                 promptLength = promptIds.Count;
-                topK = stored.Select(t => options.TeacherSamples > 0 ? Samples(byBytes, t.SampledLogprobs!.Take(options.TeacherSamples)) : Alternatives(byBytes, t)).ToArray();
+                topK = stored.Select(t => options.TeacherSamples > 0 ? Samples(byBytes, t.SampledLogprobs!.Take(options.TeacherSamples)) : Alternatives(byBytes, t, options.TopLogprobs)).ToArray();
                 withTokens++;
             }
 
@@ -153,11 +153,12 @@ public static class LmExampleBuilder
     private static int MapToken(Dictionary<string, int> byBytes, IReadOnlyList<int> bytes) =>
         byBytes.TryGetValue(Key(bytes), out var id) ? id : -1;
 
-    private static TopKAlternatives? Alternatives(Dictionary<string, int> byBytes, TokenLogprob token)
+    private static TopKAlternatives? Alternatives(Dictionary<string, int> byBytes, TokenLogprob token, int keep)
     {
         var ids = new List<int>(token.TopLogprobs.Count);
         var logprobs = new List<float>(token.TopLogprobs.Count);
-        foreach (var alternative in token.TopLogprobs)
+        var stored = keep > 0 ? token.TopLogprobs.OrderByDescending(a => a.Logprob).Take(keep) : token.TopLogprobs;
+        foreach (var alternative in stored)
         {
             var id = MapToken(byBytes, alternative.Bytes);
             // An alternative the student cannot spell as one token carries no matchable mass; it joins the tail.
