@@ -1,0 +1,162 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+
+namespace Distillery.Models.Templates.Jinja;
+
+/// <summary>A name that has no value: falsy, renders as nothing, <c>is defined</c> is false.</summary>
+public sealed class Undefined
+{
+    private Undefined() { }
+
+    /// <summary>The one undefined value.</summary>
+    public static Undefined Instance { get; } = new();
+}
+
+/// <summary>The object <c>namespace(...)</c> makes: attributes a loop body can assign to (<c>set ns.x = ...</c>).</summary>
+public sealed class Namespace(OrderedDictionary<string, object?> attributes)
+{
+    /// <summary>Its attributes.</summary>
+    public OrderedDictionary<string, object?> Attributes { get; } = attributes;
+}
+
+/// <summary>A call's arguments: positional, then keyword.</summary>
+public sealed record Arguments(IReadOnlyList<object?> Positional, IReadOnlyDictionary<string, object?> Keyword)
+{
+    /// <summary>The argument at a position, else the keyword argument of that name, else the fallback.</summary>
+    public object? Get(int position, string name, object? fallback = null) =>
+        position < Positional.Count ? Positional[position] : Keyword.TryGetValue(name, out var v) ? v : fallback;
+}
+
+/// <summary>A function a template can call: globals, macros, bound methods.</summary>
+public sealed class Callable(string name, Func<Arguments, object?> invoke)
+{
+    /// <summary>Its name, for messages.</summary>
+    public string Name { get; } = name;
+
+    /// <summary>Calls it.</summary>
+    public object? Invoke(Arguments arguments) => invoke(arguments);
+}
+
+/// <summary>
+/// The value model: undefined (<see cref="Undefined"/>), none (null), bool, long, double, string, lists
+/// (<c>List&lt;object?&gt;</c>), mappings (<c>OrderedDictionary&lt;string, object?&gt;</c>), <see cref="Namespace"/>,
+/// <see cref="Callable"/>. Truth, text and equality follow @huggingface/jinja, the reference renderer.
+/// </summary>
+public static class JinjaValues
+{
+    /// <summary>Python truthiness: empty strings, lists and mappings, zero, none and undefined are false.</summary>
+    public static bool IsTrue(object? value) => value switch
+    {
+        null or Undefined => false,
+        bool b => b,
+        long l => l != 0,
+        double d => d != 0,
+        string s => s.Length > 0,
+        List<object?> list => list.Count > 0,
+        OrderedDictionary<string, object?> map => map.Count > 0,
+        _ => true,
+    };
+
+    /// <summary>How <c>{{ value }}</c> prints it: none and undefined print nothing; lists and mappings as JSON.</summary>
+    public static string ToText(object? value) => value switch
+    {
+        null or Undefined => "",
+        string s => s,
+        bool b => b ? "true" : "false",
+        long l => l.ToString(CultureInfo.InvariantCulture),
+        double d => FormatFloat(d),
+        List<object?> or OrderedDictionary<string, object?> or Namespace => JinjaJson.Serialize(value, JsonFormat.Default, undefinedAsNull: false),
+        Callable c => $"<function {c.Name}>",
+        _ => value.ToString() ?? "",
+    };
+
+    /// <summary>A float as Python prints it: integral values keep ".0".</summary>
+    public static string FormatFloat(double d)
+    {
+        if (d == 0 && double.IsNegative(d)) return "-0.0";
+        if (double.IsPositiveInfinity(d)) return "Infinity";
+        if (double.IsNegativeInfinity(d)) return "-Infinity";
+        if (double.IsNaN(d)) return "NaN";
+        return d % 1 == 0 && Math.Abs(d) < 1e21 ? d.ToString("F1", CultureInfo.InvariantCulture) : d.ToString("R", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Python equality: numbers by value (1 == 1.0), strings ordinally, lists and mappings element by element.</summary>
+    public static bool AreEqual(object? a, object? b)
+    {
+        if (IsNumber(a) && IsNumber(b)) return ToDouble(a) == ToDouble(b);
+        return (a, b) switch
+        {
+            (null, null) => true,
+            (Undefined, Undefined) => true,
+            (string x, string y) => string.Equals(x, y, StringComparison.Ordinal),
+            (List<object?> x, List<object?> y) => x.Count == y.Count && x.Zip(y).All(p => AreEqual(p.First, p.Second)),
+            (OrderedDictionary<string, object?> x, OrderedDictionary<string, object?> y) =>
+                x.Count == y.Count && x.All(kv => y.TryGetValue(kv.Key, out var v) && AreEqual(kv.Value, v)),
+            _ => ReferenceEquals(a, b),
+        };
+    }
+
+    /// <summary>Orders two numbers or two strings; anything else cannot be compared.</summary>
+    public static int Compare(object? a, object? b, bool caseSensitive = true)
+    {
+        if (IsNumber(a) && IsNumber(b)) return ToDouble(a).CompareTo(ToDouble(b));
+        if (a is string x && b is string y)
+            return caseSensitive ? string.CompareOrdinal(x, y) : string.CompareOrdinal(x.ToLowerInvariant(), y.ToLowerInvariant());
+        throw new InvalidOperationException($"cannot compare {TypeName(a)} with {TypeName(b)}");
+    }
+
+    /// <summary>Whether a value is a number (bools count, as in Python).</summary>
+    public static bool IsNumber(object? value) => value is long or double or bool;
+
+    /// <summary>A number (or bool) as a double.</summary>
+    public static double ToDouble(object? value) => value switch
+    {
+        long l => l,
+        double d => d,
+        bool b => b ? 1 : 0,
+        _ => throw new InvalidOperationException($"{TypeName(value)} is not a number"),
+    };
+
+    /// <summary>The items a for loop visits: a list's elements, a mapping's keys, a string's characters; none for undefined.</summary>
+    public static List<object?> Iterate(object? value) => value switch
+    {
+        List<object?> list => list,
+        OrderedDictionary<string, object?> map => map.Keys.Cast<object?>().ToList(),
+        string s => Characters(s),
+        Undefined => [],
+        _ => throw new InvalidOperationException($"{TypeName(value)} is not iterable"),
+    };
+
+    /// <summary>A string's characters (as text elements of one UTF-16 code unit, as JavaScript iterates them by code point).</summary>
+    public static List<object?> Characters(string s)
+    {
+        var result = new List<object?>();
+        for (var i = 0; i < s.Length; i++)
+        {
+            if (char.IsHighSurrogate(s[i]) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1])) { result.Add(s.Substring(i, 2)); i++; }
+            else result.Add(s[i].ToString());
+        }
+        return result;
+    }
+
+    /// <summary>The type's name as messages give it.</summary>
+    public static string TypeName(object? value) => value switch
+    {
+        null => "none",
+        Undefined => "undefined",
+        bool => "boolean",
+        long => "integer",
+        double => "float",
+        string => "string",
+        List<object?> => "list",
+        OrderedDictionary<string, object?> => "mapping",
+        Namespace => "namespace",
+        Callable => "function",
+        _ => value.GetType().Name,
+    };
+
+    /// <summary>A new mapping.</summary>
+    public static OrderedDictionary<string, object?> Map() => new(StringComparer.Ordinal);
+}
