@@ -15,7 +15,7 @@ public sealed record JsonFormat(int? Indent = null, string? ItemSeparator = null
     public static JsonFormat Default { get; } = new();
 }
 
-/// <summary>Template values to and from JSON, laid out as Python's <c>json.dumps</c> (and @huggingface/jinja's <c>tojson</c>) does.</summary>
+/// <summary>Template values to and from JSON, laid out as Python's <c>json.dumps</c> does (transformers' <c>tojson</c>: non-ASCII kept).</summary>
 public static class JinjaJson
 {
     /// <summary>A JSON document's value as a template value (objects keep their key order; integral numbers are integers).</summary>
@@ -44,7 +44,7 @@ public static class JinjaJson
         return map;
     }
 
-    /// <summary>A value as JSON text; undefined becomes null where asked (tojson) or "undefined" (printing a list).</summary>
+    /// <summary>A value as JSON text (undefined as null).</summary>
     public static string Serialize(object? value, JsonFormat format, bool undefinedAsNull = true)
     {
         var sb = new StringBuilder();
@@ -65,7 +65,7 @@ public static class JinjaJson
             case Undefined: sb.Append(undefinedAsNull ? "null" : "undefined"); break;
             case bool b: sb.Append(b ? "true" : "false"); break;
             case long l: sb.Append(l.ToString(CultureInfo.InvariantCulture)); break;
-            case double d: sb.Append(double.IsFinite(d) ? d.ToString("R", CultureInfo.InvariantCulture) : "null"); break;
+            case double d: sb.Append(double.IsNaN(d) ? "NaN" : double.IsInfinity(d) ? (d > 0 ? "Infinity" : "-Infinity") : JinjaValues.FormatFloat(d)); break;
             case string s: WriteString(sb, s, format.EnsureAscii); break;
             case List<object?> list:
                 if (list.Count == 0) { sb.Append("[]"); break; }
@@ -99,7 +99,7 @@ public static class JinjaJson
         }
     }
 
-    /// <summary>A JSON string literal as JavaScript's JSON.stringify writes it (non-ASCII kept unless asked).</summary>
+    /// <summary>A JSON string literal as json.dumps writes it (non-ASCII kept unless asked).</summary>
     private static void WriteString(StringBuilder sb, string s, bool ensureAscii)
     {
         sb.Append('"');

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using System.Text;
 
 namespace Distillery.Models.Templates.Jinja;
 
@@ -59,27 +60,93 @@ public static class JinjaValues
         _ => true,
     };
 
-    /// <summary>How <c>{{ value }}</c> prints it: none and undefined print nothing; lists and mappings as JSON.</summary>
+    /// <summary>How <c>{{ value }}</c> prints it, as Python's Jinja2 does: undefined prints nothing, none "None", bools "True"/"False", lists and mappings as Python's repr.</summary>
     public static string ToText(object? value) => value switch
     {
-        null or Undefined => "",
+        Undefined => "",
         string s => s,
-        bool b => b ? "true" : "false",
+        _ => Repr(value),
+    };
+
+    /// <summary>Python's repr of a value (strings quoted): what printing a list or mapping shows of its items.</summary>
+    public static string Repr(object? value) => value switch
+    {
+        null => "None",
+        Undefined => "",
+        bool b => b ? "True" : "False",
         long l => l.ToString(CultureInfo.InvariantCulture),
         double d => FormatFloat(d),
-        List<object?> or OrderedDictionary<string, object?> or Namespace => JinjaJson.Serialize(value, JsonFormat.Default, undefinedAsNull: false),
+        string s => ReprString(s),
+        List<object?> list => "[" + string.Join(", ", list.Select(Repr)) + "]",
+        OrderedDictionary<string, object?> map => "{" + string.Join(", ", map.Select(kv => ReprString(kv.Key) + ": " + Repr(kv.Value))) + "}",
+        Namespace ns => "<Namespace " + Repr(ns.Attributes) + ">",
         Callable c => $"<function {c.Name}>",
         _ => value.ToString() ?? "",
     };
 
-    /// <summary>A float as Python prints it: integral values keep ".0".</summary>
+    /// <summary>Python's repr of a string: single quotes unless it holds one and no double quote; escapes for backslash and control characters.</summary>
+    private static string ReprString(string s)
+    {
+        var quote = s.Contains('\'') && !s.Contains('"') ? '"' : '\'';
+        var sb = new StringBuilder().Append(quote);
+        foreach (var c in s)
+        {
+            switch (c)
+            {
+                case '\\': sb.Append("\\\\"); break;
+                case '\n': sb.Append("\\n"); break;
+                case '\r': sb.Append("\\r"); break;
+                case '\t': sb.Append("\\t"); break;
+                default:
+                    if (c == quote) sb.Append('\\').Append(c);
+                    else if (c < 0x20 || c == 0x7f) sb.Append("\\x").Append(((int)c).ToString("x2", CultureInfo.InvariantCulture));
+                    else sb.Append(c);
+                    break;
+            }
+        }
+        return sb.Append(quote).ToString();
+    }
+
+    /// <summary>A float as Python's repr writes it: the shortest round-trip digits, ".0" on integral values, exponent form below 1e-4 and from 1e16.</summary>
     public static string FormatFloat(double d)
     {
-        if (d == 0 && double.IsNegative(d)) return "-0.0";
-        if (double.IsPositiveInfinity(d)) return "Infinity";
-        if (double.IsNegativeInfinity(d)) return "-Infinity";
-        if (double.IsNaN(d)) return "NaN";
-        return d % 1 == 0 && Math.Abs(d) < 1e21 ? d.ToString("F1", CultureInfo.InvariantCulture) : d.ToString("R", CultureInfo.InvariantCulture);
+        if (double.IsNaN(d)) return "nan";
+        if (double.IsInfinity(d)) return d > 0 ? "inf" : "-inf";
+        if (d == 0) return double.IsNegative(d) ? "-0.0" : "0.0";
+        // Shortest round-trip digits and the decimal exponent, then laid out as Python's float_repr_style 'short' does.
+        var shortest = d.ToString("R", CultureInfo.InvariantCulture);
+        var negative = d < 0;
+        var (digits, exponent) = Digits(shortest.TrimStart('-'));
+        var sb = new StringBuilder();
+        if (negative) sb.Append('-');
+        if (exponent < -4 || exponent >= 16)
+        {
+            sb.Append(digits[0]);
+            if (digits.Length > 1) sb.Append('.').Append(digits, 1, digits.Length - 1);
+            sb.Append('e').Append(exponent < 0 ? '-' : '+').Append(Math.Abs(exponent).ToString("D2", CultureInfo.InvariantCulture));
+        }
+        else if (exponent < 0)
+            sb.Append("0.").Append('0', -exponent - 1).Append(digits);
+        else if (digits.Length <= exponent + 1)
+            sb.Append(digits).Append('0', exponent + 1 - digits.Length).Append(".0");
+        else
+            sb.Append(digits, 0, exponent + 1).Append('.').Append(digits, exponent + 1, digits.Length - exponent - 1);
+        return sb.ToString();
+    }
+
+    /// <summary>The significant digits (no leading or trailing zeros) and the decimal exponent of the first, from .NET's round-trip text.</summary>
+    private static (string Digits, int Exponent) Digits(string text)
+    {
+        var e = text.IndexOfAny(['E', 'e']);
+        var exponent = e >= 0 ? int.Parse(text[(e + 1)..], CultureInfo.InvariantCulture) : 0;
+        var mantissa = e >= 0 ? text[..e] : text;
+        var dot = mantissa.IndexOf('.');
+        var intPart = dot >= 0 ? mantissa[..dot] : mantissa;
+        var all = intPart + (dot >= 0 ? mantissa[(dot + 1)..] : "");
+        var lead = all.Length - all.TrimStart('0').Length;
+        exponent += intPart.Length - 1 - lead;
+        var digits = all.Trim('0');
+        return (digits.Length == 0 ? "0" : digits, exponent);
     }
 
     /// <summary>Python equality: numbers by value (1 == 1.0), strings ordinally, lists and mappings element by element.</summary>
