@@ -46,14 +46,14 @@ public sealed class ExportVerb(CliContext context) : IVerb
         using var bundle = await ModelLoader.LoadAsync(spec, tokenizer, cancellationToken);
         if (format == "gguf")
         {
-            LlamaGguf.Export(bundle.Model, bundle.Tokenizer, output, dtype == "f16" ? GgmlType.F16 : GgmlType.F32, ServeVerb.ModelId(spec));
+            LlamaGguf.Export(bundle.Model, bundle.Tokenizer, output, dtype == "f16" ? GgmlType.F16 : GgmlType.F32, ServeVerb.ModelId(spec), bundle.ChatTemplate.Source);
             context.Console.MarkupLine($"Wrote [bold]{Markup.Escape(output)}[/] from {Markup.Escape(spec)} (GGUF v3, {dtype}, {new FileInfo(output).Length:N0} bytes)");
             if (verify) return Verify(bundle, output);
         }
         else
         {
             await bundle.SaveAsync(output, cancellationToken: cancellationToken);
-            context.Console.MarkupLine($"Wrote [bold]{Markup.Escape(output)}[/] (config.json, model.safetensors, tokenizer)");
+            context.Console.MarkupLine($"Wrote [bold]{Markup.Escape(output)}[/] (config.json, model.safetensors, tokenizer, chat template)");
         }
         return ExitCodes.Ok;
     }

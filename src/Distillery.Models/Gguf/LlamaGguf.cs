@@ -19,8 +19,11 @@ public static class LlamaGguf
 {
     private const string SentencePieceSpace = "\u2581";
 
-    /// <summary>Writes a model and its llama2.c/SentencePiece-style tokenizer as a GGUF v3 file (F32, or F16 matrices with F32 norms).</summary>
-    public static void Export(LlamaForCausalLM model, ITextTokenizer tokenizer, string path, GgmlType dtype = GgmlType.F32, string name = "distillery-student")
+    /// <summary>The metadata key llama.cpp reads a model's Jinja chat template from.</summary>
+    public const string ChatTemplateKey = "tokenizer.chat_template";
+
+    /// <summary>Writes a model and its llama2.c/SentencePiece-style tokenizer as a GGUF v3 file (F32, or F16 matrices with F32 norms), with its chat template where given.</summary>
+    public static void Export(LlamaForCausalLM model, ITextTokenizer tokenizer, string path, GgmlType dtype = GgmlType.F32, string name = "distillery-student", string? chatTemplate = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -45,6 +48,7 @@ public static class LlamaGguf
             .Add("llama.rope.freq_base", (float)c.RopeTheta)
             .Add("llama.vocab_size", (uint)c.VocabSize);
         AddTokenizer(writer, tokenizer, c.VocabSize);
+        if (chatTemplate is not null) writer.Add(ChatTemplateKey, chatTemplate);
         using var noGrad = no_grad();
         var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         foreach (var (hfName, ggufName) in TensorNames(c))

@@ -25,7 +25,7 @@ internal static class Filters
         ["escape"] = (x, _) => x,
         ["int"] = (x, a) => ToInt(x, a.Get(0, "default", 0L)),
         ["float"] = (x, a) => ToFloat(x, a.Get(0, "default", 0.0)),
-        ["abs"] = (x, _) => x switch { long l => Math.Abs(l), double d => Math.Abs(d), _ => throw Wrong("abs", x) },
+        ["abs"] = (x, _) => x switch { long l => (object?)Math.Abs(l), double d => Math.Abs(d), _ => throw Wrong("abs", x) },
         ["bool"] = (x, _) => JinjaValues.IsTrue(x),
         ["default"] = Default,
         ["d"] = Default,

@@ -198,7 +198,7 @@ internal sealed class Interpreter
                 return u.Operator switch
                 {
                     "not" => !JinjaValues.IsTrue(operand),
-                    "-" => operand switch { long x => -x, double x => -x, bool b => b ? -1L : 0L, _ => throw new InvalidOperationException($"cannot negate {JinjaValues.TypeName(operand)}") },
+                    "-" => operand switch { long x => (object?)(-x), double x => -x, bool b => b ? -1L : 0L, _ => throw new InvalidOperationException($"cannot negate {JinjaValues.TypeName(operand)}") },
                     _ => JinjaValues.IsNumber(operand) ? operand : throw new InvalidOperationException($"'+' needs a number, not {JinjaValues.TypeName(operand)}"),
                 };
             case BinaryExpr { Operator: "and" } b:

@@ -30,7 +30,7 @@ public static class JinjaJson
             JsonValueKind.True => true,
             JsonValueKind.False => false,
             JsonValueKind.Number => v.ToJsonString() is var raw && raw.IndexOfAny(['.', 'e', 'E']) < 0 && long.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l)
-                ? l
+                ? (object?)l
                 : double.Parse(raw, CultureInfo.InvariantCulture),
             _ => null,
         },
