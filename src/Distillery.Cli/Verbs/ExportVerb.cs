@@ -9,6 +9,7 @@ using Distillery.Core.Errors;
 using Distillery.Evaluation.Reports;
 using Distillery.Models.Gguf;
 using Distillery.Models.Loading;
+using Distillery.Models.Tokenizers;
 using Distillery.Teachers.Gguf;
 using Spectre.Console;
 
@@ -32,18 +33,22 @@ public sealed class ExportVerb(CliContext context) : IVerb
         {
             model, format, output, dtype, tokenizer, verify,
         };
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(model)!, parse.GetValue(format)!, parse.GetValue(output)!, parse.GetValue(dtype)!, parse.GetValue(tokenizer),
-            parse.GetValue(verify), ct));
+        var template = new ChatTemplateOptions();
+        template.AddTo(command);
+        command.SetAction(async (parse, ct) => await RunAsync(parse.GetValue(model)!, parse.GetValue(format)!, parse.GetValue(output)!, parse.GetValue(dtype)!, parse.GetValue(tokenizer),
+            parse.GetValue(verify), await template.ResolveAsync(parse, ct), ct));
         return command;
     }
 
-    private async Task<int> RunAsync(string spec, string format, string output, string dtype, string? tokenizer, bool verify, CancellationToken cancellationToken)
+    private async Task<int> RunAsync(string spec, string format, string output, string dtype, string? tokenizer, bool verify, ChatTemplateChoice chatTemplate,
+        CancellationToken cancellationToken)
     {
         if (format == "safetensors" && dtype != "f32")
             throw InputException.InField("--dtype", "safetensors export keeps the model's float32 weights; --dtype applies to GGUF");
         if (verify && format != "gguf") throw InputException.InField("--verify", "checks GGUF files with llama.cpp; use it with --format gguf");
         spec = await ResolveBestOfAsync(spec, cancellationToken);
         using var bundle = await ModelLoader.LoadAsync(spec, tokenizer, cancellationToken);
+        chatTemplate.ApplyTo(bundle);
         if (format == "gguf")
         {
             LlamaGguf.Export(bundle.Model, bundle.Tokenizer, output, dtype == "f16" ? GgmlType.F16 : GgmlType.F32, ServeVerb.ModelId(spec), bundle.ChatTemplate.Source);

@@ -102,6 +102,9 @@ public sealed class ChatTemplate
         return new ChatTemplate(Name, template, BosToken, EosToken, arguments);
     }
 
+    /// <summary>This template with other BOS and EOS token texts.</summary>
+    public ChatTemplate WithSpecialTokens(string? bosToken, string? eosToken) => new(Name, template, bosToken, eosToken, Arguments);
+
     /// <summary>
     /// <c>NAME=VALUE</c> pairs as template variables: a VALUE that is JSON (<c>false</c>, <c>3</c>, <c>"text"</c>, <c>[1]</c>)
     /// is taken as such, anything else as a string. A pair without '=' or with a bad name names the option.
