@@ -13,7 +13,6 @@ using Distillery.Models.Loading;
 using Distillery.Models.Tokenizers;
 using Distillery.TestSupport.Cli;
 using Distillery.TestSupport.Files;
-using Distillery.Tests.Common;
 
 namespace Distillery.Cli.Tests.Verbs;
 

@@ -6,7 +6,6 @@ using Distillery.Core.Chat;
 using Distillery.Models.Tests.Templates;
 using Distillery.Models.Tokenizers;
 using Distillery.TestSupport.Files;
-using Distillery.Tests.Common;
 
 namespace Distillery.Models.Tests.Tokenizers;
 
