@@ -8,6 +8,7 @@ using Xunit;
 using Distillery.Models.Llama;
 using Distillery.Models.Tokenizers;
 using Distillery.TestSupport.Files;
+using Xunit;
 using static TorchSharp.torch;
 
 namespace Distillery.TestSupport.Models;
