@@ -4,7 +4,6 @@ using System.IO;
 using System.Linq;
 using System.Text.Json.Nodes;
 using System.Threading.Tasks;
-using Xunit;
 using Distillery.Models.Llama;
 using Distillery.Models.Tokenizers;
 using Distillery.TestSupport.Files;
