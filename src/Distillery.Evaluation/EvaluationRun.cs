@@ -12,6 +12,7 @@ using Distillery.Core.Provenance;
 using Distillery.Evaluation.Data;
 using Distillery.Evaluation.Reports;
 using Distillery.Models.Loading;
+using Distillery.Models.Tokenizers;
 
 namespace Distillery.Evaluation;
 
@@ -38,7 +39,9 @@ public static class EvaluationRun
         ArgumentNullException.ThrowIfNull(students);
         var data = await EvalDataLoader.LoadAsync(dataPath, limit, cancellationToken);
         var scores = new List<ModelScore>();
+        var chatTemplate = options?.ChatTemplate ?? ChatTemplateChoice.None;
         using var teacherBundle = teacher is null ? null : await ModelLoader.LoadAsync(teacher.Spec, cancellationToken: cancellationToken);
+        if (teacherBundle is not null) chatTemplate.ApplyTo(teacherBundle);
         if (teacher is not null)
         {
             progress?.Report($"evaluating teacher {teacher.Name}");
@@ -51,6 +54,7 @@ public static class EvaluationRun
         {
             progress?.Report($"evaluating {student.Name}");
             using var bundle = await ModelLoader.LoadAsync(student.Spec, cancellationToken: cancellationToken);
+            chatTemplate.ApplyTo(bundle);
             scores.Add(LanguageModelEvaluator.Evaluate(student.Name, "student", bundle, teacherBundle, data, options, cancellationToken) with
             {
                 MetricsFile = MetricsPathOf(student.Spec),

@@ -22,6 +22,9 @@ public sealed record EvalOptions
 
     /// <summary>Longest generated answer for questions with reference final answers.</summary>
     public int MaxAnswerTokens { get; init; } = 256;
+
+    /// <summary>The chat template (and template variables) the run uses for every model; by default each model's own.</summary>
+    public ChatTemplateChoice ChatTemplate { get; init; } = ChatTemplateChoice.None;
 }
 
 /// <summary>Scores language models on held-out data: cross-entropy, KL to and agreement with a teacher, exact match, latency and size.</summary>

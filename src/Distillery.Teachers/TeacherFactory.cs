@@ -24,7 +24,7 @@ public static class TeacherFactory
         var parsed = ModelSpec.Parse(spec, "--teacher");
         ITeacher teacher = parsed.Kind == ModelKind.OpenAi
             ? CreateOpenAi(parsed.Target, settings)
-            : await LocalTeacher.LoadAsync(parsed, cancellationToken);
+            : await LocalTeacher.LoadAsync(parsed, settings.ChatTemplate, cancellationToken);
         return Wrap(teacher, settings);
     }
 

@@ -1,4 +1,5 @@
 using System;
+using Distillery.Models.Tokenizers;
 using Distillery.Teachers.Resilience;
 
 namespace Distillery.Teachers;
@@ -23,6 +24,9 @@ public sealed record TeacherSettings
 
     /// <summary>Tokens (prompt + completion) per minute; 0 for no limit.</summary>
     public int TokensPerMinute { get; init; }
+
+    /// <summary>The chat template and template variables a local teacher uses; by default its own template.</summary>
+    public ChatTemplateChoice ChatTemplate { get; init; } = ChatTemplateChoice.None;
 
     /// <summary>Counters the wrappers fill in.</summary>
     public TeacherStatistics Statistics { get; init; } = new();

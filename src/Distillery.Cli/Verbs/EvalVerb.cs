@@ -6,6 +6,7 @@ using System.Threading.Tasks;
 using Distillery.Core.Errors;
 using Distillery.Evaluation;
 using Distillery.Evaluation.Reports;
+using Distillery.Models.Tokenizers;
 using Spectre.Console;
 
 namespace Distillery.Cli.Verbs;
@@ -22,19 +23,22 @@ public sealed class EvalVerb(CliContext context) : IVerb
         var report = new Option<string?>("--report") { Description = "Folder for report.md, report.html and PNG plots" };
         var limit = new Option<int>("--limit") { Description = "Use at most this many examples", DefaultValueFactory = _ => 200 };
         var samples = new Option<int>("--samples") { Description = "Side-by-side samples in the report", DefaultValueFactory = _ => 3 };
+        var template = new ChatTemplateOptions("each model's");
         var command = new Command("eval", "Evaluate models: cross-entropy, KL to the teacher, agreement, exact match, ms/token, size") { models, teacher, data, report, limit, samples };
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(models)!, parse.GetValue(teacher), parse.GetValue(data)!, parse.GetValue(report),
-            parse.GetValue(limit), parse.GetValue(samples), ct));
+        template.AddTo(command);
+        command.SetAction(async (parse, ct) => await RunAsync(parse.GetValue(models)!, parse.GetValue(teacher), parse.GetValue(data)!, parse.GetValue(report),
+            parse.GetValue(limit), parse.GetValue(samples), await template.ResolveAsync(parse, ct), ct));
         return command;
     }
 
-    private async Task<int> RunAsync(string[] models, string? teacher, string data, string? reportDir, int limit, int samples, CancellationToken cancellationToken)
+    private async Task<int> RunAsync(string[] models, string? teacher, string data, string? reportDir, int limit, int samples, ChatTemplateChoice chatTemplate,
+        CancellationToken cancellationToken)
     {
         if (limit < 1) throw InputException.InField("--limit", "must be at least 1");
         if (samples < 0) throw InputException.InField("--samples", "must not be negative");
         var result = await context.Console.Status().StartAsync("evaluating", async status =>
             await EvaluationRun.RunAsync(teacher is null ? null : NamedModel.Parse(teacher), models.Select(NamedModel.Parse).ToList(), data, limit, samples,
-                progress: new Progress<string>(s => status.Status(Markup.Escape(s))), cancellationToken: cancellationToken));
+                new EvalOptions { ChatTemplate = chatTemplate }, progress: new Progress<string>(s => status.Status(Markup.Escape(s))), cancellationToken: cancellationToken));
         Print(context.Console, result);
         if (reportDir is not null)
         {

@@ -10,6 +10,7 @@ using Distillery.Core.Errors;
 using Distillery.Evaluation.Reports;
 using Distillery.Models.Gguf;
 using Distillery.Models.Loading;
+using Distillery.Models.Tokenizers;
 using Distillery.Teachers.Gguf;
 using Spectre.Console;
 
@@ -33,12 +34,15 @@ public sealed class ExportVerb(CliContext context) : IVerb
         {
             model, format, output, dtype, tokenizer, verify,
         };
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(model)!, parse.GetValue(format)!, parse.GetValue(output)!, parse.GetValue(dtype)!, parse.GetValue(tokenizer),
-            parse.GetValue(verify), ct));
+        var template = new ChatTemplateOptions();
+        template.AddTo(command);
+        command.SetAction(async (parse, ct) => await RunAsync(parse.GetValue(model)!, parse.GetValue(format)!, parse.GetValue(output)!, parse.GetValue(dtype)!, parse.GetValue(tokenizer),
+            parse.GetValue(verify), await template.ResolveAsync(parse, ct), ct));
         return command;
     }
 
-    private async Task<int> RunAsync(string spec, string format, string output, string dtype, string? tokenizer, bool verify, CancellationToken cancellationToken)
+    private async Task<int> RunAsync(string spec, string format, string output, string dtype, string? tokenizer, bool verify, ChatTemplateChoice chatTemplate,
+        CancellationToken cancellationToken)
     {
         if (format == "safetensors" && dtype == "q8_0")
             throw InputException.InField("--dtype", "q8_0 is a GGUF type; safetensors folders hold f32, f16 or bf16");
@@ -47,10 +51,11 @@ public sealed class ExportVerb(CliContext context) : IVerb
         if (verify && format != "gguf") throw InputException.InField("--verify", "checks GGUF files with llama.cpp; use it with --format gguf");
         spec = await ResolveBestOfAsync(spec, cancellationToken);
         using var bundle = await ModelLoader.LoadAsync(spec, tokenizer, cancellationToken);
+        chatTemplate.ApplyTo(bundle);
         if (format == "gguf")
         {
             var type = dtype switch { "f16" => GgmlType.F16, "q8_0" => GgmlType.Q8_0, _ => GgmlType.F32 };
-            LlamaGguf.Export(bundle.Model, bundle.Tokenizer, output, type, ServeVerb.ModelId(spec));
+            LlamaGguf.Export(bundle.Model, bundle.Tokenizer, output, type, ServeVerb.ModelId(spec), bundle.ChatTemplate.Source);
             context.Console.MarkupLine($"Wrote [bold]{Markup.Escape(output)}[/] from {Markup.Escape(spec)} (GGUF v3, {LlamaGguf.ArchitectureOf(bundle.Config)}, {dtype}, {new FileInfo(output).Length:N0} bytes)");
             if (verify) return type == GgmlType.Q8_0 ? ReportQuantisation(bundle, output) : Verify(bundle, output);
         }
@@ -62,7 +67,7 @@ public sealed class ExportVerb(CliContext context) : IVerb
                 "bf16" => TorchSharp.torch.ScalarType.BFloat16,
                 _ => TorchSharp.torch.ScalarType.Float32,
             });
-            context.Console.MarkupLine($"Wrote [bold]{Markup.Escape(output)}[/] (config.json, model.safetensors, tokenizer)");
+            context.Console.MarkupLine($"Wrote [bold]{Markup.Escape(output)}[/] (config.json, model.safetensors, tokenizer, chat template)");
         }
         return ExitCodes.Ok;
     }

@@ -44,6 +44,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
     private readonly Option<double> timeout = new("--timeout") { Description = "Seconds one attempt may take", DefaultValueFactory = _ => 120 };
     private readonly Option<int> maxRetries = new("--max-retries") { Description = "Retries for 429, 5xx, timeouts and dropped connections", DefaultValueFactory = _ => 5 };
     private readonly Option<string?> ledger = new("--ledger") { Description = "Ledger file (default: ledger.db in the output folder)" };
+    private readonly ChatTemplateOptions chatTemplate = new("a local teacher's");
 
     /// <inheritdoc />
     public Command Build()
@@ -53,6 +54,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
             prompts, teacher, output, topLogprobs, sampledLogprobs, samples, temperature, topP, maxTokens, seed, system, concurrency, rpm, tpm,
             budget, priceInput, priceOutput, prices, policy, baseUrl, apiKeyEnv, timeout, maxRetries, ledger,
         };
+        chatTemplate.AddTo(command);
         command.SetAction((parse, ct) => RunAsync(parse, ct));
         return command;
     }
@@ -98,6 +100,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
             RequestsPerMinute = parse.GetValue(rpm),
             TokensPerMinute = parse.GetValue(tpm),
             Statistics = statistics,
+            ChatTemplate = await chatTemplate.ResolveAsync(parse, cancellationToken),
         };
         var options = new LabelingOptions
         {

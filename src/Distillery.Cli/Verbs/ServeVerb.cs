@@ -5,6 +5,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
 using Distillery.Models.Loading;
+using Distillery.Models.Tokenizers;
 using Distillery.Server;
 using Spectre.Console;
 
@@ -23,16 +24,19 @@ public sealed class ServeVerb(CliContext context) : IVerb
         var apiKeyEnv = new Option<string?>("--api-key-env") { Description = "Require clients to send the key held in this environment variable" };
         var name = new Option<string?>("--name") { Description = "Model id clients name (default: the model file or folder name)" };
         var allowUnauthenticated = new Option<bool>("--allow-unauthenticated") { Description = "Serve a non-loopback --host without --api-key-env: anyone who can reach it may use it" };
+        var template = new ChatTemplateOptions();
         var command = new Command("serve", "Serve a local model over the OpenAI API (chat completions, completions, models)")
         {
             model, tokenizer, host, port, apiKeyEnv, name, allowUnauthenticated,
         };
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(model)!, parse.GetValue(tokenizer), parse.GetValue(host)!, parse.GetValue(port),
-            parse.GetValue(apiKeyEnv), parse.GetValue(allowUnauthenticated), parse.GetValue(name), ct));
+        template.AddTo(command);
+        command.SetAction(async (parse, ct) => await RunAsync(parse.GetValue(model)!, parse.GetValue(tokenizer), parse.GetValue(host)!, parse.GetValue(port),
+            parse.GetValue(apiKeyEnv), parse.GetValue(allowUnauthenticated), parse.GetValue(name), await template.ResolveAsync(parse, ct), ct));
         return command;
     }
 
-    private async Task<int> RunAsync(string spec, string? tokenizer, string host, int port, string? apiKeyEnv, bool allowUnauthenticated, string? name, CancellationToken cancellationToken)
+    private async Task<int> RunAsync(string spec, string? tokenizer, string host, int port, string? apiKeyEnv, bool allowUnauthenticated, string? name,
+        ChatTemplateChoice chatTemplate, CancellationToken cancellationToken)
     {
         if (port is < 0 or > 65535) throw InputException.InField("--port", "must be between 0 and 65535");
         System.Net.IPAddress? address = null;
@@ -48,6 +52,7 @@ public sealed class ServeVerb(CliContext context) : IVerb
             if (string.IsNullOrEmpty(apiKey)) throw InputException.InField("--api-key-env", $"the environment variable '{apiKeyEnv}' is not set");
         }
         using var bundle = await ModelLoader.LoadAsync(spec, tokenizer, cancellationToken);
+        chatTemplate.ApplyTo(bundle);
         var id = name ?? ModelId(spec);
         var options = new ServerOptions { Host = host, Port = port, ApiKey = apiKey };
         await using var server = await StartAsync(new ModelBundleService(bundle, id), options, cancellationToken);

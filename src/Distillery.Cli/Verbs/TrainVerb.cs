@@ -1,12 +1,15 @@
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
 using System.Globalization;
 using System.Linq;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
 using Distillery.Evaluation.Reports;
+using Distillery.Models.Tokenizers;
 using Distillery.Training.CrossTokenizer;
 using Distillery.Training.Language;
 using Distillery.Training.Language.Configuration;
@@ -30,7 +33,8 @@ public sealed class TrainVerb(CliContext context) : IVerb
         var studentConfig = new Option<string?>("--student-config") { Description = "New student from a LlamaConfig JSON file (vocab_size defaults to the tokenizer's)" };
         var preset = new Option<string?>("--student-preset") { Description = $"New student of a named size: {string.Join(", ", StudentPresets.Names)} (default tiny)" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "New student's tokenizer (file, folder, tiktoken:NAME); default: the teacher's" };
-        var template = new Option<string?>("--chat-template") { Description = "New student's chat template: chatml | plain; default: the teacher's" };
+        var template = new Option<string?>("--chat-template") { Description = "Student's chat template: chatml | plain | a Jinja file | a model folder; default: the student's own, the --tokenizer folder's, the teacher's" };
+        var templateArgs = new Option<string[]>("--chat-template-arg") { Description = "Template variable NAME=VALUE, JSON or text (e.g. enable_thinking=false); repeatable; recorded in the lineage", AllowMultipleArgumentsPerToken = false };
         var teacher = new Option<string?>("--teacher") { Description = "Local teacher for whitebox/onpolicy (any model spec)" };
         var policy = new Option<string?>("--policy") { Description = "Terms-policy file to check the dataset's teachers against" };
         var configFile = new Option<string?>("--config") { Description = "train.json with any of these settings (flags override it)" };
@@ -57,7 +61,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its latest checkpoint" };
         var command = new Command("train", "Train a student on a dataset folder: sft, top-k logprob KD, white-box KD or on-policy GKD")
         {
-            data, outDir, mode, student, studentConfig, preset, tokenizer, template, teacher, policy, configFile, steps, batch, accum, lr, warmup, seqLen,
+            data, outDir, mode, student, studentConfig, preset, tokenizer, template, templateArgs, teacher, policy, configFile, steps, batch, accum, lr, warmup, seqLen,
             temperature, alpha, beta, lambda, divergence, tail, topLogprobs, teacherSamples, crossTokenizer, chunkStartMatch, hiddenWeight, evalEvery, checkpointEvery, seed, resume,
         };
         command.SetAction(async (parse, ct) =>
@@ -74,6 +78,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
                 StudentPreset = parse.GetValue(preset) ?? config.StudentPreset,
                 Tokenizer = parse.GetValue(tokenizer) ?? config.Tokenizer,
                 ChatTemplate = parse.GetValue(template) ?? config.ChatTemplate,
+                ChatTemplateArgs = MergeTemplateArguments(config.ChatTemplateArgs, parse.GetValue(templateArgs)),
                 Teacher = parse.GetValue(teacher) ?? config.Teacher,
                 Policy = parse.GetValue(policy) ?? config.Policy,
                 Steps = parse.GetValue(steps) ?? config.Steps,
@@ -101,6 +106,15 @@ public sealed class TrainVerb(CliContext context) : IVerb
             return await RunAsync(config.Validate(), ct);
         });
         return command;
+    }
+
+    /// <summary>The config file's template variables, overridden by the command line's NAME=VALUE pairs.</summary>
+    private static Dictionary<string, JsonNode?>? MergeTemplateArguments(Dictionary<string, JsonNode?>? fromFile, string[]? pairs)
+    {
+        if (pairs is not { Length: > 0 }) return fromFile;
+        var merged = new Dictionary<string, JsonNode?>(fromFile ?? [], StringComparer.Ordinal);
+        foreach (var (name, value) in ChatTemplate.ParseArguments(pairs)) merged[name] = value;
+        return merged;
     }
 
     private async Task<int> RunAsync(LmTrainingConfig config, CancellationToken cancellationToken)

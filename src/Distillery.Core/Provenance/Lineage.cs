@@ -31,6 +31,11 @@ public sealed record Lineage
     /// <summary>The student: where it started, its size and its tokenizer.</summary>
     [JsonPropertyName("student")] public LineageStudent? Student { get; init; }
 
+    /// <summary>The chat template the training prompts were rendered with, and its extra variables.</summary>
+    [JsonPropertyName("chat_template")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LineageChatTemplate? ChatTemplate { get; init; }
+
     /// <summary>The datasets it was trained on; the audit reads them back.</summary>
     [JsonPropertyName("datasets")] public IReadOnlyList<LineageDataset> Datasets { get; init; } = [];
 
@@ -72,6 +77,15 @@ public sealed record LineageCrossTokenizer(
     [property: JsonPropertyName("one_to_one_share")] double OneToOneShare,
     [property: JsonPropertyName("teacher_token_share")] double TeacherTokenShare,
     [property: JsonPropertyName("top_k_mass_share")] double? TopKMassShare);
+
+/// <summary>The chat template in a <see cref="Lineage"/>.</summary>
+/// <param name="Name">A built-in's name (chatml, plain) or the file it was read from.</param>
+/// <param name="Sha256">SHA-256 of the Jinja source.</param>
+/// <param name="Arguments">The extra template variables (<c>--chat-template-arg</c>), such as <c>enable_thinking</c>.</param>
+public sealed record LineageChatTemplate(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("sha256")] string Sha256,
+    [property: JsonPropertyName("arguments")] IReadOnlyDictionary<string, JsonNode?> Arguments);
 
 /// <summary>The student in a <see cref="Lineage"/>.</summary>
 /// <param name="Init">The spec it started from (or the architecture it was built with).</param>

@@ -26,8 +26,11 @@ public static class LlamaGguf
         return config.ModelType is "qwen2" or "qwen3" ? config.ModelType : "llama";
     }
 
-    /// <summary>Writes a model and its tokenizer as a GGUF v3 file: F32, or F16 or Q8_0 matrices with F32 norms and biases.</summary>
-    public static void Export(LlamaForCausalLM model, ITextTokenizer tokenizer, string path, GgmlType dtype = GgmlType.F32, string name = "distillery-student")
+    /// <summary>The metadata key llama.cpp reads a model's Jinja chat template from.</summary>
+    public const string ChatTemplateKey = "tokenizer.chat_template";
+
+    /// <summary>Writes a model and its tokenizer as a GGUF v3 file: F32, or F16 or Q8_0 matrices with F32 norms and biases; with its chat template where given.</summary>
+    public static void Export(LlamaForCausalLM model, ITextTokenizer tokenizer, string path, GgmlType dtype = GgmlType.F32, string name = "distillery-student", string? chatTemplate = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -55,6 +58,7 @@ public static class LlamaGguf
         if (Rotary.Number(c.RopeScaling?["original_max_position_embeddings"]) is { } original)
             writer.Add($"{arch}.rope.scaling.original_context_length", (uint)original);
         GgufVocabulary.Add(writer, tokenizer, c);
+        if (chatTemplate is not null) writer.Add(ChatTemplateKey, chatTemplate);
         if (RopeFrequencyFactors.Of(c) is { } factors)
         {
             using var f = tensor(factors);

@@ -42,8 +42,8 @@ public sealed class ModelBundle : IDisposable
     /// <summary>Its blueprint.</summary>
     public LlamaConfig Config => Model.Config;
 
-    /// <summary>How chat messages become its prompt text.</summary>
-    public ChatTemplate ChatTemplate { get; }
+    /// <summary>How chat messages become its prompt text (replaceable, e.g. with <c>--chat-template</c> or template arguments).</summary>
+    public ChatTemplate ChatTemplate { get; set; }
 
     /// <summary>A randomly initialised model from a config and seed, with the given tokenizer.</summary>
     public static ModelBundle CreateRandom(LlamaConfig config, long seed, ITextTokenizer tokenizer, ChatTemplate? chatTemplate = null)

@@ -16,7 +16,7 @@ public static class ModelLoader
 {
     /// <summary>
     /// <c>llama2c:PATH</c>: a llama2.c .bin, its tokenizer beside it (tokenizer.bin, then tok{vocab}.bin) unless given;
-    /// <c>checkpoint:DIR</c>: a Hugging Face model folder with its tokenizer and optional chat_template.json.
+    /// <c>checkpoint:DIR</c>: a Hugging Face model folder with its tokenizer and chat template (chat_template.jinja, tokenizer_config.json, or an old chat_template.json).
     /// A bare path is taken as a folder or a .bin file by what it is. <paramref name="tokenizer"/> overrides the tokenizer
     /// (a file, a folder, or <c>tiktoken:o200k_base</c>).
     /// </summary>
@@ -64,7 +64,7 @@ public static class ModelLoader
                 {
                     if (tokenizer is not null) tok = await TokenizerLoader.LoadAsync(tokenizer, cancellationToken);
                     CheckVocab(tok, model.Config, spec);
-                    return new ModelBundle(spec, model, tok, ChatTemplate.Plain);
+                    return new ModelBundle(spec, model, tok, GgufChatTemplate(path));
                 }
                 catch
                 {
@@ -82,6 +82,13 @@ public static class ModelLoader
 
     /// <summary>A short name for a model: its file or folder name without the extension.</summary>
     public static string NameOf(string spec) => (ModelSpec.TryParse(spec) ?? new ModelSpec(ModelKind.Checkpoint, spec)).Name;
+
+    /// <summary>The GGUF file's own chat template (<c>tokenizer.chat_template</c>), or plain where it has none.</summary>
+    private static ChatTemplate GgufChatTemplate(string path)
+    {
+        using var file = GgufFile.Open(path);
+        return file.Metadata.ContainsKey(LlamaGguf.ChatTemplateKey) ? ChatTemplate.Parse(file.Get<string>(LlamaGguf.ChatTemplateKey), path) : ChatTemplate.Plain;
+    }
 
     private static string FindLlama2cTokenizer(string modelPath, LlamaConfig config)
     {

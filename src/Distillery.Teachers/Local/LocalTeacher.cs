@@ -8,6 +8,7 @@ using Distillery.Core.Provenance;
 using Distillery.Core.Specs;
 using Distillery.Models.Loading;
 using Distillery.Models.Runtime;
+using Distillery.Models.Tokenizers;
 
 namespace Distillery.Teachers.Local;
 
@@ -34,12 +35,18 @@ public sealed class LocalTeacher : ITeacher, IDisposable
     public TeacherIdentity Identity { get; }
 
     /// <summary>Loads the model a local spec names (libtorch loaded first).</summary>
-    public static async Task<LocalTeacher> LoadAsync(ModelSpec spec, CancellationToken cancellationToken = default)
+    public static Task<LocalTeacher> LoadAsync(ModelSpec spec, CancellationToken cancellationToken = default) =>
+        LoadAsync(spec, ChatTemplateChoice.None, cancellationToken);
+
+    /// <summary>Loads the model a local spec names (libtorch loaded first), its chat template as the run chose.</summary>
+    public static async Task<LocalTeacher> LoadAsync(ModelSpec spec, ChatTemplateChoice chatTemplate, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(chatTemplate);
         ArgumentNullException.ThrowIfNull(spec);
         if (spec.Kind == ModelKind.OpenAi) throw new ArgumentException("an openai: spec is not a local teacher", nameof(spec));
         TorchRuntime.EnsureLoaded();
         var bundle = await ModelLoader.LoadAsync($"{spec.Provider}:{spec.Target}", cancellationToken: cancellationToken);
+        chatTemplate.ApplyTo(bundle);
         return new LocalTeacher(spec, bundle);
     }
 

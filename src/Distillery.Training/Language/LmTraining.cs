@@ -140,6 +140,7 @@ public static class LmTraining
     {
         if (config.Teacher is null) return null;
         var teacher = await ModelLoader.LoadAsync(config.Teacher, cancellationToken: cancellationToken);
+        TemplateChoice(config, null).ApplyTo(teacher);
         teacher.Model.eval();
         foreach (var p in teacher.Model.parameters()) p.requires_grad = false;
         return teacher;
@@ -173,11 +174,21 @@ public static class LmTraining
     /// <summary>The student: an existing model, or a new one from a config file or preset with the given (or the teacher's) tokenizer.</summary>
     private static async Task<ModelBundle> CreateStudentAsync(LmTrainingConfig config, ModelBundle? teacher, string? resumeConfig, CancellationToken cancellationToken)
     {
-        if (config.Student is not null) return await ModelLoader.LoadAsync(config.Student, cancellationToken: cancellationToken);
+        var chosen = config.ChatTemplate is null ? null : await ChatTemplate.ResolveAsync(config.ChatTemplate, "chat_template", cancellationToken);
+        if (config.Student is not null)
+        {
+            var existing = await ModelLoader.LoadAsync(config.Student, cancellationToken: cancellationToken);
+            TemplateChoice(config, chosen).ApplyTo(existing);
+            return existing;
+        }
         var tokenizer = config.Tokenizer is not null
             ? await TokenizerLoader.LoadAsync(config.Tokenizer, cancellationToken)
             : teacher?.Tokenizer ?? throw InputException.InField("--tokenizer", "a new student needs a tokenizer: give --tokenizer (file, folder or tiktoken:NAME) or --teacher");
-        var template = (config.ChatTemplate is null ? null : ChatTemplate.BuiltIn(config.ChatTemplate)) ?? teacher?.ChatTemplate ?? ChatTemplate.ChatML;
+        // A tokenizer folder from a real model (tokenizer_config.json) brings that model's template.
+        var tokenizerTemplate = chosen is null && config.Tokenizer is not null && Directory.Exists(config.Tokenizer)
+            ? await ChatTemplate.TryLoadAsync(config.Tokenizer, cancellationToken)
+            : null;
+        var template = TemplateChoice(config, null).For(chosen ?? tokenizerTemplate ?? teacher?.ChatTemplate ?? ChatTemplate.ChatML);
         // The teacher's model may pad its vocabulary beyond its tokenizer's; a student sharing that tokenizer matches the model.
         var vocab = config.Tokenizer is null && teacher is not null ? teacher.Config.VocabSize : tokenizer.VocabSize;
         LlamaConfig architecture;
@@ -188,6 +199,9 @@ public static class LmTraining
             throw InputException.InField("vocab_size", $"{architecture.VocabSize} is smaller than the tokenizer's {tokenizer.VocabSize} tokens; leave it out to use the tokenizer's");
         return ModelBundle.CreateRandom(architecture, config.Seed, tokenizer, template);
     }
+
+    private static ChatTemplateChoice TemplateChoice(LmTrainingConfig config, ChatTemplate? chosen) =>
+        new(chosen, config.ChatTemplateArgs ?? new Dictionary<string, JsonNode?>());
 
     private static async Task<LlamaConfig> ReadStudentConfigAsync(string path, int vocab, CancellationToken cancellationToken)
     {
@@ -280,6 +294,8 @@ public static class LmTraining
             Mode = Kebab(config.Mode),
             Config = JsonSerializer.SerializeToNode(config, LmTrainingConfig.JsonOptions)!.AsObject(),
             Student = new LineageStudent(config.Student ?? student.Spec, student.Model.ParameterCount, student.Tokenizer.Name),
+            ChatTemplate = new LineageChatTemplate(student.ChatTemplate.Name, student.ChatTemplate.Sha256,
+                student.ChatTemplate.Arguments.ToDictionary(kv => kv.Key, kv => kv.Value?.DeepClone())),
             Datasets =
             [
                 new LineageDataset

@@ -120,20 +120,6 @@ public sealed class TokenizerTests(Stories260K stories)
         Assert.Equal("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", text);
     }
 
-    [Fact]
-    public async Task A_model_folder_overrides_the_chat_template()
-    {
-        using var scratch = new ScratchFolder("distillery-chat");
-        var dir = scratch.Path;
-        Assert.Same(ChatTemplate.ChatML, await ChatTemplate.LoadAsync(dir));
-        await new ChatTemplate("[{role}] {content}\n", "[assistant] ").SaveAsync(dir);
-        var loaded = await ChatTemplate.LoadAsync(dir);
-        Assert.Equal("[user] Hi\n[assistant] ", loaded.Apply([Core.Chat.ChatMessage.User("Hi")]));
-        await File.WriteAllTextAsync(Path.Combine(dir, ChatTemplate.FileName), """{"message": "no placeholder"}""");
-        var e = await Assert.ThrowsAsync<InputException>(() => ChatTemplate.LoadAsync(dir));
-        Assert.Contains("{content}", e.Message, StringComparison.Ordinal);
-    }
-
     /// <summary>run.c's encode written out plainly (rescan every pair each round): the independent reference.</summary>
     private static List<int> RunCEncode(Llama2cTokenizer tok, string text)
     {

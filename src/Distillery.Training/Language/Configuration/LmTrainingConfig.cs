@@ -1,6 +1,8 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using System.Threading;
 using System.Threading.Tasks;
@@ -38,8 +40,14 @@ public sealed record LmTrainingConfig
     /// <summary>The new student's tokenizer (file, folder or tiktoken:NAME); default: the teacher's.</summary>
     [JsonPropertyName("tokenizer")] public string? Tokenizer { get; init; }
 
-    /// <summary>The new student's chat template: "chatml" or "plain"; default: the teacher's, else ChatML.</summary>
+    /// <summary>
+    /// The student's chat template: "chatml", "plain", a Jinja file or a model folder; default: an existing student's own,
+    /// else the template of the --tokenizer folder, else the teacher's, else ChatML.
+    /// </summary>
     [JsonPropertyName("chat_template")] public string? ChatTemplate { get; init; }
+
+    /// <summary>Extra chat template variables (e.g. <c>{"enable_thinking": false}</c>) for the student's and the local teacher's templates.</summary>
+    [JsonPropertyName("chat_template_args")] public Dictionary<string, JsonNode?>? ChatTemplateArgs { get; init; }
 
     /// <summary>The local teacher (white-box and on-policy), any spec ModelLoader loads.</summary>
     [JsonPropertyName("teacher")] public string? Teacher { get; init; }
@@ -220,8 +228,8 @@ public sealed record LmTrainingConfig
         if (EvalEvery < 0) throw InputException.InField("--eval-every", "must not be negative");
         if (CheckpointEvery < 0) throw InputException.InField("--checkpoint-every", "must not be negative");
         if (Patience is < 1) throw InputException.InField("patience", "must be at least 1");
-        if (ChatTemplate is not null && Models.Tokenizers.ChatTemplate.BuiltIn(ChatTemplate) is null)
-            throw InputException.InField("chat_template", $"'{ChatTemplate}' is not a template; use {Models.Tokenizers.ChatTemplate.BuiltInNames}");
+        if (ChatTemplate is not null && Models.Tokenizers.ChatTemplate.BuiltIn(ChatTemplate) is null && !File.Exists(ChatTemplate) && !Directory.Exists(ChatTemplate))
+            throw InputException.InField("chat_template", $"'{ChatTemplate}' is not a template; use {Models.Tokenizers.ChatTemplate.BuiltInNames}, a Jinja file or a model folder");
         return this;
     }
 }
