@@ -44,7 +44,9 @@ public sealed class TrainVerb(CliContext context) : IVerb
         var alpha = new Option<double?>("--alpha") { Description = "Weight of the KD term against cross-entropy on the teacher's text" };
         var beta = new Option<double?>("--beta") { Description = "β of the generalised JSD" };
         var lambda = new Option<double?>("--lambda") { Description = "On-policy: probability that a batch is the student's own samples" };
-        var divergence = new Option<string?>("--divergence") { Description = "forward-kl | reverse-kl | jsd (default forward-kl; jsd for onpolicy)" };
+        var divergence = new Option<string?>("--divergence") { Description = "forward-kl | reverse-kl | jsd | sampled-reverse-kl (onpolicy only: per-token reverse KL on the student's samples) (default forward-kl; jsd for onpolicy)" };
+        var sampleTemperature = new Option<double?>("--sample-temperature") { Description = "On-policy: the temperature the student samples its continuations at (default 1; not the KD --temperature)" };
+        var maxNewTokens = new Option<int?>("--max-new-tokens") { Description = "On-policy: the most tokens the student samples per prompt (default 64)" };
         var tail = new Option<string?>("--tail-policy") { Description = "Top-k tail: fold-tail-into-bucket | renormalise" };
         var crossTokenizer = new Option<string?>("--cross-tokenizer") { Description = "When the student's tokenizer differs from the teacher's: alm | topk-chunk-starts | alm-and-topk (topk, default alm-and-topk), uld | hybrid (whitebox, default hybrid)" };
         var chunkStartMatch = new Option<string?>("--chunk-start-match") { Description = "Across tokenizers, which teacher alternatives count at a chunk start: unambiguous-token (default) | whole-token | first-token" };
@@ -56,7 +58,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
         var command = new Command("train", "Train a student on a dataset folder: sft, top-k logprob KD, white-box KD or on-policy GKD")
         {
             data, outDir, mode, student, studentConfig, preset, tokenizer, template, teacher, policy, configFile, steps, batch, accum, lr, warmup, seqLen,
-            temperature, alpha, beta, lambda, divergence, tail, crossTokenizer, chunkStartMatch, hiddenWeight, evalEvery, checkpointEvery, seed, resume,
+            temperature, alpha, beta, lambda, divergence, sampleTemperature, maxNewTokens, tail, crossTokenizer, chunkStartMatch, hiddenWeight, evalEvery, checkpointEvery, seed, resume,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -85,6 +87,8 @@ public sealed class TrainVerb(CliContext context) : IVerb
                 Beta = parse.GetValue(beta) ?? config.Beta,
                 Lambda = parse.GetValue(lambda) ?? config.Lambda,
                 Divergence = parse.GetValue(divergence) is { } d ? ParseEnum<TokenDivergence>("--divergence", d) : config.Divergence,
+                SampleTemperature = parse.GetValue(sampleTemperature) ?? config.SampleTemperature,
+                MaxNewTokens = parse.GetValue(maxNewTokens) ?? config.MaxNewTokens,
                 TailPolicy = parse.GetValue(tail) is { } t ? ParseEnum<TopKTailPolicy>("--tail-policy", t) : config.TailPolicy,
                 CrossTokenizer = parse.GetValue(crossTokenizer) is { } x ? ParseEnum<CrossTokenizerMethod>("--cross-tokenizer", x) : config.CrossTokenizer,
                 ChunkStartMatch = parse.GetValue(chunkStartMatch) is { } csm ? ParseEnum<AlternativeMatch>("--chunk-start-match", csm) : config.ChunkStartMatch,

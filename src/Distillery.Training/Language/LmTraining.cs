@@ -272,7 +272,7 @@ public static class LmTraining
                 var whiteBox = new WhiteBoxObjective(model, teacher!.Model, loss);
                 return config.Mode == LmMode.Whitebox
                     ? whiteBox
-                    : new OnPolicyObjective(model, whiteBox, config.Lambda, config.MaxNewTokens, seqLen, config.Seed, tokenizer.StopIds);
+                    : new OnPolicyObjective(model, whiteBox, new OnPolicySampling(config.Lambda, config.MaxNewTokens, seqLen, config.Seed, config.SampleTemperature, tokenizer.StopIds));
             }
             default:
                 throw new ArgumentOutOfRangeException(nameof(config), config.Mode, "unknown mode");
@@ -293,7 +293,7 @@ public static class LmTraining
     {
         LmMode.Sft => "cross-entropy on teacher text",
         LmMode.Topk => $"{config.ResolvedAlpha:G3}·top-k KL ({Kebab(config.TailPolicy)}) + {1 - config.ResolvedAlpha:G3}·cross-entropy",
-        _ => $"{(config.Mode == LmMode.Onpolicy ? $"on-policy (λ={config.Lambda:G3}) " : "")}{Kebab(config.ResolvedDivergence)}"
+        _ => $"{(config.Mode == LmMode.Onpolicy ? $"on-policy (λ={config.Lambda:G3}, sampled at T={config.SampleTemperature:G3}) " : "")}{Kebab(config.ResolvedDivergence)}"
              + (config.ResolvedDivergence == TokenDivergence.Jsd ? $" β={config.Beta:G3}" : "")
              + $" at T={config.Temperature:G3}" + (config.ResolvedAlpha < 1 ? $", α={config.ResolvedAlpha:G3} with cross-entropy" : "")
              + (config.HiddenWeight > 0 ? $" + {config.HiddenWeight:G3}·hidden-state {Kebab(config.HiddenMetric)}" : ""),

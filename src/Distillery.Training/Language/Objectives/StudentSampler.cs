@@ -7,39 +7,68 @@ using static TorchSharp.torch;
 
 namespace Distillery.Training.Language.Objectives;
 
-/// <summary>Samples a continuation from the model being trained (its live weights, not a snapshot), without gradients.</summary>
+/// <summary>Samples continuations from the model being trained (its live weights, not a snapshot), without gradients.</summary>
 public static class StudentSampler
 {
     /// <summary>
     /// Up to <paramref name="maxNewTokens"/> ids drawn at temperature 1 after <paramref name="promptIds"/>, ending early
     /// (and including) a stop id.
     /// </summary>
-    public static int[] Sample(LlamaForCausalLM model, IReadOnlyList<int> promptIds, int maxNewTokens, Random random, IReadOnlyCollection<int> stopIds)
+    public static int[] Sample(LlamaForCausalLM model, IReadOnlyList<int> promptIds, int maxNewTokens, Random random, IReadOnlyCollection<int> stopIds) =>
+        SampleBatch(model, [promptIds], maxNewTokens, 1.0, random, stopIds)[0];
+
+    /// <summary>
+    /// One continuation per prompt, the whole batch decoded side by side through one KV cache: up to
+    /// <paramref name="maxNewTokens"/> ids each, drawn at <paramref name="temperature"/> (0 is greedy), each ending early
+    /// (and including) a stop id. Prompts of different lengths need no padding: every row starts from the shortest prompt's
+    /// length, and a row whose prompt is longer is fed its own next prompt token until its prompt is used up, so each row
+    /// sees exactly its own tokens at their true positions. Draws come from <paramref name="random"/> row by row at each
+    /// position, so a seed gives the same samples.
+    /// </summary>
+    public static int[][] SampleBatch(LlamaForCausalLM model, IReadOnlyList<IReadOnlyList<int>> prompts, int maxNewTokens, double temperature, Random random, IReadOnlyCollection<int> stopIds)
     {
         ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(promptIds);
+        ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(random);
         ArgumentNullException.ThrowIfNull(stopIds);
-        if (promptIds.Count == 0) throw new ArgumentException("the prompt is empty", nameof(promptIds));
-        maxNewTokens = Math.Min(maxNewTokens, model.Config.MaxPositionEmbeddings - promptIds.Count);
-        if (maxNewTokens < 1) return [];
+        if (prompts.Count == 0) return [];
+        if (prompts.Any(p => p.Count == 0)) throw new ArgumentException("a prompt is empty", nameof(prompts));
+        var context = model.Config.MaxPositionEmbeddings;
+        var budgets = prompts.Select(p => Math.Max(0, Math.Min(maxNewTokens, context - p.Count))).ToArray();
+        var generated = prompts.Select(_ => new List<int>()).ToArray();
+        var done = budgets.Select(b => b < 1).ToArray();
+        if (done.All(d => d)) return [.. generated.Select(g => g.ToArray())];
+
+        int rows = prompts.Count, shortest = prompts.Min(p => p.Count);
+        var end = prompts.Select((p, i) => p.Count + budgets[i]).Max(); // the last position any row needs
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var device = model.OutputWeight.device;
-        using var cache = new KvCache(model.Config, 1, promptIds.Count + maxNewTokens, device);
-        var ids = new long[promptIds.Count];
-        for (var i = 0; i < ids.Length; i++) ids[i] = promptIds[i];
-        var next = tensor(ids, [1, ids.Length], ScalarType.Int64).to(device);
-        var generated = new List<int>(maxNewTokens);
-        while (generated.Count < maxNewTokens)
+        using var cache = new KvCache(model.Config, rows, end, device);
+        var first = new long[rows * shortest];
+        for (var r = 0; r < rows; r++)
+            for (var i = 0; i < shortest; i++) first[r * shortest + i] = prompts[r][i];
+        var next = tensor(first, [rows, shortest], ScalarType.Int64).to(device); // (B, shortest)
+        var feed = new long[rows];
+        for (var position = shortest; position < end; position++)
         {
             using var step = NewDisposeScope();
-            var logits = model.Forward(next, cache).Logits[0, -1].to(ScalarType.Float32).cpu(); // (V)
-            var id = Sampler.Sample(logits.data<float>().ToArray(), 1.0, 0, 1.0, random);
-            generated.Add(id);
-            if (stopIds.Contains(id)) break;
-            next = tensor(new long[] { id }, [1, 1], ScalarType.Int64).to(device).MoveToOuterDisposeScope();
+            var logits = model.Forward(next, cache).Logits[.., -1].to(ScalarType.Float32).cpu(); // (B, V): the next position's distribution
+            var all = logits.data<float>().ToArray();
+            var vocab = (int)logits.shape[1];
+            for (var r = 0; r < rows; r++)
+            {
+                var prompt = prompts[r];
+                if (position < prompt.Count) { feed[r] = prompt[position]; continue; }
+                if (done[r]) { feed[r] = 0; continue; } // a finished row idles on a harmless id; nothing reads its output
+                var id = Sampler.Sample(all.AsSpan(r * vocab, vocab), temperature, 0, 1.0, random);
+                generated[r].Add(id);
+                done[r] = generated[r].Count >= budgets[r] || stopIds.Contains(id);
+                feed[r] = id;
+            }
+            if (done.All(d => d) || position + 1 >= end) break;
+            next = tensor(feed, [rows, 1], ScalarType.Int64).to(device).MoveToOuterDisposeScope(); // (B, 1)
         }
-        return [.. generated];
+        return [.. generated.Select(g => g.ToArray())];
     }
 }
