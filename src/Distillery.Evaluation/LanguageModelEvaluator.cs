@@ -22,6 +22,12 @@ public sealed record EvalOptions
 
     /// <summary>Longest generated answer for questions with reference final answers.</summary>
     public int MaxAnswerTokens { get; init; } = 256;
+
+    /// <summary>Tokens the model samples per held-out prompt for the sample-level reverse KL (0 skips it).</summary>
+    public int SampleTokens { get; init; } = 64;
+
+    /// <summary>Seed of those samples.</summary>
+    public int SampleSeed { get; init; }
 }
 
 /// <summary>Scores language models on held-out data: cross-entropy, KL to and agreement with a teacher, exact match, latency and size.</summary>
@@ -79,6 +85,7 @@ public static class LanguageModelEvaluator
                 }
             }
         }
+        var sampleReverseKl = compareTeacher && options.SampleTokens > 0 ? SampleReverseKl(model, teacher!, data, options) : null;
         return new ModelScore
         {
             Name = name,
@@ -92,9 +99,19 @@ public static class LanguageModelEvaluator
             KlToTeacher = compareTeacher && tokens > 0 ? kl / tokens : null,
             ChunkAgreement = compareChunks && chunks > 0 ? chunksAgreed / (double)chunks : null,
             Agreement = compareTeacher && tokens > 0 ? agree / (double)tokens : null,
+            SampleReverseKl = sampleReverseKl,
             ExactMatch = questions > 0 ? correct / (double)questions : null,
             MsPerToken = MeasureMsPerToken(model, data, options.LatencyTokens, cancellationToken),
         };
+    }
+
+    /// <summary>The model's sample-level KL(model ‖ teacher) on the chat examples' prompts (<see cref="SampleLevelReverseKl"/>).</summary>
+    private static double? SampleReverseKl(ModelBundle model, ModelBundle teacher, IReadOnlyList<EvalExample> data, EvalOptions options)
+    {
+        var prompts = data.OfType<ChatExample>().Select(chat => model.EncodePrompt(model.ChatTemplate.Apply(chat.Prompt))).ToList();
+        var stops = new HashSet<int>(model.Tokenizer.StopIds);
+        stops.UnionWith(model.Config.EosTokenIds);
+        return SampleLevelReverseKl.Measure(model.Model, teacher.Model, prompts, stops, options.SampleTokens, options.SampleSeed);
     }
 
     /// <summary>

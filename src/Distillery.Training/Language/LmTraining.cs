@@ -144,6 +144,7 @@ public static class LmTraining
         ClipGradientNorm = config.Clip > 0 ? config.Clip : null,
         Seed = config.Seed,
         EvalEvery = hasEval ? config.EvalEvery : 0,
+        EvaluateAtStart = hasEval && config.Student is not null,
         EarlyStoppingPatience = hasEval ? config.Patience : null,
         CheckpointEvery = config.CheckpointEvery,
         Resume = config.Resume,

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Distillery.Core.Hashing;
+using Distillery.Models.Decoding;
 using Distillery.Training.Language.Data;
 using Distillery.Training.Trainer;
 using static TorchSharp.torch;
@@ -63,7 +64,7 @@ public sealed class OnPolicyObjective : ITrainingObjective<LmBatch>
         var prompts = batch.Examples.Select(e => (IReadOnlyList<int>)e.Ids.AsSpan(0, e.PromptLength).ToArray()).ToList();
         var budget = Math.Min(sampling.MaxNewTokens, sampling.MaxLength - prompts.Min(p => p.Count));
         var continuations = budget < 1 ? prompts.Select(_ => Array.Empty<int>()).ToArray()
-            : StudentSampler.SampleBatch(model.Student, prompts, budget, sampling.Temperature, random, sampling.StopIds);
+            : BatchSampler.Sample(model.Student, prompts, budget, sampling.Temperature, random, sampling.StopIds);
         var sampled = batch.Examples.Select((e, i) =>
         {
             var room = Math.Max(0, sampling.MaxLength - e.PromptLength);

@@ -1,22 +1,17 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using Distillery.Models.Decoding;
 using Distillery.Models.Llama;
 using static TorchSharp.torch;
 
-namespace Distillery.Training.Language.Objectives;
+namespace Distillery.Models.Decoding;
 
-/// <summary>Samples continuations from the model being trained (its live weights, not a snapshot), without gradients.</summary>
-public static class StudentSampler
+/// <summary>
+/// Samples continuations of many prompts at once through the model's own forward pass (so a model being trained samples
+/// with its live weights), without gradients: the on-policy student's samples and the evaluation's sample-level KL.
+/// </summary>
+public static class BatchSampler
 {
-    /// <summary>
-    /// Up to <paramref name="maxNewTokens"/> ids drawn at temperature 1 after <paramref name="promptIds"/>, ending early
-    /// (and including) a stop id.
-    /// </summary>
-    public static int[] Sample(LlamaForCausalLM model, IReadOnlyList<int> promptIds, int maxNewTokens, Random random, IReadOnlyCollection<int> stopIds) =>
-        SampleBatch(model, [promptIds], maxNewTokens, 1.0, random, stopIds)[0];
-
     /// <summary>
     /// One continuation per prompt, the whole batch decoded side by side through one KV cache: up to
     /// <paramref name="maxNewTokens"/> ids each, drawn at <paramref name="temperature"/> (0 is greedy), each ending early
@@ -25,7 +20,7 @@ public static class StudentSampler
     /// sees exactly its own tokens at their true positions. Draws come from <paramref name="random"/> row by row at each
     /// position, so a seed gives the same samples.
     /// </summary>
-    public static int[][] SampleBatch(LlamaForCausalLM model, IReadOnlyList<IReadOnlyList<int>> prompts, int maxNewTokens, double temperature, Random random, IReadOnlyCollection<int> stopIds)
+    public static int[][] Sample(LlamaForCausalLM model, IReadOnlyList<IReadOnlyList<int>> prompts, int maxNewTokens, double temperature, Random random, IReadOnlyCollection<int> stopIds)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(prompts);
