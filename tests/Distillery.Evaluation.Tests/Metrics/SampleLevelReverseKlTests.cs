@@ -24,15 +24,16 @@ public sealed class SampleLevelReverseKlTests
     }
 
     [Fact]
+    [Trait("Speed", "Slow")]
     public async Task OneTokenSamplesAverageToTheExactKlOfTheFirstPosition()
     {
         // With one sampled token per prompt, the estimate is a Monte Carlo mean of log q(y) − log p(y), y ~ q, whose
         // expectation KL(q ‖ p) and variance are computed exactly from the two distributions.
         using var teacher = await TeacherAsync();
         using var student = LlamaForCausalLM.Create(teacher.Config, seed: 7);
-        const int n = 3000;
+        const int n = 400;
         var prompts = Enumerable.Repeat(new[] { 1, 403 }, n).ToArray();
-        var estimate = SampleLevelReverseKl.Measure(student, teacher.Model, prompts, [], 1, seed: 5, batchSize: 500)!.Value;
+        var estimate = SampleLevelReverseKl.Measure(student, teacher.Model, prompts, [], 1, seed: 5, batchSize: 400)!.Value;
 
         using var _ = no_grad();
         var input = tensor(new long[] { 1, 403 }, [1, 2]);

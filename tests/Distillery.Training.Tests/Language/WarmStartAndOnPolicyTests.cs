@@ -80,21 +80,23 @@ public sealed class WarmStartAndOnPolicyTests(StoriesDatasetFixture fixture, ITe
         Assert.Equal("checkpoint:" + start.ModelDirectory, lineage.Student!.Init);
     }
 
-    [Fact]
-    public async Task OnPolicySampledReverseKlFromAnSftStartLowersHeldOutKlToTheTeacher()
+    [Theory]
+    [InlineData(TokenDivergence.SampledReverseKl, 1.0, 1e-3)]
+    public async Task OnPolicyFromAnSftStartLowersHeldOutKlToTheTeacher(TokenDivergence divergence, double lambda, double lr)
     {
-        var sft = await SftStartAsync("onpolicy-sft-start", steps: 40);
-        var onPolicy = Config("onpolicy-from-sft", LmMode.Onpolicy, steps: 40) with
+        var sft = await SftStartAsync($"onpolicy-sft-start-{divergence}-{lr}", steps: 40);
+        var onPolicy = Config($"onpolicy-from-sft-{divergence}-{lr}", LmMode.Onpolicy, steps: 40) with
         {
             Student = "checkpoint:" + sft.ModelDirectory,
             Tokenizer = null,
             ChatTemplate = null,
-            Divergence = TokenDivergence.SampledReverseKl,
-            Lambda = 1.0,
-            LearningRate = 3e-3,
+            Divergence = divergence,
+            Lambda = lambda,
+            LearningRate = lr,
+            MinLearningRate = lr / 10,
         };
         var report = await LmTraining.RunAsync(onPolicy);
-        output.WriteLine($"held-out KL(T‖S): SFT start {sft.EvalKlToTeacher:F4}, on-policy from it {report.EvalKlToTeacher:F4}");
+        output.WriteLine($"{divergence} lr {lr}: held-out KL(T‖S): SFT start {sft.EvalKlToTeacher:F4}, on-policy from it {report.EvalKlToTeacher:F4}");
         Assert.True(report.EvalKlToTeacher < sft.EvalKlToTeacher - 0.02, $"KL went {sft.EvalKlToTeacher} → {report.EvalKlToTeacher}");
     }
 
