@@ -14,6 +14,7 @@ using Distillery.Core.Ledger;
 using Distillery.Teachers;
 using Distillery.Teachers.Labeling;
 using Distillery.Teachers.OpenAi;
+using Distillery.TestSupport.Servers;
 using TeachersBench;
 
 // Requests/s of `distill generate` (OpenAI SDK teacher + retries + rate limiter + ledger + dataset writer) against a local
@@ -23,10 +24,16 @@ using TeachersBench;
 // Usage: dotnet run -c Release --project bench/TeachersBench [-- --seconds S --repeats R]
 var slots = 16;
 var serviceTime = TimeSpan.FromMilliseconds(20);
+// 17 words: the fake server's answer (the words reversed after "echo") is cut at max_tokens = 16.
+const string Prompt = "Tell me a short story about the number {0}, with a dog, a cat and a ball.";
 if (args.Contains("--serve"))
 {
-    // The server's own process: print the base URL, serve until standard input ends.
-    await using var served = await BenchServer.StartAsync(slots, serviceTime);
+    // The server's own process, as a real teacher server is (in the measuring process its service time would depend on
+    // that process's thread pool and timers, which the code being measured changes): print the base URL, serve until
+    // standard input ends.
+    await using var served = await FakeOpenAiServer.StartAsync();
+    served.Slots = slots;
+    served.Latency = serviceTime;
     Console.WriteLine(served.BaseUrl);
     await Console.In.ReadToEndAsync();
     return 0;
@@ -149,7 +156,7 @@ static async Task<double> MeasureSdkAsync(Uri baseUrl, int concurrency, int requ
     await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
     {
         while (Interlocked.Increment(ref next) <= requests)
-            await teacher.CompleteAsync(new TeacherRequest([ChatMessage.User("Tell me a short story about the number 7.")], new SamplingParameters { Temperature = 0, MaxTokens = 16, TopLogprobs = 5 }));
+            await teacher.CompleteAsync(new TeacherRequest([ChatMessage.User(string.Format(System.Globalization.CultureInfo.InvariantCulture, Prompt, 7))], new SamplingParameters { Temperature = 0, MaxTokens = 16, TopLogprobs = 5 }));
     }));
     return requests / watch.Elapsed.TotalSeconds;
 }
@@ -158,7 +165,8 @@ static async Task<(double Rate, int Lost)> MeasureDistillAsync(ServerProcess ser
 {
     Directory.CreateDirectory(directory);
     var prompts = Path.Combine(directory, "prompts.jsonl");
-    await File.WriteAllLinesAsync(prompts, Enumerable.Range(0, requests).Select(i => $"{{\"id\":\"p{i}\",\"prompt\":\"Tell me a short story about the number {i}.\"}}"));
+    await File.WriteAllLinesAsync(prompts, Enumerable.Range(0, requests).Select(i =>
+        $"{{\"id\":\"p{i}\",\"prompt\":\"{string.Format(System.Globalization.CultureInfo.InvariantCulture, Prompt, i)}\"}}"));
     var output = Path.Combine(directory, "out");
     var statistics = new TeacherStatistics();
     var teacher = TeacherFactory.Wrap(new OpenAiTeacher("bench-model", server.BaseUrl, "sk-bench", TimeSpan.FromSeconds(60)), new TeacherSettings { Statistics = statistics });
@@ -182,7 +190,7 @@ static async Task<(double Rate, int Lost)> MeasureDistillAsync(ServerProcess ser
 }
 
 static string RequestBody() =>
-    """{"model":"bench-model","messages":[{"role":"user","content":"Tell me a short story about the number 7."}],"temperature":0,"max_completion_tokens":16,"logprobs":true,"top_logprobs":5}""";
+    """{"model":"bench-model","messages":[{"role":"user","content":"Tell me a short story about the number 7, with a dog, a cat and a ball."}],"temperature":0,"max_completion_tokens":16,"logprobs":true,"top_logprobs":5}""";
 
 static string CpuModel()
 {
@@ -209,7 +217,7 @@ static string LoadAverage()
 }
 
 static bool IsRelease() =>
-    !(typeof(BenchServer).Assembly.GetCustomAttributes(typeof(DebuggableAttribute), false).OfType<DebuggableAttribute>().FirstOrDefault()?.IsJITOptimizerDisabled ?? false);
+    !(typeof(ServerProcess).Assembly.GetCustomAttributes(typeof(DebuggableAttribute), false).OfType<DebuggableAttribute>().FirstOrDefault()?.IsJITOptimizerDisabled ?? false);
 
 static string FindResultsDirectory()
 {

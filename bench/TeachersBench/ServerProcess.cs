@@ -3,10 +3,11 @@ using System.Diagnostics;
 using System.Net.Http;
 using System.Reflection;
 using System.Threading.Tasks;
+using Distillery.TestSupport.Servers;
 
 namespace TeachersBench;
 
-/// <summary>The bench server running in a child process (this program with <c>--serve</c>), and the calls that read and reset its count of answers.</summary>
+/// <summary>The fake OpenAI server running in a child process (this program with <c>--serve</c>), and the calls that read and reset its count of answers.</summary>
 public sealed class ServerProcess : IAsyncDisposable
 {
     private readonly Process process;
@@ -46,10 +47,10 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Answers the server has sent since the last reset.</summary>
-    public async Task<int> AnsweredAsync() => int.Parse(await http.GetStringAsync(new Uri(BaseUrl, "/bench/answered")), System.Globalization.CultureInfo.InvariantCulture);
+    public async Task<int> AnsweredAsync() => int.Parse(await http.GetStringAsync(new Uri(BaseUrl, FakeOpenAiServer.AnsweredPath)), System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Sets the server's count of answers back to zero.</summary>
-    public async Task ResetAsync() => (await http.PostAsync(new Uri(BaseUrl, "/bench/reset"), null)).EnsureSuccessStatusCode();
+    public async Task ResetAsync() => (await http.PostAsync(new Uri(BaseUrl, FakeOpenAiServer.ResetPath), null)).EnsureSuccessStatusCode();
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using Distillery.Core.Chat;
 using Distillery.Core.Tokens;
+using Distillery.Teachers.Ledger;
 
 namespace Distillery.Teachers;
 
@@ -10,6 +11,9 @@ public sealed record TeacherRequest(IReadOnlyList<ChatMessage> Messages, Samplin
 {
     /// <summary>Counts filled in by wrappers (retries) while this request is served.</summary>
     public RequestTrace Trace { get; init; } = new();
+
+    /// <summary>The request's ledger key, computed ahead (a run hashes all its requests at once); null: the ledger wrapper computes it as sample 0.</summary>
+    public LedgerKey? Key { get; init; }
 
     /// <summary>A rough count of the prompt's tokens (4 characters a token, 4 per message) for rate limits and budgets before the server counts them.</summary>
     public int EstimatedPromptTokens()
@@ -20,13 +24,16 @@ public sealed record TeacherRequest(IReadOnlyList<ChatMessage> Messages, Samplin
     }
 }
 
-/// <summary>What happened while one request was served: how many retries it took.</summary>
+/// <summary>What happened while one request was served: how many retries it took, and what the ledger did with it.</summary>
 public sealed class RequestTrace
 {
     private int retries;
 
     /// <summary>Retries made for this request.</summary>
     public int Retries => retries;
+
+    /// <summary>What the ledger wrapper did with this request; null where none served it.</summary>
+    public LedgerReceipt? Ledger { get; set; }
 
     /// <summary>Counts one retry.</summary>
     public void AddRetry() => System.Threading.Interlocked.Increment(ref retries);

@@ -5,6 +5,7 @@ using Distillery.Cli.Tests.Fuzzing;
 using Distillery.Core.Errors;
 using Distillery.TestSupport.Cli;
 using Distillery.TestSupport.Files;
+using Distillery.TestSupport.Tokenizers;
 
 namespace Distillery.Cli.Tests;
 
@@ -78,6 +79,24 @@ public sealed class BadInputTests
         }
         await File.WriteAllBytesAsync(path, bytes);
         var result = await Distill.RunAsync("sample", "--model", $"{kind}:{path}", "--prompt", "Once", "--max-tokens", "2");
+        AssertOneLineBadInput(result, path);
+        Assert.DoesNotContain("   at ", result.Error);
+    }
+
+    [Theory]
+    [InlineData("tiktoken.json")]
+    [InlineData("tokenizer.model")]
+    public async Task A_corrupted_tokenizer_file_is_one_line_and_exit_2(string name)
+    {
+        using var dir = new ScratchFolder();
+        var model = dir.File("model.bin");
+        await File.WriteAllBytesAsync(model, SeedFiles.Llama2cCheckpointBytes(new Random(1)));
+        var path = dir.File(name);
+        var whole = name == "tiktoken.json"
+            ? System.Text.Encoding.UTF8.GetBytes(SeedFiles.TiktokenJson())
+            : await File.ReadAllBytesAsync(TokenizerData.Committed("spm-bpe-1024/tokenizer.model"));
+        await File.WriteAllBytesAsync(path, whole[..(whole.Length / 2)]); // cut in the middle
+        var result = await Distill.RunAsync("sample", "--model", $"llama2c:{model}", "--tokenizer", path, "--prompt", "Once", "--max-tokens", "2");
         AssertOneLineBadInput(result, path);
         Assert.DoesNotContain("   at ", result.Error);
     }

@@ -39,8 +39,9 @@ public static class LineageFile
         {
             var lineage = JsonSerializer.Deserialize<Lineage>(await File.ReadAllTextAsync(path, cancellationToken), Options)
                           ?? throw InputException.InFile(path, "is null, not a lineage object");
-            // List elements are not covered by nullable annotations: a null dataset or teacher is checked here.
-            if (lineage.Datasets.Any(d => d is null) || lineage.Teachers.Any(t => t is null || t.ModelsReported.Any(m => m is null)))
+            // List elements are not covered by nullable annotations, nor is a missing constructor parameter: a null dataset,
+            // teacher or model list is checked here.
+            if (lineage.Datasets.Any(d => d is null) || lineage.Teachers.Any(t => t is null || t.ModelsReported is null || t.ModelsReported.Any(m => m is null)))
                 throw InputException.InFile(path, "has a null where a dataset, teacher or model name belongs");
             return lineage;
         }

@@ -2,8 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
@@ -24,28 +22,37 @@ public static class CheckpointFolder
     public const string ConfigFile = "config.json";
 
     /// <summary>The single-file weights name.</summary>
-    public const string WeightsFile = "model.safetensors";
+    public const string WeightsFile = ShardedWeights.WeightsFile;
 
     /// <summary>The sharded weights index name.</summary>
-    public const string IndexFile = "model.safetensors.index.json";
+    public const string IndexFile = ShardedWeights.IndexFile;
 
 
     /// <summary>
-    /// Writes config.json, model.safetensors (float32, HF names; a tied head is stored once, as the embedding),
-    /// the tokenizer's files where one is given, and distillery.json where a lineage is given.
+    /// Writes config.json, model.safetensors (HF names; a tied head is stored once, as the embedding) in float32, float16 or
+    /// bfloat16, as shards with an index where they exceed <paramref name="maxShardBytes"/>, the tokenizer's files where one is
+    /// given, and distillery.json where a lineage is given.
     /// </summary>
-    public static async Task SaveAsync(string directory, LlamaForCausalLM model, ITextTokenizer? tokenizer = null, Lineage? lineage = null, CancellationToken cancellationToken = default)
+    public static async Task SaveAsync(string directory, LlamaForCausalLM model, ITextTokenizer? tokenizer = null, Lineage? lineage = null,
+        CancellationToken cancellationToken = default, ScalarType dtype = ScalarType.Float32, long maxShardBytes = long.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(directory);
         ArgumentNullException.ThrowIfNull(model);
         Directory.CreateDirectory(directory);
-        await (model.Config with { TorchDtype = "float32" }).SaveAsync(Path.Combine(directory, ConfigFile), cancellationToken);
-        var tensors = model.named_parameters().Select(p => KeyValuePair.Create(p.name, (Tensor)p.parameter)).ToList();
-        // Write to a temporary name and move, so an interrupted save never leaves a half-written model.safetensors.
-        var weights = Path.Combine(directory, WeightsFile);
-        var partial = weights + ".partial";
-        await Task.Run(() => SafeTensors.Write(partial, tensors, new Dictionary<string, string> { ["format"] = "pt" }), cancellationToken);
-        File.Move(partial, weights, overwrite: true);
+        var dtypeName = dtype switch
+        {
+            ScalarType.Float32 => "float32",
+            ScalarType.Float16 => "float16",
+            ScalarType.BFloat16 => "bfloat16",
+            _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "model folders hold float32, float16 or bfloat16 weights"),
+        };
+        await (model.Config with { TorchDtype = dtypeName }).SaveAsync(Path.Combine(directory, ConfigFile), cancellationToken);
+        await Task.Run(() =>
+        {
+            using var scope = NewDisposeScope();
+            var tensors = model.named_parameters().Select(p => KeyValuePair.Create(p.name, dtype == ScalarType.Float32 ? (Tensor)p.parameter : p.parameter.detach().to(dtype))).ToList();
+            ShardedWeights.Write(directory, tensors, maxShardBytes);
+        }, cancellationToken);
         if (tokenizer is not null) await tokenizer.SaveToFolderAsync(directory, cancellationToken);
         if (lineage is not null)
             await LineageFile.WriteAsync(directory, lineage, cancellationToken);
@@ -58,18 +65,15 @@ public static class CheckpointFolder
         Runtime.TorchRuntime.EnsureLoaded();
         if (!Directory.Exists(directory)) throw InputException.InFile(directory, "model folder not found");
         var config = await LlamaConfig.LoadAsync(Path.Combine(directory, ConfigFile), cancellationToken);
-        var files = await OpenWeightsAsync(directory, cancellationToken);
+        var files = await ShardedWeights.OpenAsync(directory, cancellationToken);
         CheckpointTensors.CheckFits(config, files.Values.Distinct().Sum(f => f.ValueCount), Path.Combine(directory, ConfigFile));
         var model = new LlamaForCausalLM(config);
         try
         {
-            CheckpointTensors.Assign(model, name =>
-            {
-                if (!files.TryGetValue(name, out var file)) return null;
-                var stored = file.Read(name)!;
-                if (stored.dtype == ScalarType.Float32) return stored;
-                using (stored) return stored.to(ScalarType.Float32);
-            }, files.Count > 0 ? files.Values.First().Path : directory);
+            // One tensor at a time, in its stored dtype: the parameter's copy converts it, so a bf16 file never exists as f32 twice.
+            var single = Path.Combine(directory, WeightsFile);
+            CheckpointTensors.Assign(model, name => files.TryGetValue(name, out var file) ? file.Read(name) : null,
+                File.Exists(single) ? single : Path.Combine(directory, IndexFile));
         }
         catch
         {
@@ -77,39 +81,5 @@ public static class CheckpointFolder
             throw;
         }
         return model;
-    }
-
-    private static async Task<Dictionary<string, SafeTensors>> OpenWeightsAsync(string directory, CancellationToken cancellationToken)
-    {
-        var byName = new Dictionary<string, SafeTensors>(StringComparer.Ordinal);
-        var single = Path.Combine(directory, WeightsFile);
-        var index = Path.Combine(directory, IndexFile);
-        if (File.Exists(single))
-        {
-            var file = SafeTensors.Open(single);
-            foreach (var n in file.Names) byName[n] = file;
-            return byName;
-        }
-        if (!File.Exists(index))
-            throw InputException.InFile(directory, $"holds neither {WeightsFile} nor {IndexFile}; not a Hugging Face model folder");
-        JsonObject? map;
-        try
-        {
-            map = JsonNode.Parse(await File.ReadAllTextAsync(index, cancellationToken))?["weight_map"]?.AsObject();
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException)
-        {
-            throw InputException.InFile(index, $"is not valid JSON ({ErrorText.FirstLine(e)})");
-        }
-        if (map is null) throw InputException.InFile(index, "field 'weight_map' is missing");
-        var shards = new Dictionary<string, SafeTensors>(StringComparer.Ordinal);
-        foreach (var (name, shardNode) in map)
-        {
-            var shard = shardNode?.ToString() ?? throw InputException.InFile(index, $"weight_map entry '{name}' names no file");
-            if (!shards.TryGetValue(shard, out var file))
-                shards[shard] = file = SafeTensors.Open(Path.Combine(directory, shard));
-            byName[name] = file;
-        }
-        return byName;
     }
 }

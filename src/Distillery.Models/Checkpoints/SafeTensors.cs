@@ -126,16 +126,36 @@ public sealed class SafeTensors
         var size = e.End - e.Begin;
         if (size != count * ElementSize(dtype))
             throw InputException.InFile(Path, $"tensor '{name}' holds {size} bytes; shape {CheckpointTensors.Shape(e.Shape)} of {e.Dtype} needs {count * ElementSize(dtype)}");
-        var bytes = new byte[size];
-        using (var stream = File.OpenRead(Path))
-        {
-            stream.Seek(dataStart + e.Begin, SeekOrigin.Begin);
-            stream.ReadExactly(bytes);
-        }
+        // Streamed into the tensor's own memory through a small buffer: a tensor never exists twice, nor the file once.
         var t = empty(e.Shape, dtype);
-        if (size > 0) t.bytes = bytes;
-        return t;
+        if (size == 0) return t;
+        try
+        {
+            // Chunks of whole elements, each copied into its slice of the tensor.
+            var element = ElementSize(dtype);
+            using var flat = t.view(-1);
+            var buffer = new byte[(int)Math.Min(size, ReadChunk / element * element)];
+            using var handle = File.OpenHandle(Path);
+            for (long done = 0; done < size;)
+            {
+                var chunk = buffer.AsSpan(0, (int)Math.Min(buffer.Length, size - done));
+                if (RandomAccess.Read(handle, chunk, dataStart + e.Begin + done) != chunk.Length)
+                    throw InputException.InFile(Path, $"tensor '{name}' is cut off; the file is truncated");
+                using var part = flat.narrow(0, done / element, chunk.Length / element);
+                part.bytes = chunk;
+                done += chunk.Length;
+            }
+            return t;
+        }
+        catch
+        {
+            t.Dispose();
+            throw;
+        }
     }
+
+    /// <summary>Bytes read at a time.</summary>
+    private const int ReadChunk = 4 << 20;
 
     /// <summary>Writes tensors (made contiguous, moved to the CPU, in their own dtype) in name order, with optional metadata.</summary>
     public static void Write(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)

@@ -117,7 +117,7 @@ public sealed class GgufFile : IDisposable
         return tensor(ElementsAsFloat(bytes, info.Type), info.Shape.ToArray());
     }
 
-    /// <summary>Decodes little-endian F32, F16 or BF16 element bytes to floats.</summary>
+    /// <summary>Decodes little-endian F32, F16, BF16 or Q8_0 element bytes to floats.</summary>
     internal static float[] ElementsAsFloat(ReadOnlySpan<byte> bytes, GgmlType type)
     {
         switch (type)
@@ -138,6 +138,8 @@ public sealed class GgufFile : IDisposable
                 for (int i = 0; i < result.Length; i++) result[i] = BitConverter.Int32BitsToSingle(raw[i] << 16);
                 return result;
             }
+            case GgmlType.Q8_0:
+                return Q8Zero.Dequantize(bytes);
             default:
                 throw new ArgumentOutOfRangeException(nameof(type), type, "unsupported ggml type");
         }
@@ -179,8 +181,10 @@ public sealed class GgufFile : IDisposable
             elements *= (long)size;
         }
         var type = reader.ReadUInt32();
-        if (type is not ((uint)GgmlType.F32 or (uint)GgmlType.F16 or (uint)GgmlType.BF16))
-            throw InputException.InFile(path, $"tensor '{name}' has ggml type {type}; Distillery reads F32, F16 and BF16 GGUF files (quantised types are not supported yet)");
+        if (type is not ((uint)GgmlType.F32 or (uint)GgmlType.F16 or (uint)GgmlType.BF16 or (uint)GgmlType.Q8_0))
+            throw InputException.InFile(path, $"tensor '{name}' has ggml type {type}; Distillery reads F32, F16, BF16 and Q8_0 GGUF files (other quantised types are not supported yet)");
+        if (type == (uint)GgmlType.Q8_0 && (ne.Length == 0 || ne[0] % Q8Zero.BlockSize != 0))
+            throw InputException.InFile(path, $"tensor '{name}' is Q8_0 but its rows are not a whole number of {Q8Zero.BlockSize}-value blocks; the file is corrupt");
         // ggml lists dimensions innermost first; PyTorch lists them outermost first.
         return new GgufTensorInfo(name, ne.Reverse().ToArray(), (GgmlType)type, reader.ReadUInt64());
     }

@@ -10,5 +10,10 @@ public sealed record GgufTensorInfo(string Name, IReadOnlyList<long> Shape, Ggml
     public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);
 
     /// <summary>The bytes its data takes.</summary>
-    public long ByteCount => ElementCount * (Type == GgmlType.F32 ? 4 : 2);
+    public long ByteCount => Type switch
+    {
+        GgmlType.F32 => ElementCount * 4,
+        GgmlType.Q8_0 => Q8Zero.ByteCount(ElementCount),
+        _ => ElementCount * 2,
+    };
 }

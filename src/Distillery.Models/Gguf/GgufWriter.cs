@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 namespace Distillery.Models.Gguf;
 
-/// <summary>Builds a GGUF version 3 file: typed metadata, then F32/F16 tensors, aligned as llama.cpp expects.</summary>
+/// <summary>Builds a GGUF version 3 file: typed metadata, then F32, F16 or Q8_0 tensors, aligned as llama.cpp expects.</summary>
 public sealed class GgufWriter
 {
     private const uint Magic = 0x46554747;
@@ -40,7 +40,7 @@ public sealed class GgufWriter
     /// <summary>Adds an array of signed 32-bit integers.</summary>
     public GgufWriter Add(string key, IReadOnlyList<int> values) => PutArray(key, GgufValueType.Int32, values.ToArray());
 
-    /// <summary>Adds a tensor, converted to the given element type (F32 or F16).</summary>
+    /// <summary>Adds a tensor, converted to the given element type (F32, F16, or Q8_0 where its rows are whole blocks).</summary>
     public GgufWriter AddTensor(string name, Tensor value, GgmlType type)
     {
         ArgumentNullException.ThrowIfNull(value);
@@ -51,7 +51,9 @@ public sealed class GgufWriter
         {
             GgmlType.F32 => MemoryMarshal.AsBytes(floats.AsSpan()).ToArray(),
             GgmlType.F16 => MemoryMarshal.AsBytes(floats.Select(f => (Half)f).ToArray().AsSpan()).ToArray(),
-            _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Distillery writes F32 and F16 GGUF tensors"),
+            GgmlType.Q8_0 when value.shape[^1] % Q8Zero.BlockSize == 0 => Q8Zero.Quantize(floats),
+            GgmlType.Q8_0 => throw new ArgumentException($"tensor '{name}' has rows of {value.shape[^1]} values; Q8_0 needs a multiple of {Q8Zero.BlockSize}", nameof(value)),
+            _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Distillery writes F32, F16 and Q8_0 GGUF tensors"),
         };
         tensors.Add((name, value.shape, type, data));
         return this;

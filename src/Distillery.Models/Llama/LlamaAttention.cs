@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace Distillery.Models.Llama;
 
-/// <summary>Grouped-query causal self-attention with rotary positions (HF names q_proj, k_proj, v_proj, o_proj).</summary>
+/// <summary>Grouped-query causal self-attention with rotary positions (HF names q_proj, k_proj, v_proj, o_proj; Qwen3's q_norm, k_norm).</summary>
 public sealed class LlamaAttention : nn.Module
 {
     private readonly int heads, kvHeads, headDim;
@@ -20,6 +20,12 @@ public sealed class LlamaAttention : nn.Module
     /// <summary>Output projection (nh·hs → d).</summary>
     public Linear OProj { get; }
 
+    /// <summary>Qwen3's RMSNorm over each query head (hs), before rotary; null for other families.</summary>
+    public RmsNorm? QNorm { get; }
+
+    /// <summary>Qwen3's RMSNorm over each key head (hs), before rotary; null for other families.</summary>
+    public RmsNorm? KNorm { get; }
+
     /// <summary>Builds the projections for the config.</summary>
     public LlamaAttention(LlamaConfig config) : base(nameof(LlamaAttention))
     {
@@ -34,6 +40,13 @@ public sealed class LlamaAttention : nn.Module
         register_module("k_proj", KProj);
         register_module("v_proj", VProj);
         register_module("o_proj", OProj);
+        if (config.QkNorm)
+        {
+            QNorm = new RmsNorm(headDim, config.RmsNormEps);
+            KNorm = new RmsNorm(headDim, config.RmsNormEps);
+            register_module("q_norm", QNorm);
+            register_module("k_norm", KNorm);
+        }
     }
 
     /// <summary>x (B, T, d) at the positions whose angles are cos/sin (T, hs); with a cache, attends to its past too.</summary>
@@ -43,6 +56,8 @@ public sealed class LlamaAttention : nn.Module
         long b = x.shape[0], t = x.shape[1];
         var q = QProj.forward(x).view(b, t, heads, headDim).transpose(1, 2);   // (B, nh, T, hs)
         var k = KProj.forward(x).view(b, t, kvHeads, headDim).transpose(1, 2); // (B, n_kv, T, hs)
+        if (QNorm is not null) q = QNorm.forward(q);                           // per head, over hs
+        if (KNorm is not null) k = KNorm.forward(k);
         var v = VProj.forward(x).view(b, t, kvHeads, headDim).transpose(1, 2); // (B, n_kv, T, hs)
         q = Rotary.Apply(q, cos, sin);
         k = Rotary.Apply(k, cos, sin);

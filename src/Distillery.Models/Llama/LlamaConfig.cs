@@ -11,14 +11,14 @@ using Distillery.Core.Errors;
 
 namespace Distillery.Models.Llama;
 
-/// <summary>The blueprint of a Llama-family decoder (Llama, Qwen2, SmolLM, Mistral), read from and written to Hugging Face <c>config.json</c>.</summary>
+/// <summary>The blueprint of a Llama-family decoder (Llama 2/3, SmolLM2, Mistral, Qwen2/2.5, Qwen3), read from and written to Hugging Face <c>config.json</c>.</summary>
 public sealed record LlamaConfig
 {
-    /// <summary>The Hugging Face model type: "llama", "qwen2" or "mistral".</summary>
+    /// <summary>The Hugging Face model type: "llama", "mistral", "qwen2" or "qwen3".</summary>
     [JsonPropertyName("model_type")] public string ModelType { get; init; } = "llama";
 
-    /// <summary>The Hugging Face class names, e.g. <c>LlamaForCausalLM</c>.</summary>
-    [JsonPropertyName("architectures")] public IReadOnlyList<string> Architectures { get; init; } = ["LlamaForCausalLM"];
+    /// <summary>The Hugging Face class names, e.g. <c>LlamaForCausalLM</c>; null means the model type's own (<see cref="ArchitectureOf"/>).</summary>
+    [JsonPropertyName("architectures")] public IReadOnlyList<string>? Architectures { get; init; }
 
     /// <summary>Width of the residual stream (d).</summary>
     [JsonPropertyName("hidden_size")] public int HiddenSize { get; init; }
@@ -74,8 +74,23 @@ public sealed record LlamaConfig
     /// <summary>RoPE scaling (Llama 3.1 "llama3" type is supported); null for none.</summary>
     [JsonPropertyName("rope_scaling")] public JsonObject? RopeScaling { get; init; }
 
+    /// <summary>Mistral's and Qwen2's sliding attention window; Distillery attends to the whole context, so it must not be narrower than that.</summary>
+    [JsonPropertyName("sliding_window")] public int? SlidingWindow { get; init; }
+
+    /// <summary>Qwen2's switch for the sliding window (false in every released Qwen2/2.5 model).</summary>
+    [JsonPropertyName("use_sliding_window")] public bool? UseSlidingWindow { get; init; }
+
     /// <summary>The model types this decoder implements.</summary>
-    public static IReadOnlyList<string> SupportedModelTypes { get; } = ["llama", "qwen2", "mistral"];
+    public static IReadOnlyList<string> SupportedModelTypes { get; } = ["llama", "mistral", "qwen2", "qwen3"];
+
+    /// <summary>The Hugging Face class each model type is saved as.</summary>
+    public static string ArchitectureOf(string modelType) => modelType switch
+    {
+        "qwen2" => "Qwen2ForCausalLM",
+        "qwen3" => "Qwen3ForCausalLM",
+        "mistral" => "MistralForCausalLM",
+        _ => "LlamaForCausalLM",
+    };
 
     /// <summary>Key/value heads, resolved.</summary>
     [JsonIgnore] public int KeyValueHeads => NumKeyValueHeads ?? NumAttentionHeads;
@@ -85,6 +100,9 @@ public sealed record LlamaConfig
 
     /// <summary>Whether q/k/v projections carry biases, resolved (Qwen2 has them by default).</summary>
     [JsonIgnore] public bool AttentionBias => AttentionBiasOverride ?? ModelType == "qwen2";
+
+    /// <summary>Whether queries and keys pass through a per-head RMSNorm before rotary (Qwen3).</summary>
+    [JsonIgnore] public bool QkNorm => ModelType == "qwen3";
 
     /// <summary>End-of-sequence ids, resolved from the number-or-list field.</summary>
     [JsonIgnore]
@@ -104,9 +122,9 @@ public sealed record LlamaConfig
     {
         if (!SupportedModelTypes.Contains(ModelType))
             throw Bad(source, "model_type", $"'{ModelType}' is not supported; supported: {string.Join(", ", SupportedModelTypes)} (Llama-family decoders)");
-        foreach (var arch in Architectures)
-            if (arch is not ("LlamaForCausalLM" or "Qwen2ForCausalLM" or "MistralForCausalLM"))
-                throw Bad(source, "architectures", $"'{arch}' is not supported; use a LlamaForCausalLM, Qwen2ForCausalLM or MistralForCausalLM checkpoint");
+        foreach (var arch in Architectures ?? [])
+            if (arch != ArchitectureOf(ModelType))
+                throw Bad(source, "architectures", $"'{arch}' does not match model_type '{ModelType}' (expected {ArchitectureOf(ModelType)})");
         Positive(source, "hidden_size", HiddenSize);
         Positive(source, "intermediate_size", IntermediateSize);
         Positive(source, "num_hidden_layers", NumHiddenLayers);
@@ -133,7 +151,13 @@ public sealed record LlamaConfig
             var type = RopeScaling["rope_type"]?.ToString() ?? RopeScaling["type"]?.ToString();
             if (type is not ("llama3" or "default"))
                 throw Bad(source, "rope_scaling", $"type '{type}' is not supported; only 'llama3' or none");
+            try { _ = Rotary.InverseFrequencies(HeadDim, RopeTheta, RopeScaling); }
+            catch (FormatException e) { throw Bad(source, "rope_scaling", e.Message); }
         }
+        // Distillery attends to every earlier position: a window narrower than the context would change the model's output.
+        var windowed = ModelType == "mistral" || (ModelType == "qwen2" && UseSlidingWindow == true);
+        if (windowed && SlidingWindow is { } window && window < MaxPositionEmbeddings)
+            throw Bad(source, "sliding_window", $"{window} is narrower than max_position_embeddings ({MaxPositionEmbeddings}); sliding-window attention is not supported (set it to null or to the context length)");
         try { _ = EosTokenIds; }
         catch (Exception e) when (e is InvalidOperationException or FormatException)
         {
@@ -153,7 +177,7 @@ public sealed record LlamaConfig
             {
                 long d = HiddenSize, v = VocabSize, ff = IntermediateSize, hs = HeadDim;
                 long q = NumAttentionHeads * hs, kv = KeyValueHeads * hs;
-                var attention = d * q + 2 * d * kv + q * d + (AttentionBias ? q + 2 * kv : 0);
+                var attention = d * q + 2 * d * kv + q * d + (AttentionBias ? q + 2 * kv : 0) + (QkNorm ? 2 * hs : 0);
                 var mlp = 3 * d * ff;
                 var block = attention + mlp + 2 * d;
                 return v * d + NumHiddenLayers * block + d + (TieWordEmbeddings ? 0 : v * d);
@@ -194,8 +218,8 @@ public sealed record LlamaConfig
         return Parse(await File.ReadAllTextAsync(path, cancellationToken), path);
     }
 
-    /// <summary>The config as Hugging Face config.json text.</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+    /// <summary>The config as Hugging Face config.json text (with its architectures, which transformers reads).</summary>
+    public string ToJson() => JsonSerializer.Serialize(this with { Architectures = Architectures ?? [ArchitectureOf(ModelType)] }, JsonOptions);
 
     /// <summary>Writes config.json.</summary>
     public Task SaveAsync(string path, CancellationToken cancellationToken = default)

@@ -18,7 +18,7 @@ public sealed class LlamaDecoder : IDisposable
     private readonly int heads, kvHeads, headDim;
     // Preallocated state and buffers, with views made once: a step writes into them in place.
     private readonly Tensor state, x, position, attention, guBuffer, logitsBuffer;
-    private readonly Tensor qk, q, k, v, gate, up;
+    private readonly Tensor qk, q, k, v, gate, up, qHeads, kHeads;
     private readonly Tensor? rotatedQk, firstHalf, secondHalf;
     private readonly Tensor[] keep;
     private readonly Scalar one = 1.0.ToScalar();
@@ -50,6 +50,8 @@ public sealed class LlamaDecoder : IDisposable
             firstHalf = qk.narrow(1, 0, headDim / 2);
             secondHalf = qk.narrow(1, headDim / 2, headDim / 2);
         }
+        qHeads = qk.narrow(0, 0, heads);       // (nh, hs)
+        kHeads = qk.narrow(0, heads, kvHeads); // (n_kv, hs)
         q = attention.narrow(0, 0, heads * (long)headDim).view(1, kvHeads, heads / kvHeads, headDim); // (1, n_kv, rep, hs)
         k = attention.narrow(0, heads * (long)headDim, kvSize).view(1, kvHeads, 1, headDim);          // (1, n_kv, 1, hs)
         v = attention.narrow(0, rotary + rotatedSize, kvSize).view(1, kvHeads, 1, headDim);
@@ -57,7 +59,7 @@ public sealed class LlamaDecoder : IDisposable
         gate = guBuffer.narrow(0, 0, ff);
         up = guBuffer.narrow(0, ff, ff);
         logitsBuffer = zeros(config.VocabSize, device: device);
-        keep = [state, x, position, attention, qk, q, k, v, guBuffer, gate, up, logitsBuffer, .. new[] { rotatedQk, firstHalf, secondHalf }.OfType<Tensor>()];
+        keep = [state, x, position, attention, qk, qHeads, kHeads, q, k, v, guBuffer, gate, up, logitsBuffer, .. new[] { rotatedQk, firstHalf, secondHalf }.OfType<Tensor>()];
         foreach (var t in keep) t.DetachFromDisposeScope();
     }
 
@@ -97,6 +99,8 @@ public sealed class LlamaDecoder : IDisposable
             var layer = weights.Layers[i];
             attention.addmv_(layer.Attention, Normalized(), 0, 1); // [q | k | rot q | rot k | v], input norm folded in
             if (layer.AttentionBias is { } b) attention.add_(b);
+            if (layer.QNorm is { } qn) qHeads.copy_(RmsNorm.Normalize(qHeads, qn, config.RmsNormEps)); // Qwen3: per head, before rotary
+            if (layer.KNorm is { } kn) kHeads.copy_(RmsNorm.Normalize(kHeads, kn, config.RmsNormEps));
             // Rotary, per head: [q | k]·cos + rotate_half([q | k])·sin, the rotated half stored or computed.
             var rotated = rotatedQk ?? cat([secondHalf!.neg(), firstHalf!], 1);
             qk.mul_(cos).addcmul_(rotated, sin, one);

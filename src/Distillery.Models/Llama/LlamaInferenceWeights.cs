@@ -12,12 +12,14 @@ namespace Distillery.Models.Llama;
 /// </summary>
 public sealed class LlamaInferenceWeights : IDisposable
 {
-    internal sealed record Layer(Tensor Attention, Tensor? AttentionBias, Tensor Out, Tensor GateUp, Tensor Down) : IDisposable
+    internal sealed record Layer(Tensor Attention, Tensor? AttentionBias, Tensor? QNorm, Tensor? KNorm, Tensor Out, Tensor GateUp, Tensor Down) : IDisposable
     {
         public void Dispose()
         {
             Attention.Dispose();
             AttentionBias?.Dispose();
+            QNorm?.Dispose();
+            KNorm?.Dispose();
             Out.Dispose();
             GateUp.Dispose();
             Down.Dispose();
@@ -41,7 +43,8 @@ public sealed class LlamaInferenceWeights : IDisposable
         Tensor Normed(Tensor w, Tensor norm) =>
             cat([w * norm * sqrtWidth, zeros(w.shape[0], StateSize - config.HiddenSize, device: device)], 1).contiguous().DetachFromDisposeScope();
         // Rotate-half rows save ops but cost bandwidth; worth it while they are small (tiny models are bound by op count).
-        RotatedRows = (long)(heads + kvHeads) * headDim * config.HiddenSize <= RotatedRowsLimit;
+        // Qwen3's per-head norm comes between the projection and rotary, so rotate_half cannot be folded into the rows.
+        RotatedRows = !config.QkNorm && (long)(heads + kvHeads) * headDim * config.HiddenSize <= RotatedRowsLimit;
         Layers = new Layer[config.NumHiddenLayers];
         for (var i = 0; i < Layers.Length; i++)
         {
@@ -65,6 +68,8 @@ public sealed class LlamaInferenceWeights : IDisposable
             Layers[i] = new Layer(
                 Normed(fused, block.InputLayerNorm.Weight),
                 bias,
+                attn.QNorm?.Weight.detach().clone().DetachFromDisposeScope(),
+                attn.KNorm?.Weight.detach().clone().DetachFromDisposeScope(),
                 attn.OProj.weight!.detach().clone().DetachFromDisposeScope(),
                 Normed(cat([mlp.GateProj.weight!, mlp.UpProj.weight!], 0), block.PostAttentionLayerNorm.Weight),
                 mlp.DownProj.weight!.detach().clone().DetachFromDisposeScope());

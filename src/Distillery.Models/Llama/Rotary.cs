@@ -17,10 +17,10 @@ public static class Rotary
         if (type == "llama3")
         {
             // Llama 3.1: long wavelengths are slowed by `factor`, short ones kept, the band between blended smoothly.
-            var factor = ropeScaling!["factor"]?.GetValue<double>() ?? 8.0;
-            var low = ropeScaling["low_freq_factor"]?.GetValue<double>() ?? 1.0;
-            var high = ropeScaling["high_freq_factor"]?.GetValue<double>() ?? 4.0;
-            var oldContext = ropeScaling["original_max_position_embeddings"]?.GetValue<double>() ?? 8192.0;
+            var factor = Number(ropeScaling!["factor"]) ?? 8.0;
+            var low = Number(ropeScaling["low_freq_factor"]) ?? 1.0;
+            var high = Number(ropeScaling["high_freq_factor"]) ?? 4.0;
+            var oldContext = Number(ropeScaling["original_max_position_embeddings"]) ?? 8192.0;
             double lowWavelen = oldContext / low, highWavelen = oldContext / high;
             for (var j = 0; j < half; j++)
             {
@@ -35,6 +35,16 @@ public static class Rotary
         }
         return inv;
     }
+
+    /// <summary>A rope_scaling number, whether parsed from config.json or built in code as an integer or a double; null where absent.</summary>
+    public static double? Number(JsonNode? node) => node switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue<double>(out var d) => d,
+        JsonValue v when v.TryGetValue<long>(out var l) => l,
+        JsonValue v when v.TryGetValue<int>(out var i) => i,
+        _ => throw new FormatException($"rope_scaling value {node.ToJsonString()} is not a number"),
+    };
 
     /// <summary>cos and sin tables of shape (maxPositions, hs), each half repeated so they multiply a whole head.</summary>
     public static (Tensor Cos, Tensor Sin) Tables(int maxPositions, int headDim, double theta, JsonObject? ropeScaling = null)

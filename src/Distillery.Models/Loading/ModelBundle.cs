@@ -77,10 +77,10 @@ public sealed class ModelBundle : IDisposable
     /// <summary>Each token of the text (after the first) with its logprob given the text before it, and top alternatives.</summary>
     public IReadOnlyList<TokenLogprob> Score(string text, int topLogprobs = 0) => TokenScoring.Score(Model, Tokenizer, EncodePrompt(text), topLogprobs);
 
-    /// <summary>Saves as a model folder: config.json, model.safetensors, the tokenizer, the chat template, and the lineage where given.</summary>
-    public async Task SaveAsync(string directory, Lineage? lineage = null, CancellationToken cancellationToken = default)
+    /// <summary>Saves as a model folder: config.json, model.safetensors (f32, or f16/bf16), the tokenizer, the chat template, and the lineage where given.</summary>
+    public async Task SaveAsync(string directory, Lineage? lineage = null, CancellationToken cancellationToken = default, TorchSharp.torch.ScalarType dtype = TorchSharp.torch.ScalarType.Float32)
     {
-        await CheckpointFolder.SaveAsync(directory, Model, Tokenizer, lineage, cancellationToken);
+        await CheckpointFolder.SaveAsync(directory, Model, Tokenizer, lineage, cancellationToken, dtype);
         await ChatTemplate.SaveAsync(directory, cancellationToken);
     }
 

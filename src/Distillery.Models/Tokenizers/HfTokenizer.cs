@@ -35,6 +35,8 @@ public sealed class HfTokenizer : ITextTokenizer
     private readonly Regex specialSplit;
     private readonly Dictionary<string, int> specialIds;
     private readonly NormalizationForm? normalization;
+    private readonly string[] tokenStrings;
+    private readonly HashSet<int> control;
 
     private HfTokenizer(string json, string source)
     {
@@ -63,19 +65,28 @@ public sealed class HfTokenizer : ITextTokenizer
                         ?? throw InputException.InFile(source, "field 'model.vocab' is missing");
             var merges = (model["merges"]?.AsArray() ?? []).Select(m => m is JsonArray pair ? $"{pair[0]} {pair[1]}" : m?.ToString() ?? "").ToList();
             specialIds = new Dictionary<string, int>(StringComparer.Ordinal);
+            control = [];
             foreach (var added in root["added_tokens"]?.AsArray() ?? [])
                 if (added?["content"]?.ToString() is { } content && added["id"] is { } id)
+                {
                     specialIds[content] = id.GetValue<int>();
+                    if (added["special"]?.GetValue<bool>() == true) control.Add(id.GetValue<int>());
+                }
+            Merges = merges;
+            SplitRegex = SplitPattern(root["pre_tokenizer"]);
             bpe = BpeTokenizer.Create(new BpeOptions(vocab)
             {
                 Merges = merges,
                 ByteLevel = true,
-                PreTokenizer = new RegexPreTokenizer(new Regex(SplitPattern(root["pre_tokenizer"]) ?? Gpt2Pattern, RegexOptions.Compiled), null),
+                PreTokenizer = new RegexPreTokenizer(new Regex(SplitRegex ?? Gpt2Pattern, RegexOptions.Compiled), null),
             });
             if (vocab.Values.Concat(specialIds.Values).Any(id => id is < 0 or >= MaxVocabulary))
                 throw InputException.InFile(source, $"has a token id outside 0–{MaxVocabulary - 1:N0}; the file is corrupt");
             var size = Math.Max(vocab.Values.DefaultIfEmpty(0).Max(), specialIds.Values.DefaultIfEmpty(0).Max()) + 1;
             bytesOf = new byte[size][];
+            tokenStrings = new string[size];
+            foreach (var (token, id) in vocab) tokenStrings[id] = token;
+            foreach (var (content, id) in specialIds) tokenStrings[id] = content;
             var unicodeToByte = ByteLevelAlphabet().ToDictionary(kv => kv.Value, kv => kv.Key);
             foreach (var (token, id) in vocab)
                 bytesOf[id] = token.Select(ch => unicodeToByte.TryGetValue(ch, out var b) ? b : (byte)'?').ToArray();
@@ -121,6 +132,76 @@ public sealed class HfTokenizer : ITextTokenizer
 
     /// <inheritdoc />
     public bool IsSpecial(int id) => special.Contains(id);
+
+    /// <summary>Whether id is an added token marked <c>special</c> (a control token such as <c>&lt;|im_end|&gt;</c>), not a user-defined one such as <c>&lt;tool_call&gt;</c>.</summary>
+    public bool IsControl(int id) => control.Contains(id);
+
+    /// <summary>Whether id is an added token (matched whole in text before BPE), special or not.</summary>
+    public bool IsAdded(int id) => special.Contains(id);
+
+    /// <summary>The token as tokenizer.json spells it: byte-level characters for vocabulary tokens, the text for added ones; null for an unused id.</summary>
+    public string? TokenString(int id) => (uint)id < (uint)tokenStrings.Length ? tokenStrings[id] : null;
+
+    /// <summary>The BPE merges, each "left right" in byte-level characters, highest priority first.</summary>
+    public IReadOnlyList<string> Merges { get; }
+
+    /// <summary>The pre-tokenizer's split regex, or null where tokenizer.json has none (GPT-2's is used then).</summary>
+    public string? SplitRegex { get; }
+
+    /// <summary>The Unicode normal form applied before splitting (Qwen2/3: NFC), or null.</summary>
+    public NormalizationForm? Normalization => normalization;
+
+    /// <summary>GPT-2's pre-tokenizer split regex, used where tokenizer.json names none.</summary>
+    public static string Gpt2SplitRegex => Gpt2Pattern;
+
+    /// <summary>
+    /// A tokenizer.json of the byte-level BPE kind built from its parts (the inverse of <see cref="TokenString"/>,
+    /// <see cref="Merges"/>, <see cref="SplitRegex"/> and <see cref="Normalization"/>); <paramref name="added"/> maps
+    /// added tokens' ids to whether they are special.
+    /// </summary>
+    public static HfTokenizer FromParts(IReadOnlyDictionary<string, int> vocab, IReadOnlyList<string> merges, IReadOnlyList<(int Id, string Content, bool Special)> added,
+        string? splitRegex, NormalizationForm? normalization, string source)
+    {
+        ArgumentNullException.ThrowIfNull(vocab);
+        ArgumentNullException.ThrowIfNull(merges);
+        ArgumentNullException.ThrowIfNull(added);
+        var pretokenizers = new JsonArray();
+        if (splitRegex is not null)
+            pretokenizers.Add(new JsonObject { ["type"] = "Split", ["pattern"] = new JsonObject { ["Regex"] = splitRegex }, ["behavior"] = "Isolated", ["invert"] = false });
+        pretokenizers.Add(new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = false, ["use_regex"] = splitRegex is null });
+        var root = new JsonObject
+        {
+            ["version"] = "1.0",
+            ["added_tokens"] = new JsonArray(added.Select(a => (JsonNode)new JsonObject
+            {
+                ["id"] = a.Id, ["content"] = a.Content, ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false, ["normalized"] = false, ["special"] = a.Special,
+            }).ToArray()),
+            ["normalizer"] = normalization switch
+            {
+                NormalizationForm.FormC => new JsonObject { ["type"] = "NFC" },
+                NormalizationForm.FormD => new JsonObject { ["type"] = "NFD" },
+                NormalizationForm.FormKC => new JsonObject { ["type"] = "NFKC" },
+                NormalizationForm.FormKD => new JsonObject { ["type"] = "NFKD" },
+                _ => null,
+            },
+            ["pre_tokenizer"] = new JsonObject { ["type"] = "Sequence", ["pretokenizers"] = pretokenizers },
+            ["post_processor"] = null,
+            ["decoder"] = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = false, ["use_regex"] = false },
+            ["model"] = new JsonObject
+            {
+                ["type"] = "BPE",
+                ["dropout"] = null,
+                ["unk_token"] = null,
+                ["continuing_subword_prefix"] = null,
+                ["end_of_word_suffix"] = null,
+                ["fuse_unk"] = false,
+                ["byte_fallback"] = false,
+                ["vocab"] = new JsonObject(vocab.OrderBy(kv => kv.Value).Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
+                ["merges"] = new JsonArray(merges.Select(m => (JsonNode?)m).ToArray()),
+            },
+        };
+        return new HfTokenizer(root.ToJsonString(), source);
+    }
 
     /// <inheritdoc />
     public string Normalize(string text)

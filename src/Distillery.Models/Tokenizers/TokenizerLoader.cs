@@ -30,13 +30,30 @@ public static class TokenizerLoader
         if (!File.Exists(spec)) throw InputException.InFile(spec, "tokenizer not found; give a tokenizer file, a model folder or tiktoken:o200k_base");
         var fileName = Path.GetFileName(spec);
         if (fileName.Equals(TiktokenTextTokenizer.FileName, StringComparison.OrdinalIgnoreCase))
-        {
-            using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(spec, cancellationToken));
-            var encoding = doc.RootElement.TryGetProperty("encoding", out var e) && e.ValueKind == JsonValueKind.String ? e.GetString()! : null;
-            return encoding is null ? throw InputException.InFile(spec, "field 'encoding' is missing; write {\"encoding\": \"o200k_base\"}") : TiktokenTextTokenizer.Create(encoding);
-        }
+            return TiktokenTextTokenizer.Create(await ReadTiktokenEncodingAsync(spec, cancellationToken));
         if (spec.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) return await HfTokenizer.LoadAsync(spec, cancellationToken);
         if (spec.EndsWith(".model", StringComparison.OrdinalIgnoreCase)) return await SentencePieceTextTokenizer.LoadAsync(spec, cancellationToken);
         return await Llama2cTokenizer.LoadAsync(spec, cancellationToken);
+    }
+
+    /// <summary>The encoding a <c>tiktoken.json</c> names; a file that is not such an object is an <see cref="InputException"/>.</summary>
+    private static async Task<string> ReadTiktokenEncodingAsync(string path, CancellationToken cancellationToken)
+    {
+        const string Example = "write {\"encoding\": \"o200k_base\"}";
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(await File.ReadAllTextAsync(path, cancellationToken));
+        }
+        catch (JsonException e)
+        {
+            throw InputException.InFile(path, $"is not JSON ({ErrorText.FirstLine(e)}); {Example}");
+        }
+        using (doc)
+        {
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("encoding", out var e) && e.ValueKind == JsonValueKind.String
+                ? e.GetString()!
+                : throw InputException.InFile(path, $"field 'encoding' is missing; {Example}");
+        }
     }
 }

@@ -4,7 +4,6 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
-using System.Text.Json;
 using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
@@ -15,11 +14,12 @@ using Distillery.Core.Ledger;
 using Distillery.Core.Policy;
 using Distillery.Core.Pricing;
 using Distillery.Core.Prompts;
+using Distillery.Teachers.Ledger;
 
 namespace Distillery.Teachers.Labeling;
 
-/// <summary>Runs <c>distill generate</c>: reads and checks the prompts, asks the teacher for each (prompt, sample) the dataset lacks, answering from the ledger what was paid for before, and streams rows into the dataset folder.</summary>
-/// <remarks>Every request is recorded in the ledger before it is sent and again when it completes. A killed run loses at most the requests in flight; the next run repairs a torn last line and goes on.</remarks>
+/// <summary>Runs <c>distill generate</c>: reads and checks the prompts, asks the teacher for each (prompt, sample) the dataset lacks through the <see cref="LedgerTeacher"/>, which answers from the ledger what was paid for before, and streams rows into the dataset folder.</summary>
+/// <remarks>Every request is recorded in the ledger before it is sent and again when it completes, and a row is written only once its answer is in the ledger. A killed run loses at most the requests in flight; the next run repairs a torn last line and goes on.</remarks>
 public sealed class LabelingRunner
 {
     private const int MaxErrorsKept = 5;
@@ -49,6 +49,7 @@ public sealed class LabelingRunner
         await using var writer = await DatasetWriter.OpenAsync(options.OutputDirectory, cancellationToken);
         var plan = await PlanAsync(prompts, cancellationToken);
         await using var ledger = await TeacherLedger.OpenAsync(options.LedgerPath ?? Path.Combine(options.OutputDirectory, DatasetFolder.LedgerFile), cancellationToken);
+        await using var ledgerTeacher = await LedgerTeacher.OpenAsync(teacher, ledger, options.Price, clock, cancellationToken);
 
         var state = new RunState { RowsTotal = plan.Items.Count, Tally = plan.Tally, Lines = plan.Lines };
         state.AlreadyPresent = plan.Items.Count - plan.Todo.Count;
@@ -57,7 +58,7 @@ public sealed class LabelingRunner
         void Report() => progress?.Report(new LabelingProgress(Volatile.Read(ref state.RowsDone), state.RowsTotal, Interlocked.Read(ref state.CompletionTokens),
             state.Cost, Volatile.Read(ref state.Failed), (options.Statistics?.Retries ?? 0) - retriesAtStart, stopwatch.Elapsed));
         Report();
-        var work = new Work(ledger, writer, new Budget(options.BudgetUsd), decisions, state, await ledger.AnsweredHashesAsync(cancellationToken), Report);
+        var work = new Work(ledgerTeacher, writer, new Budget(options.BudgetUsd), decisions, state, Report);
 
         var cancelled = await SendAsync(plan.Todo, work, cancellationToken);
         return await FinishAsync(prompts, work, cancelled, retriesAtStart, stopwatch.Elapsed, cancellationToken);
@@ -99,21 +100,21 @@ public sealed class LabelingRunner
             var messages = WithSystem(prompt.Messages, options.SystemPrompt);
             for (var sample = 0; sample < options.Samples; sample++)
             {
-                var canonical = RequestHash.Canonical(new CanonicalRequest(messages, options.Sampling, sample));
-                items[p * options.Samples + sample] = new WorkItem(prompt, order[prompt.Id], sample, messages, canonical, RequestHash.Of(identity, canonical));
+                items[p * options.Samples + sample] = new WorkItem(prompt, order[prompt.Id], sample, messages, LedgerKey.For(identity, messages, options.Sampling, sample));
             }
         });
-        return new Plan(items, [.. items.Where(i => !present.Contains(RowKey(i.Prompt.Id, i.Sample, i.Hash)))], tally, lines);
+        return new Plan(items, [.. items.Where(i => !present.Contains(RowKey(i.Prompt.Id, i.Sample, i.Key.Hash)))], tally, lines);
     }
 
-    /// <summary>Sends what the plan left to do through --concurrency slots while one loop records the answers; true when cancelled.</summary>
+    /// <summary>Asks the ledger wrapper for what the plan left to do through --concurrency slots while one loop writes the answered rows; true when cancelled.</summary>
     private async Task<bool> SendAsync(IReadOnlyList<WorkItem> todo, Work work, CancellationToken cancellationToken)
     {
         // Identical requests (the same prompt twice) are sent once and answer every row that asked.
-        var queue = new ConcurrentQueue<List<WorkItem>>(todo.GroupBy(i => i.Hash, StringComparer.Ordinal).Select(g => g.ToList()));
+        var queue = new ConcurrentQueue<List<WorkItem>>(todo.GroupBy(i => i.Key.Hash, StringComparer.Ordinal).Select(g => g.ToList()));
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        // One loop records answers (ledger, then dataset) while the slots send: the teacher's next request never waits for
-        // the last answer to be written, and a burst of answers does not take every core from the requests going out.
+        // One loop writes answered rows (once the ledger wrapper has recorded their answers) while the slots send: the
+        // teacher's next request never waits for the last row to be written, and a burst of answers does not take every core
+        // from the requests going out.
         var recorder = Task.Run(async () =>
         {
             try
@@ -191,79 +192,71 @@ public sealed class LabelingRunner
         while (queue.TryDequeue(out var group))
         {
             token.ThrowIfCancellationRequested();
-            if (work.AnsweredBefore.Contains(group[0].Hash) && await AnswerFromLedgerAsync(group, work, token))
-            {
-                work.Report();
-                continue;
-            }
-            if (await AskTeacherAsync(group, work, token) is not { } answered)
-            {
-                work.Report();
-                continue;
-            }
-            work.Answers.Writer.TryWrite((group, answered));
+            if (await AskTeacherAsync(group, work, token) is { } answered) work.Answers.Writer.TryWrite((group, answered));
+            else work.Report();
         }
     }
 
-    private async Task<bool> AnswerFromLedgerAsync(List<WorkItem> group, Work work, CancellationToken token)
-    {
-        var entry = await work.Ledger.FindAsync(group[0].Hash, token);
-        if (entry is not { Status: LedgerStatus.Answered, Response: { } stored }) return false;
-        var completion = JsonSerializer.Deserialize<Completion>(stored, DatasetJson.Compact)
-            ?? throw new DistilleryException($"{work.Ledger.Path}: request {group[0].Hash} holds no response; the ledger was changed by hand");
-        await WriteRowsAsync(work.Writer, work.State, group, completion, entry.CostUsd, entry.Completed ?? entry.Created);
-        Interlocked.Add(ref work.State.FromLedger, group.Count);
-        Interlocked.Add(ref work.State.RowsDone, group.Count);
-        return true;
-    }
-
-    /// <summary>Records the request as sending, asks the teacher and checks the reported model against the policy; null when nothing came back to record.</summary>
+    /// <summary>
+    /// Asks the ledger wrapper for the group's answer: one the ledger holds is written to the dataset here; one that must be
+    /// sent passes the policy's stop and the budget first, and its reported model is checked against the policy. Null when
+    /// nothing is left for the recorder.
+    /// </summary>
     private async Task<Answered?> AskTeacherAsync(List<WorkItem> group, Work work, CancellationToken token)
     {
         var (first, state) = (group[0], work.State);
-        if (state.PolicyStop is not null)
+        var request = new TeacherRequest(first.Messages, options.Sampling) { Key = first.Key };
+        var reserved = 0m;
+        // Answers the ledger holds cost nothing: only requests that go out meet the policy's stop and the budget.
+        if (!work.Teacher.Holds(request))
         {
-            Interlocked.Add(ref state.NotSent, 1);
-            return null;
-        }
-        var request = new TeacherRequest(first.Messages, options.Sampling);
-        var reserved = options.Price.Cost(request.EstimatedPromptTokens(), options.Sampling.MaxTokens);
-        if (!work.Budget.TryReserve(reserved))
-        {
-            state.BudgetReached = true;
-            Interlocked.Add(ref state.NotSent, 1);
-            return null;
+            if (state.PolicyStop is not null)
+            {
+                Interlocked.Add(ref state.NotSent, 1);
+                return null;
+            }
+            reserved = options.Price.Cost(request.EstimatedPromptTokens(), options.Sampling.MaxTokens);
+            if (!work.Budget.TryReserve(reserved))
+            {
+                state.BudgetReached = true;
+                Interlocked.Add(ref state.NotSent, 1);
+                return null;
+            }
         }
         Completion answer;
         try
         {
-            await work.Ledger.RecordSendingAsync(first.Hash, teacher.Identity, first.Canonical, clock.GetUtcNow(), token);
-            answer = await teacher.CompleteAsync(request, token);
+            answer = await work.Teacher.CompleteAsync(request, token);
         }
         catch (TeacherException e)
         {
             work.Budget.Settle(reserved, 0);
-            await work.Ledger.RecordFailedAsync(first.Hash, e.Message, request.Trace.Retries, clock.GetUtcNow(), CancellationToken.None);
             Interlocked.Increment(ref state.Failed);
             state.Errors.Enqueue($"prompt {first.Prompt.Id} (line {first.Prompt.Line}): {e.Message}");
             return null;
         }
         catch (OperationCanceledException)
         {
-            // Left pending in the ledger: the next run sends it again.
             work.Budget.Settle(reserved, 0);
             throw;
         }
-        var cost = options.Price.Cost(answer.Usage);
-        work.Budget.Settle(reserved, cost);
+        var receipt = request.Trace.Ledger!;
+        work.Budget.Settle(reserved, receipt.FromLedger ? 0 : receipt.CostUsd);
+        if (receipt.FromLedger)
+        {
+            await WriteRowsAsync(work.Writer, state, group, answer, receipt.CostUsd, receipt.Completed);
+            Interlocked.Add(ref state.FromLedger, group.Count);
+            Interlocked.Add(ref state.RowsDone, group.Count);
+            return null;
+        }
         // Decided before this slot sends again, so a model the policy denies stops the next request.
         var reported = work.Decisions.GetOrAdd(answer.Model, m => options.Policy.Evaluate(teacher.Identity.Provider, m));
         if (reported.Verdict == PolicyVerdict.Deny)
             state.PolicyStop ??= $"the server reported model {teacher.Identity.Provider}:{answer.Model}, denied by {reported.Rule}{Suffix(reported.Explanation)}; its answers are kept in the ledger but not in the dataset";
-        return new Answered(answer, cost, request.Trace.Retries, reported, clock.GetUtcNow());
+        return new Answered(answer, receipt, reported);
     }
 
-    /// <summary>Records answers as the slots hand them over; those that arrived together are recorded together, so their ledger writes share commits.</summary>
+    /// <summary>Writes the rows of answers as the slots hand them over, each once the ledger holds its answer.</summary>
     private async Task RecordAnswersAsync(Work work)
     {
         var reader = work.Answers.Reader;
@@ -279,15 +272,14 @@ public sealed class LabelingRunner
 
     private async Task RecordAnswerAsync(List<WorkItem> group, Answered answered, Work work)
     {
-        var (state, (answer, cost, retries, reported, completed)) = (work.State, answered);
-        // Paid for: record it whatever happens next, even on Ctrl-C.
-        await work.Ledger.RecordAnsweredAsync(group[0].Hash, JsonSerializer.Serialize(answer, DatasetJson.Compact), answer.Model, answer.Usage, cost, retries, completed, CancellationToken.None);
+        var (state, (answer, receipt, reported)) = (work.State, answered);
+        await receipt.Recorded;
         Interlocked.Increment(ref state.Answered);
         Interlocked.Add(ref state.CompletionTokens, answer.Usage.CompletionTokens);
         Interlocked.Add(ref state.PromptTokens, answer.Usage.PromptTokens);
-        state.AddCost(cost);
+        state.AddCost(receipt.CostUsd);
         if (reported.Verdict == PolicyVerdict.Deny) return;
-        await WriteRowsAsync(work.Writer, state, group, answer, cost, completed);
+        await WriteRowsAsync(work.Writer, state, group, answer, receipt.CostUsd, receipt.Completed);
         Interlocked.Add(ref state.RowsDone, group.Count);
     }
 
@@ -312,7 +304,7 @@ public sealed class LabelingRunner
                 Tokens = completion.Tokens,
                 Usage = completion.Usage,
                 CostUsd = cost,
-                RequestHash = item.Hash,
+                RequestHash = item.Key.Hash,
                 Timestamp = timestamp,
             });
             // Rows are flushed as they complete; cancellation must not tear a paid row.
@@ -365,14 +357,14 @@ public sealed class LabelingRunner
     /// <summary>Every (prompt, sample) of the run, those still to do, and what the dataset folder held at the start.</summary>
     private sealed record Plan(IReadOnlyList<WorkItem> Items, IReadOnlyList<WorkItem> Todo, ContributionTally Tally, LineOrder Lines);
 
-    private sealed record WorkItem(Prompt Prompt, int PromptIndex, int Sample, IReadOnlyList<ChatMessage> Messages, string Canonical, string Hash);
+    private sealed record WorkItem(Prompt Prompt, int PromptIndex, int Sample, IReadOnlyList<ChatMessage> Messages, LedgerKey Key);
 
-    /// <summary>A teacher's answer on its way to the ledger and the dataset.</summary>
-    private sealed record Answered(Completion Answer, decimal Cost, int Retries, PolicyDecision Reported, DateTimeOffset Completed);
+    /// <summary>A teacher's answer on its way to the dataset, with the ledger's receipt for it.</summary>
+    private sealed record Answered(Completion Answer, LedgerReceipt Receipt, PolicyDecision Reported);
 
     /// <summary>What every slot of a run shares.</summary>
-    private sealed record Work(TeacherLedger Ledger, DatasetWriter Writer, Budget Budget, ConcurrentDictionary<string, PolicyDecision> Decisions,
-        RunState State, IReadOnlySet<string> AnsweredBefore, Action Report)
+    private sealed record Work(LedgerTeacher Teacher, DatasetWriter Writer, Budget Budget, ConcurrentDictionary<string, PolicyDecision> Decisions,
+        RunState State, Action Report)
     {
         /// <summary>Answers on their way from the slots to the recorder.</summary>
         public Channel<(List<WorkItem> Group, Answered Answered)> Answers { get; } =

@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using Distillery.Training.Trainer;
 using static TorchSharp.torch;
 
@@ -23,7 +22,7 @@ public sealed class ClassificationBatchSource : IBatchSource<ClassificationBatch
     private readonly long seed;
     private readonly bool shuffle;
     private readonly ImageJitter? jitter;
-    private readonly Dictionary<int, long[]> permutations = [];
+    private readonly EpochPermutations permutations;
 
     /// <summary>Creates the source; the tensors are kept (not copied) and must outlive it.</summary>
     /// <param name="inputs">Features, (N, D) float32.</param>
@@ -49,6 +48,7 @@ public sealed class ClassificationBatchSource : IBatchSource<ClassificationBatch
         this.shuffle = shuffle;
         this.jitter = jitter;
         BatchesPerEpoch = (int)((inputs.shape[0] + batchSize - 1) / batchSize);
+        permutations = new EpochPermutations((int)inputs.shape[0], epoch => Mix(seed, epoch, -1));
     }
 
     /// <inheritdoc />
@@ -65,8 +65,8 @@ public sealed class ClassificationBatchSource : IBatchSource<ClassificationBatch
         Tensor rows;
         if (shuffle)
         {
-            var order = Permutation(epoch, n);
-            rows = tensor(order.AsSpan(start, length).ToArray());
+            var order = permutations.For(epoch);
+            rows = tensor(Array.ConvertAll(order[start..(start + length)], i => (long)i));
         }
         else
         {
@@ -75,23 +75,6 @@ public sealed class ClassificationBatchSource : IBatchSource<ClassificationBatch
         var x = inputs.index_select(0, rows);
         if (jitter is not null) x = Jitter(x, jitter, new Random(Mix(seed, epoch, index)));
         return new ClassificationBatch(x, labels.index_select(0, rows), teacherLogits?.index_select(0, rows));
-    }
-
-    private long[] Permutation(int epoch, int n)
-    {
-        if (permutations.TryGetValue(epoch, out var cached)) return cached;
-        var order = new long[n];
-        for (var i = 0; i < n; i++) order[i] = i;
-        // System.Random with a seed is a fixed algorithm across runs and platforms: the same epoch gets the same order.
-        var rng = new Random(Mix(seed, epoch, -1));
-        for (var i = n - 1; i > 0; i--)
-        {
-            var j = rng.Next(i + 1);
-            (order[i], order[j]) = (order[j], order[i]);
-        }
-        if (permutations.Count > 4) permutations.Clear();
-        permutations[epoch] = order;
-        return order;
     }
 
     private static Tensor Jitter(Tensor x, ImageJitter jitter, Random rng)

@@ -83,17 +83,37 @@ public sealed record ChunkTensors(Tensor StudentSlot, Tensor TeacherSlot, Tensor
     /// <summary>Σ of a per-teacher-token value over each chunk's teacher tokens, (B, Tt) → (B, C); 0 for chunks that do not count.</summary>
     public Tensor TeacherSums(Tensor perToken) => Sums(perToken, TeacherSlot);
 
+    /// <summary>The student's values (logits) at each chunk's first student token, (B, Ts, V) → (B, C, V).</summary>
+    public Tensor AtStudentStarts(Tensor perPosition) => AtStarts(perPosition, StudentSlot, StudentFirst);
+
+    /// <summary>The teacher's values (logits) at each chunk's first teacher token, (B, Tt, V) → (B, C, V).</summary>
+    public Tensor AtTeacherStarts(Tensor perPosition) => AtStarts(perPosition, TeacherSlot, TeacherFirst);
+
     private Tensor Sums(Tensor perToken, Tensor slots)
     {
-        ArgumentNullException.ThrowIfNull(perToken);
-        if (!perToken.shape.AsSpan().SequenceEqual(slots.shape))
-            throw new ArgumentException($"per-token values [{string.Join(", ", perToken.shape)}] do not match the packed token positions [{string.Join(", ", slots.shape)}]", nameof(perToken));
+        CheckFits(perToken, slots, rank: 2);
         var flat = Rows * ChunksPerRow;
         // Tokens outside every counted chunk land in the spare slot, dropped below. Selecting (not multiplying) keeps a
         // NaN or −∞ in a padded position out of every counted sum.
         var values = where(slots.lt(flat).to(perToken.device), perToken, zeros_like(perToken));
         var sums = zeros(flat + 1, dtype: perToken.dtype, device: perToken.device).index_add(0, slots.flatten().to(perToken.device), values.flatten(), 1);
         return sums.narrow(0, 0, flat).reshape(Rows, ChunksPerRow);
+    }
+
+    private static Tensor AtStarts(Tensor perPosition, Tensor slots, Tensor first)
+    {
+        CheckFits(perPosition, slots, rank: 3);
+        var index = first.to(perPosition.device).unsqueeze(-1).expand(first.shape[0], first.shape[1], perPosition.shape[^1]);
+        return perPosition.gather(1, index);
+    }
+
+    /// <summary>The one check of what the chunk losses give a packing: values over its (B, T) token positions, with <paramref name="rank"/> dimensions.</summary>
+    private static void CheckFits(Tensor perPosition, Tensor slots, int rank)
+    {
+        ArgumentNullException.ThrowIfNull(perPosition);
+        if (perPosition.dim() != rank || perPosition.shape[0] != slots.shape[0] || perPosition.shape[1] != slots.shape[1])
+            throw new ArgumentException($"values of shape [{string.Join(", ", perPosition.shape)}] do not match the packed token positions [{string.Join(", ", slots.shape)}]" +
+                                        (rank == 3 ? " with a last dimension" : ""), nameof(perPosition));
     }
 
     private static long[] Filled(int length, long value)

@@ -34,8 +34,8 @@ public static partial class CrossTokenizerLosses
         if (studentLogits.shape[^1] != vocabulary.StudentVocabSize || teacherLogits.shape[^1] != vocabulary.TeacherVocabSize)
             throw new ArgumentException($"logits over {teacherLogits.shape[^1]} teacher and {studentLogits.shape[^1]} student ids do not fit a map between vocabularies of {vocabulary.TeacherVocabSize} and {vocabulary.StudentVocabSize}", nameof(vocabulary));
 
-        var logQ = TokenDistribution.LogSoftmax(AtPositions(studentLogits, chunks.StudentFirst));                        // (B, C, Vs)
-        var logP = TokenDistribution.LogSoftmax(AtPositions(teacherLogits.detach(), chunks.TeacherFirst)).to_type(logQ.dtype); // (B, C, Vt)
+        var logQ = TokenDistribution.LogSoftmax(chunks.AtStudentStarts(studentLogits));                         // (B, C, Vs)
+        var logP = TokenDistribution.LogSoftmax(chunks.AtTeacherStarts(teacherLogits.detach())).to_type(logQ.dtype); // (B, C, Vt)
         var device = logQ.device;
         var perChunk = vocabulary.Count == 0 ? zeros(logQ.shape[0], logQ.shape[1], dtype: logQ.dtype, device: device) : MatchedKl(logP, logQ, vocabulary);
         if (unmatchedWeight > 0)

@@ -19,20 +19,12 @@ public static partial class CrossTokenizerLosses
     /// <param name="normalizer">The number of counted chunks with a target across the whole accumulated batch.</param>
     public static Tensor TopKAtChunkStarts(Tensor studentLogits, ChunkTensors chunks, ChunkStartTargets targets, double normalizer)
     {
-        ArgumentNullException.ThrowIfNull(studentLogits);
         ArgumentNullException.ThrowIfNull(chunks);
         ArgumentNullException.ThrowIfNull(targets);
-        var atStarts = AtPositions(studentLogits, chunks.StudentFirst);                 // (B, C, V)
+        var atStarts = chunks.AtStudentStarts(studentLogits);                           // (B, C, V)
         var device = studentLogits.device;
         var mask = chunks.Mask.to(device).logical_and(targets.HasTarget.to(device));
         var sparse = TeacherTargets.TopK(targets.Targets.Ids.to(device), targets.Targets.Logprobs.to(device), targets.Targets.TailPolicy);
         return DistillationLosses.TopKKl(atStarts, sparse, mask, normalizer);
-    }
-
-    /// <summary>Rows of (B, T, V) at per-row positions (B, C) → (B, C, V).</summary>
-    internal static Tensor AtPositions(Tensor perPosition, Tensor positions)
-    {
-        var index = positions.to(perPosition.device).unsqueeze(-1).expand(positions.shape[0], positions.shape[1], perPosition.shape[^1]);
-        return perPosition.gather(1, index);
     }
 }

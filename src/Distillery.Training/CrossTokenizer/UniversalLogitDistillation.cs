@@ -23,11 +23,10 @@ public static partial class CrossTokenizerLosses
     /// <param name="normalizer">The number of counted chunks across the whole accumulated batch.</param>
     public static Tensor UniversalLogitDistillation(Tensor studentLogits, Tensor teacherLogits, ChunkTensors chunks, double normalizer)
     {
-        ArgumentNullException.ThrowIfNull(studentLogits);
         ArgumentNullException.ThrowIfNull(teacherLogits);
         ArgumentNullException.ThrowIfNull(chunks);
-        var q = TokenDistribution.LogSoftmax(AtPositions(studentLogits, chunks.StudentFirst)).exp();                 // (B, C, Vs)
-        var p = TokenDistribution.LogSoftmax(AtPositions(teacherLogits.detach(), chunks.TeacherFirst)).exp().to_type(q.dtype); // (B, C, Vt)
+        var q = TokenDistribution.LogSoftmax(chunks.AtStudentStarts(studentLogits)).exp();                          // (B, C, Vs)
+        var p = TokenDistribution.LogSoftmax(chunks.AtTeacherStarts(teacherLogits.detach())).exp().to_type(q.dtype); // (B, C, Vt)
         return LossMath.MaskedMean(SortedL1(p, q), chunks.Mask.to(q.device), normalizer);
     }
 

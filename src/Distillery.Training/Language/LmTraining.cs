@@ -15,7 +15,6 @@ using Distillery.Models.Llama;
 using Distillery.Models.Loading;
 using Distillery.Models.Runtime;
 using Distillery.Models.Tokenizers;
-using Distillery.Training.CrossTokenizer;
 using Distillery.Training.Language.Configuration;
 using Distillery.Training.Language.Data;
 using Distillery.Training.Language.Objectives;
@@ -48,40 +47,60 @@ public static class LmTraining
         var (manifest, rows) = await ReadDataAsync(config, cancellationToken);
         using var teacher = await LoadFrozenTeacherAsync(config, cancellationToken);
         using var student = await CreateStudentAsync(config, teacher, resumeConfig, cancellationToken);
-        var cross = CrossTokenizerFor(config, rows, student, teacher);
+        var cross = CrossTokenizerSteps.For(config, rows, student, teacher);
         if (config.Mode == LmMode.Onpolicy) CheckSharedVocabulary(student, teacher!);
-        if (cross is not null && config.HiddenWeight > 0)
-            throw InputException.InField("hidden_weight", "hidden-state matching needs the student to share the teacher's tokenizer; leave it at 0 when distilling across tokenizers");
-
-        var seqLen = Math.Min(config.SeqLen, student.Config.MaxPositionEmbeddings);
-        if (teacher is not null) seqLen = Math.Min(seqLen, teacher.Config.MaxPositionEmbeddings);
-        var set = BuildExamples(config, rows, student, teacher, cross, seqLen);
-        if (set.Examples.Count == 0) throw InputException.InField("--seq-len", $"{seqLen} leaves no completion token in any row; raise it");
-        var (trainSet, evalSet) = LmSplit.Split(set.Examples, config.EvalFraction, config.Seed);
-        if (trainSet.Count == 0) throw InputException.InField("eval_fraction", "holds out every row; lower it");
-        var train = new LmBatchSource(trainSet, config.BatchSize, config.Seed);
-        var eval = evalSet.Count > 0 ? new LmBatchSource(evalSet, config.BatchSize, config.Seed, shuffle: false) : null;
+        var data = PrepareData(config, rows, student, teacher, cross);
 
         manual_seed(config.Seed);
+        var model = CreateDistillationStudent(config, student, teacher);
+        var objective = cross?.CreateObjective(config, student, teacher) ?? CreateObjective(config, model, teacher, student.Tokenizer, data.SeqLen);
+        if (resumeConfig is null) await WriteRunFilesAsync(config, student, cancellationToken);
+        var trainer = new Trainer<LmBatch>(model, objective, data.TrainBatches, data.EvalBatches, TrainerOptionsFor(config, hasEval: data.EvalBatches is not null));
+        var result = await trainer.RunAsync(progress, cancellationToken);
+
+        var (evalCe, evalKl) = EvaluateHeldOut(config, student, teacher, cross, data.Eval);
+        var tokens = TokensPerTeacher(data.TrainBatches, (long)result.Steps * config.GradAccum);
+        var lineage = await LineageAsync(config, manifest, rows, teacher, student, result, tokens, data, evalCe, evalKl, cancellationToken);
+        if (cross is not null) lineage = cross.Record(lineage, config, data.Train, teacher);
+        student.InvalidateInferenceWeights();
+        await student.SaveAsync(config.Out, lineage, cancellationToken);
+        return new LmTrainingReport(result, config.Out, student.Model.ParameterCount, data.Train.Count, data.Eval.Count, tokens, evalCe, evalKl, lineage);
+    }
+
+    /// <summary>The run's examples, split into training and held-out rows, and the micro-batches over each.</summary>
+    private sealed record RunData(int SeqLen, LmExampleSet Set, IReadOnlyList<LmExample> Train, IReadOnlyList<LmExample> Eval, LmBatchSource TrainBatches, LmBatchSource? EvalBatches);
+
+    /// <summary>Tokenises the rows (aligned across tokenizers where <paramref name="cross"/> is given) within the context of both models, and splits them.</summary>
+    private static RunData PrepareData(LmTrainingConfig config, IReadOnlyList<DatasetRow> rows, ModelBundle student, ModelBundle? teacher, CrossTokenizerSteps? cross)
+    {
+        var seqLen = Math.Min(config.SeqLen, student.Config.MaxPositionEmbeddings);
+        if (teacher is not null) seqLen = Math.Min(seqLen, teacher.Config.MaxPositionEmbeddings);
+        var set = cross?.BuildExamples(config, rows, student, teacher, seqLen)
+                  ?? LmExampleBuilder.Build(rows, student.Tokenizer, student.ChatTemplate, new LmTokenization(seqLen, WithTopK: config.Mode == LmMode.Topk), DatasetFolder.DataPath(config.Data));
+        if (set.Examples.Count == 0) throw InputException.InField("--seq-len", $"{seqLen} leaves no completion token in any row; raise it");
+        var (train, eval) = LmSplit.Split(set.Examples, config.EvalFraction, config.Seed);
+        if (train.Count == 0) throw InputException.InField("eval_fraction", "holds out every row; lower it");
+        return new RunData(seqLen, set, train, eval, new LmBatchSource(train, config.BatchSize, config.Seed),
+            eval.Count > 0 ? new LmBatchSource(eval, config.BatchSize, config.Seed, shuffle: false) : null);
+    }
+
+    /// <summary>The student as the trainer sees it: with a learned projection onto the teacher's hidden states when they are matched.</summary>
+    private static DistillationStudent CreateDistillationStudent(LmTrainingConfig config, ModelBundle student, ModelBundle? teacher)
+    {
         var hidden = config.HiddenWeight > 0 && teacher is not null;
         var model = new DistillationStudent(student.Model, hidden ? new HiddenStateProjection(student.Config.HiddenSize, teacher!.Config.HiddenSize) : null);
         model.Settle();
-        var spelling = cross is null ? null : StudentSpelling.Of(student.Tokenizer, config.ChunkStartMatch);
-        var objective = cross is { } method ? CreateCrossTokenizerObjective(config, method, student, teacher, spelling!) : CreateObjective(config, model, teacher, student.Tokenizer, seqLen);
-        if (resumeConfig is null) await WriteRunFilesAsync(config, student, cancellationToken);
-        var trainer = new Trainer<LmBatch>(model, objective, train, eval, TrainerOptionsFor(config, hasEval: eval is not null));
-        var result = await trainer.RunAsync(progress, cancellationToken);
+        return model;
+    }
 
-        double? evalCe = evalSet.Count > 0 ? LmEvaluation.CrossEntropy(student.Model, evalSet, config.BatchSize) : null;
+    /// <summary>Held-out cross-entropy, and KL to a local teacher of the same vocabulary; null where there is nothing to measure.</summary>
+    private static (double? CrossEntropy, double? Kl) EvaluateHeldOut(LmTrainingConfig config, ModelBundle student, ModelBundle? teacher, CrossTokenizerSteps? cross, IReadOnlyList<LmExample> eval)
+    {
+        if (eval.Count == 0) return (null, null);
+        var ce = LmEvaluation.CrossEntropy(student.Model, eval, config.BatchSize);
         // A KL per token needs one vocabulary on both sides; across tokenizers there is none to compare (see distill eval).
-        double? evalKl = evalSet.Count > 0 && teacher is not null && cross is null ? LmEvaluation.KlToTeacher(student.Model, teacher.Model, evalSet, config.BatchSize) : null;
-        var tokens = TokensPerTeacher(train, (long)result.Steps * config.GradAccum);
-        var crossLineage = cross is { } used ? CrossTokenizerLineage(used, trainSet, spelling!, teacher) : null;
-        var lineage = await LineageAsync(config, manifest, rows, teacher, student, result, tokens, set, trainSet.Count, evalSet.Count, evalCe, evalKl, cancellationToken) with { CrossTokenizer = crossLineage };
-        if (cross is not null) lineage = lineage with { Losses = CrossTokenizerLossText(config, cross.Value) };
-        student.InvalidateInferenceWeights();
-        await student.SaveAsync(config.Out, lineage, cancellationToken);
-        return new LmTrainingReport(result, config.Out, student.Model.ParameterCount, trainSet.Count, evalSet.Count, tokens, evalCe, evalKl, lineage);
+        double? kl = teacher is not null && cross is null ? LmEvaluation.KlToTeacher(student.Model, teacher.Model, eval, config.BatchSize) : null;
+        return (ce, kl);
     }
 
     /// <summary>
@@ -193,71 +212,6 @@ public static class LmTraining
             throw InputException.InField("--teacher", $"on-policy distillation needs the student to share the teacher's tokenizer, but {student.Tokenizer.Name} (vocab {student.Config.VocabSize}) differs from {teacher.Tokenizer.Name} (vocab {teacher.Config.VocabSize}); use --mode whitebox (which distils across tokenizers) or --mode sft");
     }
 
-    /// <summary>
-    /// The cross-tokenizer method this run uses, or null for the same-vocabulary path. Top-k: the teacher's tokenizer is
-    /// known from a local teacher where one is given, else from the stored tokens (they fit the student's tokenizer when each
-    /// is one student token and the rows re-tokenise identically). White-box: the local teacher's tokenizer. An explicit
-    /// --cross-tokenizer takes the cross-tokenizer path even with one tokenizer on both sides.
-    /// </summary>
-    private static CrossTokenizerMethod? CrossTokenizerFor(LmTrainingConfig config, IReadOnlyList<DatasetRow> rows, ModelBundle student, ModelBundle? teacher)
-    {
-        switch (config.Mode)
-        {
-            case LmMode.Topk:
-                if (config.CrossTokenizer is { } topK) return topK;
-                var shared = teacher is not null
-                    ? SharedVocabulary.Between(student.Tokenizer, teacher.Tokenizer)
-                    : LmExampleBuilder.StoredTokensFit(rows, student.Tokenizer, student.ChatTemplate);
-                return shared ? null : CrossTokenizerMethods.TopKDefault;
-            case LmMode.Whitebox:
-                if (config.CrossTokenizer is { } whiteBox) return whiteBox;
-                return student.Config.VocabSize == teacher!.Config.VocabSize && SharedVocabulary.Between(student.Tokenizer, teacher.Tokenizer)
-                    ? null
-                    : CrossTokenizerMethods.WhiteBoxDefault;
-            default:
-                return null;
-        }
-    }
-
-    private static LmExampleSet BuildExamples(LmTrainingConfig config, IReadOnlyList<DatasetRow> rows, ModelBundle student, ModelBundle? teacher, CrossTokenizerMethod? cross, int seqLen)
-    {
-        var source = DatasetFolder.DataPath(config.Data);
-        if (cross is null)
-            return LmExampleBuilder.Build(rows, student.Tokenizer, student.ChatTemplate, new LmTokenization(seqLen, WithTopK: config.Mode == LmMode.Topk), source);
-        return cross.Value.NeedsFullLogits()
-            ? CrossTokenizerExampleBuilder.ForLocalTeacher(rows, student.Tokenizer, student.ChatTemplate, teacher!.Tokenizer, teacher.ChatTemplate, seqLen, source)
-            : CrossTokenizerExampleBuilder.FromStoredTokens(rows, student.Tokenizer, student.ChatTemplate, seqLen, source);
-    }
-
-    /// <summary>The KD weight of a cross-tokenizer run: --alpha, else 0.5 (ULD ignores which token is which, so CE stays in).</summary>
-    private static double CrossTokenizerAlpha(LmTrainingConfig config) => config.Alpha ?? 0.5;
-
-    private static ITrainingObjective<LmBatch> CreateCrossTokenizerObjective(LmTrainingConfig config, CrossTokenizerMethod method, ModelBundle student, ModelBundle? teacher, StudentSpelling spelling) =>
-        method.NeedsFullLogits()
-            ? new CrossTokenizerWhiteBoxObjective(student.Model, teacher!.Model, method, VocabularyMap.Between(teacher.Tokenizer, student.Tokenizer), CrossTokenizerAlpha(config))
-            : new CrossTokenizerTopKObjective(student.Model, method, spelling, config.TailPolicy, CrossTokenizerAlpha(config));
-
-    private static LineageCrossTokenizer CrossTokenizerLineage(CrossTokenizerMethod method, IReadOnlyList<LmExample> train, StudentSpelling spelling, ModelBundle? teacher)
-    {
-        var coverage = CrossTokenizerCoverage.Measure(train, method, spelling);
-        return new LineageCrossTokenizer(Kebab(method), method.NeedsFullLogits() ? teacher!.Tokenizer.Name : "stored tokens", coverage.Chunks,
-            Math.Round(coverage.OneToOneShare, 6), Math.Round(coverage.TeacherTokenShare, 6), coverage.TopKMassShare is { } m ? Math.Round(m, 6) : null);
-    }
-
-    private static string CrossTokenizerLossText(LmTrainingConfig config, CrossTokenizerMethod method)
-    {
-        var alpha = CrossTokenizerAlpha(config);
-        var kd = method switch
-        {
-            CrossTokenizerMethod.Alm => "ALM chunk likelihood matching",
-            CrossTokenizerMethod.TopkChunkStarts => $"top-k KL at chunk starts ({Kebab(config.TailPolicy)})",
-            CrossTokenizerMethod.AlmAndTopk => $"(ALM + top-k KL at chunk starts ({Kebab(config.TailPolicy)}))",
-            CrossTokenizerMethod.Uld => "ULD at chunk starts",
-            _ => "hybrid (shared-token KL + sorted L1) at chunk starts",
-        };
-        return $"cross-tokenizer: {alpha:G3}·{kd} + {1 - alpha:G3}·cross-entropy";
-    }
-
     private static ITrainingObjective<LmBatch> CreateObjective(LmTrainingConfig config, DistillationStudent model, ModelBundle? teacher, ITextTokenizer tokenizer, int seqLen)
     {
         switch (config.Mode)
@@ -300,11 +254,12 @@ public static class LmTraining
              + (config.HiddenWeight > 0 ? $" + {config.HiddenWeight:G3}·hidden-state {Kebab(config.HiddenMetric)}" : ""),
     };
 
-    private static string Kebab<T>(T value) where T : struct, Enum => JsonSerializer.Serialize(value, LmTrainingConfig.JsonOptions).Trim('"');
+    /// <summary>An option's value as written in the config (kebab-case).</summary>
+    internal static string Kebab<T>(T value) where T : struct, Enum => JsonSerializer.Serialize(value, LmTrainingConfig.JsonOptions).Trim('"');
 
     private static async Task<Lineage> LineageAsync(LmTrainingConfig config, DatasetManifest? manifest, IReadOnlyList<DatasetRow> rows, ModelBundle? teacher,
-        ModelBundle student, TrainingResult result, IReadOnlyDictionary<string, long> tokens, LmExampleSet set, int trainCount, int evalCount,
-        double? evalCe, double? evalKl, CancellationToken cancellationToken)
+        ModelBundle student, TrainingResult result, IReadOnlyDictionary<string, long> tokens, RunData data, double? evalCe, double? evalKl,
+        CancellationToken cancellationToken)
     {
         var total = tokens.Values.Sum();
         var teachers = TeacherContributions.FromRows(rows).Select(c =>
@@ -328,9 +283,9 @@ public static class LmTraining
                     ManifestSha256 = await HashAsync(DatasetFolder.ManifestPath(config.Data), cancellationToken),
                     DataSha256 = await HashAsync(DatasetFolder.DataPath(config.Data), cancellationToken),
                     Rows = rows.Count,
-                    RowsSkipped = set.Skipped,
-                    TrainRows = trainCount,
-                    EvalRows = evalCount,
+                    RowsSkipped = data.Set.Skipped,
+                    TrainRows = data.Train.Count,
+                    EvalRows = data.Eval.Count,
                     PromptsSha256 = manifest?.Prompts?.Sha256,
                 },
             ],

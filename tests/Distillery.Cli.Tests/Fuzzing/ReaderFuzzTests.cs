@@ -12,6 +12,7 @@ using Distillery.Models.Checkpoints;
 using Distillery.Models.Gguf;
 using Distillery.Models.Tokenizers;
 using Distillery.TestSupport.Files;
+using Distillery.TestSupport.Tokenizers;
 using Xunit.Abstractions;
 
 namespace Distillery.Cli.Tests.Fuzzing;
@@ -59,6 +60,9 @@ public sealed class ReaderFuzzTests(ITestOutputHelper output) : IDisposable
             }),
             new("llama2.c tokenizer", Llama2cTokenizer.FileName, SeedFiles.Llama2cTokenizerBytes(), async path => await Llama2cTokenizer.LoadAsync(path)),
             new("tokenizer.json", HfTokenizer.FileName, Encoding.UTF8.GetBytes(SeedFiles.TokenizerJson()), async path => (await HfTokenizer.LoadAsync(path)).Encode("abc ab")),
+            new("SentencePiece model", SentencePieceTextTokenizer.FileName, File.ReadAllBytes(TokenizerData.Committed("spm-bpe-1024/tokenizer.model")),
+                async path => (await TokenizerLoader.LoadAsync(path)).Encode("Once upon a time, 42 cats.")),
+            new("tiktoken.json", TiktokenTextTokenizer.FileName, Encoding.UTF8.GetBytes(SeedFiles.TiktokenJson()), async path => (await TokenizerLoader.LoadAsync(path)).Encode("abc ab")),
             new("IDX images (gzip)", "train-images-idx3-ubyte.gz", SeedFiles.IdxImages(5, gzip: true), path =>
             {
                 File.WriteAllBytes(Path.Combine(Path.GetDirectoryName(path)!, "train-labels-idx1-ubyte"), SeedFiles.IdxLabels(5));

@@ -92,6 +92,9 @@ internal static class SeedFiles
          "model":{"type":"BPE","vocab":{"a":0,"b":1,"c":2,"Ġ":3,"ab":4,"Ġa":5},"merges":["a b","Ġ a"]}}
         """;
 
+    /// <summary>A model folder's <c>tiktoken.json</c>, naming the smaller of the two encodings offered.</summary>
+    public static string TiktokenJson() => """{"encoding": "cl100k_base"}""";
+
     /// <summary>An IDX image file of <paramref name="count"/> 4×3 images, gzipped as MNIST ships it.</summary>
     public static byte[] IdxImages(int count, bool gzip)
     {

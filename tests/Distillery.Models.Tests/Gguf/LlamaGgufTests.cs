@@ -89,6 +89,6 @@ public sealed class LlamaGgufTests(Stories260K stories) : IDisposable
         var path = Path.Combine(_dir, "x.gguf");
         new GgufWriter().Add("general.architecture", "mamba").Add("tokenizer.ggml.tokens", new[] { "a" }).Write(path);
         var e = Assert.Throws<InputException>(() => LlamaGguf.Load(path));
-        Assert.Equal($"{path}: architecture 'mamba' is not supported; Distillery reads llama-architecture GGUF files", e.Message);
+        Assert.Equal($"{path}: architecture 'mamba' is not supported; Distillery reads llama, qwen2, qwen3 GGUF files", e.Message);
     }
 }

@@ -20,6 +20,8 @@ public sealed class ModelTests
     [Theory]
     [InlineData("gqa")]
     [InlineData("qwen2")]
+    [InlineData("qwen3")]
+    [InlineData("llama3")]
     [InlineData("wide")]
     public void Decoding_with_the_kv_cache_equals_recomputing_the_whole_sequence(string kind)
     {
@@ -28,6 +30,8 @@ public sealed class ModelTests
         var config = kind switch
         {
             "qwen2" => TinyConfigs.Qwen2(),
+            "qwen3" => TinyConfigs.Qwen3(),
+            "llama3" => TinyConfigs.Llama3(),
             // Wide enough that the decoder computes rotate_half per token instead of storing rotated rows.
             "wide" => TinyConfigs.Gqa() with { HiddenSize = 128, IntermediateSize = 96 },
             _ => TinyConfigs.Gqa(),
@@ -47,7 +51,7 @@ public sealed class ModelTests
 
         // The fused decoder: the prompt through prefill, the rest one token at a time.
         using var weights = new LlamaInferenceWeights(model);
-        Assert.Equal(kind != "wide", weights.RotatedRows);
+        Assert.Equal(kind is not ("wide" or "qwen3"), weights.RotatedRows); // Qwen3's q/k norm comes before rotary
         using var decoder = new LlamaDecoder(weights, 16);
         var logits = new float[config.VocabSize];
         var list = ids[0].data<long>().ToArray().Select(i => (int)i).ToArray();

@@ -3,7 +3,8 @@ using System.Linq;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Threading.Tasks;
-using Distillery.Tests.Common;
+using Distillery.TestSupport.Files;
+using Distillery.TestSupport.Tokenizers;
 
 namespace Distillery.Models.Tests.Tokenizers;
 

@@ -6,7 +6,7 @@ using System.Threading.Tasks;
 using Distillery.Core.Errors;
 using Distillery.Models.Tokenizers;
 using Distillery.TestSupport.Files;
-using Distillery.Tests.Common;
+using Distillery.TestSupport.Tokenizers;
 
 namespace Distillery.Models.Tests.Tokenizers;
 

@@ -4,7 +4,8 @@ using System.Text;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
 using Distillery.Models.Tokenizers;
-using Distillery.Tests.Common;
+using Distillery.TestSupport.Files;
+using Distillery.TestSupport.Tokenizers;
 
 namespace Distillery.Models.Tests.Tokenizers;
 

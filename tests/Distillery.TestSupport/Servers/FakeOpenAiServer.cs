@@ -33,10 +33,19 @@ public enum Fault
 public sealed record ServerEvent(string Prompt, Fault Fault, string Outcome, DateTimeOffset At);
 
 /// <summary>An OpenAI-compatible chat completions server on 127.0.0.1 (real Kestrel, real sockets) that answers deterministically with logprobs,
-/// injects faults on request, and counts what it answered.</summary>
+/// injects faults on request, can serve a fixed number of requests at once (a model server's capacity), and counts what it answered
+/// (also over HTTP, for a server run in a process of its own: <see cref="AnsweredPath"/>, <see cref="ResetPath"/>).</summary>
 public sealed class FakeOpenAiServer : IAsyncDisposable
 {
+    /// <summary>GET: the answers sent since the last reset, as a number.</summary>
+    public const string AnsweredPath = "/fake/answered";
+
+    /// <summary>POST: calls <see cref="Reset"/>.</summary>
+    public const string ResetPath = "/fake/reset";
+
     private readonly WebApplication app;
+    private SemaphoreSlim? slots;
+    private int slotCount;
     private readonly ConcurrentDictionary<string, int> attempts = new(StringComparer.Ordinal);
     private int answeredTotal;
     private int admitted;
@@ -54,7 +63,19 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
     /// <summary>The clock that stamps <see cref="Events"/>; a fake one puts arrivals on the same time line as a client driven by it.</summary>
     public TimeProvider Clock { get; set; } = TimeProvider.System;
 
+    /// <summary>How long each request takes to serve (in one of the <see cref="Slots"/> where those are limited).</summary>
     public TimeSpan Latency { get; set; } = TimeSpan.Zero;
+
+    /// <summary>How many requests are served at once (the others queue for a slot); 0, the default, serves all at once. Set before the first request.</summary>
+    public int Slots
+    {
+        get => slotCount;
+        set
+        {
+            slotCount = Math.Max(0, value);
+            slots = slotCount > 0 ? new SemaphoreSlim(slotCount, slotCount) : null;
+        }
+    }
 
     public TimeSpan FaultDelay { get; set; } = TimeSpan.FromSeconds(3);
 
@@ -110,6 +131,8 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         var app = builder.Build();
         var server = new FakeOpenAiServer(app);
         app.MapPost("/v1/chat/completions", server.HandleAsync);
+        app.MapGet(AnsweredPath, () => server.AnsweredTotal);
+        app.MapPost(ResetPath, server.Reset);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.BaseUrl = new Uri(address.TrimEnd('/') + "/v1");
@@ -154,7 +177,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         var attempt = attempts.AddOrUpdate(prompt, 1, (_, n) => n + 1);
         var fault = Faults(prompt, attempt);
         var now = Clock.GetUtcNow();
-        if (Latency > TimeSpan.Zero) await Task.Delay(Latency, CancellationToken.None);
+        await ServeAsync();
         if (HoldAfter >= 0 && Interlocked.Increment(ref admitted) > HoldAfter)
         {
             Events.Enqueue(new ServerEvent(prompt, fault, "held", now));
@@ -222,6 +245,21 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         await context.Response.CompleteAsync();
         Interlocked.Increment(ref answeredTotal);
         Events.Enqueue(new ServerEvent(prompt, fault, "ok", now));
+    }
+
+    /// <summary>Takes <see cref="Latency"/> to serve, holding one of the <see cref="Slots"/> meanwhile where those are limited.</summary>
+    private async Task ServeAsync()
+    {
+        var gate = slots;
+        if (gate is not null) await gate.WaitAsync(CancellationToken.None);
+        try
+        {
+            if (Latency > TimeSpan.Zero) await Task.Delay(Latency, CancellationToken.None);
+        }
+        finally
+        {
+            gate?.Release();
+        }
     }
 
     private string Answer(JsonNode body, string prompt)

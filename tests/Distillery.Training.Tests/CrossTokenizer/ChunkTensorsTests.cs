@@ -58,6 +58,21 @@ public sealed class ChunkTensorsTests
     }
 
     [Fact]
+    public void StartsPickEachChunksFirstTokenAndValuesThatDoNotFitThePackingAreRefused()
+    {
+        var packed = ChunkTensors.Pack(Rows, studentLength: 5, teacherLength: 3);
+        var student = arange(2 * 5 * 2, dtype: ScalarType.Float64).reshape(2, 5, 2); // (B, Ts, V): position t of row b holds 10b + 2t, 10b + 2t + 1
+        Assert.Equal(new double[] { 0, 1, 4, 5, 10, 11, 10, 11 }, packed.AtStudentStarts(student).flatten().data<double>().ToArray());
+        var teacher = arange(2 * 3 * 1, dtype: ScalarType.Float64).reshape(2, 3, 1);
+        Assert.Equal(new double[] { 0, 1, 3, 3 }, packed.AtTeacherStarts(teacher).flatten().data<double>().ToArray());
+
+        Assert.Throws<ArgumentException>(() => packed.AtStudentStarts(zeros(2, 4, 2)));      // shorter than the packed student length
+        Assert.Throws<ArgumentException>(() => packed.AtTeacherStarts(zeros(1, 3, 2)));      // one row, two packed
+        Assert.Throws<ArgumentException>(() => packed.AtStudentStarts(zeros(2, 5)));         // no vocabulary dimension
+        Assert.Throws<ArgumentException>(() => packed.StudentSums(zeros(2, 5, 1)));          // sums take one value a token
+    }
+
+    [Fact]
     public void OverlappingChunksAreRefused()
     {
         AlignedChunk[][] overlapping = [[new(0, 4, 0, 1, 0, 2), new(2, 6, 1, 2, 1, 3)]];

@@ -5,7 +5,8 @@ using System.Text;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
 using Distillery.Models.Tokenizers;
-using Distillery.Tests.Common;
+using Distillery.TestSupport.Files;
+using Distillery.TestSupport.Tokenizers;
 using Distillery.Training.CrossTokenizer;
 using Xunit.Abstractions;
 

@@ -11,7 +11,7 @@ using Distillery.Core.Provenance;
 using Distillery.Core.Tokens;
 using Distillery.Models.Loading;
 using Distillery.Models.Tokenizers;
-using Distillery.Tests.Common;
+using Distillery.TestSupport.Tokenizers;
 using Distillery.Training.CrossTokenizer;
 using Distillery.Training.Language;
 using Distillery.Training.Language.Configuration;

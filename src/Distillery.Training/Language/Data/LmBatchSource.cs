@@ -14,10 +14,9 @@ public sealed class LmBatchSource : IBatchSource<LmBatch>
 {
     private readonly IReadOnlyList<LmExample> examples;
     private readonly int batchSize;
-    private readonly long seed;
     private readonly bool shuffle;
     private readonly Device? device;
-    private readonly Dictionary<int, int[]> permutations = [];
+    private readonly EpochPermutations permutations;
 
     /// <summary>Creates the source.</summary>
     /// <param name="examples">The examples (at least one).</param>
@@ -32,10 +31,10 @@ public sealed class LmBatchSource : IBatchSource<LmBatch>
         if (examples.Count == 0) throw new ArgumentException("no examples", nameof(examples));
         this.examples = examples;
         this.batchSize = batchSize;
-        this.seed = seed;
         this.shuffle = shuffle;
         this.device = device;
         BatchesPerEpoch = (examples.Count + batchSize - 1) / batchSize;
+        permutations = new EpochPermutations(examples.Count, epoch => SeedMix.Of(seed, epoch, -1));
     }
 
     /// <inheritdoc />
@@ -48,7 +47,7 @@ public sealed class LmBatchSource : IBatchSource<LmBatch>
         if (index < 0 || index >= BatchesPerEpoch) throw new ArgumentOutOfRangeException(nameof(index), index, $"must lie in [0, {BatchesPerEpoch})");
         var start = index * batchSize;
         var length = Math.Min(batchSize, examples.Count - start);
-        var order = shuffle ? Permutation(epoch) : null;
+        var order = shuffle ? permutations.For(epoch) : null;
         var chosen = new LmExample[length];
         for (var i = 0; i < length; i++) chosen[i] = examples[order is null ? start + i : order[start + i]];
         return chosen;
@@ -56,22 +55,4 @@ public sealed class LmBatchSource : IBatchSource<LmBatch>
 
     /// <inheritdoc />
     public LmBatch GetBatch(int epoch, int index) => LmBatch.Collate(ExamplesAt(epoch, index), epoch, index, device);
-
-    private int[] Permutation(int epoch)
-    {
-        if (permutations.TryGetValue(epoch, out var cached)) return cached;
-        var n = examples.Count;
-        var order = new int[n];
-        for (var i = 0; i < n; i++) order[i] = i;
-        // System.Random with a seed is a fixed algorithm across runs and platforms: the same epoch gets the same order.
-        var rng = new Random(SeedMix.Of(seed, epoch, -1));
-        for (var i = n - 1; i > 0; i--)
-        {
-            var j = rng.Next(i + 1);
-            (order[i], order[j]) = (order[j], order[i]);
-        }
-        if (permutations.Count > 4) permutations.Clear();
-        permutations[epoch] = order;
-        return order;
-    }
 }

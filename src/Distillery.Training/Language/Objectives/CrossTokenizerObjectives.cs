@@ -19,100 +19,117 @@ internal static class ChunkNormalizer
 }
 
 /// <summary>
-/// Top-k distillation across tokenizers from a dataset's stored tokens: α · (the chosen chunk loss) + (1 − α) · CE on the
-/// teacher's text in the student's tokens. ALM compares every aligned chunk's likelihood; top-k at chunk starts moves the
-/// stored alternatives the student spells into its vocabulary; <see cref="CrossTokenizerMethod.AlmAndTopk"/> adds both.
+/// What every objective across tokenizers shares: its argument checks, and α · (its chunk loss) + (1 − α) · CE on the
+/// teacher's text in the student's tokens.
 /// </summary>
-public sealed class CrossTokenizerTopKObjective : ITrainingObjective<LmBatch>
+public abstract class CrossTokenizerObjective : ITrainingObjective<LmBatch>
 {
-    private readonly LlamaForCausalLM student;
-    private readonly CrossTokenizerMethod method;
-    private readonly StudentSpelling spelling;
-    private readonly TopKTailPolicy tailPolicy;
     private readonly double alpha;
 
-    /// <summary>Creates the objective; the method must work from stored logprobs (not ULD or the hybrid).</summary>
-    public CrossTokenizerTopKObjective(LlamaForCausalLM student, CrossTokenizerMethod method, StudentSpelling spelling, TopKTailPolicy tailPolicy, double alpha)
+    /// <summary>Checks and keeps the arguments; <paramref name="fromFullLogits"/> says which data the derived objective reads.</summary>
+    private protected CrossTokenizerObjective(LlamaForCausalLM student, CrossTokenizerMethod method, bool fromFullLogits, double alpha)
     {
         ArgumentNullException.ThrowIfNull(student);
-        ArgumentNullException.ThrowIfNull(spelling);
-        if (method.NeedsFullLogits()) throw new ArgumentException($"{method} needs a local teacher's full logits, not stored top-k data", nameof(method));
+        if (method.NeedsFullLogits() != fromFullLogits)
+            throw new ArgumentException(fromFullLogits
+                ? $"{method} works from stored top-k data; white-box uses uld or hybrid"
+                : $"{method} needs a local teacher's full logits, not stored top-k data", nameof(method));
         if (!(alpha is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "must lie in [0, 1]");
-        this.student = student;
-        this.method = method;
-        this.spelling = spelling;
-        this.tailPolicy = tailPolicy;
+        Student = student;
+        Method = method;
         this.alpha = alpha;
     }
+
+    /// <summary>The student being trained.</summary>
+    private protected LlamaForCausalLM Student { get; }
+
+    /// <summary>The chunk loss used.</summary>
+    private protected CrossTokenizerMethod Method { get; }
 
     /// <inheritdoc />
     public Tensor Loss(LmBatch batch, double normalizer)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var cross = CrossTokenizerBatch.Of(batch);
-        var logits = student.Forward(batch.Inputs).Logits; // (B, T, V)
+        var (kd, logits) = ChunkLoss(batch, CrossTokenizerBatch.Of(batch), normalizer);
+        var ce = DistillationLosses.CrossEntropy(logits, batch.Targets, batch.LossMask, normalizer);
+        return DistillationLosses.AlphaMix(kd, ce, alpha);
+    }
+
+    /// <summary>The chunk loss of one micro-batch, and the student's logits over its inputs, (B, T, V).</summary>
+    private protected abstract (Tensor Kd, Tensor Logits) ChunkLoss(LmBatch batch, CrossTokenizerBatch cross, double normalizer);
+}
+
+/// <summary>
+/// Top-k distillation across tokenizers from a dataset's stored tokens. ALM compares every aligned chunk's likelihood;
+/// top-k at chunk starts moves the stored alternatives the student spells into its vocabulary;
+/// <see cref="CrossTokenizerMethod.AlmAndTopk"/> adds both.
+/// </summary>
+public sealed class CrossTokenizerTopKObjective : CrossTokenizerObjective
+{
+    private readonly StudentSpelling spelling;
+    private readonly TopKTailPolicy tailPolicy;
+
+    /// <summary>Creates the objective; the method must work from stored logprobs (not ULD or the hybrid).</summary>
+    public CrossTokenizerTopKObjective(LlamaForCausalLM student, CrossTokenizerMethod method, StudentSpelling spelling, TopKTailPolicy tailPolicy, double alpha)
+        : base(student, method, fromFullLogits: false, alpha)
+    {
+        ArgumentNullException.ThrowIfNull(spelling);
+        this.spelling = spelling;
+        this.tailPolicy = tailPolicy;
+    }
+
+    private protected override (Tensor Kd, Tensor Logits) ChunkLoss(LmBatch batch, CrossTokenizerBatch cross, double normalizer)
+    {
+        var logits = Student.Forward(batch.Inputs).Logits; // (B, T, V)
         Tensor? kd = null;
-        if (method.UsesAlm())
+        if (Method.UsesAlm())
         {
             var studentLogprobs = CrossTokenizerLosses.TokenLogprobs(logits, batch.Targets); // (B, T)
             kd = CrossTokenizerLosses.ChunkLikelihoodMatching(studentLogprobs, cross.TeacherTokenLogprobs!, cross.Chunks,
                 ChunkNormalizer.Of(normalizer, batch, cross.Chunks.Count));
         }
-        if (method.UsesTopK())
+        if (Method.UsesTopK())
         {
             var targets = ChunkStartTargets.Build(cross.Rows, cross.Chunks, cross.TeacherTokens, spelling, tailPolicy);
             var withTarget = cross.Chunks.Mask.logical_and(targets.HasTarget).sum().item<long>();
             var topK = CrossTokenizerLosses.TopKAtChunkStarts(logits, cross.Chunks, targets, ChunkNormalizer.Of(normalizer, batch, withTarget));
             kd = kd is null ? topK : kd + topK;
         }
-        var ce = DistillationLosses.CrossEntropy(logits, batch.Targets, batch.LossMask, normalizer);
-        return DistillationLosses.AlphaMix(kd!, ce, alpha);
+        return (kd!, logits);
     }
 }
 
 /// <summary>
 /// White-box distillation across tokenizers: a local teacher of another vocabulary reads its own tokenisation of each row,
-/// and its full distribution at each aligned chunk's start is compared with the student's by ULD or the hybrid; α mixes
-/// in CE on the teacher's text.
+/// and its full distribution at each aligned chunk's start is compared with the student's by ULD or the hybrid.
 /// </summary>
-public sealed class CrossTokenizerWhiteBoxObjective : ITrainingObjective<LmBatch>
+public sealed class CrossTokenizerWhiteBoxObjective : CrossTokenizerObjective
 {
-    private readonly LlamaForCausalLM student, teacher;
-    private readonly CrossTokenizerMethod method;
+    private readonly LlamaForCausalLM teacher;
     private readonly VocabularyMap vocabulary;
-    private readonly double alpha;
 
     /// <summary>Creates the objective; <paramref name="vocabulary"/> maps the teacher's tokenizer onto the student's.</summary>
     public CrossTokenizerWhiteBoxObjective(LlamaForCausalLM student, LlamaForCausalLM teacher, CrossTokenizerMethod method, VocabularyMap vocabulary, double alpha)
+        : base(student, method, fromFullLogits: true, alpha)
     {
-        ArgumentNullException.ThrowIfNull(student);
         ArgumentNullException.ThrowIfNull(teacher);
         ArgumentNullException.ThrowIfNull(vocabulary);
-        if (!method.NeedsFullLogits()) throw new ArgumentException($"{method} works from stored top-k data; white-box uses uld or hybrid", nameof(method));
-        if (!(alpha is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "must lie in [0, 1]");
-        this.student = student;
         this.teacher = teacher;
-        this.method = method;
         this.vocabulary = vocabulary;
-        this.alpha = alpha;
     }
 
-    /// <inheritdoc />
-    public Tensor Loss(LmBatch batch, double normalizer)
+    private protected override (Tensor Kd, Tensor Logits) ChunkLoss(LmBatch batch, CrossTokenizerBatch cross, double normalizer)
     {
-        ArgumentNullException.ThrowIfNull(batch);
-        var cross = CrossTokenizerBatch.Of(batch);
         if (cross.TeacherInputs is null) throw new ArgumentException("white-box rows need the teacher's own ids", nameof(batch));
         Tensor teacherLogits;
         // A model may pad its vocabulary beyond its tokenizer's; the map (and the loss) covers the tokenizer's ids.
         using (no_grad()) teacherLogits = teacher.Forward(cross.TeacherInputs).Logits.narrow(-1, 0, vocabulary.TeacherVocabSize); // (B, Tt, Vt)
-        var logits = student.Forward(batch.Inputs).Logits;                                                                         // (B, T, V)
+        var logits = Student.Forward(batch.Inputs).Logits;                                                                         // (B, T, V)
         var studentLogits = logits.narrow(-1, 0, vocabulary.StudentVocabSize);
         var chunkNormalizer = ChunkNormalizer.Of(normalizer, batch, cross.Chunks.Count);
-        var kd = method == CrossTokenizerMethod.Uld
+        var kd = Method == CrossTokenizerMethod.Uld
             ? CrossTokenizerLosses.UniversalLogitDistillation(studentLogits, teacherLogits, cross.Chunks, chunkNormalizer)
             : CrossTokenizerLosses.HybridMatchedUld(studentLogits, teacherLogits, cross.Chunks, vocabulary, chunkNormalizer);
-        var ce = DistillationLosses.CrossEntropy(logits, batch.Targets, batch.LossMask, normalizer);
-        return DistillationLosses.AlphaMix(kd, ce, alpha);
+        return (kd, logits);
     }
 }

@@ -1,6 +1,6 @@
-using Distillery.TestSupport.Files;
+using Xunit;
 
-namespace Distillery.Tests.Common;
+namespace Distillery.TestSupport.Files;
 
 /// <summary>A fact that needs a path inside ../shared/data; without it the test is skipped, and the runner shows why.</summary>
 public sealed class SharedDataFactAttribute : FactAttribute

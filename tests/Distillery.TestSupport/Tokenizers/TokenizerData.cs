@@ -6,7 +6,7 @@ using System.Threading.Tasks;
 using Distillery.Models.Tokenizers;
 using Distillery.TestSupport.Files;
 
-namespace Distillery.Tests.Common;
+namespace Distillery.TestSupport.Tokenizers;
 
 /// <summary>The tokenizers the tests read: the real ones in ../shared/data/tokenizers and the committed ones in tests/data/tokenizers.</summary>
 public static class TokenizerData
