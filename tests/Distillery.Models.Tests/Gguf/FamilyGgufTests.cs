@@ -6,6 +6,7 @@ using Distillery.Models.Gguf;
 using Distillery.Models.Llama;
 using Distillery.TestSupport.Files;
 using Distillery.TestSupport.Models;
+using Distillery.TestSupport.Tokenizers;
 
 namespace Distillery.Models.Tests.Gguf;
 

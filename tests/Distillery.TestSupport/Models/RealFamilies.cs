@@ -7,6 +7,7 @@ using System.Threading.Tasks;
 using Distillery.Models.Llama;
 using Distillery.Models.Tokenizers;
 using Distillery.TestSupport.Files;
+using Xunit;
 using static TorchSharp.torch;
 
 namespace Distillery.TestSupport.Models;
