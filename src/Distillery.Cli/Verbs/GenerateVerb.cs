@@ -24,6 +24,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
     private readonly Option<string> teacher = new("--teacher") { Description = "Teacher spec: openai:MODEL, llama2c:PATH, checkpoint:DIR or gguf:PATH", Required = true };
     private readonly Option<string> output = new("--out") { Description = "Dataset folder (data.jsonl, manifest.json, ledger.db); an existing one is resumed", Required = true };
     private readonly Option<int> topLogprobs = new("--top-logprobs") { Description = $"Alternatives returned with each token's logprob (0–{SamplingParameters.MaxTopLogprobs})", DefaultValueFactory = _ => 5 };
+    private readonly Option<int> sampledLogprobs = new("--sampled-logprobs") { Description = $"Tokens drawn per position from a local teacher's distribution, with their logprobs, for random-sampling KD (0–{SamplingParameters.MaxSampledLogprobs}; no API supplies them)" };
     private readonly Option<int> samples = new("--samples") { Description = "Completions per prompt", DefaultValueFactory = _ => 1 };
     private readonly Option<double> temperature = new("--temperature") { Description = $"Sampling temperature (0 = greedy … {SamplingParameters.MaxTemperature})", DefaultValueFactory = _ => 1.0 };
     private readonly Option<double> topP = new("--top-p") { Description = "Nucleus sampling mass (above 0, at most 1)", DefaultValueFactory = _ => 1.0 };
@@ -49,7 +50,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
     {
         var command = new Command("generate", "Ask a teacher to answer prompts; rows with token logprobs stream into a dataset folder, every request through the ledger so nothing is paid twice")
         {
-            prompts, teacher, output, topLogprobs, samples, temperature, topP, maxTokens, seed, system, concurrency, rpm, tpm,
+            prompts, teacher, output, topLogprobs, sampledLogprobs, samples, temperature, topP, maxTokens, seed, system, concurrency, rpm, tpm,
             budget, priceInput, priceOutput, prices, policy, baseUrl, apiKeyEnv, timeout, maxRetries, ledger,
         };
         command.SetAction((parse, ct) => RunAsync(parse, ct));
@@ -65,10 +66,13 @@ public sealed class GenerateVerb(CliContext context) : IVerb
             TopP = parse.GetValue(topP),
             MaxTokens = parse.GetValue(maxTokens),
             TopLogprobs = parse.GetValue(topLogprobs),
+            SampledLogprobs = parse.GetValue(sampledLogprobs),
             Seed = parse.GetValue(seed),
         };
         // The teacher's own limit is checked here, before any request, not by each request failing.
-        sampling.Validate(SamplingFieldNaming.CommandLine, spec.Kind == ModelKind.OpenAi ? OpenAiTeacher.MaxTopLogprobs : SamplingParameters.MaxTopLogprobs);
+        var isApi = spec.Kind == ModelKind.OpenAi;
+        sampling.Validate(SamplingFieldNaming.CommandLine, isApi ? OpenAiTeacher.MaxTopLogprobs : SamplingParameters.MaxTopLogprobs,
+            isApi ? OpenAiTeacher.MaxSampledLogprobs : SamplingParameters.MaxSampledLogprobs);
         Check(parse.GetValue(samples), 1, 1000, "--samples");
         Check(parse.GetValue(concurrency), 1, 1024, "--concurrency");
         Check(parse.GetValue(rpm), 0, int.MaxValue, "--rpm");

@@ -47,7 +47,9 @@ public sealed class TrainVerb(CliContext context) : IVerb
         var divergence = new Option<string?>("--divergence") { Description = "forward-kl | reverse-kl | jsd | sampled-reverse-kl (onpolicy only: per-token reverse KL on the student's samples) (default forward-kl; jsd for onpolicy)" };
         var sampleTemperature = new Option<double?>("--sample-temperature") { Description = "On-policy: the temperature the student samples its continuations at (default 1; not the KD --temperature)" };
         var maxNewTokens = new Option<int?>("--max-new-tokens") { Description = "On-policy: the most tokens the student samples per prompt (default 64)" };
-        var tail = new Option<string?>("--tail-policy") { Description = "Top-k tail: fold-tail-into-bucket | renormalise" };
+        var tail = new Option<string?>("--tail-policy") { Description = "Top-k tail: fold-tail-into-bucket | renormalise | uniform-tail" };
+        var topLogprobs = new Option<int?>("--top-logprobs") { Description = "Top-k mode: use only each token's K most likely stored alternatives (default: all stored)" };
+        var teacherSamples = new Option<int?>("--teacher-samples") { Description = "Random-sampling KD with K teacher tokens per position: topk reads the dataset's stored samples (generate --sampled-logprobs), whitebox draws them from the teacher (0: off)" };
         var crossTokenizer = new Option<string?>("--cross-tokenizer") { Description = "When the student's tokenizer differs from the teacher's: alm | topk-chunk-starts | alm-and-topk (topk, default alm-and-topk), uld | hybrid (whitebox, default hybrid)" };
         var chunkStartMatch = new Option<string?>("--chunk-start-match") { Description = "Across tokenizers, which teacher alternatives count at a chunk start: unambiguous-token (default) | whole-token | first-token" };
         var hiddenWeight = new Option<double?>("--hidden-weight") { Description = "Weight of hidden-state matching through a learned projection (0: off)" };
@@ -58,7 +60,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
         var command = new Command("train", "Train a student on a dataset folder: sft, top-k logprob KD, white-box KD or on-policy GKD")
         {
             data, outDir, mode, student, studentConfig, preset, tokenizer, template, teacher, policy, configFile, steps, batch, accum, lr, warmup, seqLen,
-            temperature, alpha, beta, lambda, divergence, sampleTemperature, maxNewTokens, tail, crossTokenizer, chunkStartMatch, hiddenWeight, evalEvery, checkpointEvery, seed, resume,
+            temperature, alpha, beta, lambda, divergence, sampleTemperature, maxNewTokens, tail, topLogprobs, teacherSamples, crossTokenizer, chunkStartMatch, hiddenWeight, evalEvery, checkpointEvery, seed, resume,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -90,6 +92,8 @@ public sealed class TrainVerb(CliContext context) : IVerb
                 SampleTemperature = parse.GetValue(sampleTemperature) ?? config.SampleTemperature,
                 MaxNewTokens = parse.GetValue(maxNewTokens) ?? config.MaxNewTokens,
                 TailPolicy = parse.GetValue(tail) is { } t ? ParseEnum<TopKTailPolicy>("--tail-policy", t) : config.TailPolicy,
+                TopLogprobs = parse.GetValue(topLogprobs) ?? config.TopLogprobs,
+                TeacherSamples = parse.GetValue(teacherSamples) ?? config.TeacherSamples,
                 CrossTokenizer = parse.GetValue(crossTokenizer) is { } x ? ParseEnum<CrossTokenizerMethod>("--cross-tokenizer", x) : config.CrossTokenizer,
                 ChunkStartMatch = parse.GetValue(chunkStartMatch) is { } csm ? ParseEnum<AlternativeMatch>("--chunk-start-match", csm) : config.ChunkStartMatch,
                 HiddenWeight = parse.GetValue(hiddenWeight) ?? config.HiddenWeight,

@@ -68,7 +68,7 @@ public static class DatasetReader
             var row = JsonSerializer.Deserialize<DatasetRow>(text, DatasetJson.Compact);
             if (row?.Messages is null || row.Messages.Count == 0) throw InputException.AtLine(file, line, "a row needs a non-empty \"messages\" array");
             // List elements are not covered by nullable annotations: a null message or token is checked here.
-            if (row.Messages.Any(m => m is null) || row.Distillery?.Tokens.Any(t => t?.Bytes is null || t.TopLogprobs is null || t.Bytes.Any(b => b is < 0 or > 255) || t.TopLogprobs.Any(a => a?.Bytes is null)) == true)
+            if (row.Messages.Any(m => m is null) || row.Distillery?.Tokens.Any(t => t?.Bytes is null || t.TopLogprobs is null || t.Bytes.Any(b => b is < 0 or > 255) || t.TopLogprobs.Any(a => a?.Bytes is null) || t.SampledLogprobs?.Any(a => a?.Bytes is null) == true) == true)
                 throw InputException.AtLine(file, line, "has a null message or token, a token without bytes or top_logprobs, or a byte outside 0–255; was the file edited by hand?");
             return row;
         }

@@ -14,6 +14,14 @@ public sealed record TokenLogprob(
     [JsonPropertyName("id")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? Id { get; init; }
+
+    /// <summary>
+    /// Tokens drawn with replacement from the producing model's distribution at this position (temperature 1), each with its
+    /// logprob, in draw order (repeats kept): the data of random-sampling KD. Only local teachers supply them; null otherwise.
+    /// </summary>
+    [JsonPropertyName("sampled_logprobs")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<TopLogprob>? SampledLogprobs { get; init; }
 }
 
 /// <summary>One alternative token at a position, with its log-probability.</summary>

@@ -88,6 +88,20 @@ public static class Sampler
         return Draw(probs.AsSpan(0, keep), candidates, random);
     }
 
+    /// <summary>
+    /// Draws <paramref name="count"/> tokens with replacement from softmax(<paramref name="logits"/>) at temperature 1 (no
+    /// top-k or top-p), in draw order: the samples of random-sampling KD.
+    /// </summary>
+    public static int[] SampleMany(ReadOnlySpan<float> logits, int count, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        var weights = Softmax(logits, 1.0, null);
+        var drawn = new int[count];
+        for (var i = 0; i < count; i++) drawn[i] = Draw(weights, null, random);
+        return drawn;
+    }
+
     private static double[] Softmax(ReadOnlySpan<float> logits, double temperature, int[]? subset)
     {
         var n = subset?.Length ?? logits.Length;

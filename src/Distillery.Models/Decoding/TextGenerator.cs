@@ -1,10 +1,12 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Linq;
 using System.Text;
 using System.Threading;
 using Distillery.Core.Chat;
 using Distillery.Core.Errors;
+using Distillery.Core.Hashing;
 using Distillery.Core.Tokens;
 using Distillery.Models.Llama;
 using Distillery.Models.Tokenizers;
@@ -15,6 +17,8 @@ namespace Distillery.Models.Decoding;
 /// <summary>Incremental decoding with a KV cache: one forward pass per token, sampling and logprobs on the CPU from one logits copy.</summary>
 public static class TextGenerator
 {
+    private const long SampledStream = 0x5A3D1E; // derives the samples' random stream from the generation seed
+
     /// <summary>
     /// Continues <paramref name="promptIds"/> (BOS included where the model wants one) under the sampling parameters.
     /// Stops at max_tokens, the context length, a stop id of the tokenizer or the config's eos_token_id, or a stop string (excluded from the text).
@@ -56,6 +60,8 @@ public static class TextGenerator
 
         var capacity = (int)Math.Min(config.MaxPositionEmbeddings, (long)promptIds.Count + parameters.MaxTokens);
         var random = parameters.Seed is { } seed ? new Random(seed) : new Random();
+        // Its own stream, so asking for samples never changes the text that is generated.
+        var sampleRandom = parameters.SampledLogprobs == 0 ? null : new Random(SeedMix.Of(parameters.Seed ?? Random.Shared.Next(), SampledStream, 0));
         var stops = parameters.Stop;
         var stopIds = new HashSet<int>(tokenizer.StopIds);
         stopIds.UnionWith(config.EosTokenIds);
@@ -85,6 +91,8 @@ public static class TextGenerator
                 t0 = Stopwatch.GetTimestamp();
                 var next = Sampler.Sample(distribution, parameters.Temperature, parameters.TopK, parameters.TopP, random);
                 var entry = Describe(tokenizer, distribution, next, parameters.TopLogprobs, normalized: true);
+                if (sampleRandom is not null)
+                    entry = entry with { SampledLogprobs = [.. Sampler.SampleMany(distribution, parameters.SampledLogprobs, sampleRandom).Select(id => Top(tokenizer, id, distribution[id]))] };
                 var t1 = Stopwatch.GetTimestamp();
                 tSampling += t1 - t0;
                 if (stopIds.Contains(next))

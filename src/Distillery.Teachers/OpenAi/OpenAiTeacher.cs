@@ -27,6 +27,9 @@ public sealed class OpenAiTeacher : ITeacher
     /// <summary>The most top logprobs OpenAI returns per token.</summary>
     public const int MaxTopLogprobs = 20;
 
+    /// <summary>Samples of its distribution an OpenAI-compatible API returns per token: none.</summary>
+    public const int MaxSampledLogprobs = 0;
+
     private readonly ChatClient client;
     private readonly TimeSpan timeout;
 
@@ -62,7 +65,7 @@ public sealed class OpenAiTeacher : ITeacher
     {
         ArgumentNullException.ThrowIfNull(request);
         var sampling = request.Sampling;
-        if (sampling.FindProblem(MaxTopLogprobs) is { } problem)
+        if (sampling.FindProblem(MaxTopLogprobs, MaxSampledLogprobs) is { } problem)
             throw new TeacherException(TeacherFailureKind.Rejected, $"{problem.Field} {problem.Message}, what OpenAI allows");
         var options = new ChatCompletionOptions
         {

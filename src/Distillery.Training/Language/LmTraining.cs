@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
@@ -76,7 +77,8 @@ public static class LmTraining
         var seqLen = Math.Min(config.SeqLen, student.Config.MaxPositionEmbeddings);
         if (teacher is not null) seqLen = Math.Min(seqLen, teacher.Config.MaxPositionEmbeddings);
         var set = cross?.BuildExamples(config, rows, student, teacher, seqLen)
-                  ?? LmExampleBuilder.Build(rows, student.Tokenizer, student.ChatTemplate, new LmTokenization(seqLen, WithTopK: config.Mode == LmMode.Topk), DatasetFolder.DataPath(config.Data));
+                  ?? LmExampleBuilder.Build(rows, student.Tokenizer, student.ChatTemplate, new LmTokenization(seqLen, WithTopK: config.Mode == LmMode.Topk,
+                      TeacherSamples: config.Mode == LmMode.Topk ? config.TeacherSamples : 0, TopLogprobs: config.TopLogprobs), DatasetFolder.DataPath(config.Data));
         if (set.Examples.Count == 0) throw InputException.InField("--seq-len", $"{seqLen} leaves no completion token in any row; raise it");
         var (train, eval) = LmSplit.Split(set.Examples, config.EvalFraction, config.Seed);
         if (train.Count == 0) throw InputException.InField("eval_fraction", "holds out every row; lower it");
@@ -219,11 +221,12 @@ public static class LmTraining
             case LmMode.Sft:
                 return new SftObjective(model.Student);
             case LmMode.Topk:
-                return new TopKObjective(model.Student, config.TailPolicy, config.ResolvedAlpha);
+                return new TopKObjective(model.Student, config.TailPolicy, config.ResolvedAlpha, fromSamples: config.TeacherSamples > 0);
             case LmMode.Whitebox:
             case LmMode.Onpolicy:
             {
-                var loss = new WhiteBoxLoss(config.ResolvedDivergence, config.Temperature, config.Beta, config.ResolvedAlpha, config.HiddenWeight, config.HiddenMetric);
+                var loss = new WhiteBoxLoss(config.ResolvedDivergence, config.Temperature, config.Beta, config.ResolvedAlpha, config.HiddenWeight, config.HiddenMetric,
+                    config.TeacherSamples, config.Seed);
                 var whiteBox = new WhiteBoxObjective(model, teacher!.Model, loss);
                 return config.Mode == LmMode.Whitebox
                     ? whiteBox
@@ -247,7 +250,10 @@ public static class LmTraining
     private static string Losses(LmTrainingConfig config) => config.Mode switch
     {
         LmMode.Sft => "cross-entropy on teacher text",
-        LmMode.Topk => $"{config.ResolvedAlpha:G3}·top-k KL ({Kebab(config.TailPolicy)}) + {1 - config.ResolvedAlpha:G3}·cross-entropy",
+        LmMode.Topk when config.TeacherSamples > 0 => $"{config.ResolvedAlpha:G3}·sampled KL ({config.TeacherSamples} stored teacher samples) + {1 - config.ResolvedAlpha:G3}·cross-entropy",
+        LmMode.Topk => $"{config.ResolvedAlpha:G3}·top-{(config.TopLogprobs > 0 ? config.TopLogprobs.ToString(CultureInfo.InvariantCulture) : "k")} KL ({Kebab(config.TailPolicy)}) + {1 - config.ResolvedAlpha:G3}·cross-entropy",
+        LmMode.Whitebox when config.TeacherSamples > 0 => $"sampled forward KL ({config.TeacherSamples} teacher samples per position)"
+             + (config.ResolvedAlpha < 1 ? $", α={config.ResolvedAlpha:G3} with cross-entropy" : ""),
         _ => $"{(config.Mode == LmMode.Onpolicy ? $"on-policy (λ={config.Lambda:G3}, sampled at T={config.SampleTemperature:G3}) " : "")}{Kebab(config.ResolvedDivergence)}"
              + (config.ResolvedDivergence == TokenDivergence.Jsd ? $" β={config.Beta:G3}" : "")
              + $" at T={config.Temperature:G3}" + (config.ResolvedAlpha < 1 ? $", α={config.ResolvedAlpha:G3} with cross-entropy" : "")

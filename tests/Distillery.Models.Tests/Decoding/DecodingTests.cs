@@ -53,6 +53,39 @@ public sealed class DecodingTests(Stories260K stories)
     }
 
     [Fact]
+    public void Sampled_logprobs_are_draws_from_the_distribution_and_leave_the_text_unchanged()
+    {
+        var prompt = stories.Tokenizer.Encode("Once upon a time", addBos: true);
+        var p = new SamplingParameters { Temperature = 0.8, Seed = 5, MaxTokens = 40 };
+        var plain = TextGenerator.Generate(stories.Model, stories.Tokenizer, prompt, p);
+        var sampled = TextGenerator.Generate(stories.Model, stories.Tokenizer, prompt, p with { SampledLogprobs = 12 });
+        Assert.Equal(plain.TokenIds, sampled.TokenIds);
+        Assert.All(plain.Logprobs, t => Assert.Null(t.SampledLogprobs));
+        // Every id's logprob at every position, at temperature 1 (not the 0.8 the text was sampled at).
+        var scored = TokenScoring.Score(stories.Model, stories.Tokenizer, [.. prompt, .. sampled.TokenIds], topLogprobs: stories.Tokenizer.VocabSize);
+        double sum = 0, variance = 0;
+        var draws = 0;
+        for (var i = 0; i < sampled.Logprobs.Count; i++)
+        {
+            var all = scored[prompt.Count - 1 + i].TopLogprobs.ToDictionary(a => a.Id!.Value, a => a.Logprob);
+            var entropy = -all.Values.Sum(l => Math.Exp(l) * l);
+            var spread = all.Values.Sum(l => Math.Exp(l) * Math.Pow(l + entropy, 2));
+            var position = sampled.Logprobs[i].SampledLogprobs!;
+            Assert.Equal(12, position.Count);
+            foreach (var draw in position)
+            {
+                Assert.Equal(all[draw.Id!.Value], draw.Logprob, 1e-4);
+                sum += draw.Logprob + entropy; // E_p[log p] = −H: zero in expectation when the draws follow p
+                variance += spread;
+                draws++;
+            }
+        }
+        Assert.True(Math.Abs(sum) < 4 * Math.Sqrt(variance), $"Σ(log p + H) = {sum:F2} over {draws} draws, sd {Math.Sqrt(variance):F2}");
+        var again = TextGenerator.Generate(stories.Model, stories.Tokenizer, prompt, p with { SampledLogprobs = 12 });
+        Assert.Equal(sampled.Logprobs.SelectMany(t => t.SampledLogprobs!.Select(d => d.Id)), again.Logprobs.SelectMany(t => t.SampledLogprobs!.Select(d => d.Id)));
+    }
+
+    [Fact]
     public void Greedy_tokens_are_the_first_alternative_with_probabilities_that_sum_below_one()
     {
         var result = Run("Once upon a time", new SamplingParameters { Temperature = 0, MaxTokens = 10, TopLogprobs = 3 });

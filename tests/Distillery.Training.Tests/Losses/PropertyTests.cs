@@ -31,8 +31,13 @@ public sealed class PropertyTests
         foreach (var beta in new[] { 0.0, 0.1, 0.5, 0.9, 1.0 })
             Assert.Equal(0, Value(DistillationLosses.GeneralizedJsd(x, x, beta, mask, 4)), 12);
         var (logprobs, ids) = x.log_softmax(-1).topk(3);
-        foreach (var policy in Enum.GetValues<TopKTailPolicy>())
+        foreach (var policy in new[] { TopKTailPolicy.Renormalize, TopKTailPolicy.FoldTailIntoBucket })
             Assert.Equal(0, Value(DistillationLosses.TopKKl(x, TeacherTargets.TopK(ids, logprobs, policy), mask, 4)), 10);
+        // The uniform tail is a full distribution p̃ (top-3 kept, the rest flat): zero against a student equal to p̃, not to p.
+        var tail = (1 - logprobs.exp().sum(-1, keepdim: true)) / (V - 3);
+        var flat = tail.expand(B, T, V).clone().scatter(-1, ids, logprobs.exp()).log();
+        Assert.Equal(0, Value(DistillationLosses.TopKKl(flat, TeacherTargets.TopK(ids, logprobs, TopKTailPolicy.UniformTail), mask, 4)), 10);
+        Assert.True(Value(DistillationLosses.TopKKl(x, TeacherTargets.TopK(ids, logprobs, TopKTailPolicy.UniformTail), mask, 4)) > 1e-3);
     }
 
     [Fact]
@@ -67,6 +72,7 @@ public sealed class PropertyTests
     [Theory]
     [InlineData(TopKTailPolicy.Renormalize)]
     [InlineData(TopKTailPolicy.FoldTailIntoBucket)]
+    [InlineData(TopKTailPolicy.UniformTail)]
     public void TopKEqualsDenseWhenKIsTheVocabulary(TopKTailPolicy policy)
     {
         var s = Logits(6, ScalarType.Float32);
@@ -99,6 +105,8 @@ public sealed class PropertyTests
             x => DistillationLosses.GeneralizedJsd(x, t, 0.5, rowMasked, 3),
             x => DistillationLosses.TopKKl(x, TeacherTargets.TopK(ids, logprobs, TopKTailPolicy.Renormalize), rowMasked, 3),
             x => DistillationLosses.TopKKl(x, TeacherTargets.TopK(ids, logprobs, TopKTailPolicy.FoldTailIntoBucket), rowMasked, 3),
+            x => DistillationLosses.TopKKl(x, TeacherTargets.TopK(ids, logprobs, TopKTailPolicy.UniformTail), rowMasked, 3),
+            x => DistillationLosses.SampledKl(x, TeacherTargets.Sampled(ids, logprobs), rowMasked, 3),
         };
         foreach (var loss in losses)
         {
@@ -131,6 +139,8 @@ public sealed class PropertyTests
             ("JSD beta=0.3", x => DistillationLosses.GeneralizedJsd(x, t, 0.3, mask, 4)),
             ("top-k renormalise", x => DistillationLosses.TopKKl(x, TeacherTargets.TopK(ids, logprobs, TopKTailPolicy.Renormalize), mask, 4)),
             ("top-k fold tail", x => DistillationLosses.TopKKl(x, TeacherTargets.TopK(ids, logprobs, TopKTailPolicy.FoldTailIntoBucket), mask, 4)),
+            ("top-k uniform tail", x => DistillationLosses.TopKKl(x, TeacherTargets.TopK(ids, logprobs, TopKTailPolicy.UniformTail), mask, 4)),
+            ("sampled", x => DistillationLosses.SampledKl(x, TeacherTargets.Sampled(ids, logprobs), mask, 4)),
             ("alpha mix", x => DistillationLosses.AlphaMix(DistillationLosses.ForwardKl(x, t, mask, 4, 3), DistillationLosses.CrossEntropy(x, targets, mask, 4), 0.7)),
             ("hidden MSE", x => DistillationLosses.HiddenStateMatch(x, t, HiddenStateMetric.Mse, mask, 4)),
             ("hidden cosine", x => DistillationLosses.HiddenStateMatch(x, t, HiddenStateMetric.Cosine, mask, 4)),

@@ -93,6 +93,16 @@ public sealed record LmTrainingConfig
     /// <summary>Top-k: what to do with the teacher's mass outside the stored alternatives.</summary>
     [JsonPropertyName("tail_policy")] public TopKTailPolicy TailPolicy { get; init; } = TopKTailPolicy.FoldTailIntoBucket;
 
+    /// <summary>Top-k mode: use only each token's this many most likely stored alternatives (0: all that were stored).</summary>
+    [JsonPropertyName("top_logprobs")] public int TopLogprobs { get; init; }
+
+    /// <summary>
+    /// Random-sampling KD with this many teacher tokens per position (Anshumann et al. 2025), instead of the top-k (top-k
+    /// mode: the dataset's stored <c>sampled_logprobs</c>, from <c>generate --sampled-logprobs</c>) or the full distribution
+    /// (white-box mode: drawn from the local teacher at each step); 0 is off.
+    /// </summary>
+    [JsonPropertyName("teacher_samples")] public int TeacherSamples { get; init; }
+
     /// <summary>
     /// The objective when the student's tokenizer differs from the teacher's: alm | topk-chunk-starts | alm-and-topk (top-k
     /// mode, default alm-and-topk) or uld | hybrid (white-box mode, default hybrid). Null: the default, and the
@@ -197,6 +207,17 @@ public sealed record LmTrainingConfig
                 throw InputException.InField("--cross-tokenizer", "--mode whitebox takes uld or hybrid; alm | topk-chunk-starts | alm-and-topk work from a dataset's stored logprobs with --mode topk");
             if (HiddenWeight > 0) throw InputException.InField("hidden_weight", "hidden-state matching needs a shared tokenizer; leave it at 0 with --cross-tokenizer");
         }
+        if (TopLogprobs is < 0 or > Core.Chat.SamplingParameters.MaxTopLogprobs)
+            throw InputException.InField("--top-logprobs", $"must lie between 0 (all stored) and {Core.Chat.SamplingParameters.MaxTopLogprobs}");
+        if (TopLogprobs > 0 && (Mode != LmMode.Topk || TeacherSamples > 0))
+            throw InputException.InField("--top-logprobs", "applies to --mode topk without --teacher-samples");
+        if (TeacherSamples is < 0 or > Core.Chat.SamplingParameters.MaxSampledLogprobs)
+            throw InputException.InField("--teacher-samples", $"must lie between 0 (off) and {Core.Chat.SamplingParameters.MaxSampledLogprobs}");
+        if (TeacherSamples > 0 && Mode is not (LmMode.Topk or LmMode.Whitebox))
+            throw InputException.InField("--teacher-samples", $"applies to --mode topk (stored samples) and whitebox (drawn from the teacher), not {Mode.ToString().ToLowerInvariant()}");
+        if (TeacherSamples > 0 && CrossTokenizer is not null) throw InputException.InField("--teacher-samples", "needs a shared tokenizer; leave it at 0 with --cross-tokenizer");
+        if (TeacherSamples > 0 && Mode == LmMode.Whitebox && (Temperature != 1.0 || ResolvedDivergence != TokenDivergence.ForwardKl))
+            throw InputException.InField("--teacher-samples", "estimates forward KL at temperature 1; leave --temperature at 1 and --divergence at forward-kl");
         if (HiddenWeight < 0) throw InputException.InField("hidden_weight", "must not be negative");
         if (MaxNewTokens < 1) throw InputException.InField("--max-new-tokens", "must be at least 1");
         if (!(SampleTemperature is >= 0 and <= SamplingParameters.MaxTemperature))

@@ -21,7 +21,7 @@ public sealed record LmExample(int[] Ids, int PromptLength, IReadOnlyList<TopKAl
     public CrossTokenizerRow? Cross { get; init; }
 }
 
-/// <summary>The teacher's top-k alternatives at one position, mapped to student ids, with their log-probabilities.</summary>
+/// <summary>The teacher's top-k alternatives (or, for random-sampling KD, its samples, repeats kept) at one position, mapped to student ids, with their log-probabilities.</summary>
 /// <param name="Ids">Student token ids.</param>
 /// <param name="Logprobs">The teacher's log-probabilities of those tokens.</param>
 public sealed record TopKAlternatives(int[] Ids, float[] Logprobs);

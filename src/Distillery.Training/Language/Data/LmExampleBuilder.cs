@@ -56,6 +56,8 @@ public static class LmExampleBuilder
                 var stored = row.Distillery?.Tokens ?? [];
                 if (stored.Count == 0)
                     throw InputException.AtLine(source, line, "has no stored token logprobs for top-k distillation; generate the dataset with top_logprobs, or use --mode sft");
+                if (options.TeacherSamples > 0 && stored.Any(t => t.SampledLogprobs is null || t.SampledLogprobs.Count < options.TeacherSamples))
+                    throw InputException.AtLine(source, line, $"has fewer than {options.TeacherSamples} stored teacher samples per token for random-sampling KD; generate the dataset with --sampled-logprobs {options.TeacherSamples} from a local teacher, or lower --teacher-samples");
                 var teacherIds = stored.Select(t => MapToken(byBytes, t.Bytes)).ToArray();
                 if (teacherIds.Any(id => id < 0))
                     throw InputException.AtLine(source, line, Refusal(tokenizer, "a teacher token is not a single token of the student's vocabulary"));
@@ -64,7 +66,7 @@ public static class LmExampleBuilder
                 // valid but non-canonical split of its text, which re-encoding would not reproduce).
                 fullIds = [.. promptIds, .. teacherIds];
                 promptLength = promptIds.Count;
-                topK = stored.Select(t => Alternatives(byBytes, t)).ToArray();
+                topK = stored.Select(t => options.TeacherSamples > 0 ? Samples(byBytes, t.SampledLogprobs!.Take(options.TeacherSamples)) : Alternatives(byBytes, t, options.TopLogprobs)).ToArray();
                 withTokens++;
             }
 
@@ -151,11 +153,12 @@ public static class LmExampleBuilder
     private static int MapToken(Dictionary<string, int> byBytes, IReadOnlyList<int> bytes) =>
         byBytes.TryGetValue(Key(bytes), out var id) ? id : -1;
 
-    private static TopKAlternatives? Alternatives(Dictionary<string, int> byBytes, TokenLogprob token)
+    private static TopKAlternatives? Alternatives(Dictionary<string, int> byBytes, TokenLogprob token, int keep)
     {
         var ids = new List<int>(token.TopLogprobs.Count);
         var logprobs = new List<float>(token.TopLogprobs.Count);
-        foreach (var alternative in token.TopLogprobs)
+        var stored = keep > 0 ? token.TopLogprobs.OrderByDescending(a => a.Logprob).Take(keep) : token.TopLogprobs;
+        foreach (var alternative in stored)
         {
             var id = MapToken(byBytes, alternative.Bytes);
             // An alternative the student cannot spell as one token carries no matchable mass; it joins the tail.
@@ -164,6 +167,13 @@ public static class LmExampleBuilder
             logprobs.Add((float)alternative.Logprob);
         }
         return ids.Count == 0 ? null : new TopKAlternatives([.. ids], [.. logprobs]);
+    }
+
+    private static TopKAlternatives? Samples(Dictionary<string, int> byBytes, IEnumerable<TopLogprob> samples)
+    {
+        // Repeats stay: each draw is one term of the estimate. A sample the student cannot spell as one token is left out.
+        var kept = samples.Select(x => (Id: MapToken(byBytes, x.Bytes), x.Logprob)).Where(x => x.Id >= 0).ToArray();
+        return kept.Length == 0 ? null : new TopKAlternatives([.. kept.Select(x => x.Id)], [.. kept.Select(x => (float)x.Logprob)]);
     }
 
     private static string Key(IReadOnlyList<int> bytes)
