@@ -25,6 +25,12 @@ public sealed record EvalOptions
 
     /// <summary>The chat template (and template variables) the run uses for every model; by default each model's own.</summary>
     public ChatTemplateChoice ChatTemplate { get; init; } = ChatTemplateChoice.None;
+
+    /// <summary>Tokens the model samples per held-out prompt for the sample-level reverse KL (0 skips it).</summary>
+    public int SampleTokens { get; init; } = 64;
+
+    /// <summary>Seed of those samples.</summary>
+    public int SampleSeed { get; init; }
 }
 
 /// <summary>Scores language models on held-out data: cross-entropy, KL to and agreement with a teacher, exact match, latency and size.</summary>
@@ -82,6 +88,7 @@ public static class LanguageModelEvaluator
                 }
             }
         }
+        var sampleReverseKl = compareTeacher && options.SampleTokens > 0 ? SampleReverseKl(model, teacher!, data, options) : null;
         return new ModelScore
         {
             Name = name,
@@ -95,9 +102,19 @@ public static class LanguageModelEvaluator
             KlToTeacher = compareTeacher && tokens > 0 ? kl / tokens : null,
             ChunkAgreement = compareChunks && chunks > 0 ? chunksAgreed / (double)chunks : null,
             Agreement = compareTeacher && tokens > 0 ? agree / (double)tokens : null,
+            SampleReverseKl = sampleReverseKl,
             ExactMatch = questions > 0 ? correct / (double)questions : null,
             MsPerToken = MeasureMsPerToken(model, data, options.LatencyTokens, cancellationToken),
         };
+    }
+
+    /// <summary>The model's sample-level KL(model ‖ teacher) on the chat examples' prompts (<see cref="SampleLevelReverseKl"/>).</summary>
+    private static double? SampleReverseKl(ModelBundle model, ModelBundle teacher, IReadOnlyList<EvalExample> data, EvalOptions options)
+    {
+        var prompts = data.OfType<ChatExample>().Select(chat => model.EncodePrompt(model.ChatTemplate.Apply(chat.Prompt))).ToList();
+        var stops = new HashSet<int>(model.Tokenizer.StopIds);
+        stops.UnionWith(model.Config.EosTokenIds);
+        return SampleLevelReverseKl.Measure(model.Model, teacher.Model, prompts, stops, options.SampleTokens, options.SampleSeed);
     }
 
     /// <summary>

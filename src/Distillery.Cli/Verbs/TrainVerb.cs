@@ -48,7 +48,9 @@ public sealed class TrainVerb(CliContext context) : IVerb
         var alpha = new Option<double?>("--alpha") { Description = "Weight of the KD term against cross-entropy on the teacher's text" };
         var beta = new Option<double?>("--beta") { Description = "β of the generalised JSD" };
         var lambda = new Option<double?>("--lambda") { Description = "On-policy: probability that a batch is the student's own samples" };
-        var divergence = new Option<string?>("--divergence") { Description = "forward-kl | reverse-kl | jsd (default forward-kl; jsd for onpolicy)" };
+        var divergence = new Option<string?>("--divergence") { Description = "forward-kl | reverse-kl | jsd | sampled-reverse-kl (onpolicy only: per-token reverse KL on the student's samples) (default forward-kl; jsd for onpolicy)" };
+        var sampleTemperature = new Option<double?>("--sample-temperature") { Description = "On-policy: the temperature the student samples its continuations at (default 1; not the KD --temperature)" };
+        var maxNewTokens = new Option<int?>("--max-new-tokens") { Description = "On-policy: the most tokens the student samples per prompt (default 64)" };
         var tail = new Option<string?>("--tail-policy") { Description = "Top-k tail: fold-tail-into-bucket | renormalise | uniform-tail" };
         var topLogprobs = new Option<int?>("--top-logprobs") { Description = "Top-k mode: use only each token's K most likely stored alternatives (default: all stored)" };
         var teacherSamples = new Option<int?>("--teacher-samples") { Description = "Random-sampling KD with K teacher tokens per position: topk reads the dataset's stored samples (generate --sampled-logprobs), whitebox draws them from the teacher (0: off)" };
@@ -62,7 +64,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
         var command = new Command("train", "Train a student on a dataset folder: sft, top-k logprob KD, white-box KD or on-policy GKD")
         {
             data, outDir, mode, student, studentConfig, preset, tokenizer, template, templateArgs, teacher, policy, configFile, steps, batch, accum, lr, warmup, seqLen,
-            temperature, alpha, beta, lambda, divergence, tail, topLogprobs, teacherSamples, crossTokenizer, chunkStartMatch, hiddenWeight, evalEvery, checkpointEvery, seed, resume,
+            temperature, alpha, beta, lambda, divergence, sampleTemperature, maxNewTokens, tail, topLogprobs, teacherSamples, crossTokenizer, chunkStartMatch, hiddenWeight, evalEvery, checkpointEvery, seed, resume,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -92,6 +94,8 @@ public sealed class TrainVerb(CliContext context) : IVerb
                 Beta = parse.GetValue(beta) ?? config.Beta,
                 Lambda = parse.GetValue(lambda) ?? config.Lambda,
                 Divergence = parse.GetValue(divergence) is { } d ? ParseEnum<TokenDivergence>("--divergence", d) : config.Divergence,
+                SampleTemperature = parse.GetValue(sampleTemperature) ?? config.SampleTemperature,
+                MaxNewTokens = parse.GetValue(maxNewTokens) ?? config.MaxNewTokens,
                 TailPolicy = parse.GetValue(tail) is { } t ? ParseEnum<TopKTailPolicy>("--tail-policy", t) : config.TailPolicy,
                 TopLogprobs = parse.GetValue(topLogprobs) ?? config.TopLogprobs,
                 TeacherSamples = parse.GetValue(teacherSamples) ?? config.TeacherSamples,

@@ -59,6 +59,9 @@ public sealed record ModelScore
     /// <summary>Mean KL(teacher ‖ model) per token on held-out prompts (nats); only where the model shares the teacher's vocabulary.</summary>
     public double? KlToTeacher { get; init; }
 
+    /// <summary>Sample-level reverse KL: mean log q − log p per token of the model's own samples at temperature 1 on held-out prompts (nats).</summary>
+    public double? SampleReverseKl { get; init; }
+
     /// <summary>Share of positions where the model's top token equals the teacher's.</summary>
     public double? Agreement { get; init; }
 

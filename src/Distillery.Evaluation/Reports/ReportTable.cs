@@ -9,10 +9,10 @@ public static class ReportTable
 {
     /// <summary>Column headers of the models table.</summary>
     public static IReadOnlyList<string> Headers { get; } =
-        ["model", "params", "size", "CE", "ppl", "bits/B", "KL(T‖S)", "agree", "EM", "ms/tok", "smaller", "faster"];
+        ["model", "params", "size", "CE", "ppl", "bits/B", "KL(T‖S)", "KL(S‖T)smp", "agree", "EM", "ms/tok", "smaller", "faster"];
 
     /// <summary>What the short headers mean, for a legend under the table.</summary>
-    public const string Legend = "CE: cross-entropy on held-out text (nats/token; per-token figures compare only models of one tokenizer); bits/B: the same in bits per UTF-8 byte of the text (comparable across tokenizers); KL(T‖S): mean KL from the teacher per token, only for a model sharing the teacher's vocabulary; agree: top-1 agreement with the teacher per token, or, marked †, on one-to-one chunks where the tokenizers differ; EM: exact final answers; ms/tok: greedy decoding, one stream; smaller/faster: against the teacher.";
+    public const string Legend = "CE: cross-entropy on held-out text (nats/token; per-token figures compare only models of one tokenizer); bits/B: the same in bits per UTF-8 byte of the text (comparable across tokenizers); KL(T‖S): mean KL from the teacher per token, only for a model sharing the teacher's vocabulary; KL(S‖T)smp: sample-level reverse KL, the mean of log p_model − log p_teacher over the model's own samples at temperature 1 on the held-out prompts (what on-policy distillation minimises); agree: top-1 agreement with the teacher per token, or, marked †, on one-to-one chunks where the tokenizers differ; EM: exact final answers; ms/tok: greedy decoding, one stream; smaller/faster: against the teacher.";
 
     /// <summary>One row of cells per model; ratios are against the teacher where there is one.</summary>
     public static IReadOnlyList<IReadOnlyList<string>> Rows(IReadOnlyList<ModelScore> models)
@@ -27,6 +27,7 @@ public static class ReportTable
             Num(m.Perplexity, "F2"),
             Num(m.BitsPerByte, "F3"),
             m.Role == "teacher" ? "0" : Num(m.KlToTeacher, "F3"),
+            m.Role == "teacher" ? "0" : Num(m.SampleReverseKl, "F3"),
             m.Role == "teacher" ? "100%" : m.ChunkAgreement is { } chunks ? Percent(chunks) + "†" : Percent(m.Agreement),
             Percent(m.ExactMatch),
             Num(m.MsPerToken, "F2"),

@@ -166,6 +166,7 @@ public static class LmTraining
         ClipGradientNorm = config.Clip > 0 ? config.Clip : null,
         Seed = config.Seed,
         EvalEvery = hasEval ? config.EvalEvery : 0,
+        EvaluateAtStart = hasEval && config.Student is not null,
         EarlyStoppingPatience = hasEval ? config.Patience : null,
         CheckpointEvery = config.CheckpointEvery,
         Resume = config.Resume,
@@ -243,7 +244,7 @@ public static class LmTraining
                 var whiteBox = new WhiteBoxObjective(model, teacher!.Model, loss);
                 return config.Mode == LmMode.Whitebox
                     ? whiteBox
-                    : new OnPolicyObjective(model, whiteBox, config.Lambda, config.MaxNewTokens, seqLen, config.Seed, tokenizer.StopIds);
+                    : new OnPolicyObjective(model, whiteBox, new OnPolicySampling(config.Lambda, config.MaxNewTokens, seqLen, config.Seed, config.SampleTemperature, tokenizer.StopIds));
             }
             default:
                 throw new ArgumentOutOfRangeException(nameof(config), config.Mode, "unknown mode");
@@ -267,7 +268,7 @@ public static class LmTraining
         LmMode.Topk => $"{config.ResolvedAlpha:G3}·top-{(config.TopLogprobs > 0 ? config.TopLogprobs.ToString(CultureInfo.InvariantCulture) : "k")} KL ({Kebab(config.TailPolicy)}) + {1 - config.ResolvedAlpha:G3}·cross-entropy",
         LmMode.Whitebox when config.TeacherSamples > 0 => $"sampled forward KL ({config.TeacherSamples} teacher samples per position)"
              + (config.ResolvedAlpha < 1 ? $", α={config.ResolvedAlpha:G3} with cross-entropy" : ""),
-        _ => $"{(config.Mode == LmMode.Onpolicy ? $"on-policy (λ={config.Lambda:G3}) " : "")}{Kebab(config.ResolvedDivergence)}"
+        _ => $"{(config.Mode == LmMode.Onpolicy ? $"on-policy (λ={config.Lambda:G3}, sampled at T={config.SampleTemperature:G3}) " : "")}{Kebab(config.ResolvedDivergence)}"
              + (config.ResolvedDivergence == TokenDivergence.Jsd ? $" β={config.Beta:G3}" : "")
              + $" at T={config.Temperature:G3}" + (config.ResolvedAlpha < 1 ? $", α={config.ResolvedAlpha:G3} with cross-entropy" : "")
              + (config.HiddenWeight > 0 ? $" + {config.HiddenWeight:G3}·hidden-state {Kebab(config.HiddenMetric)}" : ""),

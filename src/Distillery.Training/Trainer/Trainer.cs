@@ -75,6 +75,11 @@ public sealed class Trainer<TBatch> where TBatch : ITrainingBatch
 
         try
         {
+            if (options.EvaluateAtStart && eval is not null && run.State.Step == 0)
+            {
+                var startLoss = EvaluateAndKeepBest(run);
+                metrics.Append(new MetricsRecord { Step = 0, EvalLoss = startLoss, ElapsedSeconds = clock.Elapsed.TotalSeconds });
+            }
             while (run.State.Step < options.MaxSteps && !run.State.StoppedEarly)
             {
                 using var scope = NewDisposeScope();

@@ -44,6 +44,12 @@ public sealed record TrainerOptions
     /// <summary>Evaluate on the held-out source every this many steps (and at the end); 0 never evaluates.</summary>
     public int EvalEvery { get; init; }
 
+    /// <summary>
+    /// Whether a fresh run evaluates once before its first step (logged at step 0): a warm start's baseline, which equals the
+    /// evaluation of the model it started from.
+    /// </summary>
+    public bool EvaluateAtStart { get; init; }
+
     /// <summary>Stop after this many evaluations without improvement; null never stops early.</summary>
     public int? EarlyStoppingPatience { get; init; }
 

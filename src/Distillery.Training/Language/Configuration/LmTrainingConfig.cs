@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using System.Threading;
 using System.Threading.Tasks;
+using Distillery.Core.Chat;
 using Distillery.Core.Errors;
 using Distillery.Training.CrossTokenizer;
 using Distillery.Training.Language.Objectives;
@@ -132,6 +133,9 @@ public sealed record LmTrainingConfig
     /// <summary>The most tokens the student samples per prompt on an on-policy batch.</summary>
     [JsonPropertyName("max_new_tokens")] public int MaxNewTokens { get; init; } = 64;
 
+    /// <summary>The temperature the student samples its on-policy continuations at (0 is greedy); distinct from the KD <see cref="Temperature"/>.</summary>
+    [JsonPropertyName("sample_temperature")] public double SampleTemperature { get; init; } = 1.0;
+
     /// <summary>The fraction of prompts held out for evaluation.</summary>
     [JsonPropertyName("eval_fraction")] public double EvalFraction { get; init; } = 0.1;
 
@@ -223,7 +227,13 @@ public sealed record LmTrainingConfig
         if (TeacherSamples > 0 && Mode == LmMode.Whitebox && (Temperature != 1.0 || ResolvedDivergence != TokenDivergence.ForwardKl))
             throw InputException.InField("--teacher-samples", "estimates forward KL at temperature 1; leave --temperature at 1 and --divergence at forward-kl");
         if (HiddenWeight < 0) throw InputException.InField("hidden_weight", "must not be negative");
-        if (MaxNewTokens < 1) throw InputException.InField("max_new_tokens", "must be at least 1");
+        if (MaxNewTokens < 1) throw InputException.InField("--max-new-tokens", "must be at least 1");
+        if (!(SampleTemperature is >= 0 and <= SamplingParameters.MaxTemperature))
+            throw InputException.InField("--sample-temperature", $"must lie between 0 (greedy) and {SamplingParameters.MaxTemperature}");
+        if (Divergence == TokenDivergence.SampledReverseKl && Mode != LmMode.Onpolicy)
+            throw InputException.InField("--divergence", "sampled-reverse-kl needs the student's own samples: use it with --mode onpolicy, or reverse-kl for the dense one");
+        if (Divergence == TokenDivergence.SampledReverseKl && Temperature != 1.0)
+            throw InputException.InField("--temperature", "sampled-reverse-kl scores the sampled tokens at temperature 1; leave --temperature at 1 (--sample-temperature sets how the student samples)");
         if (!(EvalFraction is >= 0 and < 1)) throw InputException.InField("eval_fraction", "must lie in [0, 1)");
         if (EvalEvery < 0) throw InputException.InField("--eval-every", "must not be negative");
         if (CheckpointEvery < 0) throw InputException.InField("--checkpoint-every", "must not be negative");

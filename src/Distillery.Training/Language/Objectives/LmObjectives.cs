@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using Distillery.Core.Hashing;
 using Distillery.Models.Llama;
 using Distillery.Models.Probability;
@@ -102,8 +101,11 @@ public sealed class WhiteBoxObjective : ITrainingObjective<LmBatch>
     /// <inheritdoc />
     public Tensor Loss(LmBatch batch, double normalizer) => Loss(batch, normalizer, loss.Alpha);
 
-    /// <summary>The loss with an explicit α (on-policy samples have no reference text, so they use α = 1).</summary>
-    public Tensor Loss(LmBatch batch, double normalizer, double alpha)
+    /// <summary>
+    /// The loss with an explicit α (on-policy samples have no reference text, so they use α = 1); <paramref name="sampled"/>
+    /// says the batch's completions are the student's own samples, which the sampled reverse KL needs.
+    /// </summary>
+    public Tensor Loss(LmBatch batch, double normalizer, double alpha, bool sampled = false)
     {
         ArgumentNullException.ThrowIfNull(batch);
         var hidden = loss.HiddenWeight > 0;
@@ -115,6 +117,11 @@ public sealed class WhiteBoxObjective : ITrainingObjective<LmBatch>
             TokenDivergence.ForwardKl => DistillationLosses.ForwardKl(studentOut.Logits, teacherOut.Logits, batch.LossMask, normalizer, loss.Temperature),
             TokenDivergence.ReverseKl => DistillationLosses.ReverseKl(studentOut.Logits, teacherOut.Logits, batch.LossMask, normalizer, loss.Temperature),
             TokenDivergence.Jsd => DistillationLosses.GeneralizedJsd(studentOut.Logits, teacherOut.Logits, loss.Beta, batch.LossMask, normalizer, loss.Temperature),
+            // On text the student did not sample (the 1 − λ batches, evaluation) the estimator is off-policy: use the exact
+            // per-position reverse KL it estimates instead.
+            TokenDivergence.SampledReverseKl => sampled
+                ? DistillationLosses.SampledReverseKl(studentOut.Logits, teacherOut.Logits, batch.Targets, batch.LossMask, normalizer)
+                : DistillationLosses.ReverseKl(studentOut.Logits, teacherOut.Logits, batch.LossMask, normalizer),
             _ => throw new ArgumentOutOfRangeException(nameof(batch), loss.Divergence, "unknown divergence"),
         };
         var total = alpha < 1 ? DistillationLosses.AlphaMix(kd, DistillationLosses.CrossEntropy(studentOut.Logits, batch.Targets, batch.LossMask, normalizer), alpha) : kd;
@@ -133,66 +140,5 @@ public sealed class WhiteBoxObjective : ITrainingObjective<LmBatch>
         var ids = multinomial(logP.exp().reshape(-1, vocab), loss.TeacherSamples, replacement: true, generator: generator)
             .reshape([.. logP.shape[..^1], loss.TeacherSamples]);                                // (B, T, K)
         return TeacherTargets.Sampled(ids, logP.gather(-1, ids));
-    }
-}
-
-/// <summary>
-/// On-policy distillation (GKD, Agarwal et al. 2023, Algorithm 1): with probability λ per training batch the student samples
-/// each prompt's continuation (temperature 1, at most <c>maxNewTokens</c>), the teacher scores it, and the divergence runs
-/// on the student's own tokens; otherwise on the dataset's teacher text. The coin and the samples are seeded by
-/// (seed, epoch, batch index), so a resumed run draws the same ones. Evaluation always uses the dataset's text.
-/// </summary>
-public sealed class OnPolicyObjective : ITrainingObjective<LmBatch>
-{
-    private readonly DistillationStudent model;
-    private readonly WhiteBoxObjective inner;
-    private readonly double lambda;
-    private readonly int maxNewTokens, maxLength;
-    private readonly long seed;
-    private readonly IReadOnlyCollection<int> stopIds;
-
-    /// <summary>Creates the objective.</summary>
-    public OnPolicyObjective(DistillationStudent model, WhiteBoxObjective inner, double lambda, int maxNewTokens, int maxLength, long seed, IReadOnlyCollection<int> stopIds)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(inner);
-        ArgumentNullException.ThrowIfNull(stopIds);
-        if (!(lambda is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(lambda), lambda, "must lie in [0, 1]");
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxNewTokens, 1);
-        this.model = model;
-        this.inner = inner;
-        this.lambda = lambda;
-        this.maxNewTokens = maxNewTokens;
-        this.maxLength = maxLength;
-        this.seed = seed;
-        this.stopIds = stopIds;
-    }
-
-    /// <summary>On-policy batches drawn so far in this process (for reports and tests).</summary>
-    public int SampledBatches { get; private set; }
-
-    /// <inheritdoc />
-    public Tensor Loss(LmBatch batch, double normalizer)
-    {
-        ArgumentNullException.ThrowIfNull(batch);
-        if (!model.training) return inner.Loss(batch, normalizer);
-        var random = new Random(SeedMix.Of(seed, batch.Epoch, batch.Index));
-        if (!(random.NextDouble() < lambda)) return inner.Loss(batch, normalizer);
-
-        SampledBatches++;
-        var sampled = new List<LmExample>(batch.Examples.Count);
-        foreach (var e in batch.Examples)
-        {
-            var prompt = e.Ids.AsSpan(0, e.PromptLength).ToArray();
-            var budget = Math.Min(maxNewTokens, maxLength - prompt.Length);
-            var continuation = budget < 1 ? [] : StudentSampler.Sample(model.Student, prompt, budget, random, stopIds);
-            sampled.Add(e with { Ids = [.. prompt, .. continuation], TopK = null });
-        }
-        if (sampled.TrueForAll(e => e.CompletionLength == 0)) return inner.Loss(batch, normalizer);
-        var onPolicy = LmBatch.Collate(sampled, batch.Epoch, batch.Index, batch.Inputs.device);
-        // The trainer's normalizer counts the dataset batch's tokens; keep this micro-batch's share of the step the same
-        // while averaging over the tokens the student actually produced.
-        var scaled = normalizer * onPolicy.Count / Math.Max(1, batch.Count);
-        return inner.Loss(onPolicy, scaled, alpha: 1.0);
     }
 }
