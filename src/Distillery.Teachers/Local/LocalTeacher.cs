@@ -1,9 +1,11 @@
 using System;
 using System.IO;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Errors;
+using Distillery.Core.Hashing;
 using Distillery.Core.Provenance;
 using Distillery.Core.Specs;
 using Distillery.Models.Loading;
@@ -19,13 +21,21 @@ public sealed class LocalTeacher : ITeacher, IDisposable
     private readonly SemaphoreSlim gate = new(1, 1);
 
     /// <summary>Wraps a loaded model as a teacher; the teacher owns (disposes) it.</summary>
-    public LocalTeacher(ModelSpec spec, ModelBundle bundle)
+    /// <param name="spec">The local spec the model was loaded from.</param>
+    /// <param name="bundle">The model.</param>
+    /// <param name="templateFingerprint">
+    /// Set where the run chose the chat template or its variables: it joins the endpoint (<c>PATH#chat-template=…</c>), so the
+    /// ledger keys, and thus cached answers, of one model under two templates differ. Null keeps the model's own, and the keys
+    /// ledgers already hold.
+    /// </param>
+    public LocalTeacher(ModelSpec spec, ModelBundle bundle, string? templateFingerprint = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(bundle);
         Bundle = bundle;
         var path = Path.GetFullPath(spec.Target);
-        Identity = new TeacherIdentity(spec.Provider, Path.GetFileName(path.TrimEnd(Path.DirectorySeparatorChar)), path);
+        var endpoint = templateFingerprint is null ? path : $"{path}#chat-template={templateFingerprint}";
+        Identity = new TeacherIdentity(spec.Provider, Path.GetFileName(path.TrimEnd(Path.DirectorySeparatorChar)), endpoint);
     }
 
     /// <summary>The model, tokenizer and chat template: full distributions are available from it.</summary>
@@ -47,7 +57,15 @@ public sealed class LocalTeacher : ITeacher, IDisposable
         TorchRuntime.EnsureLoaded();
         var bundle = await ModelLoader.LoadAsync($"{spec.Provider}:{spec.Target}", cancellationToken: cancellationToken);
         chatTemplate.ApplyTo(bundle);
-        return new LocalTeacher(spec, bundle);
+        var chosen = chatTemplate.Template is not null || chatTemplate.Arguments.Count > 0;
+        return new LocalTeacher(spec, bundle, chosen ? TemplateFingerprint(bundle.ChatTemplate, chatTemplate) : null);
+    }
+
+    /// <summary>The first 16 hex digits of SHA-256 over the template in force and the chosen variables (sorted by name).</summary>
+    private static string TemplateFingerprint(ChatTemplate template, ChatTemplateChoice choice)
+    {
+        var arguments = string.Join("\n", choice.Arguments.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => $"{a.Key}={a.Value?.ToJsonString() ?? "null"}"));
+        return Sha256Hex.Of($"{template.Sha256}\n{arguments}")[..16];
     }
 
     /// <inheritdoc />

@@ -5,7 +5,9 @@ using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Datasets;
 using Distillery.Core.Specs;
+using Distillery.Models.Tokenizers;
 using Distillery.Teachers.Labeling;
+using Distillery.Teachers.Ledger;
 using Distillery.Teachers.Local;
 using Distillery.TestSupport.Files;
 
@@ -15,6 +17,26 @@ public sealed class LocalTeacherTests
 {
     private static string Shared(string relative) =>
         SharedTestData.Get(relative);
+
+    [Fact]
+    public async Task A_chosen_chat_template_or_variable_changes_the_ledger_identity_and_the_default_keeps_it()
+    {
+        var spec = ModelSpec.Parse("llama2c:" + Shared("stories260K/stories260K.bin"), "--teacher");
+        using var own = await LocalTeacher.LoadAsync(spec);
+        using var chatml = await LocalTeacher.LoadAsync(spec, await ChatTemplateChoice.ResolveAsync("chatml", null));
+        using var terse = await LocalTeacher.LoadAsync(spec, await ChatTemplateChoice.ResolveAsync("chatml", ["terse=true"]));
+        using var chatmlAgain = await LocalTeacher.LoadAsync(spec, await ChatTemplateChoice.ResolveAsync("chatml", null));
+
+        // The model's own template keeps the endpoint ledgers already hold (the file's path).
+        Assert.Equal(Path.GetFullPath(Shared("stories260K/stories260K.bin")), own.Identity.Endpoint);
+        // A chosen template or variable is part of the teacher: cached answers under another template never answer it.
+        Assert.StartsWith(own.Identity.Endpoint + "#chat-template=", chatml.Identity.Endpoint, StringComparison.Ordinal);
+        Assert.NotEqual(chatml.Identity.Endpoint, terse.Identity.Endpoint);
+        Assert.Equal(chatml.Identity.Endpoint, chatmlAgain.Identity.Endpoint);
+        var messages = new[] { ChatMessage.User("Once upon a time") };
+        var sampling = new SamplingParameters { Temperature = 0, MaxTokens = 8 };
+        Assert.NotEqual(LedgerKey.For(own.Identity, messages, sampling, 0).Hash, LedgerKey.For(chatml.Identity, messages, sampling, 0).Hash);
+    }
 
     [Fact]
     public async Task A_llama2c_teacher_answers_greedily_as_llama2c_does_with_top_k_per_token()
