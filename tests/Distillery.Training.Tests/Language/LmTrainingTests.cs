@@ -37,17 +37,11 @@ public sealed class StoriesDatasetFixture : IDisposable
 
     public string Dataset { get; }
 
-    public void Dispose() => scratch.Dispose();
-}
-
-[Trait("Speed", "Slow")]
-[Collection(SerialTorchCollection.Name)]
-public sealed class LmTrainingTests(StoriesDatasetFixture fixture, ITestOutputHelper output) : IClassFixture<StoriesDatasetFixture>
-{
-    private LmTrainingConfig Config(string name, LmMode mode, int steps = 25) => new()
+    /// <summary>A small run on the dataset: the tiny student, 4 rows a batch, one evaluation at the end; a local teacher where the mode needs one.</summary>
+    public LmTrainingConfig Config(string name, LmMode mode, int steps) => new()
     {
-        Data = fixture.Dataset,
-        Out = Path.Combine(fixture.Root, name),
+        Data = Dataset,
+        Out = Path.Combine(Root, name),
         Mode = mode,
         Teacher = mode is LmMode.Whitebox or LmMode.Onpolicy ? StoriesData.TeacherSpec : null,
         Tokenizer = StoriesData.TokenizerPath,
@@ -65,6 +59,15 @@ public sealed class LmTrainingTests(StoriesDatasetFixture fixture, ITestOutputHe
         MaxNewTokens = 16,
         Seed = 11,
     };
+
+    public void Dispose() => scratch.Dispose();
+}
+
+[Trait("Speed", "Slow")]
+[Collection(SerialTorchCollection.Name)]
+public sealed class LmTrainingTests(StoriesDatasetFixture fixture, ITestOutputHelper output) : IClassFixture<StoriesDatasetFixture>
+{
+    private LmTrainingConfig Config(string name, LmMode mode, int steps = 25) => fixture.Config(name, mode, steps);
 
     private static double[] Losses(string dir) => File.ReadAllLines(Path.Combine(dir, "metrics.jsonl"))
         .Select(l => JsonNode.Parse(l)!["loss"]).Where(n => n is not null).Select(n => n!.GetValue<double>()).ToArray();

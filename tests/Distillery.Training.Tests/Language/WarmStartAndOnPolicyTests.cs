@@ -16,27 +16,8 @@ namespace Distillery.Training.Tests.Language;
 [Collection(SerialTorchCollection.Name)]
 public sealed class WarmStartAndOnPolicyTests(StoriesDatasetFixture fixture, ITestOutputHelper output) : IClassFixture<StoriesDatasetFixture>
 {
-    private LmTrainingConfig Config(string name, LmMode mode, int steps) => new()
-    {
-        Data = fixture.Dataset,
-        Out = Path.Combine(fixture.Root, name),
-        Mode = mode,
-        Teacher = StoriesData.TeacherSpec,
-        Tokenizer = StoriesData.TokenizerPath,
-        ChatTemplate = "plain",
-        StudentPreset = "tiny",
-        Steps = steps,
-        BatchSize = 4,
-        LearningRate = 1e-2,
-        MinLearningRate = 1e-3,
-        Warmup = 2,
-        SeqLen = 48,
-        EvalFraction = 0.2,
-        EvalEvery = steps,
-        CheckpointEvery = 0,
-        MaxNewTokens = 24,
-        Seed = 11,
-    };
+    private LmTrainingConfig Config(string name, LmMode mode, int steps) =>
+        fixture.Config(name, mode, steps) with { Teacher = StoriesData.TeacherSpec, MaxNewTokens = 24 };
 
     private static MetricsRecord[] Metrics(string dir) => [.. MetricsFile.Read(MetricsFile.PathIn(dir))];
 
