@@ -52,6 +52,8 @@ public sealed class PackagesTests(ServedStories served)
             {
                 var unpacked = Path.Combine(cache, project.ToLowerInvariant(), version);
                 if (Directory.Exists(unpacked)) Directory.Delete(unpacked, recursive: true);
+                var id = Path.GetDirectoryName(unpacked)!;
+                if (Directory.Exists(id) && !Directory.EnumerateFileSystemEntries(id).Any()) Directory.Delete(id);
             }
         }
     }
