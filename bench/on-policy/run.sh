@@ -3,15 +3,16 @@
 # control) and the three from-scratch students, on the demo's data, student and budget. Writes bench/results/on-policy.md.
 #
 # stories260K is served over the OpenAI API and labels the demo's story openings (top-20 logprobs), as `distill demo` does.
-# Per seed: SFT, top-k and white-box students train from scratch for STEPS steps; then, from that seed's SFT student, an
-# on-policy student (the sampled per-token reverse KL, λ = 1) and a white-box student train for WARM_STEPS more steps each
+# Per seed: SFT, top-k and white-box students train from scratch for STEPS steps; then, from that seed's SFT student, one
+# on-policy student per ONPOLICY variant and a white-box student train for WARM_STEPS more steps each
 # with the same batch, so both see the same number of teacher-scored positions after the SFT start (the on-policy ones are
 # the student's samples of at most MAX_NEW_TOKENS, so the script reports the count each run logged). `distill eval` scores
 # every student on the held-out openings: KL(T‖S) on the teacher's text, bits per byte, top-1 agreement, and the
 # sample-level reverse KL on the student's own samples at temperature 1.
 #   usage: bench/on-policy/run.sh [WORK_DIR]      (default: a temporary folder)
 #   settings (environment): SEEDS="1 2 3" STEPS=300 WARM_STEPS=300 LR=0.004 WARM_LR=0.001 MAX_NEW_TOKENS=96
-#   ONPOLICY="sampled-reverse-kl:1 jsd:0.5" (one on-policy student per divergence:λ, to choose the default by measurement)
+#   ONPOLICY="sampled-reverse-kl:1 jsd:0.5" (one on-policy student per divergence:λ, to choose the default by measurement;
+#   a model's name may not hold "=", which `distill eval --model NAME=SPEC` splits on)
 #   EVAL_LIMIT=40 PORT=8392
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -71,7 +72,7 @@ for seed in $SEEDS; do
     div=${variant%%:*} lambda=${variant##*:}
     train "$s/onpolicy-$div-l$lambda" --mode onpolicy --teacher "$teacher" --student "checkpoint:$s/sft" --steps "$WARM_STEPS" --lr "$WARM_LR" \
       --seed "$seed" --lambda "$lambda" --divergence "$div" --max-new-tokens "$MAX_NEW_TOKENS"
-    models+=(--model "on-policy from SFT ($div, λ = $lambda)=checkpoint:$s/onpolicy-$div-l$lambda")
+    models+=(--model "on-policy from SFT ($div, λ $lambda)=checkpoint:$s/onpolicy-$div-l$lambda")
   done
   train "$s/whitebox-from-sft" --mode whitebox --teacher "$teacher" --student "checkpoint:$s/sft" --steps "$WARM_STEPS" --lr "$WARM_LR" --seed "$seed"
   models+=(--model "white-box from SFT=checkpoint:$s/whitebox-from-sft")
