@@ -55,7 +55,8 @@ public sealed class PostgresLedger : TeacherLedger
                     completed_utc TEXT,
                     duration_ms DOUBLE PRECISION,
                     owner TEXT,
-                    lease_utc TEXT)
+                    lease_utc TEXT,
+                    response_br BYTEA)
                 """, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             return new PostgresLedger(display, source);
@@ -155,12 +156,12 @@ public sealed class PostgresLedger : TeacherLedger
         ArgumentNullException.ThrowIfNull(response);
         ArgumentNullException.ThrowIfNull(usage);
         return WriteAsync("""
-            UPDATE requests SET status = 'answered', response = @response, model_reported = @model, prompt_tokens = @prompt,
+            UPDATE requests SET status = 'answered', response = NULL, response_br = @response, model_reported = @model, prompt_tokens = @prompt,
                 completion_tokens = @completion, cost_usd = @cost, retries = retries + @retries, error = NULL, completed_utc = @now,
                 duration_ms = EXTRACT(EPOCH FROM (@now::timestamptz - sent_utc::timestamptz)) * 1000.0, owner = NULL, lease_utc = NULL
             WHERE hash = @hash
             """, cancellationToken,
-            ("hash", hash), ("response", response), ("model", modelReported), ("prompt", usage.PromptTokens),
+            ("hash", hash), ("response", ResponseCodec.Encode(response)), ("model", modelReported), ("prompt", usage.PromptTokens),
             ("completion", usage.CompletionTokens), ("cost", costUsd.ToString(CultureInfo.InvariantCulture)), ("retries", retries), ("now", FormatTime(now)));
     }
 

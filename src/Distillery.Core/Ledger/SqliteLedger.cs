@@ -29,7 +29,7 @@ public sealed class SqliteLedger : TeacherLedger
         writes = new GroupCommit(gate, CommitBatch);
     }
 
-    /// <summary>Opens or creates a ledger file in WAL mode; a ledger written before claims existed gains their columns.</summary>
+    /// <summary>Opens or creates a ledger file in WAL mode; a ledger written before claims existed gains their columns, and its stored responses stay readable as they are.</summary>
     public static new async Task<TeacherLedger> OpenAsync(string path, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -52,7 +52,10 @@ public sealed class SqliteLedger : TeacherLedger
         }
     }
 
-    /// <summary>Creates the table, or adds the claim columns to one from before claims; under the write lock, so processes opening one file together agree.</summary>
+    /// <summary>Columns added since the first ledgers: claims (owner and lease) and the compressed response.</summary>
+    private static readonly (string Column, string Type)[] AddedColumns = [("owner", "TEXT"), ("lease_utc", "TEXT"), ("response_br", "BLOB")];
+
+    /// <summary>Creates the table, or adds the newer columns to one from before claims; under the write lock, so processes opening one file together agree.</summary>
     private static async Task CreateOrMigrateAsync(SqliteConnection connection, CancellationToken cancellationToken)
     {
         await ExecuteAsync(connection, "BEGIN IMMEDIATE", cancellationToken);
@@ -77,13 +80,16 @@ public sealed class SqliteLedger : TeacherLedger
                 completed_utc TEXT,
                 duration_ms REAL,
                 owner TEXT,
-                lease_utc TEXT);
+                lease_utc TEXT,
+                response_br BLOB);
             """, cancellationToken);
-        await using (var columns = connection.CreateCommand())
+        foreach (var (column, type) in AddedColumns)
         {
-            columns.CommandText = "SELECT COUNT(*) FROM pragma_table_info('requests') WHERE name = 'owner'";
-            if (Convert.ToInt64(await columns.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 0)
-                await ExecuteAsync(connection, "ALTER TABLE requests ADD COLUMN owner TEXT; ALTER TABLE requests ADD COLUMN lease_utc TEXT;", cancellationToken);
+            await using var exists = connection.CreateCommand();
+            exists.CommandText = "SELECT COUNT(*) FROM pragma_table_info('requests') WHERE name = $name";
+            exists.Parameters.AddWithValue("$name", column);
+            if (Convert.ToInt64(await exists.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 0)
+                await ExecuteAsync(connection, $"ALTER TABLE requests ADD COLUMN {column} {type}", cancellationToken);
         }
         await ExecuteAsync(connection, "COMMIT", cancellationToken);
     }
@@ -189,12 +195,12 @@ public sealed class SqliteLedger : TeacherLedger
         ArgumentNullException.ThrowIfNull(response);
         ArgumentNullException.ThrowIfNull(usage);
         await WriteAsync("""
-            UPDATE requests SET status = 'answered', response = $response, model_reported = $model, prompt_tokens = $prompt,
+            UPDATE requests SET status = 'answered', response = NULL, response_br = $response, model_reported = $model, prompt_tokens = $prompt,
                 completion_tokens = $completion, cost_usd = $cost, retries = retries + $retries, error = NULL, completed_utc = $now,
                 duration_ms = (julianday($now) - julianday(sent_utc)) * 86400000.0, owner = NULL, lease_utc = NULL
             WHERE hash = $hash
             """, isUrgent: false, cancellationToken,
-            ("$hash", hash), ("$response", response), ("$model", modelReported), ("$prompt", usage.PromptTokens),
+            ("$hash", hash), ("$response", ResponseCodec.Encode(response)), ("$model", modelReported), ("$prompt", usage.PromptTokens),
             ("$completion", usage.CompletionTokens), ("$cost", costUsd.ToString(CultureInfo.InvariantCulture)), ("$retries", retries), ("$now", FormatTime(now)));
     }
 

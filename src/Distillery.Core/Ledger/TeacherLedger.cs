@@ -21,7 +21,7 @@ namespace Distillery.Core.Ledger;
 public abstract class TeacherLedger : IAsyncDisposable
 {
     /// <summary>The columns every implementation reads, in <see cref="ReadEntry"/>'s order.</summary>
-    protected const string Columns = "hash, provider, model, endpoint, request, status, response, model_reported, prompt_tokens, completion_tokens, cost_usd, sends, retries, error, created_utc, sent_utc, completed_utc, duration_ms";
+    protected const string Columns = "hash, provider, model, endpoint, request, status, response, model_reported, prompt_tokens, completion_tokens, cost_usd, sends, retries, error, created_utc, sent_utc, completed_utc, duration_ms, response_br";
 
     /// <summary>Creates a ledger shown to users as <paramref name="path"/>.</summary>
     protected TeacherLedger(string path) => Path = path;
@@ -79,7 +79,7 @@ public abstract class TeacherLedger : IAsyncDisposable
             Endpoint = r.GetString(3),
             Request = r.GetString(4),
             Status = Enum.Parse<LedgerStatus>(r.GetString(5), ignoreCase: true),
-            Response = Text(6),
+            Response = Text(6) ?? (r.IsDBNull(18) ? null : ResponseCodec.Decode((byte[])r.GetValue(18))),
             ModelReported = Text(7),
             Usage = new TokenUsage(Convert.ToInt32(r.GetValue(8), CultureInfo.InvariantCulture), Convert.ToInt32(r.GetValue(9), CultureInfo.InvariantCulture)),
             CostUsd = decimal.Parse(r.GetString(10), CultureInfo.InvariantCulture),

@@ -100,11 +100,14 @@ public sealed class TeacherLedgerTests
         await using (var ledger = await TeacherLedger.OpenAsync(path))
         {
             var emptySize = new FileInfo(path).Length;
-            var response = new string('x', 6000);
+            // Random bytes as base64: responses are stored compressed, so they must not compress below 6000 bytes.
+            var random = new Random(7);
             for (var i = 0; i < 300; i++)
             {
+                var bytes = new byte[6000];
+                random.NextBytes(bytes);
                 await ledger.ClaimAsync($"h{i}", Teacher, "{}", Mine, T0);
-                await ledger.RecordAnsweredAsync($"h{i}", response, "m", new TokenUsage(1, 1), 0, 0, T0);
+                await ledger.RecordAnsweredAsync($"h{i}", Convert.ToBase64String(bytes), "m", new TokenUsage(1, 1), 0, 0, T0);
             }
             // Automatic checkpoints are off; the background checkpointer copies committed pages into the file itself.
             var deadline = DateTime.UtcNow.AddSeconds(10);
@@ -180,6 +183,33 @@ public sealed class TeacherLedgerTests
         // A request left pending by a process from before claims has no owner: the next run takes it.
         Assert.Equal(ClaimOutcome.Claimed, (await ledger.ClaimAsync("p", Teacher, "{}", Mine, T0)).Outcome);
         Assert.Equal(2, (await ledger.FindAsync("p"))!.Sends);
+    }
+
+    [Fact]
+    public async Task A_response_is_stored_brotli_compressed_and_read_back_whole()
+    {
+        using var dir = new ScratchFolder();
+        var path = dir.File("ledger.db");
+        // A top-5 answer as the teachers return it: each token with its alternatives' text, bytes and logprob.
+        var tokens = Enumerable.Range(0, 200).Select(i =>
+            $"{{\"token\":\"w{i % 37}\",\"bytes\":[119,{48 + i % 10}],\"logprob\":{-0.01 * i:F6},\"top_logprobs\":[" +
+            string.Join(",", Enumerable.Range(0, 5).Select(k => $"{{\"token\":\"w{(i + k) % 37}\",\"bytes\":[119,{48 + (i + k) % 10}],\"logprob\":{-0.3 * k - 0.01 * i:F6}}}")) + "]}");
+        var response = $"{{\"text\":\"story\",\"tokens\":[{string.Join(",", tokens)}]}}";
+        await using (var ledger = await TeacherLedger.OpenAsync(path))
+        {
+            await ledger.ClaimAsync("h", Teacher, "{}", Mine, T0);
+            await ledger.RecordAnsweredAsync("h", response, "m", new TokenUsage(5, 200), 0, 0, T0);
+            Assert.Equal(response, (await ledger.FindAsync("h"))!.Response);
+        }
+        await using var raw = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False");
+        await raw.OpenAsync();
+        await using var command = raw.CreateCommand();
+        command.CommandText = "SELECT response IS NULL, length(response_br) FROM requests WHERE hash = 'h'";
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.True(reader.GetBoolean(0)); // no second copy as text
+        var stored = reader.GetInt64(1);
+        Assert.True(stored * 4 < System.Text.Encoding.UTF8.GetByteCount(response), $"{stored} bytes stored for {response.Length}");
     }
 
     [Fact]
