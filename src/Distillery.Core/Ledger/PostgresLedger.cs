@@ -34,30 +34,7 @@ public sealed class PostgresLedger : TeacherLedger
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             // Processes starting together would race on CREATE TABLE; the advisory lock makes them take turns.
             await ExecuteAsync(connection, "SELECT pg_advisory_xact_lock(7316001)", cancellationToken);
-            await ExecuteAsync(connection, """
-                CREATE TABLE IF NOT EXISTS requests (
-                    hash TEXT PRIMARY KEY,
-                    provider TEXT NOT NULL,
-                    model TEXT NOT NULL,
-                    endpoint TEXT NOT NULL,
-                    request TEXT NOT NULL,
-                    status TEXT NOT NULL,
-                    response TEXT,
-                    model_reported TEXT,
-                    prompt_tokens INTEGER NOT NULL DEFAULT 0,
-                    completion_tokens INTEGER NOT NULL DEFAULT 0,
-                    cost_usd TEXT NOT NULL DEFAULT '0',
-                    sends INTEGER NOT NULL DEFAULT 0,
-                    retries INTEGER NOT NULL DEFAULT 0,
-                    error TEXT,
-                    created_utc TEXT NOT NULL,
-                    sent_utc TEXT,
-                    completed_utc TEXT,
-                    duration_ms DOUBLE PRECISION,
-                    owner TEXT,
-                    lease_utc TEXT,
-                    response_br BYTEA)
-                """, cancellationToken);
+            await ExecuteAsync(connection, CreateTable("DOUBLE PRECISION", "BYTEA"), cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             return new PostgresLedger(display, source);
         }

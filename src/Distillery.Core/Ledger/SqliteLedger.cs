@@ -59,30 +59,7 @@ public sealed class SqliteLedger : TeacherLedger
     private static async Task CreateOrMigrateAsync(SqliteConnection connection, CancellationToken cancellationToken)
     {
         await ExecuteAsync(connection, "BEGIN IMMEDIATE", cancellationToken);
-        await ExecuteAsync(connection, """
-            CREATE TABLE IF NOT EXISTS requests (
-                hash TEXT PRIMARY KEY,
-                provider TEXT NOT NULL,
-                model TEXT NOT NULL,
-                endpoint TEXT NOT NULL,
-                request TEXT NOT NULL,
-                status TEXT NOT NULL,
-                response TEXT,
-                model_reported TEXT,
-                prompt_tokens INTEGER NOT NULL DEFAULT 0,
-                completion_tokens INTEGER NOT NULL DEFAULT 0,
-                cost_usd TEXT NOT NULL DEFAULT '0',
-                sends INTEGER NOT NULL DEFAULT 0,
-                retries INTEGER NOT NULL DEFAULT 0,
-                error TEXT,
-                created_utc TEXT NOT NULL,
-                sent_utc TEXT,
-                completed_utc TEXT,
-                duration_ms REAL,
-                owner TEXT,
-                lease_utc TEXT,
-                response_br BLOB);
-            """, cancellationToken);
+        await ExecuteAsync(connection, CreateTable("REAL", "BLOB"), cancellationToken);
         foreach (var (column, type) in AddedColumns)
         {
             await using var exists = connection.CreateCommand();

@@ -23,6 +23,32 @@ public abstract class TeacherLedger : IAsyncDisposable
     /// <summary>The columns every implementation reads, in <see cref="ReadEntry"/>'s order.</summary>
     protected const string Columns = "hash, provider, model, endpoint, request, status, response, model_reported, prompt_tokens, completion_tokens, cost_usd, sends, retries, error, created_utc, sent_utc, completed_utc, duration_ms, response_br";
 
+    /// <summary>The table, in either database's words for a floating-point number and a byte string.</summary>
+    protected static string CreateTable(string realType, string bytesType) => $"""
+        CREATE TABLE IF NOT EXISTS requests (
+            hash TEXT PRIMARY KEY,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            request TEXT NOT NULL,
+            status TEXT NOT NULL,
+            response TEXT,
+            model_reported TEXT,
+            prompt_tokens INTEGER NOT NULL DEFAULT 0,
+            completion_tokens INTEGER NOT NULL DEFAULT 0,
+            cost_usd TEXT NOT NULL DEFAULT '0',
+            sends INTEGER NOT NULL DEFAULT 0,
+            retries INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            created_utc TEXT NOT NULL,
+            sent_utc TEXT,
+            completed_utc TEXT,
+            duration_ms {realType},
+            owner TEXT,
+            lease_utc TEXT,
+            response_br {bytesType})
+        """;
+
     /// <summary>Creates a ledger shown to users as <paramref name="path"/>.</summary>
     protected TeacherLedger(string path) => Path = path;
 

@@ -49,13 +49,7 @@ public sealed class PostgresLedgerTests
 
         var results = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => DistillProcess.RunAsync(WorkerArgs(server, prompts, dir.File($"out{i}"), database.Url), Key)));
 
-        Assert.All(results, r => Assert.True(r.ExitCode == 0, r.Error));
-        var answered = server.AnsweredByPrompt();
-        Assert.Equal(count, answered.Count);
-        Assert.All(answered, p => Assert.True(p.Value == 1, $"{p.Key} was paid {p.Value} times"));
-        var ids = Enumerable.Range(0, 3).Select(i => PromptIds(dir.File($"out{i}"))).ToList();
-        Assert.All(ids, folder => Assert.Equal(folder.Count, folder.Distinct().Count()));
-        Assert.Equal(Enumerable.Range(0, count).Select(i => $"q{i}").Order(), ids.SelectMany(x => x).Distinct().Order());
+        AssertEveryPromptPaidOnceAndHeld(server, results, dir, count);
         await using var ledger = await TeacherLedger.OpenAsync(database.Url);
         var entries = await ledger.ReadAllAsync();
         Assert.Equal(count, entries.Count);

@@ -35,6 +35,18 @@ public sealed class SharedLedgerTests
         return File.Exists(data) ? [.. File.ReadAllLines(data).Select(line => JsonNode.Parse(line)!["distillery"]!["prompt_id"]!.GetValue<string>())] : [];
     }
 
+    /// <summary>Every worker exited 0, the server answered each prompt once, and the workers' folders together hold every prompt, each folder each prompt at most once.</summary>
+    public static void AssertEveryPromptPaidOnceAndHeld(FakeOpenAiServer server, CliResult[] results, ScratchFolder dir, int count)
+    {
+        Assert.All(results, r => Assert.True(r.ExitCode == 0, r.Error));
+        var answered = server.AnsweredByPrompt();
+        Assert.Equal(count, answered.Count);
+        Assert.All(answered, p => Assert.True(p.Value == 1, $"{p.Key} was paid {p.Value} times"));
+        var ids = Enumerable.Range(0, results.Length).Select(i => PromptIds(dir.File($"out{i}"))).ToList();
+        Assert.All(ids, folder => Assert.Equal(folder.Count, folder.Distinct().Count()));
+        Assert.Equal(Enumerable.Range(0, count).Select(i => $"q{i}").Order(), ids.SelectMany(x => x).Distinct().Order());
+    }
+
     [Trait("Speed", "Slow")]
     [Fact]
     public async Task Three_processes_on_one_sqlite_ledger_pay_nothing_twice_crash_never_and_together_hold_every_prompt()
@@ -49,13 +61,7 @@ public sealed class SharedLedgerTests
         var results = await Task.WhenAll(Enumerable.Range(0, 3).Select(i =>
             DistillProcess.RunAsync(WorkerArgs(server, prompts, dir.File($"out{i}"), ledger), ("DISTILL_WORKER_KEY", "sk-shared"))));
 
-        Assert.All(results, r => Assert.True(r.ExitCode == 0, r.Error));
-        var answered = server.AnsweredByPrompt();
-        Assert.Equal(count, answered.Count);
-        Assert.All(answered, p => Assert.True(p.Value == 1, $"{p.Key} was paid {p.Value} times"));
-        var ids = Enumerable.Range(0, 3).Select(i => PromptIds(dir.File($"out{i}"))).ToList();
-        Assert.All(ids, folder => Assert.Equal(folder.Count, folder.Distinct().Count()));
-        Assert.Equal(Enumerable.Range(0, count).Select(i => $"q{i}").Order(), ids.SelectMany(x => x).Distinct().Order());
+        AssertEveryPromptPaidOnceAndHeld(server, results, dir, count);
 
         var merged = dir.File("merged");
         var (exit, output, error) = await Distill.RunAsync(["merge", "--prompts", prompts, "--out", merged, dir.File("out0"), dir.File("out1"), dir.File("out2")]);
