@@ -6,7 +6,11 @@
 # Needs Debian's postgresql package (bash build/prerequisites.sh postgresql). State lives in $DISTILLERY_PG_DIR (default /tmp/distillery-pg).
 set -euo pipefail
 dir=${DISTILLERY_PG_DIR:-/tmp/distillery-pg}
-port=${DISTILLERY_PG_PORT:-54329}
+# The first free loopback port from 54329 on, unless one is given.
+free_port() {
+  for p in $(seq 54329 54399); do (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }; done
+  echo "no free port in 54329-54399" >&2; return 1
+}
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -n "$bin" ] || { echo "postgresql is not installed (bash build/prerequisites.sh postgresql)" >&2; exit 1; }
 # PostgreSQL refuses to run as root: root runs it as the 'postgres' user the package created.
@@ -14,7 +18,8 @@ as() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi;
 
 case "${1:-}" in
   start)
-    "$0" stop >/dev/null 2>&1 || true
+    bash "$0" stop >/dev/null 2>&1 || true
+    port=${DISTILLERY_PG_PORT:-$(free_port)}
     mkdir -p "$dir"
     [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
     as "$bin/initdb" -D "$dir/data" -U distillery --auth=trust -E UTF8 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
