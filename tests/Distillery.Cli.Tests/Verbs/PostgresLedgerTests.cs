@@ -8,7 +8,7 @@ using Distillery.TestSupport.Cli;
 using Distillery.TestSupport.Databases;
 using Distillery.TestSupport.Files;
 using Distillery.TestSupport.Servers;
-using static Distillery.Cli.Tests.Verbs.SharedLedgerTests;
+using static Distillery.Cli.Tests.Verbs.SharedLedgerWorkers;
 
 namespace Distillery.Cli.Tests.Verbs;
 
