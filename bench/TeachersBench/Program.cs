@@ -38,6 +38,19 @@ if (args.Contains("--serve"))
     await Console.In.ReadToEndAsync();
     return 0;
 }
+if (Array.IndexOf(args, "--ledger-bytes") is var at and >= 0 && at + 1 < args.Length)
+{
+    // Ledger bytes per completion token before and after compressed responses, from an existing ledger (the demo's).
+    var scratch = Path.Combine(Path.GetTempPath(), "ledger-bytes-" + Guid.NewGuid().ToString("N"));
+    Directory.CreateDirectory(scratch);
+    var section = await LedgerBytes.MeasureAsync(args[at + 1], scratch);
+    Directory.Delete(scratch, recursive: true);
+    Console.WriteLine(section);
+    var results = Path.Combine(FindResultsDirectory(), "teachers.md");
+    var kept = File.Exists(results) ? WithoutSection(await File.ReadAllTextAsync(results)) : "";
+    await File.WriteAllTextAsync(results, kept.TrimEnd() + "\n\n" + section.Replace("\r", "", StringComparison.Ordinal) + "\n");
+    return 0;
+}
 var seconds = Option("--seconds", 6.0);
 var repeats = (int)Option("--repeats", 3.0);
 // Requests per level: `seconds` worth at the most this concurrency could get from the server.
@@ -116,9 +129,18 @@ var report = $"""
     Run: `dotnet run -c Release --project bench/TeachersBench` (`-- --seconds S --repeats R`).
     """;
 var resultsDir = FindResultsDirectory();
-await File.WriteAllTextAsync(Path.Combine(resultsDir, "teachers.md"), report.Replace("\r", "", StringComparison.Ordinal) + "\n");
+// The ledger-bytes section (written by --ledger-bytes) stays below the throughput report.
+var previous = Path.Combine(resultsDir, "teachers.md");
+var ledgerSection = File.Exists(previous) ? SectionOf(await File.ReadAllTextAsync(previous)) : "";
+await File.WriteAllTextAsync(previous, report.Replace("\r", "", StringComparison.Ordinal) + "\n" + (ledgerSection.Length > 0 ? "\n" + ledgerSection + "\n" : ""));
 Console.WriteLine($"wrote {Path.Combine(resultsDir, "teachers.md")}");
 return allOk ? 0 : 1;
+
+static string SectionOf(string text) =>
+    text.IndexOf(LedgerBytes.Start, StringComparison.Ordinal) is var from and >= 0 && text.IndexOf(LedgerBytes.End, from, StringComparison.Ordinal) is var to and >= 0
+        ? text[from..(to + LedgerBytes.End.Length)] : "";
+
+static string WithoutSection(string text) => SectionOf(text) is { Length: > 0 } section ? text.Replace(section, "", StringComparison.Ordinal) : text;
 
 double Option(string name, double fallback)
 {

@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Errors;
+using Distillery.Core.Ledger;
 using Distillery.Core.Policy;
 using Distillery.Core.Pricing;
 using Distillery.Core.Specs;
@@ -43,7 +44,8 @@ public sealed class GenerateVerb(CliContext context) : IVerb
     private readonly Option<string> apiKeyEnv = new("--api-key-env") { Description = "Environment variable holding the API key", DefaultValueFactory = _ => "OPENAI_API_KEY" };
     private readonly Option<double> timeout = new("--timeout") { Description = "Seconds one attempt may take", DefaultValueFactory = _ => 120 };
     private readonly Option<int> maxRetries = new("--max-retries") { Description = "Retries for 429, 5xx, timeouts and dropped connections", DefaultValueFactory = _ => 5 };
-    private readonly Option<string?> ledger = new("--ledger") { Description = "Ledger file (default: ledger.db in the output folder)" };
+    private readonly Option<string?> ledger = new("--ledger") { Description = "Ledger: a file, or postgres://user:password@host:port/database; processes sharing one split a job (default: ledger.db in the output folder)" };
+    private readonly Option<double> claimLease = new("--claim-lease") { Description = "Seconds a process's claim on a request lasts without renewal; another process sharing the ledger takes over a dead one's after that", DefaultValueFactory = _ => LedgerLease.DefaultDuration.TotalSeconds };
     private readonly ChatTemplateOptions chatTemplate = new("a local teacher's");
 
     /// <inheritdoc />
@@ -52,7 +54,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
         var command = new Command("generate", "Ask a teacher to answer prompts; rows with token logprobs stream into a dataset folder, every request through the ledger so nothing is paid twice")
         {
             prompts, teacher, output, topLogprobs, sampledLogprobs, samples, temperature, topP, maxTokens, seed, system, concurrency, rpm, tpm,
-            budget, priceInput, priceOutput, prices, policy, baseUrl, apiKeyEnv, timeout, maxRetries, ledger,
+            budget, priceInput, priceOutput, prices, policy, baseUrl, apiKeyEnv, timeout, maxRetries, ledger, claimLease,
         };
         chatTemplate.AddTo(command);
         command.SetAction((parse, ct) => RunAsync(parse, ct));
@@ -81,6 +83,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
         Check(parse.GetValue(tpm), 0, int.MaxValue, "--tpm");
         Check(parse.GetValue(timeout), 0.001, 3600, "--timeout");
         Check(parse.GetValue(maxRetries), 0, 100, "--max-retries");
+        Check(parse.GetValue(claimLease), 0.1, 86400, "--claim-lease");
         var price = await ResolvePriceAsync(parse, spec, cancellationToken);
         var budgetUsd = parse.GetValue(budget);
         if (budgetUsd is { } b)
@@ -107,6 +110,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
             PromptsPath = parse.GetValue(prompts)!,
             OutputDirectory = parse.GetValue(output)!,
             LedgerPath = parse.GetValue(ledger),
+            ClaimLease = TimeSpan.FromSeconds(parse.GetValue(claimLease)),
             Sampling = sampling,
             Samples = parse.GetValue(samples),
             SystemPrompt = parse.GetValue(system),

@@ -1,3 +1,4 @@
+using System;
 using Distillery.Core.Chat;
 using Distillery.Core.Policy;
 using Distillery.Core.Pricing;
@@ -13,8 +14,11 @@ public sealed record LabelingOptions
     /// <summary>The dataset folder rows stream into.</summary>
     public required string OutputDirectory { get; init; }
 
-    /// <summary>The ledger file; null puts <c>ledger.db</c> in the output folder.</summary>
+    /// <summary>The ledger: a file, or a <c>postgres://</c> URL; null puts <c>ledger.db</c> in the output folder.</summary>
     public string? LedgerPath { get; init; }
+
+    /// <summary>How long this process's claims on requests last without renewal (another process takes over a dead one's after that); null: <see cref="Distillery.Core.Ledger.LedgerLease.DefaultDuration"/>.</summary>
+    public TimeSpan? ClaimLease { get; init; }
 
     /// <summary>How each completion is sampled.</summary>
     public SamplingParameters Sampling { get; init; } = new();

@@ -46,10 +46,11 @@ public sealed class LabelingRunner
         var stopwatch = Stopwatch.StartNew();
         var prompts = await PromptFile.ReadAsync(options.PromptsPath, cancellationToken);
         var decisions = CheckPolicy();
+        // The ledger first: an unreachable database is bad input, reported before any folder is made.
+        await using var ledger = await TeacherLedger.OpenAsync(options.LedgerPath ?? Path.Combine(options.OutputDirectory, DatasetFolder.LedgerFile), cancellationToken);
         await using var writer = await DatasetWriter.OpenAsync(options.OutputDirectory, cancellationToken);
         var plan = await PlanAsync(prompts, cancellationToken);
-        await using var ledger = await TeacherLedger.OpenAsync(options.LedgerPath ?? Path.Combine(options.OutputDirectory, DatasetFolder.LedgerFile), cancellationToken);
-        await using var ledgerTeacher = await LedgerTeacher.OpenAsync(teacher, ledger, options.Price, clock, cancellationToken);
+        await using var ledgerTeacher = await LedgerTeacher.OpenAsync(teacher, ledger, options.Price, clock, LedgerLease.ForThisProcess(options.ClaimLease), cancellationToken);
 
         var state = new RunState { RowsTotal = plan.Items.Count, Tally = plan.Tally, Lines = plan.Lines };
         state.AlreadyPresent = plan.Items.Count - plan.Todo.Count;
@@ -187,22 +188,26 @@ public sealed class LabelingRunner
         return summary;
     }
 
+    /// <summary>Works the queue, skipping requests another live process holds; then comes back for those, waiting for each to be answered or its claim to run out.</summary>
     private async Task SlotAsync(ConcurrentQueue<List<WorkItem>> queue, Work work, CancellationToken token)
     {
-        while (queue.TryDequeue(out var group))
+        foreach (var (source, mayDefer) in new[] { (queue, true), (work.Deferred, false) })
         {
-            token.ThrowIfCancellationRequested();
-            if (await AskTeacherAsync(group, work, token) is { } answered) work.Answers.Writer.TryWrite((group, answered));
-            else work.Report();
+            while (source.TryDequeue(out var group))
+            {
+                token.ThrowIfCancellationRequested();
+                if (await AskTeacherAsync(group, work, mayDefer, token) is { } answered) work.Answers.Writer.TryWrite((group, answered));
+                else work.Report();
+            }
         }
     }
 
     /// <summary>
     /// Asks the ledger wrapper for the group's answer: one the ledger holds is written to the dataset here; one that must be
-    /// sent passes the policy's stop and the budget first, and its reported model is checked against the policy. Null when
-    /// nothing is left for the recorder.
+    /// sent passes the policy's stop and the budget first, and its reported model is checked against the policy; one another
+    /// live process holds is deferred when <paramref name="mayDefer"/>, else waited for. Null when nothing is left for the recorder.
     /// </summary>
-    private async Task<Answered?> AskTeacherAsync(List<WorkItem> group, Work work, CancellationToken token)
+    private async Task<Answered?> AskTeacherAsync(List<WorkItem> group, Work work, bool mayDefer, CancellationToken token)
     {
         var (first, state) = (group[0], work.State);
         var request = new TeacherRequest(first.Messages, options.Sampling) { Key = first.Key };
@@ -223,10 +228,10 @@ public sealed class LabelingRunner
                 return null;
             }
         }
-        Completion answer;
+        Completion? answer;
         try
         {
-            answer = await work.Teacher.CompleteAsync(request, token);
+            answer = mayDefer ? await work.Teacher.TryCompleteAsync(request, token) : await work.Teacher.CompleteAsync(request, token);
         }
         catch (TeacherException e)
         {
@@ -239,6 +244,12 @@ public sealed class LabelingRunner
         {
             work.Budget.Settle(reserved, 0);
             throw;
+        }
+        if (answer is null)
+        {
+            work.Budget.Settle(reserved, 0);
+            work.Deferred.Enqueue(group); // another live process holds it: this slot comes back for it at the end
+            return null;
         }
         var receipt = request.Trace.Ledger!;
         work.Budget.Settle(reserved, receipt.FromLedger ? 0 : receipt.CostUsd);
@@ -366,6 +377,9 @@ public sealed class LabelingRunner
     private sealed record Work(LedgerTeacher Teacher, DatasetWriter Writer, Budget Budget, ConcurrentDictionary<string, PolicyDecision> Decisions,
         RunState State, Action Report)
     {
+        /// <summary>Requests another live process held when a slot reached them, for the slots to come back to once the queue is empty.</summary>
+        public ConcurrentQueue<List<WorkItem>> Deferred { get; } = new();
+
         /// <summary>Answers on their way from the slots to the recorder.</summary>
         public Channel<(List<WorkItem> Group, Answered Answered)> Answers { get; } =
             Channel.CreateUnbounded<(List<WorkItem>, Answered)>(new UnboundedChannelOptions { SingleReader = true });

@@ -17,10 +17,14 @@ namespace Distillery.Teachers.Ledger;
 
 /// <summary>
 /// The ledger as a teacher wrapper: a request the ledger holds as answered is answered from it without calling the inner
-/// teacher; any other is recorded as sending, sent, and recorded as answered (with its cost) or failed. A request cancelled
-/// while in flight stays pending, and the next run sends it again. <see cref="RequestTrace.Ledger"/> says which happened.
+/// teacher; any other is claimed, sent, and recorded as answered (with its cost) or failed. A request cancelled while in
+/// flight is released, and the next run (or another process) sends it again. <see cref="RequestTrace.Ledger"/> says which happened.
 /// </summary>
 /// <remarks>
+/// Processes sharing a ledger each claim a request before sending it (<see cref="LedgerLease"/>): this wrapper renews its claims
+/// every third of the lease while it is open, so a claim runs out only when its process died. A request another live process
+/// holds is skipped by <see cref="TryCompleteAsync"/> and waited for by <see cref="CompleteAsync"/> (answered from the ledger
+/// once that process records it, or taken over once its claim runs out).
 /// An answer is returned as soon as it arrives: one loop records answers in the background, those that arrived together in
 /// shared commits, so the next request never waits for the last answer to be written. <see cref="LedgerReceipt.Recorded"/>
 /// completes when an answer is durable; disposing waits until every answer handed back is recorded.
@@ -34,26 +38,38 @@ public sealed class LedgerTeacher : ITeacher, IAsyncDisposable
     private readonly ConcurrentDictionary<string, byte> answered;
     private readonly Channel<PendingAnswer> answers = Channel.CreateUnbounded<PendingAnswer>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task recorder;
+    private readonly LedgerLease lease;
+    private readonly CancellationTokenSource closing = new();
+    private readonly Task renewer;
 
-    private LedgerTeacher(ITeacher inner, TeacherLedger ledger, ModelPrice price, IEnumerable<string> answeredHashes, TimeProvider? time)
+    private LedgerTeacher(ITeacher inner, TeacherLedger ledger, ModelPrice price, IEnumerable<string> answeredHashes, LedgerLease lease, TimeProvider? time)
     {
         this.inner = inner;
         this.ledger = ledger;
         this.price = price;
+        this.lease = lease;
         clock = time ?? TimeProvider.System;
         answered = new ConcurrentDictionary<string, byte>(StringComparer.Ordinal);
         foreach (var hash in answeredHashes) answered.TryAdd(hash, 0);
         recorder = Task.Run(RecordAnswersAsync, CancellationToken.None);
+        renewer = Task.Run(RenewClaimsAsync, CancellationToken.None);
     }
 
-    /// <summary>Wraps <paramref name="inner"/> (already wrapped for retries and rate limits) with a ledger, pricing answers by <paramref name="price"/>; reads which requests the ledger holds answered.</summary>
-    public static async Task<LedgerTeacher> OpenAsync(ITeacher inner, TeacherLedger ledger, ModelPrice price, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Wraps <paramref name="inner"/> (already wrapped for retries and rate limits) with a ledger, pricing answers by <paramref name="price"/>;
+    /// reads which requests the ledger holds answered. Claims are this process's, for <paramref name="lease"/> (default: <see cref="LedgerLease.ForThisProcess"/>).
+    /// </summary>
+    public static async Task<LedgerTeacher> OpenAsync(ITeacher inner, TeacherLedger ledger, ModelPrice price, TimeProvider? time = null, LedgerLease? lease = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(ledger);
         ArgumentNullException.ThrowIfNull(price);
-        return new LedgerTeacher(inner, ledger, price, await ledger.AnsweredHashesAsync(cancellationToken), time);
+        return new LedgerTeacher(inner, ledger, price, await ledger.AnsweredHashesAsync(cancellationToken), lease ?? LedgerLease.ForThisProcess(), time);
     }
+
+    /// <summary>How often a request held by another live process is looked at again while waiting for it.</summary>
+    public static TimeSpan WaitPoll { get; } = TimeSpan.FromMilliseconds(250);
 
     /// <inheritdoc />
     public TeacherIdentity Identity => inner.Identity;
@@ -65,13 +81,24 @@ public sealed class LedgerTeacher : ITeacher, IAsyncDisposable
         return answered.ContainsKey(KeyOf(request).Hash);
     }
 
-    /// <inheritdoc />
+    /// <summary>Answers the request (from the ledger, or by sending it), waiting while another live process holds it: until that process records its answer, or its claim runs out and this one takes it over.</summary>
     public async Task<Completion> CompleteAsync(TeacherRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var key = KeyOf(request);
-        if (answered.ContainsKey(key.Hash) && await FromLedgerAsync(key, request, cancellationToken) is { } stored) return stored;
-        return await SendAsync(key, request, cancellationToken);
+        while (true)
+        {
+            var (answer, heldUntil) = await AttemptAsync(request, cancellationToken);
+            if (answer is not null) return answer;
+            var wait = heldUntil!.Value - clock.GetUtcNow();
+            await Task.Delay(wait < WaitPoll ? (wait > TimeSpan.Zero ? wait : TimeSpan.Zero) : WaitPoll, clock, cancellationToken);
+        }
+    }
+
+    /// <summary>Answers the request like <see cref="CompleteAsync"/>, or returns null at once when another live process holds it (the caller comes back for it later).</summary>
+    public async Task<Completion?> TryCompleteAsync(TeacherRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return (await AttemptAsync(request, cancellationToken)).Answer;
     }
 
     /// <inheritdoc />
@@ -79,6 +106,60 @@ public sealed class LedgerTeacher : ITeacher, IAsyncDisposable
     {
         answers.Writer.TryComplete();
         await recorder;
+        await closing.CancelAsync();
+        await renewer;
+        // Claims still pending (requests cancelled in flight) go back at once, not when their lease runs out.
+        try
+        {
+            await ledger.ReleaseAsync(lease.Owner, CancellationToken.None);
+        }
+        catch (DistilleryException)
+        {
+            // The ledger is gone (a lost database): the claims run out by themselves.
+        }
+        closing.Dispose();
+    }
+
+    /// <summary>One try: the stored answer, a fresh one, or (null, when) for a request another live process holds until then.</summary>
+    private async Task<(Completion? Answer, DateTimeOffset? HeldUntil)> AttemptAsync(TeacherRequest request, CancellationToken cancellationToken)
+    {
+        var key = KeyOf(request);
+        if (answered.ContainsKey(key.Hash) && await FromLedgerAsync(key, request, cancellationToken) is { } stored) return (stored, null);
+        var claim = await ledger.ClaimAsync(key.Hash, inner.Identity, key.Canonical, lease, clock.GetUtcNow(), cancellationToken);
+        switch (claim.Outcome)
+        {
+            case ClaimOutcome.Claimed:
+                return (await SendAsync(key, request, cancellationToken), null);
+            case ClaimOutcome.Answered:
+                answered.TryAdd(key.Hash, 0); // another process answered it since this one started
+                return await FromLedgerAsync(key, request, cancellationToken) is { } theirs ? (theirs, null) : (null, clock.GetUtcNow());
+            default:
+                return (null, claim.HeldUntil ?? clock.GetUtcNow());
+        }
+    }
+
+    /// <summary>Renews this process's claims every third of the lease until the wrapper closes, so none runs out while it lives.</summary>
+    private async Task RenewClaimsAsync()
+    {
+        using var timer = new PeriodicTimer(lease.Duration / 3, clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(closing.Token))
+            {
+                try
+                {
+                    await ledger.RenewAsync(lease, clock.GetUtcNow(), closing.Token);
+                }
+                catch (DistilleryException)
+                {
+                    // A lost database: the request that next needs it reports the error; claims run out on their own.
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Closing.
+        }
     }
 
     private LedgerKey KeyOf(TeacherRequest request) => request.Key ?? LedgerKey.For(inner.Identity, request.Messages, request.Sampling, sample: 0);
@@ -95,10 +176,9 @@ public sealed class LedgerTeacher : ITeacher, IAsyncDisposable
         return completion;
     }
 
-    /// <summary>Records the request as sending, sends it, and hands its answer to the recorder (or records the failure).</summary>
+    /// <summary>Sends a claimed request and hands its answer to the recorder (or records the failure).</summary>
     private async Task<Completion> SendAsync(LedgerKey key, TeacherRequest request, CancellationToken cancellationToken)
     {
-        await ledger.RecordSendingAsync(key.Hash, inner.Identity, key.Canonical, clock.GetUtcNow(), cancellationToken);
         using var call = new TeacherCall(inner.Identity, request.Sampling, clock);
         Completion answer;
         try

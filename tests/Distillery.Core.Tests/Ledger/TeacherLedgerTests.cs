@@ -13,6 +13,8 @@ public sealed class TeacherLedgerTests
 {
     private static readonly TeacherIdentity Teacher = new("openai", "gpt-x", "https://api.example.com/v1");
     private static readonly DateTimeOffset T0 = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
+    private static readonly LedgerLease Mine = new("me", TimeSpan.FromSeconds(30));
+    private static readonly LedgerLease Theirs = new("them", TimeSpan.FromSeconds(30));
 
     [Fact]
     public async Task A_request_is_pending_before_sending_and_answered_after_and_survives_reopening()
@@ -22,9 +24,9 @@ public sealed class TeacherLedgerTests
         var hash = RequestHash.Of(Teacher, "{\"messages\":[]}");
         await using (var ledger = await TeacherLedger.OpenAsync(path))
         {
-            Assert.Equal("wal", await ledger.JournalModeAsync());
+            Assert.Equal("wal", await ((SqliteLedger)ledger).JournalModeAsync());
             Assert.Null(await ledger.FindAsync(hash));
-            await ledger.RecordSendingAsync(hash, Teacher, "{\"messages\":[]}", T0);
+            Assert.Equal(ClaimOutcome.Claimed, (await ledger.ClaimAsync(hash, Teacher, "{\"messages\":[]}", Mine, T0)).Outcome);
             var pending = (await ledger.FindAsync(hash))!;
             Assert.Equal(LedgerStatus.Pending, pending.Status);
             Assert.Equal(1, pending.Sends);
@@ -42,8 +44,8 @@ public sealed class TeacherLedgerTests
             Assert.Equal(T0, entry.Sent);
             Assert.Equal(T0.AddMilliseconds(1500), entry.Completed);
             Assert.Equal(1500, entry.DurationMs!.Value, 0);
-            // Answered is final: the ledger refuses to send it again.
-            await Assert.ThrowsAsync<InvalidOperationException>(() => reopened.RecordSendingAsync(hash, Teacher, "{}", T0));
+            // Answered is final: a claim reads it, never sends it again.
+            Assert.Equal(ClaimOutcome.Answered, (await reopened.ClaimAsync(hash, Teacher, "{}", Theirs, T0)).Outcome);
             await reopened.RecordFailedAsync(hash, "late failure", 0, T0);
             Assert.Equal(LedgerStatus.Answered, (await reopened.FindAsync(hash))!.Status);
         }
@@ -54,13 +56,13 @@ public sealed class TeacherLedgerTests
     {
         using var dir = new ScratchFolder();
         await using var ledger = await TeacherLedger.OpenAsync(dir.File("ledger.db"));
-        await ledger.RecordSendingAsync("h1", Teacher, "{}", T0);
+        await ledger.ClaimAsync("h1", Teacher, "{}", Mine, T0);
         await ledger.RecordFailedAsync("h1", "HTTP 400: bad", 0, T0.AddSeconds(1));
         var failed = (await ledger.FindAsync("h1"))!;
         Assert.Equal(LedgerStatus.Failed, failed.Status);
         Assert.Equal("HTTP 400: bad", failed.Error);
 
-        await ledger.RecordSendingAsync("h1", Teacher, "{}", T0.AddMinutes(1));
+        await ledger.ClaimAsync("h1", Teacher, "{}", Mine, T0.AddMinutes(1));
         var again = (await ledger.FindAsync("h1"))!;
         Assert.Equal(LedgerStatus.Pending, again.Status);
         Assert.Equal(2, again.Sends);
@@ -79,7 +81,7 @@ public sealed class TeacherLedgerTests
         await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(async () =>
         {
             var target = i % 2 == 0 ? ledger : other;
-            await target.RecordSendingAsync($"h{i}", Teacher, $"{{\"i\":{i}}}", T0);
+            await target.ClaimAsync($"h{i}", Teacher, $"{{\"i\":{i}}}", Mine, T0);
             // Once the call returns the write is committed: a second connection sees it.
             Assert.Equal(LedgerStatus.Pending, (await (target == ledger ? other : ledger).FindAsync($"h{i}"))!.Status);
             await target.RecordAnsweredAsync($"h{i}", "{}", "m", new TokenUsage(i, 1), 0, 0, T0.AddSeconds(1));
@@ -98,11 +100,14 @@ public sealed class TeacherLedgerTests
         await using (var ledger = await TeacherLedger.OpenAsync(path))
         {
             var emptySize = new FileInfo(path).Length;
-            var response = new string('x', 6000);
+            // Random bytes as base64: responses are stored compressed, so they must not compress below 6000 bytes.
+            var random = new Random(7);
             for (var i = 0; i < 300; i++)
             {
-                await ledger.RecordSendingAsync($"h{i}", Teacher, "{}", T0);
-                await ledger.RecordAnsweredAsync($"h{i}", response, "m", new TokenUsage(1, 1), 0, 0, T0);
+                var bytes = new byte[6000];
+                random.NextBytes(bytes);
+                await ledger.ClaimAsync($"h{i}", Teacher, "{}", Mine, T0);
+                await ledger.RecordAnsweredAsync($"h{i}", Convert.ToBase64String(bytes), "m", new TokenUsage(1, 1), 0, 0, T0);
             }
             // Automatic checkpoints are off; the background checkpointer copies committed pages into the file itself.
             var deadline = DateTime.UtcNow.AddSeconds(10);
@@ -115,21 +120,96 @@ public sealed class TeacherLedgerTests
     }
 
     [Fact]
-    public async Task A_refused_send_in_a_group_commit_fails_only_its_own_caller()
+    public async Task An_answered_request_in_a_group_commit_is_read_by_its_own_caller_and_the_others_are_claimed()
     {
         using var dir = new ScratchFolder();
         await using var ledger = await TeacherLedger.OpenAsync(dir.File("ledger.db"));
-        await ledger.RecordSendingAsync("done", Teacher, "{}", T0);
+        await ledger.ClaimAsync("done", Teacher, "{}", Mine, T0);
         await ledger.RecordAnsweredAsync("done", "{}", "m", new TokenUsage(1, 1), 0, 0, T0);
-        var sends = Enumerable.Range(0, 64).Select(i => Task.Run(() => ledger.RecordSendingAsync(i == 32 ? "done" : $"h{i}", Teacher, "{}", T0))).ToList();
-        var outcomes = await Task.WhenAll(sends.Select(async t =>
-        {
-            try { await t; return "ok"; }
-            catch (InvalidOperationException) { return "refused"; }
-        }));
-        Assert.Equal(63, outcomes.Count(o => o == "ok"));
-        Assert.Equal("refused", outcomes[32]);
+        var sends = Enumerable.Range(0, 64).Select(i => Task.Run(() => ledger.ClaimAsync(i == 32 ? "done" : $"h{i}", Teacher, "{}", Mine, T0))).ToList();
+        var outcomes = await Task.WhenAll(sends);
+        Assert.Equal(63, outcomes.Count(o => o.Outcome == ClaimOutcome.Claimed));
+        Assert.Equal(ClaimOutcome.Answered, outcomes[32].Outcome);
         Assert.Equal(64, (await ledger.ReadAllAsync()).Count); // "done" and the 63 others
+    }
+
+    [Fact]
+    public async Task A_claim_held_by_a_live_owner_is_refused_until_its_lease_runs_out_and_renewal_extends_it()
+    {
+        using var dir = new ScratchFolder();
+        var path = dir.File("ledger.db");
+        await using var ledger = await TeacherLedger.OpenAsync(path);
+        await using var other = await TeacherLedger.OpenAsync(path); // another process's connection
+        Assert.Equal(ClaimOutcome.Claimed, (await ledger.ClaimAsync("h", Teacher, "{}", Mine, T0)).Outcome);
+
+        var refused = await other.ClaimAsync("h", Teacher, "{}", Theirs, T0.AddSeconds(10));
+        Assert.Equal(new LedgerClaim(ClaimOutcome.HeldElsewhere, T0.AddSeconds(30)), refused);
+        await ledger.RenewAsync(Mine, T0.AddSeconds(20));
+        Assert.Equal(new LedgerClaim(ClaimOutcome.HeldElsewhere, T0.AddSeconds(50)), await other.ClaimAsync("h", Teacher, "{}", Theirs, T0.AddSeconds(40)));
+
+        // The owner stops renewing (it died): once the lease has run out the other takes the request over.
+        Assert.Equal(ClaimOutcome.Claimed, (await other.ClaimAsync("h", Teacher, "{}", Theirs, T0.AddSeconds(51))).Outcome);
+        Assert.Equal(2, (await ledger.FindAsync("h"))!.Sends);
+        Assert.Equal(ClaimOutcome.HeldElsewhere, (await ledger.ClaimAsync("h", Teacher, "{}", Mine, T0.AddSeconds(52))).Outcome);
+
+        // A released claim is free at once; an answered request is read by everyone.
+        await other.ReleaseAsync(Theirs.Owner);
+        Assert.Equal(ClaimOutcome.Claimed, (await ledger.ClaimAsync("h", Teacher, "{}", Mine, T0.AddSeconds(53))).Outcome);
+        await ledger.RecordAnsweredAsync("h", "{}", "m", new TokenUsage(1, 1), 0, 0, T0.AddSeconds(54));
+        Assert.Equal(ClaimOutcome.Answered, (await other.ClaimAsync("h", Teacher, "{}", Theirs, T0.AddHours(1))).Outcome);
+    }
+
+    [Fact]
+    public async Task A_ledger_from_before_claims_gains_their_columns_on_open_and_keeps_its_rows()
+    {
+        using var dir = new ScratchFolder();
+        var path = dir.File("old.db");
+        await using (var old = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            await old.OpenAsync();
+            await using var create = old.CreateCommand();
+            create.CommandText = """
+                CREATE TABLE requests (hash TEXT PRIMARY KEY, provider TEXT NOT NULL, model TEXT NOT NULL, endpoint TEXT NOT NULL, request TEXT NOT NULL,
+                    status TEXT NOT NULL, response TEXT, model_reported TEXT, prompt_tokens INTEGER NOT NULL DEFAULT 0, completion_tokens INTEGER NOT NULL DEFAULT 0,
+                    cost_usd TEXT NOT NULL DEFAULT '0', sends INTEGER NOT NULL DEFAULT 0, retries INTEGER NOT NULL DEFAULT 0, error TEXT, created_utc TEXT NOT NULL,
+                    sent_utc TEXT, completed_utc TEXT, duration_ms REAL);
+                INSERT INTO requests (hash, provider, model, endpoint, request, status, response, created_utc) VALUES ('a', 'openai', 'm', 'e', '{}', 'answered', '{"x":1}', '2026-01-01T00:00:00.0000000Z');
+                INSERT INTO requests (hash, provider, model, endpoint, request, status, sends, created_utc) VALUES ('p', 'openai', 'm', 'e', '{}', 'pending', 1, '2026-01-01T00:00:00.0000000Z');
+                """;
+            await create.ExecuteNonQueryAsync();
+        }
+        await using var ledger = await TeacherLedger.OpenAsync(path);
+        Assert.Equal("{\"x\":1}", (await ledger.FindAsync("a"))!.Response);
+        // A request left pending by a process from before claims has no owner: the next run takes it.
+        Assert.Equal(ClaimOutcome.Claimed, (await ledger.ClaimAsync("p", Teacher, "{}", Mine, T0)).Outcome);
+        Assert.Equal(2, (await ledger.FindAsync("p"))!.Sends);
+    }
+
+    [Fact]
+    public async Task A_response_is_stored_brotli_compressed_and_read_back_whole()
+    {
+        using var dir = new ScratchFolder();
+        var path = dir.File("ledger.db");
+        // A top-5 answer as the teachers return it: each token with its alternatives' text, bytes and logprob.
+        var tokens = Enumerable.Range(0, 200).Select(i =>
+            $"{{\"token\":\"w{i % 37}\",\"bytes\":[119,{48 + i % 10}],\"logprob\":{-0.01 * i:F6},\"top_logprobs\":[" +
+            string.Join(",", Enumerable.Range(0, 5).Select(k => $"{{\"token\":\"w{(i + k) % 37}\",\"bytes\":[119,{48 + (i + k) % 10}],\"logprob\":{-0.3 * k - 0.01 * i:F6}}}")) + "]}");
+        var response = $"{{\"text\":\"story\",\"tokens\":[{string.Join(",", tokens)}]}}";
+        await using (var ledger = await TeacherLedger.OpenAsync(path))
+        {
+            await ledger.ClaimAsync("h", Teacher, "{}", Mine, T0);
+            await ledger.RecordAnsweredAsync("h", response, "m", new TokenUsage(5, 200), 0, 0, T0);
+            Assert.Equal(response, (await ledger.FindAsync("h"))!.Response);
+        }
+        await using var raw = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False");
+        await raw.OpenAsync();
+        await using var command = raw.CreateCommand();
+        command.CommandText = "SELECT response IS NULL, length(response_br) FROM requests WHERE hash = 'h'";
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.True(reader.GetBoolean(0)); // no second copy as text
+        var stored = reader.GetInt64(1);
+        Assert.True(stored * 4 < System.Text.Encoding.UTF8.GetByteCount(response), $"{stored} bytes stored for {response.Length}");
     }
 
     [Fact]
