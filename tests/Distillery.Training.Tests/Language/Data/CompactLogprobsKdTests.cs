@@ -8,18 +8,17 @@ using Distillery.Models.Tokenizers;
 using Distillery.TestSupport.Files;
 using Distillery.Training.Language.Data;
 using Distillery.Training.Losses;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace Distillery.Training.Tests.Language.Data;
 
 /// <summary>The compact sidecar (float16 logprobs) gives the KD losses the inline JSON (doubles) gives, on a real teacher's data.</summary>
 [Collection(SerialTorchCollection.Name)]
-public sealed class CompactLogprobsKdTests : IDisposable
+public sealed class CompactLogprobsKdTests(ITestOutputHelper output) : IDisposable
 {
     private const double Tolerance = 1e-3;
     private readonly ScratchFolder scratch = new("compact-kd");
-
-    public CompactLogprobsKdTests() => TorchRuntime.EnsureLoaded();
 
     public void Dispose() => scratch.Dispose();
 
@@ -27,6 +26,7 @@ public sealed class CompactLogprobsKdTests : IDisposable
     [Fact]
     public async Task KdLossesFromTheSidecarMatchThoseFromInlineJsonWithinOneThousandth()
     {
+        TorchRuntime.EnsureLoaded();
         var json = await StoriesData.WriteAsync(Path.Combine(scratch.Path, "json"), rows: 16, maxTokens: 48, topLogprobs: 20, sampledLogprobs: 12, inline: true);
         var compact = Path.Combine(scratch.Path, "compact");
         Directory.CreateDirectory(compact);
@@ -55,6 +55,7 @@ public sealed class CompactLogprobsKdTests : IDisposable
                     ? TeacherTargets.TopK(batch.TopKIds!, batch.TopKLogprobs!, p)
                     : TeacherTargets.Sampled(batch.TopKIds!, batch.TopKLogprobs!), batch.TopKMask!, normalizer).item<float>();
                 var (a, b) = (Loss(fromJson), Loss(fromSidecar));
+                output.WriteLine($"{policy?.ToString() ?? "sampled (12)"}: JSON {a:F6}, sidecar {b:F6}, difference {Math.Abs(a - b):E2}");
                 Assert.True(Math.Abs(a - b) <= Tolerance, $"{policy?.ToString() ?? "sampled"}: {b} from the sidecar against {a} from JSON");
                 Assert.True(a > 0.1, $"{policy}: the loss {a} is too small to show a difference");
             }
