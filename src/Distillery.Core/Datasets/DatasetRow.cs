@@ -69,6 +69,11 @@ public sealed record RowTeacher
     /// <summary>The endpoint: base URL of an API teacher or the file of a local one.</summary>
     [JsonPropertyName("endpoint")] public required string Endpoint { get; init; }
 
+    /// <summary>The pool endpoint that answered, by its name in the endpoints file; null for a teacher without a pool (<see cref="Endpoint"/> is then where it was sent).</summary>
+    [JsonPropertyName("answered_by")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? AnsweredBy { get; init; }
+
     /// <summary>The sampling parameters the request was sent with.</summary>
     [JsonPropertyName("sampling")] public required SamplingParameters Sampling { get; init; }
 }
