@@ -1,7 +1,9 @@
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Text.Json.Nodes;
+using System.Text.Json;
+using System.Threading.Tasks;
+using Distillery.Core.Datasets;
 
 namespace Distillery.Cli.Tests;
 
@@ -18,11 +20,11 @@ public static class DatasetLines
         return count;
     }
 
-    /// <summary>A dataset's rows as JSON text without the time each was answered, so two runs can be compared.</summary>
-    public static List<string> WithoutTimestamps(string dataset) =>
-        File.ReadAllLines(Path.Combine(dataset, "data.jsonl")).Select(line =>
+    /// <summary>A dataset's rows as JSON text, their logprobs read from the sidecar and inline, without the time each was answered, so two runs can be compared.</summary>
+    public static async Task<List<string>> WithoutTimestampsAsync(string dataset) =>
+        (await DatasetReader.ReadAllRowsAsync(dataset)).Select(r =>
         {
-            var row = JsonNode.Parse(line)!;
+            var row = JsonSerializer.SerializeToNode(r with { Distillery = r.Distillery! with { Logprobs = null } }, DatasetJson.Compact)!;
             row["distillery"]!.AsObject().Remove("timestamp");
             return row.ToJsonString();
         }).ToList();

@@ -128,7 +128,7 @@ public sealed class GenerateVerbTests
         Assert.Equal(24, server.AnsweredTotal);
 
         // Rows equal but for the time they were answered.
-        Assert.Equal(DatasetLines.WithoutTimestamps(straight), DatasetLines.WithoutTimestamps(interrupted));
+        Assert.Equal(await DatasetLines.WithoutTimestampsAsync(straight), await DatasetLines.WithoutTimestampsAsync(interrupted));
         Assert.DoesNotContain(key, await File.ReadAllTextAsync(Path.Combine(interrupted, "data.jsonl")), StringComparison.Ordinal);
     }
 }

@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using System.Threading.Tasks;
 using Distillery.Core.Datasets;
 using Distillery.Core.Datasets.Sidecar;
@@ -38,6 +39,9 @@ public sealed class CompactLogprobsKdTests(ITestOutputHelper output) : IDisposab
         var tokenizer = await TokenizerLoader.LoadAsync(StoriesData.TokenizerPath);
         var jsonRows = await DatasetReader.ReadAllRowsAsync(json);
         var compactRows = await DatasetReader.ReadAllRowsAsync(compact);
+        var tokens = (double)jsonRows.Sum(r => r.Distillery!.Tokens.Count);
+        output.WriteLine($"top-20 + 12 sampled, {tokens} completion tokens: {conversion.BytesBefore / tokens:F0} B/token inline, {conversion.BytesAfter / tokens:F1} B/token with the sidecar");
+        Assert.True(conversion.BytesAfter * 10 < conversion.BytesBefore, $"{conversion.BytesAfter} bytes compact against {conversion.BytesBefore} inline");
         manual_seed(7);
         foreach (var samples in new[] { 0, 12 })
         {
