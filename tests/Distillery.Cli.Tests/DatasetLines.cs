@@ -1,9 +1,4 @@
-using System.Collections.Generic;
 using System.IO;
-using System.Linq;
-using System.Text.Json;
-using System.Threading.Tasks;
-using Distillery.Core.Datasets;
 
 namespace Distillery.Cli.Tests;
 
@@ -19,13 +14,4 @@ public static class DatasetLines
         while ((b = stream.ReadByte()) >= 0) if (b == '\n') count++;
         return count;
     }
-
-    /// <summary>A dataset's rows as JSON text, their logprobs read from the sidecar and inline, without the time each was answered, so two runs can be compared.</summary>
-    public static async Task<List<string>> WithoutTimestampsAsync(string dataset) =>
-        (await DatasetReader.ReadAllRowsAsync(dataset)).Select(r =>
-        {
-            var row = JsonSerializer.SerializeToNode(r with { Distillery = r.Distillery! with { Logprobs = null } }, DatasetJson.Compact)!;
-            row["distillery"]!.AsObject().Remove("timestamp");
-            return row.ToJsonString();
-        }).ToList();
 }

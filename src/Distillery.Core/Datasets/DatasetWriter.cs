@@ -100,11 +100,13 @@ public sealed class DatasetWriter : IAsyncDisposable
         }, cancellationToken);
     }
 
-    /// <summary>The row as <c>data.jsonl</c> holds it: its tokens written to the sidecar and replaced by where they lie.</summary>
-    private DatasetRow Compact(DatasetRow row) =>
-        row.Distillery is { Tokens.Count: > 0 } provenance
-            ? row with { Distillery = provenance with { Tokens = [], Logprobs = sidecar.Append(provenance.Tokens) } }
-            : row;
+    /// <summary>The row as <c>data.jsonl</c> holds it: its tokens written to the sidecar and replaced by where they lie (a row read with a reference refers to its tokens as they are now, none included).</summary>
+    private DatasetRow Compact(DatasetRow row) => row.Distillery switch
+    {
+        { Tokens.Count: > 0 } provenance => row with { Distillery = provenance with { Tokens = [], Logprobs = sidecar.Append(provenance.Tokens) } },
+        { Logprobs: not null } provenance => row with { Distillery = provenance with { Logprobs = null } },
+        _ => row,
+    };
 
     /// <summary>The end of the last sidecar block a line of <c>data.jsonl</c> refers to; 0 when none does. Lines that are not rows are left to the reader.</summary>
     private static long ReferencedEnd(string dataPath)
