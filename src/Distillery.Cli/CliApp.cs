@@ -66,6 +66,7 @@ public static class CliApp
         new DemoVerb(context),
         new AuditVerb(context),
         new MergeVerb(context),
+        new ConvertVerb(context),
     ];
 
     private static RootCommand BuildRoot(CliContext context)

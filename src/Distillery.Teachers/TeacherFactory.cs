@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
@@ -6,6 +7,7 @@ using Distillery.Core.Specs;
 using Distillery.Teachers.ChatClients;
 using Distillery.Teachers.Local;
 using Distillery.Teachers.OpenAi;
+using Distillery.Teachers.Pool;
 using Distillery.Teachers.Resilience;
 using Microsoft.Extensions.AI;
 
@@ -24,10 +26,33 @@ public static class TeacherFactory
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(settings);
         var parsed = ModelSpec.Parse(spec, "--teacher");
+        if (settings.EndpointsFile is { } file)
+        {
+            if (parsed.Kind != ModelKind.OpenAi) throw InputException.InField("--endpoints", $"serves API teachers (openai:MODEL), not {spec}");
+            if (settings.BaseUrl is not null) throw InputException.InField("--endpoints", "and --base-url exclude each other: the endpoints file gives the base URLs");
+            return Wrap(CreatePool(parsed.Target, EndpointPoolFile.Load(file), file, settings), settings);
+        }
         ITeacher teacher = parsed.Kind == ModelKind.OpenAi
             ? CreateOpenAi(parsed.Target, settings)
             : await LocalTeacher.LoadAsync(parsed, settings.ChatTemplate, cancellationToken);
         return Wrap(teacher, settings);
+    }
+
+    /// <summary>A pool teacher for a model over the endpoints of a pool file, each endpoint with its own rate limiter timed by <paramref name="time"/>; a missing key is an <see cref="InputException"/> naming the file and field.</summary>
+    public static PoolTeacher CreatePool(string model, EndpointPoolFile pool, string file, TeacherSettings settings, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        ArgumentNullException.ThrowIfNull(settings);
+        var endpoints = pool.Endpoints.Select((e, i) =>
+        {
+            var url = new Uri(e.BaseUrl);
+            var key = ApiKey(url, e.ApiKeyEnv, $"{file}: endpoints[{i}].api_key_env");
+            ITeacher teacher = new OpenAiTeacher(model, url, key, settings.Timeout);
+            if (e.RequestsPerMinute > 0 || e.TokensPerMinute > 0)
+                teacher = new RateLimitedTeacher(teacher, e.RequestsPerMinute, e.TokensPerMinute, settings.Statistics, time);
+            return (e, teacher);
+        }).ToList();
+        return new PoolTeacher(pool.Name, model, endpoints, time);
     }
 
     /// <summary>Any Microsoft.Extensions.AI chat client as a teacher (<see cref="ChatClientTeacher"/>), wrapped for retries and rate limits as <c>openai:</c> teachers are.</summary>
@@ -55,14 +80,17 @@ public static class TeacherFactory
         if (string.IsNullOrWhiteSpace(baseUrlText)) baseUrlText = DefaultOpenAiBaseUrl;
         if (!Uri.TryCreate(baseUrlText, UriKind.Absolute, out var baseUrl) || (baseUrl.Scheme != Uri.UriSchemeHttp && baseUrl.Scheme != Uri.UriSchemeHttps))
             throw InputException.InField(settings.BaseUrl is null ? "OPENAI_BASE_URL" : "--base-url", $"\"{baseUrlText}\" is not an http(s) URL; give one like https://api.openai.com/v1");
-        var key = Environment.GetEnvironmentVariable(settings.ApiKeyVariable);
-        if (string.IsNullOrEmpty(key))
-        {
-            // Servers on this machine (distill serve, llama.cpp, vLLM, Ollama) usually take no key; a remote API always does.
-            if (!baseUrl.IsLoopback)
-                throw InputException.InField(settings.ApiKeyVariable, "is not set; put the API key in this environment variable (Distillery never writes it anywhere)");
-            key = "no-key";
-        }
-        return new OpenAiTeacher(model, baseUrl, key, settings.Timeout);
+        return new OpenAiTeacher(model, baseUrl, ApiKey(baseUrl, settings.ApiKeyVariable, settings.ApiKeyVariable), settings.Timeout);
+    }
+
+    /// <summary>The key in <paramref name="variable"/>; a loopback server may go without one, a remote API may not (an <see cref="InputException"/> at <paramref name="field"/>).</summary>
+    private static string ApiKey(Uri baseUrl, string variable, string field)
+    {
+        var key = Environment.GetEnvironmentVariable(variable);
+        if (!string.IsNullOrEmpty(key)) return key;
+        // Servers on this machine (distill serve, llama.cpp, vLLM, Ollama) usually take no key; a remote API always does.
+        if (!baseUrl.IsLoopback)
+            throw InputException.InField(field, $"{(field == variable ? "is" : variable + " is")} not set; put the API key in this environment variable (Distillery never writes it anywhere)");
+        return "no-key";
     }
 }

@@ -10,6 +10,9 @@ public sealed record TeacherSettings
     /// <summary>The API base URL; null takes <c>OPENAI_BASE_URL</c>, then https://api.openai.com/v1.</summary>
     public string? BaseUrl { get; init; }
 
+    /// <summary>A pool of endpoints (<c>--endpoints FILE</c>) that serves an API teacher instead of one base URL; null for none.</summary>
+    public string? EndpointsFile { get; init; }
+
     /// <summary>The environment variable that holds the API key.</summary>
     public string ApiKeyVariable { get; init; } = "OPENAI_API_KEY";
 

@@ -1,7 +1,4 @@
-using System.Collections.Generic;
 using System.IO;
-using System.Linq;
-using System.Text.Json.Nodes;
 
 namespace Distillery.Cli.Tests;
 
@@ -17,13 +14,4 @@ public static class DatasetLines
         while ((b = stream.ReadByte()) >= 0) if (b == '\n') count++;
         return count;
     }
-
-    /// <summary>A dataset's rows as JSON text without the time each was answered, so two runs can be compared.</summary>
-    public static List<string> WithoutTimestamps(string dataset) =>
-        File.ReadAllLines(Path.Combine(dataset, "data.jsonl")).Select(line =>
-        {
-            var row = JsonNode.Parse(line)!;
-            row["distillery"]!.AsObject().Remove("timestamp");
-            return row.ToJsonString();
-        }).ToList();
 }

@@ -41,6 +41,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
     private readonly Option<string?> prices = new("--prices") { Description = "Price table file: {\"provider:model\":{\"input_per_million\":N,\"output_per_million\":N}}" };
     private readonly Option<string?> policy = new("--policy") { Description = "Terms policy file: allow / deny / allow-with-notice per provider or model" };
     private readonly Option<string?> baseUrl = new("--base-url") { Description = "API base URL (default: OPENAI_BASE_URL, then https://api.openai.com/v1)" };
+    private readonly Option<string?> endpoints = new("--endpoints") { Description = "A pool of endpoints serving the API teacher: a JSON file of base URLs, key variables, weights and limits (see the README)" };
     private readonly Option<string> apiKeyEnv = new("--api-key-env") { Description = "Environment variable holding the API key", DefaultValueFactory = _ => "OPENAI_API_KEY" };
     private readonly Option<double> timeout = new("--timeout") { Description = "Seconds one attempt may take", DefaultValueFactory = _ => 120 };
     private readonly Option<int> maxRetries = new("--max-retries") { Description = "Retries for 429, 5xx, timeouts and dropped connections", DefaultValueFactory = _ => 5 };
@@ -54,7 +55,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
         var command = new Command("generate", "Ask a teacher to answer prompts; rows with token logprobs stream into a dataset folder, every request through the ledger so nothing is paid twice")
         {
             prompts, teacher, output, topLogprobs, sampledLogprobs, samples, temperature, topP, maxTokens, seed, system, concurrency, rpm, tpm,
-            budget, priceInput, priceOutput, prices, policy, baseUrl, apiKeyEnv, timeout, maxRetries, ledger, claimLease,
+            budget, priceInput, priceOutput, prices, policy, baseUrl, endpoints, apiKeyEnv, timeout, maxRetries, ledger, claimLease,
         };
         chatTemplate.AddTo(command);
         command.SetAction((parse, ct) => RunAsync(parse, ct));
@@ -97,6 +98,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
         var settings = new TeacherSettings
         {
             BaseUrl = parse.GetValue(baseUrl),
+            EndpointsFile = parse.GetValue(endpoints),
             ApiKeyVariable = parse.GetValue(apiKeyEnv)!,
             Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
             Retry = new RetryOptions { MaxRetries = parse.GetValue(maxRetries) },

@@ -10,4 +10,10 @@ public sealed record Completion(
     [property: JsonPropertyName("tokens")] IReadOnlyList<TokenLogprob> Tokens,
     [property: JsonPropertyName("finish_reason")] string FinishReason,
     [property: JsonPropertyName("model")] string Model,
-    [property: JsonPropertyName("usage")] TokenUsage Usage);
+    [property: JsonPropertyName("usage")] TokenUsage Usage)
+{
+    /// <summary>The name of the pool endpoint that answered (<c>generate --endpoints</c>); null for a teacher without a pool.</summary>
+    [JsonPropertyName("answered_by")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? AnsweredBy { get; init; }
+}

@@ -6,6 +6,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
+using Distillery.Core.Datasets.Sidecar;
 using Distillery.Core.Errors;
 
 namespace Distillery.Core.Datasets;
@@ -23,16 +24,32 @@ public static class DatasetReader
         await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, useAsync: true);
         using var reader = new StreamReader(stream);
         var complete = EndsWithNewline(stream);
-        var number = 0;
-        string? line;
-        string? pending = null;
-        while ((line = await reader.ReadLineAsync(cancellationToken)) is not null)
+        LogprobSidecarReader? sidecar = null;
+        try
         {
-            if (pending is not null) yield return ParseRow(path, number, pending);
-            number++;
-            pending = string.IsNullOrWhiteSpace(line) ? null : line;
+            var number = 0;
+            string? line;
+            string? pending = null;
+            while ((line = await reader.ReadLineAsync(cancellationToken)) is not null)
+            {
+                if (pending is not null) yield return WithLogprobs(ParseRow(path, number, pending), directory, ref sidecar, path, number);
+                number++;
+                pending = string.IsNullOrWhiteSpace(line) ? null : line;
+            }
+            if (pending is not null && complete) yield return WithLogprobs(ParseRow(path, number, pending), directory, ref sidecar, path, number);
         }
-        if (pending is not null && complete) yield return ParseRow(path, number, pending);
+        finally
+        {
+            sidecar?.Dispose();
+        }
+    }
+
+    /// <summary>A row whose tokens lie in the sidecar, with them read in (the sidecar opened at the first such row).</summary>
+    private static DatasetRow WithLogprobs(DatasetRow row, string directory, ref LogprobSidecarReader? sidecar, string path, int line)
+    {
+        if (row.Distillery is not { Logprobs: { } reference } provenance) return row;
+        sidecar ??= LogprobSidecarReader.Open(directory);
+        return row with { Distillery = provenance with { Tokens = sidecar.Read(reference, path, line) } };
     }
 
     /// <summary>Reads every row into a list.</summary>

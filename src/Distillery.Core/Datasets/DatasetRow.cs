@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Distillery.Core.Chat;
+using Distillery.Core.Datasets.Sidecar;
 using Distillery.Core.Tokens;
 
 namespace Distillery.Core.Datasets;
@@ -32,8 +33,13 @@ public sealed record RowProvenance
     /// <summary>Why the completion stopped ("stop", "length", ...).</summary>
     [JsonPropertyName("finish_reason")] public string FinishReason { get; init; } = "";
 
-    /// <summary>The completion's tokens with their logprobs and top-k alternatives.</summary>
+    /// <summary>The completion's tokens with their logprobs and top-k alternatives; written inline only by old versions, now kept in the sidecar (<see cref="Logprobs"/>) and filled in when read.</summary>
     [JsonPropertyName("tokens")] public IReadOnlyList<TokenLogprob> Tokens { get; init; } = [];
+
+    /// <summary>Where <see cref="Tokens"/> lie in the folder's <c>logprobs.bin</c>; null when they are inline or absent.</summary>
+    [JsonPropertyName("logprobs")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LogprobsRef? Logprobs { get; init; }
 
     /// <summary>The tokens the request used, as the teacher counted them.</summary>
     [JsonPropertyName("usage")] public TokenUsage Usage { get; init; } = TokenUsage.Zero;
@@ -62,6 +68,11 @@ public sealed record RowTeacher
 
     /// <summary>The endpoint: base URL of an API teacher or the file of a local one.</summary>
     [JsonPropertyName("endpoint")] public required string Endpoint { get; init; }
+
+    /// <summary>The pool endpoint that answered, by its name in the endpoints file; null for a teacher without a pool (<see cref="Endpoint"/> is then where it was sent).</summary>
+    [JsonPropertyName("answered_by")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? AnsweredBy { get; init; }
 
     /// <summary>The sampling parameters the request was sent with.</summary>
     [JsonPropertyName("sampling")] public required SamplingParameters Sampling { get; init; }

@@ -1,26 +1,35 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using System.Linq;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using System.Threading;
 using System.Threading.Tasks;
+using Distillery.Core.Datasets.Sidecar;
 
 namespace Distillery.Core.Datasets;
 
-/// <summary>Appends rows to a dataset folder's <c>data.jsonl</c> as they complete, each flushed on its own line, and writes <c>manifest.json</c>.</summary>
-/// <remarks>Opening a folder whose last line was torn by a crash cuts the file back to its last complete line. Safe for concurrent callers.</remarks>
+/// <summary>
+/// Appends rows to a dataset folder's <c>data.jsonl</c> as they complete, each flushed on its own line, with their token
+/// logprobs in the compact sidecar (<see cref="LogprobSidecar"/>, written first), and writes <c>manifest.json</c>.
+/// </summary>
+/// <remarks>
+/// Opening a folder whose last line was torn by a crash cuts the file back to its last complete line, and the sidecar back
+/// to the blocks its rows refer to. Safe for concurrent callers.
+/// </remarks>
 public sealed class DatasetWriter : IAsyncDisposable
 {
     private readonly SemaphoreSlim gate = new(1, 1);
+    private readonly LogprobSidecarWriter sidecar;
     private FileStream stream;
     private long appended;
 
-    private DatasetWriter(string directory, FileStream stream, long tornBytesRemoved)
+    private DatasetWriter(string directory, FileStream stream, LogprobSidecarWriter sidecar, long tornBytesRemoved)
     {
         Directory = directory;
         this.stream = stream;
+        this.sidecar = sidecar;
         TornBytesRemoved = tornBytesRemoved;
     }
 
@@ -37,19 +46,28 @@ public sealed class DatasetWriter : IAsyncDisposable
         System.IO.Directory.CreateDirectory(directory);
         var path = DatasetFolder.DataPath(directory);
         var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, 1 << 16);
-        var removed = await RepairTornTailAsync(stream, cancellationToken);
-        stream.Seek(0, SeekOrigin.End);
-        return new DatasetWriter(directory, stream, removed);
+        try
+        {
+            var removed = await RepairTornTailAsync(stream, cancellationToken);
+            stream.Seek(0, SeekOrigin.End);
+            var sidecar = LogprobSidecarWriter.Open(LogprobSidecar.TokensPath(directory), LogprobSidecar.LogprobsPath(directory), ReferencedEnd(path));
+            return new DatasetWriter(directory, stream, sidecar, removed);
+        }
+        catch
+        {
+            await stream.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Appends one row as one line and flushes it to the operating system, so a killed process keeps it; returns the line's position among those appended since the writer was opened or last rewrote the file (0 for the first).</summary>
     public async Task<long> AppendAsync(DatasetRow row, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(row);
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(row, DatasetJson.Compact);
         await gate.WaitAsync(cancellationToken);
         try
         {
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(Compact(row), DatasetJson.Compact);
             // One write per line: a crash tears at most this line, which the next open cuts away. A short local write
             // is cheaper done synchronously than through the thread pool.
             stream.Write(bytes);
@@ -63,12 +81,54 @@ public sealed class DatasetWriter : IAsyncDisposable
         }
     }
 
-    /// <summary>Replaces <c>data.jsonl</c> with the given rows; the swap is atomic.</summary>
+    /// <summary>
+    /// Replaces <c>data.jsonl</c> with the given rows, their tokens appended to the sidecar (blocks of the replaced rows stay
+    /// in it, unreferenced); the swap is atomic.
+    /// </summary>
     public Task RewriteAsync(IEnumerable<DatasetRow> rows, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        return RewriteLinesAsync(rows.Select(r => JsonSerializer.Serialize(r, DatasetJson.Compact)), cancellationToken);
+        return SwapAsync(output =>
+        {
+            foreach (var row in rows)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                output.Write(JsonSerializer.SerializeToUtf8Bytes(Compact(row), DatasetJson.Compact));
+                output.WriteByte((byte)'\n');
+            }
+            return true;
+        }, cancellationToken);
     }
+
+    /// <summary>The row as <c>data.jsonl</c> holds it: its tokens written to the sidecar and replaced by where they lie (a row read with a reference refers to its tokens as they are now, none included).</summary>
+    private DatasetRow Compact(DatasetRow row) => row.Distillery switch
+    {
+        { Tokens.Count: > 0 } provenance => row with { Distillery = provenance with { Tokens = [], Logprobs = sidecar.Append(provenance.Tokens) } },
+        { Logprobs: not null } provenance => row with { Distillery = provenance with { Logprobs = null } },
+        _ => row,
+    };
+
+    /// <summary>The end of the last sidecar block a line of <c>data.jsonl</c> refers to; 0 when none does. Lines that are not rows are left to the reader.</summary>
+    private static long ReferencedEnd(string dataPath)
+    {
+        long end = 0;
+        foreach (var line in File.ReadLines(dataPath))
+        {
+            if (!line.Contains("\"logprobs\":", StringComparison.Ordinal)) continue;
+            try
+            {
+                if (JsonSerializer.Deserialize<ReferenceOnly>(line)?.Distillery?.Logprobs is { } reference) end = Math.Max(end, reference.End);
+            }
+            catch (JsonException)
+            {
+            }
+        }
+        return end;
+    }
+
+    private sealed record ReferenceOnly([property: JsonPropertyName("distillery")] ProvenanceReference? Distillery);
+
+    private sealed record ProvenanceReference([property: JsonPropertyName("logprobs")] LogprobsRef? Logprobs);
 
     /// <summary>Replaces <c>data.jsonl</c> with the given lines, as they are; the swap is atomic.</summary>
     public Task RewriteLinesAsync(IEnumerable<string> lines, CancellationToken cancellationToken = default)
@@ -131,6 +191,8 @@ public sealed class DatasetWriter : IAsyncDisposable
                 }
                 output.Flush(flushToDisk: true);
             }
+            // The rows' blocks reach the disk before the rows that refer to them.
+            sidecar.FlushToDisk();
             await stream.DisposeAsync();
             File.Move(temporary, path, overwrite: true);
             appended = 0;
@@ -166,6 +228,7 @@ public sealed class DatasetWriter : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await stream.DisposeAsync();
+        sidecar.Dispose();
         gate.Dispose();
     }
 

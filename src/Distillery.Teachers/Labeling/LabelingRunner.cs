@@ -309,6 +309,7 @@ public sealed class LabelingRunner
                     Model = completion.Model,
                     RequestedModel = teacher.Identity.Model,
                     Endpoint = teacher.Identity.Endpoint,
+                    AnsweredBy = completion.AnsweredBy,
                     Sampling = options.Sampling,
                 },
                 FinishReason = completion.FinishReason,

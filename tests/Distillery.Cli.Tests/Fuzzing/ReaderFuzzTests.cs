@@ -4,6 +4,7 @@ using System.IO;
 using System.Text;
 using System.Threading.Tasks;
 using Distillery.Core.Datasets;
+using Distillery.Core.Datasets.Sidecar;
 using Distillery.Core.Errors;
 using Distillery.Core.Pipelines;
 using Distillery.Core.Prompts;
@@ -32,8 +33,10 @@ public sealed class ReaderFuzzTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => dir.Dispose();
 
-    private IReadOnlyList<Format> Formats()
+    private async Task<IReadOnlyList<Format>> FormatsAsync()
     {
+        var compact = dir.File("seed-compact");
+        await SeedFiles.WriteCompactDatasetAsync(compact);
         var gguf = dir.File("seed.gguf");
         SeedFiles.WriteGguf(gguf);
         var checkpoint = dir.File("seed-checkpoint");
@@ -75,6 +78,8 @@ public sealed class ReaderFuzzTests(ITestOutputHelper output) : IDisposable
                 return Task.CompletedTask;
             }),
             new("dataset rows", DatasetFolder.DataFile, Encoding.UTF8.GetBytes(SeedFiles.DatasetRows()), async path => await DatasetReader.ReadAllRowsAsync(Path.GetDirectoryName(path)!)),
+            Sidecar("logprob blocks", LogprobSidecar.LogprobsFile, compact),
+            Sidecar("token table", LogprobSidecar.TokensFile, compact),
             new("lineage", LineageFile.Name, Encoding.UTF8.GetBytes(SeedFiles.Lineage()), async path =>
             {
                 var lineage = await LineageFile.ReadAsync(Path.GetDirectoryName(path)!);
@@ -94,7 +99,7 @@ public sealed class ReaderFuzzTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Every_seed_file_loads()
     {
-        foreach (var format in Formats())
+        foreach (var format in await FormatsAsync())
         {
             var path = Place(format, format.Seed, "seed");
             await format.Load(path);
@@ -105,7 +110,7 @@ public sealed class ReaderFuzzTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Damaged_files_load_or_fail_with_an_input_error_and_nothing_else()
     {
-        var formats = Formats();
+        var formats = await FormatsAsync();
         var random = new Random(Seed);
         var unexpected = new List<string>();
         var (loaded, refused) = (0, 0);
@@ -138,6 +143,16 @@ public sealed class ReaderFuzzTests(ITestOutputHelper output) : IDisposable
         Assert.True(refused > formats.Count * CasesPerFormat / 3, $"only {refused} refused");
         Assert.True(loaded > 0, "no damaged file loaded at all; are the readers refusing everything?");
     }
+
+    /// <summary>One file of a compact dataset's sidecar, damaged beside the whole rest of the folder: read, then opened for appending.</summary>
+    private static Format Sidecar(string name, string fileName, string seedFolder) => new(name, fileName, File.ReadAllBytes(Path.Combine(seedFolder, fileName)), async path =>
+    {
+        var folder = Path.GetDirectoryName(path)!;
+        foreach (var other in new[] { DatasetFolder.DataFile, LogprobSidecar.LogprobsFile, LogprobSidecar.TokensFile })
+            if (other != fileName) File.Copy(Path.Combine(seedFolder, other), Path.Combine(folder, other), overwrite: true);
+        Assert.Equal(2, (await DatasetReader.ReadAllRowsAsync(folder)).Count);
+        await (await DatasetWriter.OpenAsync(folder)).DisposeAsync();
+    });
 
     private string Place(Format format, byte[] bytes, string caseName)
     {

@@ -4,6 +4,9 @@ using System.IO;
 using System.IO.Compression;
 using System.Linq;
 using System.Text;
+using System.Threading.Tasks;
+using Distillery.Core.Datasets;
+using Distillery.Core.Tokens;
 using Distillery.Models.Checkpoints;
 using Distillery.Models.Gguf;
 using Distillery.Models.Llama;
@@ -112,6 +115,20 @@ internal static class SeedFiles
         {"messages":[{"role":"user","content":"Say hi #I#"},{"role":"assistant","content":"Hi"}],"distillery":{"prompt_id":"p#I#","sample":0,"meta":null,"teacher":{"provider":"openai","model":"m","requested_model":"m","endpoint":"http://127.0.0.1/v1","sampling":{"temperature":1,"top_p":1,"top_k":0,"max_tokens":8,"seed":null,"stop":[],"top_logprobs":1}},"finish_reason":"stop","tokens":[{"token":"Hi","bytes":[72,105],"logprob":-0.25,"top_logprobs":[{"token":"Hi","bytes":[72,105],"logprob":-0.25}]}],"usage":{"prompt_tokens":3,"completion_tokens":1},"cost_usd":0,"request_hash":"h#I#","timestamp":"2026-01-01T00:00:00+00:00"}}
 
         """.ReplaceLineEndings("").Trim().Replace("#I#", i.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal) + "\n"));
+
+    /// <summary>A dataset folder whose rows keep their logprobs in the sidecar (tokens.bin, logprobs.bin): <see cref="DatasetRows"/> with more tokens, ids and samples.</summary>
+    public static async Task WriteCompactDatasetAsync(string folder)
+    {
+        var rows = DatasetRows().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select((line, i) => DatasetReader.ParseRow("seed", i + 1, line)).ToList();
+        static TopLogprob Top(string text, double logprob, int id) => new(text, [.. Encoding.UTF8.GetBytes(text).Select(b => (int)b)], logprob) { Id = id };
+        TokenLogprob Token(int p) => new("w" + p, [119, 48 + p], -0.5 - p, [Top("w" + p, -0.5 - p, p), Top("é", -2.0, 300), Top("\n", -9.5, 10)])
+        {
+            Id = p,
+            SampledLogprobs = p % 2 == 0 ? [Top("w" + p, -0.5 - p, p), Top("é", -2.0, 300)] : null,
+        };
+        await using var writer = await DatasetWriter.OpenAsync(folder);
+        foreach (var row in rows) await writer.AppendAsync(row with { Distillery = row.Distillery! with { Tokens = [.. Enumerable.Range(0, 4).Select(Token)] } });
+    }
 
     /// <summary>A model folder's lineage (distillery.json) with both dataset forms, a teacher and metrics.</summary>
     public static string Lineage() =>

@@ -43,14 +43,16 @@ public sealed class DatasetTests
         Assert.Equal(["messages", "distillery"], doc.RootElement.EnumerateObject().Select(p => p.Name));
         Assert.Equal("assistant", doc.RootElement.GetProperty("messages")[1].GetProperty("role").GetString());
         Assert.Contains("Ünïcode ✓", lines[1], StringComparison.Ordinal);
-        var top = doc.RootElement.GetProperty("distillery").GetProperty("tokens")[0].GetProperty("top_logprobs")[1];
-        Assert.Equal("Hi", top.GetProperty("token").GetString());
-        Assert.Equal(-2.5, top.GetProperty("logprob").GetDouble());
+        // The logprobs lie in the sidecar: the row says where.
+        var provenance = doc.RootElement.GetProperty("distillery");
+        Assert.Equal(0, provenance.GetProperty("tokens").GetArrayLength());
+        Assert.True(provenance.GetProperty("logprobs").GetProperty("offset").GetInt64() > 0);
 
         var rows = await DatasetReader.ReadAllRowsAsync(dir.Path);
         Assert.Equal(["a", "b"], rows.Select(r => r.Distillery!.PromptId));
         Assert.Equal("Ünïcode ✓", rows[1].Messages[1].Content);
         Assert.Equal([72, 105], rows[0].Distillery!.Tokens[0].TopLogprobs[1].Bytes);
+        Assert.Equal(-2.5, rows[1].Distillery!.Tokens[0].TopLogprobs[1].Logprob);
         Assert.Equal(new TokenUsage(5, 2), rows[0].Distillery!.Usage);
     }
 

@@ -120,7 +120,7 @@ public sealed class LabelingRunnerTests
         await using var server = await FakeOpenAiServer.StartAsync();
         var options = Options(dir, WritePrompts(dir, 6), new TeacherStatistics());
         await RunAsync(server, options);
-        var first = await File.ReadAllTextAsync(DatasetFolder.DataPath(options.OutputDirectory));
+        var first = await DatasetText.RowsAsync(options.OutputDirectory);
         server.Reset();
 
         var again = await RunAsync(server, options);
@@ -132,7 +132,7 @@ public sealed class LabelingRunnerTests
         var rebuilt = await RunAsync(server, options);
         Assert.Equal(0, server.Received);
         Assert.Equal(6, rebuilt.FromLedger);
-        Assert.Equal(first, await File.ReadAllTextAsync(DatasetFolder.DataPath(options.OutputDirectory)));
+        Assert.Equal(first, await DatasetText.RowsAsync(options.OutputDirectory));
     }
 
     [Fact]
@@ -200,6 +200,7 @@ public sealed class LabelingRunnerTests
         var options = Options(dir, WritePrompts(dir, 5), new TeacherStatistics());
         await RunAsync(server, options);
         var data = DatasetFolder.DataPath(options.OutputDirectory);
+        var rows = await DatasetText.RowsAsync(options.OutputDirectory);
         var whole = await File.ReadAllBytesAsync(data);
         await File.WriteAllBytesAsync(data, whole[..^40]);
         server.Reset();
@@ -208,7 +209,7 @@ public sealed class LabelingRunnerTests
 
         Assert.Equal(0, server.Received);
         Assert.Equal(1, summary.FromLedger);
-        Assert.Equal(whole, await File.ReadAllBytesAsync(data));
+        Assert.Equal(rows, await DatasetText.RowsAsync(options.OutputDirectory));
     }
 
     [Fact]

@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
+using System.Text.Json;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Datasets;
@@ -18,8 +20,11 @@ public static class StoriesData
     /// <summary>The teacher's tokenizer file.</summary>
     public static string TokenizerPath => SharedTestData.Get("stories260K/tok512.bin");
 
-    /// <summary>Writes <paramref name="rows"/> teacher samples of up to <paramref name="maxTokens"/> tokens into a new dataset folder.</summary>
-    public static async Task<string> WriteAsync(string directory, int rows, int maxTokens, int topLogprobs = 5, int seed = 0, string[]? prompts = null)
+    /// <summary>
+    /// Writes <paramref name="rows"/> teacher samples of up to <paramref name="maxTokens"/> tokens into a new dataset folder;
+    /// <paramref name="inline"/>: with the logprobs inline in data.jsonl at full precision, as versions before the sidecar wrote them.
+    /// </summary>
+    public static async Task<string> WriteAsync(string directory, int rows, int maxTokens, int topLogprobs = 5, int seed = 0, string[]? prompts = null, int sampledLogprobs = 0, bool inline = false)
     {
         using var teacher = await ModelLoader.LoadAsync(TeacherSpec);
         var list = new List<DatasetRow>(rows);
@@ -32,7 +37,7 @@ public static class StoriesData
             for (var i = 0; i < rows; i++)
             {
                 var prompt = prompts is null ? "" : prompts[i % prompts.Length];
-                var sampling = new SamplingParameters { Temperature = 1.0, MaxTokens = maxTokens, Seed = seed * 100_000 + i, TopLogprobs = topLogprobs };
+                var sampling = new SamplingParameters { Temperature = 1.0, MaxTokens = maxTokens, Seed = seed * 100_000 + i, TopLogprobs = topLogprobs, SampledLogprobs = sampledLogprobs };
                 var messages = new List<ChatMessage> { ChatMessage.User(prompt) };
                 var result = teacher.GenerateChat(messages, sampling);
                 list.Add(new DatasetRow([.. messages, ChatMessage.Assistant(result.Text)], new RowProvenance
@@ -54,7 +59,8 @@ public static class StoriesData
         Directory.CreateDirectory(directory);
         await using (var writer = await DatasetWriter.OpenAsync(directory))
         {
-            await writer.RewriteAsync(list);
+            if (inline) await writer.RewriteLinesAsync(list.Select(r => JsonSerializer.Serialize(r, DatasetJson.Compact)));
+            else await writer.RewriteAsync(list);
             await writer.WriteManifestAsync(new DatasetManifest
             {
                 Teachers = TeacherContributions.FromRows(list),
