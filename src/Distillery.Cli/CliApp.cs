@@ -65,6 +65,7 @@ public static class CliApp
         new RunVerb(context),
         new DemoVerb(context),
         new AuditVerb(context),
+        new ProvenanceVerb(context),
     ];
 
     private static RootCommand BuildRoot(CliContext context)
