@@ -61,9 +61,11 @@ n_train=$(wc -l <"$work/train.jsonl")
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
-distill serve --model "$teacher" --name stories260K --port "$PORT_MARKED" --watermark-key-env PROVENANCE_BENCH_KEY >"$work/serve-marked.log" 2>&1 &
+# dotnet itself in the background (not the distill function's subshell), so that $! is the server and cleanup stops it.
+dotnet "$repo/src/Distillery.Cli/bin/Release/net10.0/distill.dll" serve --model "$teacher" --name stories260K --port "$PORT_MARKED" \
+  --watermark-key-env PROVENANCE_BENCH_KEY >"$work/serve-marked.log" 2>&1 &
 pids+=($!)
-distill serve --model "$teacher" --name stories260K --port "$PORT_PLAIN" >"$work/serve-plain.log" 2>&1 &
+dotnet "$repo/src/Distillery.Cli/bin/Release/net10.0/distill.dll" serve --model "$teacher" --name stories260K --port "$PORT_PLAIN" >"$work/serve-plain.log" 2>&1 &
 pids+=($!)
 for port in "$PORT_MARKED" "$PORT_PLAIN"; do
   for _ in $(seq 120); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 1; done
@@ -82,7 +84,9 @@ dataset() { # share → data/share-S with S% of the openings from the watermarke
   touch "$out/.done"
   log "dataset share $share%: $marked of $n_train openings watermarked"
 }
-dataset 0 & dataset 100 & wait # the two servers answer side by side; the other shares come from the ledger
+dataset 0 & plain=$!
+dataset 100 & marked=$!
+wait "$plain" "$marked" # the two servers answer side by side; the other shares come from the ledger
 for share in $SHARES; do dataset "$share"; done
 cleanup; pids=()
 

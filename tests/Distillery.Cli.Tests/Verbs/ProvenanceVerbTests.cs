@@ -13,6 +13,7 @@ using Distillery.Core.Errors;
 using Distillery.Core.Provenance;
 using Distillery.Models.Decoding;
 using Distillery.Models.Loading;
+using Distillery.TestSupport.Cli;
 using Distillery.TestSupport.Files;
 using Distillery.TestSupport.Servers;
 

@@ -66,11 +66,11 @@ public sealed class GreenListWatermarkTests(Stories260K stories)
         {
             var plain = new double[vocab];
             foreach (var alt in scored[Prompts[0].Length - 1 + t].TopLogprobs) plain[alt.Id!.Value] = alt.Logprob;
-            var previous = ids.AsSpan(0, Prompts[0].Length + t);
+            var seed = key.SeedOf(ids.AsSpan(0, Prompts[0].Length + t));
             // p_w(x) = p(x) e^{δ·green(x)} / Σ_y p(y) e^{δ·green(y)}, in double.
-            var normaliser = Math.Log(Enumerable.Range(0, vocab).Sum(y => Math.Exp(plain[y] + (key.IsGreen(previous, y) ? 2.0 : 0))));
+            var normaliser = Math.Log(Enumerable.Range(0, vocab).Sum(y => Math.Exp(plain[y] + (key.IsGreen(seed, y) ? 2.0 : 0))));
             var chosen = result.TokenIds[t];
-            var expected = plain[chosen] + (key.IsGreen(previous, chosen) ? 2.0 : 0) - normaliser;
+            var expected = plain[chosen] + (key.IsGreen(seed, chosen) ? 2.0 : 0) - normaliser;
             Assert.Equal(expected, result.Logprobs[t].Logprob, 3e-4);
         }
     }
