@@ -12,6 +12,7 @@
 #   usage: bench/provenance/run.sh [WORK_DIR]     (default: a temporary folder)
 #   settings (environment): SEEDS_0="1 … 10" SEEDS_MARKED="1 2 3" SHARES="100 25 5" STEPS=300 SAMPLES=3 MAX_TOKENS=96
 #     PROBE_TOKENS=64 RANDOM_KEYS=100 JOBS=2 OPENINGS=363 PROBES=500 (fewer openings or probes for a quick check)
+#     BATCH=16 SEQ_LEN=160 CLI_SHARES="0 100 25 5" (the shares whose seed-1 student is also tested through the CLI)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -30,6 +31,9 @@ RANDOM_KEYS=${RANDOM_KEYS:-100}
 JOBS=${JOBS:-2}
 OPENINGS=${OPENINGS:-363}
 PROBES=${PROBES:-500}
+BATCH=${BATCH:-16}
+SEQ_LEN=${SEQ_LEN:-160}
+CLI_SHARES=${CLI_SHARES:-"0 $SHARES"}
 PORT_MARKED=${PORT_MARKED:-18931}
 PORT_PLAIN=${PORT_PLAIN:-18932}
 results="$repo/bench/results"
@@ -95,7 +99,7 @@ train() { # share seed
   [[ -f $out/.done ]] && return 0
   mkdir -p "$out"
   distill train --data "$work/data/share-$1" --out "$out" --mode sft --student-config "$repo/demo/student.json" \
-    --tokenizer "$shared/stories260K/tok512.bin" --chat-template plain --steps "$STEPS" --batch-size 16 --seq-len 160 --lr 0.004 \
+    --tokenizer "$shared/stories260K/tok512.bin" --chat-template plain --steps "$STEPS" --batch-size "$BATCH" --seq-len "$SEQ_LEN" --lr 0.004 \
     --seed "$2" --resume >"$out.log" 2>&1 || { log "training share $1% seed $2 failed: $out.log"; return 1; }
   touch "$out/.done"
   log "trained share $1% seed $2"
@@ -111,7 +115,7 @@ score() { # share seed
 }
 student() { train "$1" "$2" && score "$1" "$2"; }
 export -f train score student log distill bench
-export work repo shared STEPS PROBE_TOKENS RANDOM_KEYS
+export work repo shared STEPS BATCH SEQ_LEN PROBE_TOKENS RANDOM_KEYS
 jobs_list=()
 for seed in $SEEDS_MARKED; do for share in $SHARES; do jobs_list+=("$share $seed"); done; done
 for seed in $SEEDS_0; do jobs_list+=("0 $seed"); done
@@ -121,7 +125,7 @@ printf '%s\n' "${jobs_list[@]}" | xargs -P "$JOBS" -L 1 bash -c 'student "$0" "$
 [[ -f $work/teacher-bpb.tsv ]] || bench teacher-bpb --model "$teacher" --text "$shared/text/tinystories_sample.txt" --key-env PROVENANCE_BENCH_KEY >"$work/teacher-bpb.tsv"
 
 # The CLI end to end on one student per share: the result file in the model folder, and audit showing it.
-for share in 0 $SHARES; do
+for share in $CLI_SHARES; do
   model="$work/students/share-$share/seed-1"
   [[ -f $model/provenance.json ]] || distill provenance --suspect "checkpoint:$model" --watermark-key-env PROVENANCE_BENCH_KEY --prompts "$work/probe.jsonl" \
     --max-tokens "$PROBE_TOKENS" --json "$model/provenance.json" >"$work/provenance-cli-$share.log" 2>&1

@@ -30,7 +30,8 @@ public sealed class RadioactivityTests(ITestOutputHelper output) : IDisposable
     {
         TorchRuntime.EnsureLoaded();
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var key = new GreenListWatermark("teacher-key", gamma: 0.25, delta: 2.0);
+        // δ 4 (the served default is 2) so that a student trained this briefly still shows it: most of the text is green.
+        var key = new GreenListWatermark("teacher-key", gamma: 0.25, delta: 4.0);
         var data = await StoriesData.WriteAsync(Path.Combine(scratch.Path, "marked"), rows: 64, maxTokens: 48, topLogprobs: 0, seed: 5, watermark: key);
         output.WriteLine($"teacher samples: {clock.Elapsed.TotalSeconds:F1} s");
         var report = await LmTraining.RunAsync(new LmTrainingConfig
@@ -39,11 +40,12 @@ public sealed class RadioactivityTests(ITestOutputHelper output) : IDisposable
             Out = Path.Combine(scratch.Path, "student"),
             Mode = LmMode.Sft,
             StudentPreset = "tiny",
-            Steps = 80,
+            Tokenizer = StoriesData.TokenizerPath,
+            Steps = 160,
             BatchSize = 8,
             LearningRate = 1e-2,
             MinLearningRate = 1e-3,
-            Warmup = 8,
+            Warmup = 10,
             SeqLen = 64,
             EvalFraction = 0.1,
             EvalEvery = 0,
@@ -53,7 +55,7 @@ public sealed class RadioactivityTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"student: {clock.Elapsed.TotalSeconds:F1} s");
 
         using var student = await ModelLoader.LoadAsync("checkpoint:" + report.ModelDirectory);
-        var samples = Enumerable.Range(0, 24)
+        var samples = Enumerable.Range(0, 32)
             .Select(i => student.Generate(student.EncodePrompt(student.ChatTemplate.Apply([ChatMessage.User("")])), new SamplingParameters { Temperature = 1, MaxTokens = 48, Seed = i }).TokenIds)
             .ToList();
         var own = key.Score(samples);
