@@ -10,7 +10,8 @@
 # every student on the held-out openings: KL(T‖S) on the teacher's text, bits per byte, top-1 agreement, and the
 # sample-level reverse KL on the student's own samples at temperature 1.
 #   usage: bench/on-policy/run.sh [WORK_DIR]      (default: a temporary folder)
-#   settings (environment): SEEDS="1 2 3" STEPS=300 WARM_STEPS=300 LR=0.004 WARM_LR=0.001 MAX_NEW_TOKENS=96 DIVERGENCE=sampled-reverse-kl
+#   settings (environment): SEEDS="1 2 3" STEPS=300 WARM_STEPS=300 LR=0.004 WARM_LR=0.001 MAX_NEW_TOKENS=96
+#   ONPOLICY="sampled-reverse-kl:1 jsd:0.5" (one on-policy student per divergence:λ, to choose the default by measurement)
 #   EVAL_LIMIT=40 PORT=8392
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,7 +26,7 @@ WARM_STEPS=${WARM_STEPS:-300}
 LR=${LR:-0.004}
 WARM_LR=${WARM_LR:-0.001}
 MAX_NEW_TOKENS=${MAX_NEW_TOKENS:-96}
-DIVERGENCE=${DIVERGENCE:-sampled-reverse-kl}
+ONPOLICY=${ONPOLICY:-"sampled-reverse-kl:1 jsd:0.5"}
 EVAL_LIMIT=${EVAL_LIMIT:-40}
 PORT=${PORT:-8392}
 teacher="llama2c:$shared/stories260K/stories260K.bin"
@@ -35,6 +36,7 @@ new=(--student-config "$repo/demo/student.json" --tokenizer "$shared/stories260K
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 "$repo/build/prerequisites.sh"
 dotnet build -c Release -v quiet -nologo "$repo/src/Distillery.Cli" >/dev/null
+dotnet build -c Release -v quiet -nologo "$repo/bench/OnPolicy" >/dev/null
 distill() { dotnet "$repo/src/Distillery.Cli/bin/Release/net10.0/distill.dll" "$@"; }
 log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
 
@@ -64,29 +66,21 @@ for seed in $SEEDS; do
   train "$s/sft" --mode sft "${new[@]}" --steps "$STEPS" --lr "$LR" --seed "$seed"
   train "$s/topk" --mode topk "${new[@]}" --steps "$STEPS" --lr "$LR" --seed "$seed"
   train "$s/whitebox" --mode whitebox --teacher "$teacher" "${new[@]}" --steps "$STEPS" --lr "$LR" --seed "$seed"
-  train "$s/onpolicy-from-sft" --mode onpolicy --teacher "$teacher" --student "checkpoint:$s/sft" --steps "$WARM_STEPS" --lr "$WARM_LR" --seed "$seed" \
-    --lambda 1 --divergence "$DIVERGENCE" --max-new-tokens "$MAX_NEW_TOKENS"
+  models=(--model "SFT=checkpoint:$s/sft" --model "top-k=checkpoint:$s/topk" --model "white-box=checkpoint:$s/whitebox")
+  for variant in $ONPOLICY; do
+    div=${variant%%:*} lambda=${variant##*:}
+    train "$s/onpolicy-$div-l$lambda" --mode onpolicy --teacher "$teacher" --student "checkpoint:$s/sft" --steps "$WARM_STEPS" --lr "$WARM_LR" \
+      --seed "$seed" --lambda "$lambda" --divergence "$div" --max-new-tokens "$MAX_NEW_TOKENS"
+    models+=(--model "on-policy from SFT ($div, λ = $lambda)=checkpoint:$s/onpolicy-$div-l$lambda")
+  done
   train "$s/whitebox-from-sft" --mode whitebox --teacher "$teacher" --student "checkpoint:$s/sft" --steps "$WARM_STEPS" --lr "$WARM_LR" --seed "$seed"
-  [[ -f $s/report/scores.json ]] || distill eval --teacher "teacher=$teacher" --data "$work/data/heldout" --limit "$EVAL_LIMIT" --report "$s/report" \
-    --model "SFT=checkpoint:$s/sft" --model "top-k=checkpoint:$s/topk" --model "white-box=checkpoint:$s/whitebox" \
-    --model "on-policy from SFT=checkpoint:$s/onpolicy-from-sft" --model "white-box from SFT=checkpoint:$s/whitebox-from-sft" >"$s/eval.log" 2>&1
+  models+=(--model "white-box from SFT=checkpoint:$s/whitebox-from-sft")
+  # Scored again whenever a student is newer than the scores.
+  if [[ ! -f $s/report/scores.json ]] || [[ -n $(find "$s" -name model.safetensors -newer "$s/report/scores.json") ]]; then
+    distill eval --teacher "teacher=$teacher" --data "$work/data/heldout" --limit "$EVAL_LIMIT" --report "$s/report" "${models[@]}" >"$s/eval.log" 2>&1
+  fi
 done
 
-python3 - "$work" "$repo/bench/results/on-policy.md" $SEEDS <<'PY'
-import json, statistics, sys
-work, out, seeds = sys.argv[1], sys.argv[2], sys.argv[3:]
-rows = {}
-for seed in seeds:
-    for m in json.load(open(f"{work}/students/seed{seed}/report/scores.json"))["Models"]:
-        if m["Role"] == "student": rows.setdefault(m["Name"], []).append(m)
-def cell(ms, key, scale=1, fmt="{:.3f}"):
-    xs = [m[key] * scale for m in ms if m.get(key) is not None]
-    if not xs: return "–"
-    sd = statistics.stdev(xs) if len(xs) > 1 else 0.0
-    return (fmt + " ± " + fmt).format(statistics.mean(xs), sd)
-lines = ["| student | KL(T‖S) | bits per byte | top-1 agreement (%) | sample-level KL(S‖T) |", "| --- | --- | --- | --- | --- |"]
-for name, ms in rows.items():
-    lines.append(f"| {name} | {cell(ms, 'KlToTeacher')} | {cell(ms, 'BitsPerByte')} | {cell(ms, 'Agreement', 100, '{:.1f}')} | {cell(ms, 'SampleReverseKl')} |")
-open(out + ".table", "w").write("\n".join(lines) + "\n")
-print("\n".join(lines))
-PY
+scores=(); for seed in $SEEDS; do scores+=("$work/students/seed$seed/report/scores.json"); done
+dotnet "$repo/bench/OnPolicy/bin/Release/net10.0/OnPolicy.dll" report --png "$repo/bench/results/on-policy.png" "${scores[@]}" \
+  | tee "$repo/bench/results/on-policy.md.table"

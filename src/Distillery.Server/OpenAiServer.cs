@@ -79,7 +79,7 @@ public sealed class OpenAiServer : IAsyncDisposable
                 await context.Response.WriteAsJsonAsync(error.ToEnvelope(), context.RequestAborted);
             }
         });
-        var endpoints = new CompletionEndpoints(model, options, gate, stats);
+        var endpoints = new CompletionEndpoints(new ChatGeneration(model, gate, stats), options, gate, stats);
         endpoints.Map(app);
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

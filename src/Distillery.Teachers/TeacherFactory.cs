@@ -3,9 +3,11 @@ using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
 using Distillery.Core.Specs;
+using Distillery.Teachers.ChatClients;
 using Distillery.Teachers.Local;
 using Distillery.Teachers.OpenAi;
 using Distillery.Teachers.Resilience;
+using Microsoft.Extensions.AI;
 
 namespace Distillery.Teachers;
 
@@ -26,6 +28,13 @@ public static class TeacherFactory
             ? CreateOpenAi(parsed.Target, settings)
             : await LocalTeacher.LoadAsync(parsed, settings.ChatTemplate, cancellationToken);
         return Wrap(teacher, settings);
+    }
+
+    /// <summary>Any Microsoft.Extensions.AI chat client as a teacher (<see cref="ChatClientTeacher"/>), wrapped for retries and rate limits as <c>openai:</c> teachers are.</summary>
+    public static ITeacher FromChatClient(IChatClient client, TeacherSettings settings, string? model = null, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return Wrap(new ChatClientTeacher(client, settings.Timeout, model), settings, time);
     }
 
     /// <summary>Wraps any teacher with the settings' rate limits and retries, their waits timed by <paramref name="time"/> (the system clock by default).</summary>

@@ -10,6 +10,12 @@ public sealed record TokenLogprob(
     [property: JsonPropertyName("logprob")] double Logprob,
     [property: JsonPropertyName("top_logprobs")] IReadOnlyList<TopLogprob> TopLogprobs)
 {
+    /// <summary>The key under which a Microsoft.Extensions.AI chat response's additional properties carry its tokens (a list of these).</summary>
+    public const string ChatPropertyKey = "logprobs";
+
+    /// <summary>The key under which chat options' additional properties ask for that many alternatives per token.</summary>
+    public const string TopLogprobsOptionKey = "top_logprobs";
+
     /// <summary>The token id in the producing model's vocabulary, where known (local teachers); null for API teachers.</summary>
     [JsonPropertyName("id")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

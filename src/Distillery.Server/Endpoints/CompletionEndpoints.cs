@@ -4,10 +4,8 @@ using System.Linq;
 using System.Text;
 using System.Text.Json;
 using System.Threading;
-using System.Threading.Channels;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
-using Distillery.Core.Tokens;
 using Distillery.Server.Protocol;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -15,8 +13,9 @@ using Microsoft.AspNetCore.Http;
 namespace Distillery.Server.Endpoints;
 
 /// <summary>The OpenAI routes: models, health, chat completions (with streaming) and completions (with echo scoring).</summary>
-public sealed class CompletionEndpoints(ILanguageModelService model, ServerOptions options, SemaphoreSlim gate, ServerStats stats)
+public sealed class CompletionEndpoints(ChatGeneration generation, ServerOptions options, SemaphoreSlim gate, ServerStats stats)
 {
+    private readonly ILanguageModelService model = generation.Model;
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
@@ -41,8 +40,7 @@ public sealed class CompletionEndpoints(ILanguageModelService model, ServerOptio
         using var body = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: cancel);
         var request = ChatCompletionRequest.Parse(body.RootElement, model.ContextLength, options.MaxChoices);
         if (request.Model != model.ModelId) throw UnknownModel(request.Model);
-        var prompt = model.EncodeChat(request.Messages);
-        var sampling = ClampToContext(request.Sampling, prompt.Count, "messages");
+        var (prompt, sampling) = generation.PrepareChat(request.Messages, request.Sampling);
         var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         if (request.Stream)
@@ -54,7 +52,7 @@ public sealed class CompletionEndpoints(ILanguageModelService model, ServerOptio
         int completionTokens = 0;
         for (int i = 0; i < request.N; i++)
         {
-            var outcome = await GenerateAsync(prompt, SeedFor(sampling, i), null, cancel);
+            var outcome = await generation.GenerateAsync(prompt, sampling, i, null, cancel);
             completionTokens += outcome.CompletionTokens;
             choices.Add(new ChatChoice(i, new AssistantMessage(outcome.Text), request.Logprobs ? new ChoiceLogprobs(outcome.Tokens) : null, outcome.FinishReason));
         }
@@ -71,15 +69,13 @@ public sealed class CompletionEndpoints(ILanguageModelService model, ServerOptio
         {
             var index = i;
             await WriteEventAsync(context, new ChatCompletionChunk(id, created, model.ModelId, [new ChunkChoice(index, new ChunkDelta("assistant", ""), null, null)], null));
-            var tokens = Channel.CreateUnbounded<TokenLogprob>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-            var generation = GenerateAsync(prompt, SeedFor(sampling, i), t => tokens.Writer.TryWrite(t), cancel)
-                .ContinueWith(t => { tokens.Writer.TryComplete(t.Exception); return t; }, TaskScheduler.Default).Unwrap();
-            await foreach (var token in tokens.Reader.ReadAllAsync(cancel))
+            var stream = generation.Stream(prompt, sampling, i, cancel);
+            await foreach (var token in stream.Tokens)
             {
                 var logprobs = request.Logprobs ? new ChoiceLogprobs([token]) : null;
                 await WriteEventAsync(context, new ChatCompletionChunk(id, created, model.ModelId, [new ChunkChoice(index, new ChunkDelta(null, token.Token), logprobs, null)], null));
             }
-            var outcome = await generation;
+            var outcome = await stream.Outcome;
             completionTokens += outcome.CompletionTokens;
             var last = i == request.N - 1;
             await WriteEventAsync(context, new ChatCompletionChunk(id, created, model.ModelId, [new ChunkChoice(index, new ChunkDelta(null, null), null, outcome.FinishReason)],
@@ -97,8 +93,8 @@ public sealed class CompletionEndpoints(ILanguageModelService model, ServerOptio
         if (request.Model != model.ModelId) throw UnknownModel(request.Model);
         var prompt = model.EncodeText(request.Prompt);
         // Scoring (echo with max_tokens 0) takes a prompt that fills the context; anything longer cannot be read at all.
-        if (prompt.Count > model.ContextLength) throw ContextLengthExceeded(prompt.Count, "prompt");
-        var sampling = request.Sampling.MaxTokens > 0 ? ClampToContext(request.Sampling, prompt.Count, "prompt") : request.Sampling;
+        if (prompt.Count > model.ContextLength) throw generation.ContextLengthExceeded(prompt.Count, "prompt");
+        var sampling = request.Sampling.MaxTokens > 0 ? generation.ClampToContext(request.Sampling, prompt.Count, "prompt") : request.Sampling;
         var id = "cmpl-" + Guid.NewGuid().ToString("N");
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         IReadOnlyList<ScoredToken> echoed = [];
@@ -114,7 +110,7 @@ public sealed class CompletionEndpoints(ILanguageModelService model, ServerOptio
         for (int i = 0; i < request.N; i++)
         {
             var outcome = request.Sampling.MaxTokens > 0
-                ? await GenerateAsync(prompt, SeedFor(sampling, i), null, cancel)
+                ? await generation.GenerateAsync(prompt, sampling, i, null, cancel)
                 : new GenerationOutcome("", [], "length", prompt.Count, 0);
             completionTokens += outcome.CompletionTokens;
             var entries = echoed.Concat(outcome.Tokens.Select(t => new ScoredToken(t.Id ?? -1, t.Token, t.Logprob, t.TopLogprobs))).ToList();
@@ -123,42 +119,6 @@ public sealed class CompletionEndpoints(ILanguageModelService model, ServerOptio
         }
         await context.Response.WriteAsJsonAsync(new CompletionResponse(id, created, model.ModelId, choices, new Usage(prompt.Count, completionTokens)), Json, cancel);
     }
-
-    private async Task<GenerationOutcome> GenerateAsync(IReadOnlyList<int> prompt, SamplingParameters sampling, Action<TokenLogprob>? onToken, CancellationToken cancel)
-    {
-        await gate.WaitAsync(cancel);
-        try
-        {
-            // Generation is CPU-bound: keep it off the request thread so other requests are still accepted.
-            var outcome = await Task.Run(() => model.GenerateAsync(prompt, sampling, onToken, cancel), cancel);
-            stats.CountCompletion(outcome.PromptTokens, outcome.CompletionTokens);
-            return outcome;
-        }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
-        {
-            stats.CountCancelled();
-            throw;
-        }
-        finally
-        {
-            gate.Release();
-        }
-    }
-
-    private SamplingParameters ClampToContext(SamplingParameters sampling, int promptTokens, string param)
-    {
-        var room = model.ContextLength - promptTokens;
-        if (room < 1) throw ContextLengthExceeded(promptTokens, param);
-        return sampling.MaxTokens > room ? sampling with { MaxTokens = room } : sampling;
-    }
-
-    /// <summary>OpenAI's answer to a prompt the model's context cannot hold: a 400 with code <c>context_length_exceeded</c>.</summary>
-    private ApiError ContextLengthExceeded(int promptTokens, string param) =>
-        new(400, $"This model's maximum context length is {model.ContextLength} tokens, and the prompt is {promptTokens} tokens, which leaves no room to generate; shorten the prompt.",
-            param, code: "context_length_exceeded");
-
-    private static SamplingParameters SeedFor(SamplingParameters sampling, int choice) =>
-        sampling.Seed is { } seed && choice > 0 ? sampling with { Seed = unchecked(seed + choice) } : sampling;
 
     private static CompletionLogprobs LegacyLogprobs(IReadOnlyList<ScoredToken> entries)
     {

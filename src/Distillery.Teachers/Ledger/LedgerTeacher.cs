@@ -11,6 +11,7 @@ using Distillery.Core.Errors;
 using Distillery.Core.Ledger;
 using Distillery.Core.Pricing;
 using Distillery.Core.Provenance;
+using Distillery.Teachers.Telemetry;
 
 namespace Distillery.Teachers.Ledger;
 
@@ -90,6 +91,7 @@ public sealed class LedgerTeacher : ITeacher, IAsyncDisposable
         var completion = JsonSerializer.Deserialize<Completion>(stored, DatasetJson.Compact)
                          ?? throw new DistilleryException($"{ledger.Path}: request {key.Hash} holds no response; the ledger was changed by hand");
         request.Trace.Ledger = new LedgerReceipt(FromLedger: true, entry.CostUsd, entry.Completed ?? entry.Created, Task.CompletedTask);
+        TeacherCall.FromLedger(inner.Identity);
         return completion;
     }
 
@@ -97,6 +99,7 @@ public sealed class LedgerTeacher : ITeacher, IAsyncDisposable
     private async Task<Completion> SendAsync(LedgerKey key, TeacherRequest request, CancellationToken cancellationToken)
     {
         await ledger.RecordSendingAsync(key.Hash, inner.Identity, key.Canonical, clock.GetUtcNow(), cancellationToken);
+        using var call = new TeacherCall(inner.Identity, request.Sampling, clock);
         Completion answer;
         try
         {
@@ -104,11 +107,13 @@ public sealed class LedgerTeacher : ITeacher, IAsyncDisposable
         }
         catch (TeacherException e)
         {
+            call.Failed(e, request.Trace.Retries);
             await ledger.RecordFailedAsync(key.Hash, e.Message, request.Trace.Retries, clock.GetUtcNow(), CancellationToken.None);
             throw;
         }
         var pending = new PendingAnswer(key.Hash, answer, price.Cost(answer.Usage), request.Trace.Retries, clock.GetUtcNow());
         request.Trace.Ledger = new LedgerReceipt(FromLedger: false, pending.CostUsd, pending.Completed, pending.Recorded.Task);
+        call.Answered(answer, pending.CostUsd, request.Trace.Retries);
         // Paid for: recorded whatever happens next, even on Ctrl-C.
         if (!answers.Writer.TryWrite(pending)) throw new ObjectDisposedException(nameof(LedgerTeacher), "an answer arrived after the ledger wrapper was disposed");
         return answer;

@@ -107,9 +107,7 @@ public sealed class OpenAiTeacher : ITeacher
     private CoreChat.Completion ToCompletion(ChatCompletion completion, CoreChat.SamplingParameters sampling)
     {
         var text = string.Concat(completion.Content.Where(p => p.Kind == ChatMessageContentPartKind.Text).Select(p => p.Text));
-        var tokens = completion.ContentTokenLogProbabilities.Select(t => new TokenLogprob(
-            t.Token, Bytes(t.Token, t.Utf8Bytes), t.LogProbability,
-            t.TopLogProbabilities.Select(a => new TopLogprob(a.Token, Bytes(a.Token, a.Utf8Bytes), a.LogProbability)).ToList())).ToList();
+        var tokens = Tokens(completion.ContentTokenLogProbabilities);
         if (text.Length > 0 && tokens.Count == 0)
             throw new TeacherException(TeacherFailureKind.Malformed, "the server returned no logprobs though they were asked for; does it support \"logprobs\"?", 200);
         if (sampling.TopLogprobs > 0 && tokens.Any(t => t.TopLogprobs.Count == 0))
@@ -118,6 +116,11 @@ public sealed class OpenAiTeacher : ITeacher
         var model = string.IsNullOrEmpty(completion.Model) ? Identity.Model : completion.Model;
         return new CoreChat.Completion(text, tokens, FinishReason(completion.FinishReason), model, usage);
     }
+
+    /// <summary>The SDK's token logprobs as Distillery's, bytes taken from the server where it sent them.</summary>
+    internal static List<TokenLogprob> Tokens(IEnumerable<ChatTokenLogProbabilityDetails> tokens) =>
+        [.. tokens.Select(t => new TokenLogprob(t.Token, Bytes(t.Token, t.Utf8Bytes), t.LogProbability,
+            [.. t.TopLogProbabilities.Select(a => new TopLogprob(a.Token, Bytes(a.Token, a.Utf8Bytes), a.LogProbability))]))];
 
     private static List<int> Bytes(string token, ReadOnlyMemory<byte>? utf8) =>
         utf8 is { } b ? [.. b.ToArray().Select(x => (int)x)] : [.. Encoding.UTF8.GetBytes(token).Select(x => (int)x)];
@@ -142,7 +145,8 @@ public sealed class OpenAiTeacher : ITeacher
         _ => new UserChatMessage(message.Content),
     };
 
-    private static TeacherException Classify(ClientResultException e)
+    /// <summary>An SDK failure as a teacher failure: 429 rate limited (with its wait), 408 and 5xx transient, other statuses rejected.</summary>
+    internal static TeacherException Classify(ClientResultException e)
     {
         var response = e.GetRawResponse();
         var status = e.Status;

@@ -7,6 +7,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
 using Distillery.Core.Metrics;
+using Distillery.Core.Telemetry;
 using Distillery.Models.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -83,7 +84,10 @@ public sealed class Trainer<TBatch> where TBatch : ITrainingBatch
             while (run.State.Step < options.MaxSteps && !run.State.StoppedEarly)
             {
                 using var scope = NewDisposeScope();
+                var stepStarted = Stopwatch.GetTimestamp();
+                using var span = DistilleryTelemetry.Source.StartActivity("train step");
                 var step = Step(optimizer, parameters, run.State, cancellationToken);
+                StepTelemetry.Record(span, run.State.Step + 1, step.Loss, step.LearningRate, Stopwatch.GetElapsedTime(stepStarted));
                 positionsThisProcess += step.Positions;
                 run.State = run.State with
                 {

@@ -1,9 +1,11 @@
 using System;
 using System.IO;
+using System.Diagnostics.Metrics;
 using System.Linq;
 using System.Text.Json;
 using System.Threading;
 using Distillery.Core.Metrics;
+using Distillery.Core.Telemetry;
 using Distillery.Models.Classifiers;
 using Distillery.Models.Runtime;
 using Distillery.TestSupport.Files;
@@ -125,6 +127,29 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(resultA.BestEvalLoss!.Value, resultB.BestEvalLoss!.Value, 1e-6);
         // The loss really moved: training did something.
         Assert.True(lossesA[^1] < lossesA[0] * 0.8);
+    }
+
+    [Fact]
+    public void Each_step_reaches_the_Distillery_meter_with_its_loss()
+    {
+        // The meter is process-wide and other tests train alongside: this run's losses must all be among those measured.
+        var losses = new System.Collections.Concurrent.ConcurrentBag<double>();
+        long steps = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) => { if (instrument.Meter.Name == DistilleryTelemetry.Name) l.EnableMeasurementEvents(instrument); };
+        listener.SetMeasurementEventCallback<double>((instrument, value, _, _) => { if (instrument.Name == "distillery.training.loss") losses.Add(value); });
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => { if (instrument.Name == "distillery.training.steps") Interlocked.Add(ref steps, value); });
+        listener.Start();
+        var (x, y) = Data(4);
+        var model = Model(initSeed: 6, dropout: 0);
+        var options = Options("metered", steps: 5, accumulation: 1) with { EvalEvery = 0 };
+
+        new Trainer<ClassificationBatch>(model, new HardLabelObjective(model), new ClassificationBatchSource(x, y, null, 16, seed: 9), null, options).Run();
+
+        Assert.True(Interlocked.Read(ref steps) >= 5, $"{steps} steps measured");
+        var logged = TrainLosses(options.OutputDirectory);
+        Assert.Equal(5, logged.Length);
+        Assert.All(logged, loss => Assert.Contains(loss, losses));
     }
 
     [Fact]
