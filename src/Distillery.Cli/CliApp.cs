@@ -67,6 +67,7 @@ public static class CliApp
         new AuditVerb(context),
         new MergeVerb(context),
         new ConvertVerb(context),
+        new ProvenanceVerb(context),
     ];
 
     private static RootCommand BuildRoot(CliContext context)

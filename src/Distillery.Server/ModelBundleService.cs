@@ -10,8 +10,11 @@ using Distillery.Models.Loading;
 
 namespace Distillery.Server;
 
-/// <summary>Serves a Distillery model bundle (any spec <see cref="ModelLoader"/> loads) through the server's model interface.</summary>
-public sealed class ModelBundleService(ModelBundle bundle, string modelId) : ILanguageModelService
+/// <summary>
+/// Serves a Distillery model bundle (any spec <see cref="ModelLoader"/> loads) through the server's model interface, its
+/// samples biased by <paramref name="watermark"/> where one is given.
+/// </summary>
+public sealed class ModelBundleService(ModelBundle bundle, string modelId, GreenListWatermark? watermark = null) : ILanguageModelService
 {
     /// <inheritdoc />
     public string ModelId { get; } = modelId;
@@ -28,7 +31,7 @@ public sealed class ModelBundleService(ModelBundle bundle, string modelId) : ILa
     /// <inheritdoc />
     public Task<GenerationOutcome> GenerateAsync(IReadOnlyList<int> prompt, SamplingParameters sampling, Action<TokenLogprob>? onToken, CancellationToken cancellationToken = default)
     {
-        var result = bundle.Generate(prompt, sampling, onToken, cancellationToken);
+        var result = TextGenerator.Generate(bundle.InferenceWeights(), bundle.Tokenizer, prompt, sampling, watermark, onToken, cancellationToken);
         return Task.FromResult(new GenerationOutcome(result.Text, result.Logprobs, result.FinishReasonText, result.PromptTokens, result.CompletionTokens));
     }
 

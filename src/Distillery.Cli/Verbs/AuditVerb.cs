@@ -1,4 +1,7 @@
+using System;
 using System.CommandLine;
+using System.IO;
+using System.Linq;
 using System.Globalization;
 using System.Text.Json;
 using System.Threading;
@@ -6,6 +9,7 @@ using System.Threading.Tasks;
 using Distillery.Core.Audit;
 using Distillery.Core.Datasets;
 using Distillery.Core.Errors;
+using Distillery.Core.Provenance;
 using Spectre.Console;
 
 namespace Distillery.Cli.Verbs;
@@ -49,6 +53,18 @@ public sealed class AuditVerb(CliContext context) : IVerb
         context.Console.Write(table);
         if (report.Teachers.Count == 0) context.Console.MarkupLine("no rows");
         else if (report.Kind == "model") context.Console.MarkupLine(Markup.Escape($"datasets: {string.Join(", ", report.Datasets)}"));
+        if (Directory.Exists(path)) await PrintProvenanceAsync(path, cancellationToken);
         return ExitCodes.Ok;
+    }
+
+    /// <summary>The outside view beside the inside one: each <c>distill provenance</c> result the folder holds.</summary>
+    private async Task PrintProvenanceAsync(string folder, CancellationToken cancellationToken)
+    {
+        foreach (var file in Directory.GetFiles(folder, ProvenanceReport.FilePattern).Order(StringComparer.Ordinal))
+        {
+            var result = await ProvenanceReport.ReadAsync(file, cancellationToken);
+            context.Console.MarkupLine(Markup.Escape(
+                $"provenance ({Path.GetFileName(file)}, {result.Test} test, {result.Created:yyyy-MM-dd HH:mm}): {result.Verdict} p = {ProvenanceVerb.FormatP(result.P, result.Log10P)}, {result.Queries:N0} queries, {result.Tokens:N0} tokens"));
+        }
     }
 }

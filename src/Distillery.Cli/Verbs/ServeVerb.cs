@@ -4,6 +4,7 @@ using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
+using Distillery.Models.Decoding;
 using Distillery.Models.Loading;
 using Distillery.Models.Tokenizers;
 using Distillery.Server;
@@ -25,18 +26,20 @@ public sealed class ServeVerb(CliContext context) : IVerb
         var name = new Option<string?>("--name") { Description = "Model id clients name (default: the model file or folder name)" };
         var allowUnauthenticated = new Option<bool>("--allow-unauthenticated") { Description = "Serve a non-loopback --host without --api-key-env: anyone who can reach it may use it" };
         var template = new ChatTemplateOptions();
+        var watermark = new WatermarkOptions("Watermark every sample with the key held in this environment variable (Kirchenbauer et al. green list; the key is never written anywhere)", withDelta: true);
         var command = new Command("serve", "Serve a local model over the OpenAI API (chat completions, completions, models)")
         {
             model, tokenizer, host, port, apiKeyEnv, name, allowUnauthenticated,
         };
         template.AddTo(command);
+        watermark.AddTo(command);
         command.SetAction(async (parse, ct) => await RunAsync(parse.GetValue(model)!, parse.GetValue(tokenizer), parse.GetValue(host)!, parse.GetValue(port),
-            parse.GetValue(apiKeyEnv), parse.GetValue(allowUnauthenticated), parse.GetValue(name), await template.ResolveAsync(parse, ct), ct));
+            parse.GetValue(apiKeyEnv), parse.GetValue(allowUnauthenticated), parse.GetValue(name), await template.ResolveAsync(parse, ct), watermark.Resolve(parse), ct));
         return command;
     }
 
     private async Task<int> RunAsync(string spec, string? tokenizer, string host, int port, string? apiKeyEnv, bool allowUnauthenticated, string? name,
-        ChatTemplateChoice chatTemplate, CancellationToken cancellationToken)
+        ChatTemplateChoice chatTemplate, GreenListWatermark? watermark, CancellationToken cancellationToken)
     {
         if (port is < 0 or > 65535) throw InputException.InField("--port", "must be between 0 and 65535");
         System.Net.IPAddress? address = null;
@@ -55,8 +58,9 @@ public sealed class ServeVerb(CliContext context) : IVerb
         chatTemplate.ApplyTo(bundle);
         var id = name ?? ModelId(spec);
         var options = new ServerOptions { Host = host, Port = port, ApiKey = apiKey };
-        await using var server = await StartAsync(new ModelBundleService(bundle, id), options, cancellationToken);
+        await using var server = await StartAsync(new ModelBundleService(bundle, id, watermark), options, cancellationToken);
         context.Console.MarkupLine($"Serving [bold]{Markup.Escape(id)}[/] ({bundle.Model.ParameterCount:N0} parameters) at [link]{server.BaseAddress}v1[/]{(apiKey is null ? "" : " (API key required)")}");
+        if (watermark is not null) context.Console.MarkupLine(Markup.Escape($"Samples carry a {watermark}."));
         context.Console.MarkupLine("OpenAI base URL: " + Markup.Escape(server.BaseAddress + "v1") + "   Ctrl-C stops.");
         try
         {

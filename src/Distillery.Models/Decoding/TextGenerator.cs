@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading;
 using Distillery.Core.Chat;
@@ -42,6 +43,20 @@ public static class TextGenerator
         ITextTokenizer tokenizer,
         IReadOnlyList<int> promptIds,
         SamplingParameters parameters,
+        Action<TokenLogprob>? onToken = null,
+        CancellationToken cancellationToken = default) =>
+        Generate(weights, tokenizer, promptIds, parameters, watermark: null, onToken, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="Generate(LlamaInferenceWeights, ITextTokenizer, IReadOnlyList{int}, SamplingParameters, Action{TokenLogprob}?, CancellationToken)"/>,
+    /// with each step's distribution biased by <paramref name="watermark"/> (none when null); logprobs are reported from the biased distribution.
+    /// </summary>
+    public static GenerationResult Generate(
+        LlamaInferenceWeights weights,
+        ITextTokenizer tokenizer,
+        IReadOnlyList<int> promptIds,
+        SamplingParameters parameters,
+        GreenListWatermark? watermark,
         Action<TokenLogprob>? onToken = null,
         CancellationToken cancellationToken = default)
     {
@@ -85,10 +100,12 @@ public static class TextGenerator
             decoder.Prefill(promptIds, distribution, logSoftmax: true); // log-probabilities: sampling is shift-invariant, and logprobs need no log-sum-exp
             tPrefill = Stopwatch.GetTimestamp() - t0;
             var previous = promptIds[^1];
+            var history = watermark is null ? null : new List<int>(promptIds); // the watermark's context: prompt and generated ids
             while (generated.Count < parameters.MaxTokens)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 t0 = Stopwatch.GetTimestamp();
+                if (history is not null) watermark!.Apply(distribution, CollectionsMarshal.AsSpan(history));
                 var next = Sampler.Sample(distribution, parameters.Temperature, parameters.TopK, parameters.TopP, random);
                 var entry = Describe(tokenizer, distribution, next, parameters.TopLogprobs, normalized: true);
                 if (sampleRandom is not null)
@@ -103,6 +120,7 @@ public static class TextGenerator
                     break;
                 }
                 generated.Add(next);
+                history?.Add(next);
                 starts.Add(text.Count);
                 logprobs.Add(entry);
                 text.AddRange(tokenizer.DecodeStep(previous, next));

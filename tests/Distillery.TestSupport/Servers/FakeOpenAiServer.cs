@@ -27,6 +27,9 @@ public enum Fault
     Malformed,
     DropMidBody,
     BadRequest,
+
+    /// <summary>A well-formed answer with empty content and no logprobs.</summary>
+    Empty,
 }
 
 /// <summary>What happened to one request, as the server saw it.</summary>
@@ -208,6 +211,10 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
                 context.Response.StatusCode = 400;
                 await WriteJsonAsync(context, """{"error":{"message":"This model's maximum context length is 8 tokens.","type":"invalid_request_error"}}""");
                 Events.Enqueue(new ServerEvent(prompt, fault, "400", now));
+                return;
+            case Fault.Empty:
+                await WriteJsonAsync(context, """{"id":"chatcmpl-e","object":"chat.completion","created":1764000000,"model":"fake","choices":[{"index":0,"message":{"role":"assistant","content":""},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":0,"total_tokens":1}}""");
+                Events.Enqueue(new ServerEvent(prompt, fault, "empty", now));
                 return;
             case Fault.Malformed:
                 await WriteJsonAsync(context, """{"id":"chatcmpl-x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hal""");

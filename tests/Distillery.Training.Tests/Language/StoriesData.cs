@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Datasets;
+using Distillery.Models.Decoding;
 using Distillery.Models.Loading;
 using Distillery.TestSupport.Files;
 
@@ -21,10 +22,12 @@ public static class StoriesData
     public static string TokenizerPath => SharedTestData.Get("stories260K/tok512.bin");
 
     /// <summary>
-    /// Writes <paramref name="rows"/> teacher samples of up to <paramref name="maxTokens"/> tokens into a new dataset folder;
+    /// Writes <paramref name="rows"/> teacher samples of up to <paramref name="maxTokens"/> tokens into a new dataset folder,
+    /// sampled under <paramref name="watermark"/> where one is given (as <c>distill serve --watermark-key-env</c> samples);
     /// <paramref name="inline"/>: with the logprobs inline in data.jsonl at full precision, as versions before the sidecar wrote them.
     /// </summary>
-    public static async Task<string> WriteAsync(string directory, int rows, int maxTokens, int topLogprobs = 5, int seed = 0, string[]? prompts = null, int sampledLogprobs = 0, bool inline = false)
+    public static async Task<string> WriteAsync(string directory, int rows, int maxTokens, int topLogprobs = 5, int seed = 0, string[]? prompts = null, int sampledLogprobs = 0,
+        bool inline = false, GreenListWatermark? watermark = null)
     {
         using var teacher = await ModelLoader.LoadAsync(TeacherSpec);
         var list = new List<DatasetRow>(rows);
@@ -39,7 +42,7 @@ public static class StoriesData
                 var prompt = prompts is null ? "" : prompts[i % prompts.Length];
                 var sampling = new SamplingParameters { Temperature = 1.0, MaxTokens = maxTokens, Seed = seed * 100_000 + i, TopLogprobs = topLogprobs, SampledLogprobs = sampledLogprobs };
                 var messages = new List<ChatMessage> { ChatMessage.User(prompt) };
-                var result = teacher.GenerateChat(messages, sampling);
+                var result = TextGenerator.Generate(teacher.InferenceWeights(), teacher.Tokenizer, teacher.EncodePrompt(teacher.ChatTemplate.Apply(messages)), sampling, watermark);
                 list.Add(new DatasetRow([.. messages, ChatMessage.Assistant(result.Text)], new RowProvenance
                 {
                     PromptId = $"p{i}",

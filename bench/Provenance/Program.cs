@@ -1,0 +1,103 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Threading.Tasks;
+using Distillery.Core.Chat;
+using Distillery.Core.Prompts;
+using Distillery.Core.Specs;
+using Distillery.Core.Statistics;
+using Distillery.Models.Decoding;
+using Distillery.Models.Loading;
+using Distillery.Models.Runtime;
+using Distillery.Models.Tokenizers;
+using Distillery.Teachers.Local;
+using Distillery.Teachers.Provenance;
+using static TorchSharp.torch;
+
+// Issue 19's validation (bench/provenance/run.sh runs it):
+//   score --share S --seed N --model SPEC --prompts FILE --max-tokens N --key-env VAR --random-keys K
+//       asks the student every prompt (temperature 1, seed 0 + i) through the same LocalTeacher and PromptRunner as
+//       `distill provenance`, and writes TSV rows: "true" (share, seed, prompts used, tokens read, pairs scored, green,
+//       log10 p) after 25, 50, 100, 200 and all prompts under the true key; "random" (share, seed, key index, log10 p) for K
+//       random keys over all prompts.
+//   teacher-bpb --model SPEC --text FILE --key-env VAR
+//       the teacher's bits per byte on the text's lines, plain and under the watermark: rows "bpb" (watermarked 0|1, bits per
+//       byte, tokens, bytes).
+//   report --in runs.tsv --png OUT     Markdown tables on stdout and the plot.
+var culture = CultureInfo.InvariantCulture;
+var options = new Dictionary<string, string>();
+for (var i = 1; i + 1 < args.Length; i += 2) options[args[i].TrimStart('-')] = args[i + 1];
+return args.FirstOrDefault() switch
+{
+    "score" => await Score(),
+    "teacher-bpb" => await TeacherBitsPerByte(),
+    "report" => Report.Write(options["in"], options["png"]),
+    _ => Usage(),
+};
+
+int Usage()
+{
+    Console.Error.WriteLine("usage: Provenance score|teacher-bpb|report [options] (see Program.cs)");
+    return 2;
+}
+
+GreenListWatermark Key(string variable) => new(Environment.GetEnvironmentVariable(variable) ?? throw new InvalidOperationException($"{variable} is not set"));
+
+async Task<int> Score()
+{
+    var key = Key(options["key-env"]);
+    var prompts = await PromptFile.ReadAsync(options["prompts"]);
+    using var student = await LocalTeacher.LoadAsync(ModelSpec.Parse(options["model"], "--model"), ChatTemplateChoice.None);
+    var sampling = new SamplingParameters { Temperature = 1, MaxTokens = int.Parse(options["max-tokens"], culture), TopLogprobs = 0, Seed = 0 };
+    var started = DateTime.UtcNow;
+    var answers = await PromptRunner.RunAsync(student, prompts, sampling, new Progress<int>(done =>
+    {
+        if (done % 100 == 0) Console.Error.WriteLine(string.Create(culture, $"{done}/{prompts.Prompts.Count} prompts, {done / (DateTime.UtcNow - started).TotalSeconds:F1}/s"));
+    }));
+    var ids = answers.Select(a => RadioactivityTest.IdsOf(a, null)).ToList();
+    string share = options["share"], seed = options["seed"];
+    foreach (var n in new[] { 25, 50, 100, 200, ids.Count }.Where(n => n <= ids.Count).Distinct())
+    {
+        var s = key.Score(ids.Take(n));
+        Console.WriteLine(string.Create(culture, $"true\t{share}\t{seed}\t{n}\t{s.Tokens}\t{s.Scored}\t{s.Green}\t{Log10P(s):F4}"));
+    }
+    var randomKeys = int.Parse(options["random-keys"], culture);
+    for (var k = 0; k < randomKeys; k++)
+    {
+        var s = new GreenListWatermark($"random-key-{share}-{seed}-{k}").Score(ids);
+        Console.WriteLine(string.Create(culture, $"random\t{share}\t{seed}\t{k}\t{Log10P(s):F6}"));
+    }
+    return 0;
+}
+
+static double Log10P(WatermarkScore s) => BinomialTail.LogUpper(s.Scored, s.Green, s.Gamma) / Math.Log(10);
+
+async Task<int> TeacherBitsPerByte()
+{
+    var key = Key(options["key-env"]);
+    TorchRuntime.EnsureLoaded();
+    using var bundle = await ModelLoader.LoadAsync(options["model"]);
+    double[] bits = [0, 0];
+    long tokens = 0, bytes = 0;
+    using var inference = inference_mode();
+    foreach (var line in File.ReadLines(options["text"]).Where(l => l.Trim().Length > 0))
+    {
+        using var scope = NewDisposeScope();
+        var ids = bundle.EncodePrompt(line).Take(bundle.Config.MaxPositionEmbeddings).ToArray();
+        var logits = bundle.Model.Forward(tensor(ids.Select(i => (long)i).ToArray(), [1, ids.Length])).Logits[0].log_softmax(-1).to(ScalarType.Float32).cpu().data<float>().ToArray(); // (T·V)
+        var vocab = bundle.Config.VocabSize;
+        for (var t = 0; t + 1 < ids.Length; t++)
+        {
+            var row = logits.AsSpan(t * vocab, vocab);
+            bits[0] -= row[ids[t + 1]] / Math.Log(2);
+            key.Apply(row, ids.AsSpan(0, t + 1)); // the distribution the watermarked server samples from
+            bits[1] -= row[ids[t + 1]] / Math.Log(2);
+            tokens++;
+            bytes += bundle.Tokenizer.TokenBytes(ids[t + 1]).Length;
+        }
+    }
+    for (var w = 0; w < 2; w++) Console.WriteLine(string.Create(culture, $"bpb\t{w}\t{bits[w] / bytes:F5}\t{tokens}\t{bytes}"));
+    return 0;
+}
