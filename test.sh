@@ -9,4 +9,5 @@ for arg in "$@"; do
 done
 "$here/build/prerequisites.sh"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-exec dotnet test "$here/Distillery.slnx" ${args[@]+"${args[@]}"}
+# A test that hangs is killed after 10 minutes and reported as failed, instead of stalling the whole run.
+exec dotnet test "$here/Distillery.slnx" --blame-hang-timeout 10m --blame-hang-dump-type none ${args[@]+"${args[@]}"}

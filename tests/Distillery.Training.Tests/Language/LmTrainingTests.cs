@@ -162,7 +162,8 @@ public sealed class LmTrainingTests(StoriesDatasetFixture fixture, ITestOutputHe
     {
         var dir = Path.Combine(fixture.Root, "denied");
         Directory.CreateDirectory(dir);
-        File.Copy(DatasetFolder.DataPath(fixture.Dataset), DatasetFolder.DataPath(dir));
+        foreach (var file in Directory.GetFiles(fixture.Dataset).Where(f => Path.GetFileName(f) != DatasetFolder.ManifestFile))
+            File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
         var manifest = (await DatasetReader.ReadManifestAsync(fixture.Dataset))! with
         {
             Policy = [new PolicyRecord("llama2c:stories260K", "deny", "policy.json rules[0] (llama2c:*)", "no distillation allowed")],
