@@ -106,7 +106,7 @@ public sealed class PostgresLedger : TeacherLedger
         if (reader.GetString(0) == "answered") return new LedgerClaim(ClaimOutcome.Answered);
         var owner = reader.IsDBNull(1) ? null : reader.GetString(1);
         var until = reader.IsDBNull(2) ? (DateTimeOffset?)null : ParseTime(reader.GetString(2));
-        return owner is not null && owner != lease.Owner && until is { } running && running >= now
+        return owner is not null && owner != lease.Owner && until is { } running && running > now
             ? new LedgerClaim(ClaimOutcome.HeldElsewhere, running)
             : new LedgerClaim(ClaimOutcome.Claimed);
     }

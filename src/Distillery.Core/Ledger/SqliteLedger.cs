@@ -121,7 +121,7 @@ public sealed class SqliteLedger : TeacherLedger
             INSERT INTO requests (hash, provider, model, endpoint, request, status, sends, created_utc, sent_utc, owner, lease_utc)
             VALUES ($hash, $provider, $model, $endpoint, $request, 'pending', 1, $now, $now, $owner, $until)
             ON CONFLICT(hash) DO UPDATE SET status = 'pending', sends = sends + 1, sent_utc = $now, error = NULL, owner = $owner, lease_utc = $until
-            WHERE status <> 'answered' AND (owner IS NULL OR owner = $owner OR lease_utc IS NULL OR lease_utc < $now)
+            WHERE status <> 'answered' AND (owner IS NULL OR owner = $owner OR lease_utc IS NULL OR lease_utc <= $now)
             """, isUrgent: true, cancellationToken,
             ("$hash", hash), ("$provider", teacher.Provider), ("$model", teacher.Model), ("$endpoint", teacher.Endpoint),
             ("$request", canonicalRequest), ("$now", FormatTime(now)), ("$owner", lease.Owner), ("$until", FormatTime(lease.Until(now))));

@@ -71,6 +71,9 @@ public sealed class LedgerTeacher : ITeacher, IAsyncDisposable
     /// <summary>How often a request held by another live process is looked at again while waiting for it.</summary>
     public static TimeSpan WaitPoll { get; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>The shortest wait before a held request is looked at again.</summary>
+    private static readonly TimeSpan MinimumWait = TimeSpan.FromMilliseconds(10);
+
     /// <inheritdoc />
     public TeacherIdentity Identity => inner.Identity;
 
@@ -90,7 +93,8 @@ public sealed class LedgerTeacher : ITeacher, IAsyncDisposable
             var (answer, heldUntil) = await AttemptAsync(request, cancellationToken);
             if (answer is not null) return answer;
             var wait = heldUntil!.Value - clock.GetUtcNow();
-            await Task.Delay(wait < WaitPoll ? (wait > TimeSpan.Zero ? wait : TimeSpan.Zero) : WaitPoll, clock, cancellationToken);
+            // Never a zero wait: a claim is looked at again only after the clock has moved (a lease runs out at its end, not before).
+            await Task.Delay(wait < MinimumWait ? MinimumWait : wait > WaitPoll ? WaitPoll : wait, clock, cancellationToken);
         }
     }
 

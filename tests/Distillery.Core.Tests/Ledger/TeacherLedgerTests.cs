@@ -147,8 +147,8 @@ public sealed class TeacherLedgerTests
         await ledger.RenewAsync(Mine, T0.AddSeconds(20));
         Assert.Equal(new LedgerClaim(ClaimOutcome.HeldElsewhere, T0.AddSeconds(50)), await other.ClaimAsync("h", Teacher, "{}", Theirs, T0.AddSeconds(40)));
 
-        // The owner stops renewing (it died): once the lease has run out the other takes the request over.
-        Assert.Equal(ClaimOutcome.Claimed, (await other.ClaimAsync("h", Teacher, "{}", Theirs, T0.AddSeconds(51))).Outcome);
+        // The owner stops renewing (it died): from the instant its lease runs out the other takes the request over.
+        Assert.Equal(ClaimOutcome.Claimed, (await other.ClaimAsync("h", Teacher, "{}", Theirs, T0.AddSeconds(50))).Outcome);
         Assert.Equal(2, (await ledger.FindAsync("h"))!.Sends);
         Assert.Equal(ClaimOutcome.HeldElsewhere, (await ledger.ClaimAsync("h", Teacher, "{}", Mine, T0.AddSeconds(52))).Outcome);
 
