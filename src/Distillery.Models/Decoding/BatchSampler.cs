@@ -38,6 +38,7 @@ public static class BatchSampler
         var end = prompts.Select((p, i) => p.Count + budgets[i]).Max(); // the last position any row needs
         using var scope = NewDisposeScope();
         using var _ = no_grad();
+        using var threads = IntraOpThreads.ForDecoding(model.Config, rows);
         var device = model.OutputWeight.device;
         using var cache = new KvCache(model.Config, rows, end, device);
         var first = new long[rows * shortest];
