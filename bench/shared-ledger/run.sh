@@ -5,7 +5,7 @@
 # The baseline, in the same run, is one process with the default SQLite ledger (ledger.db in its output folder).
 # Per row: requests/s as a share of the server's bound and of the baseline, duplicates (answers the server sent beyond the
 # distinct prompts; must be 0), the ledger's rows and sends, and CPU ms per request of the distill processes and of
-# PostgreSQL (its postmaster and every backend it reaped). Writes bench/results/shared-ledger.md.
+# PostgreSQL (its postmaster and every backend it reaped). Writes bench/results/shared-ledger.md.table (the reading is in shared-ledger.md).
 #   usage: bench/shared-ledger/run.sh      settings (environment): REQUESTS=3000 CONCURRENCY=16 PROCESSES="1 2 4"
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,10 +26,11 @@ mkfifo "$work/server.in"
 dotnet "$repo/bench/TeachersBench/bin/Release/net10.0/TeachersBench.dll" --serve <"$work/server.in" >"$work/server.out" &
 server=$!
 exec 7>"$work/server.in"
-export DISTILLERY_PG_DIR="$work/pg"
+export DISTILLERY_PG_DIR=/tmp/distillery-pg-bench-$$ # beside, not inside, the private mktemp folder: the postgres user runs it
 cleanup() { exec 7>&-; wait "$server" 2>/dev/null || true; bash "$repo/build/postgres-test-server.sh" stop >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
-eval "$(bash "$repo/build/postgres-test-server.sh" start)"
+# PostgreSQL must not inherit the server's input (fd 7), or the server would never see it end.
+eval "$(bash "$repo/build/postgres-test-server.sh" start 7>&-)"
 for _ in $(seq 1 100); do [[ -s $work/server.out ]] && break; sleep 0.1; done
 base=$(head -1 "$work/server.out"); origin=${base%/v1*}
 pg_url=${DISTILLERY_TEST_POSTGRES%/*}
@@ -82,7 +83,7 @@ for n in $PROCESSES; do
   rows+=$'\n'$(printf '| %d process%s, PostgreSQL ledger | %.1f | %.1f | %.0f%% | %.0f%% | %d | %s; %d rows held | %.2f | %.2f |' "$n" "$([[ $n == 1 ]] && echo "" || echo "es")" "$s" "$rate" "$(echo "$rate / 8" | bc -l)" "$(echo "100 * $rate / $b_rate" | bc -l)" $((ans - REQUESTS)) "$ledger" "$held" "$(echo "$cpu / $REQUESTS" | bc -l)" "$(echo "$pg / $REQUESTS" | bc -l)")
 done
 
-cat >"$repo/bench/results/shared-ledger.md" <<MD
+cat >"$repo/bench/results/shared-ledger.md.table" <<MD
 # Shared ledger: 1, 2 and 4 processes on one PostgreSQL ledger (issue 18)
 
 \`bench/shared-ledger/run.sh\` (REQUESTS=$REQUESTS, CONCURRENCY=$CONCURRENCY per process), $(date -u '+%Y-%m-%d %H:%M UTC') on
@@ -100,5 +101,5 @@ $rows
 Duplicates are the answers the server sent beyond the $REQUESTS distinct prompts. CPU is user + system time of all the
 \`distill\` processes of a row (start-up included) and of PostgreSQL (postmaster and reaped backends), per request.
 MD
-log "wrote bench/results/shared-ledger.md"
-cat "$repo/bench/results/shared-ledger.md"
+log "wrote bench/results/shared-ledger.md.table"
+cat "$repo/bench/results/shared-ledger.md.table"
