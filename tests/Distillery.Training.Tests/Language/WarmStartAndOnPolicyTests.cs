@@ -61,9 +61,15 @@ public sealed class WarmStartAndOnPolicyTests(StoriesDatasetFixture fixture, ITe
         Assert.Equal("checkpoint:" + start.ModelDirectory, lineage.Student!.Init);
     }
 
-    [Theory(Skip = "Not met yet (bench/results/on-policy.md): held-out KL(T‖S) went 2.433 → 2.465 at LR 0.001 and → 2.608 at LR 0.003 in this setting")]
-    [InlineData(TokenDivergence.SampledReverseKl, 1.0, 1e-3)]
-    public async Task OnPolicyFromAnSftStartLowersHeldOutKlToTheTeacher(TokenDivergence divergence, double lambda, double lr)
+    /// <summary>
+    /// The default on-policy objective (GKD's generalised JSD, λ 0.5) lowers KL(T‖S) from the SFT start. The sampled per-token
+    /// reverse KL alone (λ 1) does not, and is not expected to: it is mode-seeking, lowering KL(S‖T) on the student's own samples
+    /// while KL(T‖S) rises (2.433 → 2.465 in this setting; 1.838 → 2.252 at the demo's budget, bench/results/on-policy.md).
+    /// </summary>
+    [Fact]
+    public Task OnPolicyWithTheDefaultJsdFromAnSftStartLowersHeldOutKlToTheTeacher() => OnPolicyFromSftLowersKlAsync(TokenDivergence.Jsd, 0.5, 1e-3);
+
+    private async Task OnPolicyFromSftLowersKlAsync(TokenDivergence divergence, double lambda, double lr)
     {
         var sft = await SftStartAsync($"onpolicy-sft-start-{divergence}-{lr}", steps: 40);
         var onPolicy = Config($"onpolicy-from-sft-{divergence}-{lr}", LmMode.Onpolicy, steps: 40) with
@@ -77,7 +83,7 @@ public sealed class WarmStartAndOnPolicyTests(StoriesDatasetFixture fixture, ITe
             MinLearningRate = lr / 10,
         };
         var report = await LmTraining.RunAsync(onPolicy);
-        output.WriteLine($"{divergence} lr {lr}: held-out KL(T‖S): SFT start {sft.EvalKlToTeacher:F4}, on-policy from it {report.EvalKlToTeacher:F4}");
+        output.WriteLine($"{divergence} λ {lambda} lr {lr}: held-out KL(T‖S): SFT start {sft.EvalKlToTeacher:F4}, on-policy from it {report.EvalKlToTeacher:F4}");
         Assert.True(report.EvalKlToTeacher < sft.EvalKlToTeacher - 0.02, $"KL went {sft.EvalKlToTeacher} → {report.EvalKlToTeacher}");
     }
 
