@@ -20,7 +20,8 @@ using static TorchSharp.torch;
 //   score --share S --seed N --model SPEC --prompts FILE --max-tokens N --key-env VAR --random-keys K
 //       asks the student every prompt (temperature 1, seed 0 + i) through the same LocalTeacher and PromptRunner as
 //       `distill provenance`, and writes TSV rows: "true" (share, seed, prompts used, tokens read, pairs scored, green,
-//       log10 p) after 25, 50, 100, 200 and all prompts under the true key; "random" (share, seed, key index, log10 p) for K
+//       log10 p) after 25, 50, 100, 200 and all prompts under the true key; "repeated" (share, seed, m, tokens, pairs, green,
+//       log10 p) over only the pairs written at least m = 2, 3, 5 times; "random" and "random-repeated" (m = 2) (share, seed, key index, log10 p) for K
 //       random keys over all prompts.
 //   teacher-bpb --model SPEC --text FILE --key-env VAR
 //       the teacher's bits per byte on the text's lines, plain and under the watermark: rows "bpb" (watermarked 0|1, bits per
@@ -63,11 +64,18 @@ async Task<int> Score()
         var s = key.Score(ids.Take(n));
         Console.WriteLine(string.Create(culture, $"true\t{share}\t{seed}\t{n}\t{s.Tokens}\t{s.Scored}\t{s.Green}\t{Log10P(s):F4}"));
     }
+    // Only the pairs the student wrote at least m times (every prompt): its most practised pairs.
+    foreach (var m in new[] { 2, 3, 5 })
+    {
+        var s = key.Score(ids, m);
+        Console.WriteLine(string.Create(culture, $"repeated\t{share}\t{seed}\t{m}\t{s.Tokens}\t{s.Scored}\t{s.Green}\t{Log10P(s):F4}"));
+    }
     var randomKeys = int.Parse(options["random-keys"], culture);
     for (var k = 0; k < randomKeys; k++)
     {
-        var s = new GreenListWatermark($"random-key-{share}-{seed}-{k}").Score(ids);
-        Console.WriteLine(string.Create(culture, $"random\t{share}\t{seed}\t{k}\t{Log10P(s):F6}"));
+        var randomKey = new GreenListWatermark($"random-key-{share}-{seed}-{k}");
+        Console.WriteLine(string.Create(culture, $"random\t{share}\t{seed}\t{k}\t{Log10P(randomKey.Score(ids)):F6}"));
+        Console.WriteLine(string.Create(culture, $"random-repeated\t{share}\t{seed}\t{k}\t{Log10P(randomKey.Score(ids, 2)):F6}"));
     }
     return 0;
 }

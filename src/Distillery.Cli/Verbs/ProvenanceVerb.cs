@@ -32,6 +32,12 @@ public sealed class ProvenanceVerb(CliContext context) : IVerb
     private readonly Option<string?> json = new("--json") { Description = "Write the result here too (put it in the suspect's model folder to see it in distill audit)" };
     private readonly Option<string?> tokenizer = new("--tokenizer") { Description = "The watermarked teacher's tokenizer, to score a suspect whose answers carry no token ids (openai:)" };
     private readonly Option<int> seed = new("--seed") { Description = "Sampling seed of the suspect's answers (prompt i uses seed + i)", DefaultValueFactory = _ => 0 };
+    private readonly Option<int> minRepeats = new("--min-repeats")
+    {
+        Description = "Radioactivity test: score only (context, token) pairs the suspect wrote at least this often (1: every distinct pair). "
+            + "A student's most practised pairs carry its teacher's bias most (bench/results/provenance.md)",
+        DefaultValueFactory = _ => 2,
+    };
     private readonly Option<double> alpha = new("--alpha") { Description = "Significance level of the verdict", DefaultValueFactory = _ => 1e-3 };
     private readonly Option<string?> ledger = new("--ledger") { Description = "Ledger file every query goes through (default: provenance-ledger.db beside --json, else in the current folder)" };
     private readonly Option<string?> baseUrl = new("--base-url") { Description = "API base URL for openai: models (default: OPENAI_BASE_URL, then https://api.openai.com/v1)" };
@@ -43,7 +49,7 @@ public sealed class ProvenanceVerb(CliContext context) : IVerb
     {
         var command = new Command("provenance", "Test from the outside whether a suspect learned from a watermarked teacher (--watermark-key-env) or derives from a parent rather than references (--parent, --reference)")
         {
-            suspect, parent, references, prompts, maxTokens, json, tokenizer, seed, alpha, ledger, baseUrl, apiKeyEnv,
+            suspect, parent, references, prompts, maxTokens, minRepeats, json, tokenizer, seed, alpha, ledger, baseUrl, apiKeyEnv,
         };
         watermark.AddTo(command);
         command.SetAction((parse, ct) => RunAsync(parse, ct));
@@ -62,6 +68,8 @@ public sealed class ProvenanceVerb(CliContext context) : IVerb
         var specs = new[] { suspectSpec }.Concat(parentText is null ? [] : referenceTexts.Prepend(parentText).Select(s => ModelSpec.Parse(s, parentText == s ? "--parent" : "--reference"))).ToList();
         var tokens = parse.GetValue(maxTokens);
         if (tokens is < 1 or > 4096) throw InputException.InField("--max-tokens", "must be between 1 and 4096");
+        var repeats = parse.GetValue(minRepeats);
+        if (repeats is < 1 or > 1000) throw InputException.InField("--min-repeats", "must be between 1 and 1000");
         var level = parse.GetValue(alpha);
         if (!(level > 0 && level < 1)) throw InputException.InField("--alpha", "must lie strictly between 0 and 1");
         ITextTokenizer? scoringTokenizer = parse.GetValue(tokenizer) is { } tokenizerPath ? await TokenizerLoader.LoadAsync(tokenizerPath, cancellationToken) : null;
@@ -79,7 +87,7 @@ public sealed class ProvenanceVerb(CliContext context) : IVerb
         var answers = await QueryAllAsync(specs, promptSet, sampling, settings, ledgerPath, cancellationToken);
         var now = TimeProvider.System.GetUtcNow();
         var report = key is not null
-            ? RadioactivityTest.Evaluate(suspectSpec.ToString(), key, answers[0], scoringTokenizer, level, now)
+            ? RadioactivityTest.Evaluate(suspectSpec.ToString(), key, answers[0], scoringTokenizer, level, now, repeats)
             : AgreementTest.Evaluate(suspectSpec.ToString(), specs[1].ToString(), [.. specs.Skip(2).Select(s => s.ToString())], answers[0], answers[1], [.. answers.Skip(2)], level, now);
         Print(report);
         if (jsonPath is not null) await report.WriteAsync(jsonPath, cancellationToken);

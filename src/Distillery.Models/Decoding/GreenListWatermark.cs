@@ -88,22 +88,33 @@ public sealed class GreenListWatermark
     /// <summary>
     /// The radioactivity count of Sander et al. 2024 (arXiv 2402.14904): every token that has H tokens before it in its
     /// sequence is scored, each distinct (previous H tokens, token) pair only once (repeats would count one coin many times).
+    /// With <paramref name="minOccurrences"/> above 1, only pairs the sequences hold at least that often are scored: the
+    /// suspect's most practised pairs, where a learned bias shows most. The choice depends on the suspect's text alone, not
+    /// on the key, so under H0 each scored pair is still green with probability γ and the test stays exact.
     /// </summary>
-    public WatermarkScore Score(IEnumerable<IReadOnlyList<int>> sequences)
+    public WatermarkScore Score(IEnumerable<IReadOnlyList<int>> sequences, int minOccurrences = 1)
     {
         ArgumentNullException.ThrowIfNull(sequences);
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        long scored = 0, green = 0, tokens = 0;
+        ArgumentOutOfRangeException.ThrowIfLessThan(minOccurrences, 1);
+        var counts = new Dictionary<string, (int Count, int[] Window)>(StringComparer.Ordinal);
+        long tokens = 0;
         foreach (var sequence in sequences)
         {
             var ids = sequence is int[] array ? array : [.. sequence];
             tokens += ids.Length;
             for (var i = Context; i < ids.Length; i++)
             {
-                if (!seen.Add(string.Join(',', ids[(i - Context)..(i + 1)]))) continue;
-                scored++;
-                if (IsGreen(ids.AsSpan(i - Context, Context), ids[i])) green++;
+                var window = ids[(i - Context)..(i + 1)];
+                var pair = string.Join(',', window);
+                counts[pair] = counts.TryGetValue(pair, out var seen) ? (seen.Count + 1, seen.Window) : (1, window);
             }
+        }
+        long scored = 0, green = 0;
+        foreach (var (count, window) in counts.Values)
+        {
+            if (count < minOccurrences) continue;
+            scored++;
+            if (IsGreen(window.AsSpan(0, Context), window[Context])) green++;
         }
         return new WatermarkScore(tokens, scored, green, Gamma);
     }

@@ -32,14 +32,20 @@ public static class RadioactivityTest
         return tokenizer?.Encode(completion.Text) ?? throw InputException.InField("--tokenizer", "is needed to score a suspect whose answers carry no token ids; give the watermarked teacher's tokenizer");
     }
 
-    /// <summary>Scores the suspect's completions under <paramref name="watermark"/>; a suspect that gave no tokens at all is an input error.</summary>
-    public static ProvenanceReport Evaluate(string suspect, GreenListWatermark watermark, IReadOnlyList<Completion> completions, ITextTokenizer? tokenizer, double alpha, DateTimeOffset now)
+    /// <summary>
+    /// Scores the suspect's completions under <paramref name="watermark"/>, counting only (context, token) pairs the suspect wrote at
+    /// least <paramref name="minRepeats"/> times (<see cref="GreenListWatermark.Score"/>); a suspect that gave no tokens at all is an input error.
+    /// </summary>
+    public static ProvenanceReport Evaluate(string suspect, GreenListWatermark watermark, IReadOnlyList<Completion> completions, ITextTokenizer? tokenizer, double alpha, DateTimeOffset now, int minRepeats = 1)
     {
         ArgumentNullException.ThrowIfNull(watermark);
         ArgumentNullException.ThrowIfNull(completions);
-        var score = watermark.Score(completions.Select(c => IdsOf(c, tokenizer)));
+        var score = watermark.Score(completions.Select(c => IdsOf(c, tokenizer)), minRepeats);
         if (score.Tokens == 0) throw InputException.InField("--suspect", $"{suspect} returned neither text nor logprobs for any of {completions.Count} prompts; there is nothing to score");
-        if (score.Scored == 0) throw InputException.InField("--max-tokens", $"the suspect's answers are too short to score (each needs more than {watermark.Context} tokens); raise --max-tokens");
+        if (score.Scored == 0)
+            throw InputException.InField(minRepeats > 1 ? "--min-repeats" : "--max-tokens", minRepeats > 1
+                ? $"no (context, token) pair occurs {minRepeats} times in the suspect's answers; ask more prompts, raise --max-tokens, or lower --min-repeats"
+                : $"the suspect's answers are too short to score (each needs more than {watermark.Context} tokens); raise --max-tokens");
         var log10P = BinomialTail.LogUpper(score.Scored, score.Green, score.Gamma) / Math.Log(10);
         return new ProvenanceReport
         {
@@ -60,6 +66,7 @@ public static class RadioactivityTest
                 ["gamma"] = score.Gamma,
                 ["green_fraction"] = score.GreenFraction,
                 ["alpha"] = alpha,
+                ["min_repeats"] = minRepeats,
             },
             Scope = Scope,
             Created = now,

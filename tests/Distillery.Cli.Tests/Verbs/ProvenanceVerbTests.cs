@@ -121,6 +121,18 @@ public sealed class ProvenanceVerbTests
     }
 
     [Fact]
+    public async Task A_min_repeats_below_one_is_one_line_and_exit_2_before_any_query()
+    {
+        using var dir = new ScratchFolder("provenance-bad");
+        await using var server = await FakeOpenAiServer.StartAsync();
+        var result = await Distill.RunAsync("provenance", "--suspect", "openai:suspect", "--base-url", server.BaseUrl.ToString(),
+            "--watermark-key-env", ApiKeyVariable.Create("k"), "--tokenizer", SharedTestData.Get(Tok512), "--prompts", await PromptsAsync(dir, 2), "--min-repeats", "0");
+        Assert.Equal(ExitCodes.BadInput, result.ExitCode);
+        Assert.Equal("distill: --min-repeats: must be between 1 and 1000", OneLine(result));
+        Assert.Equal(0, server.Received);
+    }
+
+    [Fact]
     public async Task An_empty_prompt_file_is_one_line_and_exit_2()
     {
         using var dir = new ScratchFolder("provenance-bad");

@@ -127,6 +127,28 @@ public sealed class GreenListWatermarkTests(Stories260K stories)
     }
 
     [Fact]
+    public void Only_pairs_written_at_least_m_times_are_scored_when_asked_and_the_p_values_stay_calibrated()
+    {
+        var key = new GreenListWatermark("key-a", Gamma, context: 1);
+        // (5→9) three times, (9→5) three times across the sequences, (9→7) and (7→1) once each.
+        int[][] text = [[5, 9, 5, 9, 5, 9, 7], [9, 5, 7, 1]];
+        Assert.Equal(5, key.Score(text).Scored); // (5→9), (9→5), (9→7), (5→7), (7→1)
+        var repeated = key.Score(text, minOccurrences: 2);
+        Assert.Equal(11, repeated.Tokens);
+        Assert.Equal(2, repeated.Scored);
+        Assert.Equal((key.IsGreen([5], 9) ? 1 : 0) + (key.IsGreen([9], 5) ? 1 : 0), repeated.Green);
+        Assert.Equal(0, key.Score(text, minOccurrences: 4).Scored);
+
+        // Which pairs are kept depends on the text alone, so under H0 the p-values of 400 keys stay within Binomial(400, 0.05)'s bounds.
+        var plain = Generate(null, 20, seed: 77).Select(r => r.TokenIds).ToList();
+        Assert.True(new GreenListWatermark("calibration-0", Gamma).Score(plain, 2).Scored > 50);
+        var below = Enumerable.Range(0, 400).Count(k => new GreenListWatermark($"calibration-{k}", Gamma).Score(plain, 2).P < 0.05);
+        var upper = Enumerable.Range(0, 401).First(c => BinomialTail.Upper(400, c + 1, 0.05) < 1e-4);
+        var lower = Enumerable.Range(0, 401).Last(c => 1 - BinomialTail.Upper(400, c, 0.05) < 1e-4);
+        Assert.InRange(below, lower, upper);
+    }
+
+    [Fact]
     public void The_key_never_appears_in_its_description()
     {
         var key = new GreenListWatermark("super-secret-key-123", 0.3, 2.5, 2);
