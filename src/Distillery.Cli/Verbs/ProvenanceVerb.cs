@@ -36,7 +36,7 @@ public sealed class ProvenanceVerb(CliContext context) : IVerb
     {
         Description = "Radioactivity test: score only (context, token) pairs the suspect wrote at least this often (1: every distinct pair). "
             + "A student's most practised pairs carry its teacher's bias most (bench/results/provenance.md)",
-        DefaultValueFactory = _ => 2,
+        DefaultValueFactory = _ => RadioactivityTest.DefaultMinRepeats,
     };
     private readonly Option<double> alpha = new("--alpha") { Description = "Significance level of the verdict", DefaultValueFactory = _ => 1e-3 };
     private readonly Option<string?> ledger = new("--ledger") { Description = "Ledger file every query goes through (default: provenance-ledger.db beside --json, else in the current folder)" };

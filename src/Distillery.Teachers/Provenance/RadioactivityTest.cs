@@ -32,11 +32,14 @@ public static class RadioactivityTest
         return tokenizer?.Encode(completion.Text) ?? throw InputException.InField("--tokenizer", "is needed to score a suspect whose answers carry no token ids; give the watermarked teacher's tokenizer");
     }
 
+    /// <summary>How often a (context, token) pair must occur in the suspect's answers to be scored, by default (bench/results/provenance.md: 20/20 fully watermarked students found, against 18/20 scoring every pair).</summary>
+    public const int DefaultMinRepeats = 2;
+
     /// <summary>
     /// Scores the suspect's completions under <paramref name="watermark"/>, counting only (context, token) pairs the suspect wrote at
     /// least <paramref name="minRepeats"/> times (<see cref="GreenListWatermark.Score"/>); a suspect that gave no tokens at all is an input error.
     /// </summary>
-    public static ProvenanceReport Evaluate(string suspect, GreenListWatermark watermark, IReadOnlyList<Completion> completions, ITextTokenizer? tokenizer, double alpha, DateTimeOffset now, int minRepeats = 1)
+    public static ProvenanceReport Evaluate(string suspect, GreenListWatermark watermark, IReadOnlyList<Completion> completions, ITextTokenizer? tokenizer, double alpha, DateTimeOffset now, int minRepeats = DefaultMinRepeats)
     {
         ArgumentNullException.ThrowIfNull(watermark);
         ArgumentNullException.ThrowIfNull(completions);
