@@ -11,13 +11,18 @@ namespace Distillery.Training.CrossTokenizer;
 /// <summary>
 /// The teacher's top-k alternatives at each chunk's first teacher token, moved into the student's vocabulary: each
 /// alternative that <see cref="StudentSpelling"/> maps to a student token counts for that token, alternatives mapping to the
-/// same student token are merged (their probabilities add), and the rest fall into the tail of the tail policy.
+/// same student token are merged (their probabilities add), and the rest fall into the tail of the tail policy. Under
+/// <see cref="AlternativeMatch.Prefix"/> each alternative counts for a group of student tokens instead (<see cref="Groups"/>).
 /// </summary>
-/// <param name="Targets">Sparse targets over the student's first token of each chunk, (B, C, K); padding has logprob −∞.</param>
+/// <param name="Targets">
+/// Sparse targets over the student's first token of each chunk, (B, C, K); padding has logprob −∞. With <see cref="Groups"/>
+/// the ids are group numbers 0..K − 1 within the chunk, not student tokens.
+/// </param>
 /// <param name="HasTarget">Which chunks have at least one matched alternative, (B, C) bool.</param>
 /// <param name="MatchedMass">Σ of the probabilities of matched alternatives over counted chunks.</param>
 /// <param name="TotalMass">Σ of the probabilities of all alternatives over counted chunks.</param>
-public sealed record ChunkStartTargets(SparseTeacherTargets Targets, Tensor HasTarget, double MatchedMass, double TotalMass)
+/// <param name="Groups">Under <see cref="AlternativeMatch.Prefix"/>, which student tokens make up each chunk's groups; otherwise null.</param>
+public sealed record ChunkStartTargets(SparseTeacherTargets Targets, Tensor HasTarget, double MatchedMass, double TotalMass, ChunkStartGroups? Groups = null)
 {
     /// <summary>The share of the teacher's top-k probability mass at counted chunk starts that reached the loss.</summary>
     public double MatchedShare => TotalMass > 0 ? MatchedMass / TotalMass : 0;
@@ -42,6 +47,8 @@ public sealed record ChunkStartTargets(SparseTeacherTargets Targets, Tensor HasT
         var (batch, perRow) = ((int)packed.Rows, (int)packed.ChunksPerRow);
         var counted = packed.Mask.cpu().data<bool>().ToArray();
         var merged = new List<(int Id, double Logprob)>?[batch * perRow];
+        var grouped = spelling.Match == AlternativeMatch.Prefix;
+        var members = new List<(long Slot, long Token, long Group)>();
         double matchedMass = 0, totalMass = 0;
         for (var b = 0; b < batch; b++)
             for (var c = 0; c < rows[b].Count; c++)
@@ -49,18 +56,11 @@ public sealed record ChunkStartTargets(SparseTeacherTargets Targets, Tensor HasT
                 var slot = b * perRow + c;
                 var first = rows[b][c].TeacherStart;
                 if (!counted[slot] || first >= teacherTokens[b].Count) continue;
-                var byStudent = new Dictionary<int, double>();
-                foreach (var alternative in teacherTokens[b][first].TopLogprobs)
-                {
-                    if (!(alternative.Logprob > TokenDistribution.LogFloor)) continue; // padding or an impossible token
-                    var mass = Math.Exp(alternative.Logprob);
-                    totalMass += mass;
-                    var id = spelling.FirstToken(alternative.Bytes);
-                    if (id < 0) continue;
-                    matchedMass += mass;
-                    byStudent[id] = byStudent.TryGetValue(id, out var sum) ? LogAddExp(sum, alternative.Logprob) : alternative.Logprob;
-                }
-                if (byStudent.Count > 0) merged[slot] = [.. byStudent.Select(kv => (kv.Key, kv.Value))];
+                var alternatives = teacherTokens[b][first].TopLogprobs.Where(a => a.Logprob > TokenDistribution.LogFloor).ToList(); // not padding
+                totalMass += alternatives.Sum(a => Math.Exp(a.Logprob));
+                var (slotTargets, mass) = grouped ? Grouped(alternatives, spelling, slot, members) : ByFirstToken(alternatives, spelling);
+                matchedMass += mass;
+                if (slotTargets.Count > 0) merged[slot] = slotTargets;
             }
 
         var k = Math.Max(1, merged.Max(m => m?.Count ?? 0));
@@ -79,7 +79,50 @@ public sealed record ChunkStartTargets(SparseTeacherTargets Targets, Tensor HasT
             }
         }
         var targets = TeacherTargets.TopK(tensor(ids, [batch, perRow, k]), tensor(logprobs, [batch, perRow, k]), tailPolicy);
-        return new ChunkStartTargets(targets, tensor(has, [batch, perRow]), matchedMass, totalMass);
+        var groups = grouped ? ChunkStartGroups.Of(members) : null;
+        return new ChunkStartTargets(targets, tensor(has, [batch, perRow]), matchedMass, totalMass, groups);
+    }
+
+    /// <summary>Each alternative on its first student token; alternatives on the same token merge. Returns the targets and their mass.</summary>
+    private static (List<(int Id, double Logprob)> Targets, double Mass) ByFirstToken(List<TopLogprob> alternatives, StudentSpelling spelling)
+    {
+        var byStudent = new Dictionary<int, double>();
+        double mass = 0;
+        foreach (var alternative in alternatives)
+        {
+            var id = spelling.FirstToken(alternative.Bytes);
+            if (id < 0) continue;
+            mass += Math.Exp(alternative.Logprob);
+            byStudent[id] = byStudent.TryGetValue(id, out var sum) ? LogAddExp(sum, alternative.Logprob) : alternative.Logprob;
+        }
+        return ([.. byStudent.Select(kv => (kv.Key, kv.Value))], mass);
+    }
+
+    /// <summary>
+    /// Each alternative on the group of student tokens that begin with its bytes and with no longer alternative's (longer
+    /// alternatives claim their tokens after shorter ones). Alternatives with the same bytes merge; one left with no token
+    /// falls into the tail. Adds the members of <paramref name="slot"/>'s groups and returns its targets (id = group number).
+    /// </summary>
+    private static (List<(int Id, double Logprob)> Targets, double Mass) Grouped(List<TopLogprob> alternatives, StudentSpelling spelling, int slot, List<(long Slot, long Token, long Group)> members)
+    {
+        var byBytes = new Dictionary<string, (IReadOnlyList<int> Bytes, double Logprob)>(StringComparer.Ordinal);
+        foreach (var alternative in alternatives)
+        {
+            var key = string.Join(",", alternative.Bytes);
+            byBytes[key] = byBytes.TryGetValue(key, out var seen) ? (seen.Bytes, LogAddExp(seen.Logprob, alternative.Logprob)) : (alternative.Bytes, alternative.Logprob);
+        }
+        var ordered = byBytes.Values.OrderBy(a => a.Bytes.Count).ToList();
+        var owner = new Dictionary<int, int>();
+        for (var a = 0; a < ordered.Count; a++)
+            foreach (var id in spelling.Extensions(ordered[a].Bytes)) owner[id] = a;
+        var groupOf = new Dictionary<int, int>(); // alternative → group number, for alternatives that kept a token
+        foreach (var (id, a) in owner.OrderBy(kv => kv.Value))
+        {
+            if (!groupOf.TryGetValue(a, out var group)) groupOf[a] = group = groupOf.Count;
+            members.Add((slot, id, group));
+        }
+        var targets = groupOf.OrderBy(kv => kv.Value).Select(kv => (kv.Value, ordered[kv.Key].Logprob)).ToList();
+        return (targets, targets.Sum(t => Math.Exp(t.Logprob)));
     }
 
     private static double LogAddExp(double a, double b)

@@ -28,6 +28,17 @@ public enum AlternativeMatch
     /// text that follows it. Bytes that are not whole UTF-8 characters never match this way.
     /// </summary>
     FirstToken,
+
+    /// <summary>
+    /// Marginalise over the student's first token: an alternative's probability is put on the group of student tokens
+    /// whose bytes begin with its bytes, less those that begin with a longer alternative's (they form that one's group).
+    /// A teacher alternative " b" is the teacher beginning the continuation with " b"; a student with " bed" and " bus"
+    /// as tokens begins the same continuation with one of them, so the student's probability of that event is the sum
+    /// over them (the first-token marginal of Phan et al. 2024, "Exact byte-level probabilities from tokenized language
+    /// models", arXiv 2410.09303, cut at one student token). Approximate where the student would spell the alternative's
+    /// bytes with a shorter token first; those paths stay in the tail.
+    /// </summary>
+    Prefix,
 }
 
 /// <summary>The student token that a teacher alternative (given by its bytes) starts with, where that is well defined.</summary>
@@ -36,6 +47,8 @@ public sealed class StudentSpelling
     private readonly ITextTokenizer student;
     private readonly Dictionary<string, int> byBytes;
     private readonly HashSet<int> prefixesOfLonger;
+    private readonly string[] sortedKeys;
+    private readonly int[] sortedIds;
     private static readonly UTF8Encoding Strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private StudentSpelling(ITextTokenizer student, AlternativeMatch match)
@@ -43,7 +56,10 @@ public sealed class StudentSpelling
         this.student = student;
         Match = match;
         byBytes = LmExampleBuilder.ByteVocabulary(student);
-        prefixesOfLonger = match == AlternativeMatch.UnambiguousToken ? PrefixesOfLongerTokens(byBytes) : [];
+        sortedKeys = [.. byBytes.Keys];
+        Array.Sort(sortedKeys, StringComparer.Ordinal);
+        sortedIds = Array.ConvertAll(sortedKeys, key => byBytes[key]);
+        prefixesOfLonger = match == AlternativeMatch.UnambiguousToken ? PrefixesOfLongerTokens(sortedKeys, byBytes) : [];
     }
 
     /// <summary>The spelling rules for a student tokenizer.</summary>
@@ -59,13 +75,29 @@ public sealed class StudentSpelling
     /// <summary>The student's vocabulary size.</summary>
     public int VocabSize => student.VocabSize;
 
-    /// <summary>The student's first token for an alternative's bytes, or −1 where it is not well defined.</summary>
+    /// <summary>Whether an alternative reaches the loss: it has a first student token, or under <see cref="AlternativeMatch.Prefix"/> a student token begins with it.</summary>
+    public bool Matches(IReadOnlyList<int> bytes) => Match == AlternativeMatch.Prefix ? !Extensions(bytes).IsEmpty : FirstToken(bytes) >= 0;
+
+    /// <summary>The student tokens whose bytes begin with these bytes (the token spelling them exactly included), in byte order.</summary>
+    public ReadOnlySpan<int> Extensions(IReadOnlyList<int> bytes)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        if (bytes.Count == 0) return [];
+        var key = Convert.ToHexString(Raw(bytes));
+        // Hex keeps byte order, so the keys a prefix begins form one run that starts where the prefix would be inserted.
+        var start = Array.BinarySearch(sortedKeys, key, StringComparer.Ordinal);
+        if (start < 0) start = ~start;
+        var end = start;
+        while (end < sortedKeys.Length && sortedKeys[end].StartsWith(key, StringComparison.Ordinal)) end++;
+        return sortedIds.AsSpan(start, end - start);
+    }
+
+    /// <summary>The student's first token for an alternative's bytes, or −1 where it is not well defined (under <see cref="AlternativeMatch.Prefix"/>, the token spelling them exactly).</summary>
     public int FirstToken(IReadOnlyList<int> bytes)
     {
         ArgumentNullException.ThrowIfNull(bytes);
         if (bytes.Count == 0) return -1;
-        var raw = new byte[bytes.Count];
-        for (var i = 0; i < raw.Length; i++) raw[i] = checked((byte)bytes[i]);
+        var raw = Raw(bytes);
         if (byBytes.TryGetValue(Convert.ToHexString(raw), out var whole))
             return Match == AlternativeMatch.UnambiguousToken && prefixesOfLonger.Contains(whole) ? -1 : whole;
         if (Match != AlternativeMatch.FirstToken) return -1;
@@ -85,13 +117,18 @@ public sealed class StudentSpelling
         return spelled.Count == raw.Length && spelled.ToArray().AsSpan().SequenceEqual(raw) ? ids[0] : -1;
     }
 
-    /// <summary>The tokens whose bytes begin another token's: in byte order a token's extensions follow it directly (hex keeps the order).</summary>
-    private static HashSet<int> PrefixesOfLongerTokens(Dictionary<string, int> byBytes)
+    private static byte[] Raw(IReadOnlyList<int> bytes)
     {
-        var keys = new List<string>(byBytes.Keys);
-        keys.Sort(StringComparer.Ordinal);
+        var raw = new byte[bytes.Count];
+        for (var i = 0; i < raw.Length; i++) raw[i] = checked((byte)bytes[i]);
+        return raw;
+    }
+
+    /// <summary>The tokens whose bytes begin another token's: in byte order a token's extensions follow it directly (hex keeps the order).</summary>
+    private static HashSet<int> PrefixesOfLongerTokens(string[] keys, Dictionary<string, int> byBytes)
+    {
         var result = new HashSet<int>();
-        for (var i = 0; i + 1 < keys.Count; i++)
+        for (var i = 0; i + 1 < keys.Length; i++)
             if (keys[i + 1].Length > keys[i].Length && keys[i + 1].StartsWith(keys[i], StringComparison.Ordinal)) result.Add(byBytes[keys[i]]);
         return result;
     }

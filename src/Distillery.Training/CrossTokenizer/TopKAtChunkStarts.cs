@@ -1,4 +1,5 @@
 using System;
+using Distillery.Models.Probability;
 using Distillery.Training.Losses;
 using static TorchSharp.torch;
 
@@ -12,6 +13,9 @@ public static partial class CrossTokenizerLosses
     /// through <see cref="DistillationLosses.TopKKl"/> with the targets' tail policy. Both tokens predict the text from the
     /// same byte offset (the chunk start is a boundary of both streams). Chunks with no matched alternative do not count.
     /// With identical tokenizers every chunk is one token on each side and this equals <see cref="DistillationLosses.TopKKl"/>.
+    /// Under <see cref="AlternativeMatch.Prefix"/> the targets are groups: the student's distribution is first summed into its
+    /// groups and the tail (<see cref="ChunkStartGroups.LogMass"/>), and the KL is taken over those (renormalise or fold the tail;
+    /// a uniform tail over groups is not defined).
     /// </summary>
     /// <param name="studentLogits">Student logits, (B, Ts, V); position t's logits predict token t.</param>
     /// <param name="chunks">The aligned chunks, packed.</param>
@@ -25,6 +29,12 @@ public static partial class CrossTokenizerLosses
         var device = studentLogits.device;
         var mask = chunks.Mask.to(device).logical_and(targets.HasTarget.to(device));
         var sparse = TeacherTargets.TopK(targets.Targets.Ids.to(device), targets.Targets.Logprobs.to(device), targets.Targets.TailPolicy);
+        if (targets.Groups is { } groups)
+        {
+            if (sparse.TailPolicy == TopKTailPolicy.UniformTail)
+                throw new ArgumentException("a uniform tail is not defined over groups of student tokens; use renormalise or fold-tail-into-bucket", nameof(targets));
+            atStarts = groups.LogMass(TokenDistribution.LogSoftmax(atStarts), sparse.Ids.shape[^1]); // (B, C, K + 1)
+        }
         return DistillationLosses.TopKKl(atStarts, sparse, mask, normalizer);
     }
 }

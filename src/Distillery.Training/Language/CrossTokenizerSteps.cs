@@ -9,6 +9,7 @@ using Distillery.Training.CrossTokenizer;
 using Distillery.Training.Language.Configuration;
 using Distillery.Training.Language.Data;
 using Distillery.Training.Language.Objectives;
+using Distillery.Training.Losses;
 using Distillery.Training.Trainer;
 
 namespace Distillery.Training.Language;
@@ -40,6 +41,8 @@ internal sealed class CrossTokenizerSteps
         if (MethodFor(config, rows, student, teacher) is not { } method) return null;
         if (config.HiddenWeight > 0)
             throw InputException.InField("hidden_weight", "hidden-state matching needs the student to share the teacher's tokenizer; leave it at 0 when distilling across tokenizers");
+        if (method.UsesTopK() && config.ChunkStartMatch == AlternativeMatch.Prefix && config.TailPolicy == TopKTailPolicy.UniformTail)
+            throw InputException.InField("tail_policy", "uniform-tail is not defined over prefix groups of student tokens; use fold-tail-into-bucket or renormalise, or another --chunk-start-match");
         return new CrossTokenizerSteps(method, StudentSpelling.Of(student.Tokenizer, config.ChunkStartMatch));
     }
 
@@ -96,11 +99,13 @@ internal sealed class CrossTokenizerSteps
         var kd = method switch
         {
             CrossTokenizerMethod.Alm => "ALM chunk likelihood matching",
-            CrossTokenizerMethod.TopkChunkStarts => $"top-k KL at chunk starts ({LmTraining.Kebab(config.TailPolicy)})",
-            CrossTokenizerMethod.AlmAndTopk => $"(ALM + top-k KL at chunk starts ({LmTraining.Kebab(config.TailPolicy)}))",
+            CrossTokenizerMethod.TopkChunkStarts => $"top-k KL at chunk starts ({StartTargets(config)})",
+            CrossTokenizerMethod.AlmAndTopk => $"(ALM + top-k KL at chunk starts ({StartTargets(config)}))",
             CrossTokenizerMethod.Uld => "ULD at chunk starts",
             _ => "hybrid (shared-token KL + sorted L1) at chunk starts",
         };
         return $"cross-tokenizer: {alpha:G3}·{kd} + {1 - alpha:G3}·cross-entropy";
     }
+
+    private static string StartTargets(LmTrainingConfig config) => $"{LmTraining.Kebab(config.ChunkStartMatch)}, {LmTraining.Kebab(config.TailPolicy)}";
 }

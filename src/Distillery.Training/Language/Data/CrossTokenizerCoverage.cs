@@ -39,7 +39,7 @@ public sealed record CrossTokenizerCoverage(long Chunks, double OneToOneShare, d
                         if (!(alternative.Logprob > TokenDistribution.LogFloor)) continue;
                         var mass = Math.Exp(alternative.Logprob);
                         totalMass += mass;
-                        if (spelling.FirstToken(alternative.Bytes) < 0) continue;
+                        if (!spelling.Matches(alternative.Bytes)) continue;
                         matchedMass += mass;
                         matched = true;
                     }
