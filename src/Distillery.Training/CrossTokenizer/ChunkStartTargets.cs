@@ -12,7 +12,8 @@ namespace Distillery.Training.CrossTokenizer;
 /// The teacher's top-k alternatives at each chunk's first teacher token, moved into the student's vocabulary: each
 /// alternative that <see cref="StudentSpelling"/> maps to a student token counts for that token, alternatives mapping to the
 /// same student token are merged (their probabilities add), and the rest fall into the tail of the tail policy. Under
-/// <see cref="AlternativeMatch.Prefix"/> each alternative counts for a group of student tokens instead (<see cref="Groups"/>).
+/// <see cref="AlternativeMatch.Prefix"/> each alternative counts for a group of student tokens instead (<see cref="PrefixGroups"/>,
+/// <see cref="Groups"/>).
 /// </summary>
 /// <param name="Targets">
 /// Sparse targets over the student's first token of each chunk, (B, C, K); padding has logprob −∞. With <see cref="Groups"/>
@@ -58,8 +59,19 @@ public sealed record ChunkStartTargets(SparseTeacherTargets Targets, Tensor HasT
                 if (!counted[slot] || first >= teacherTokens[b].Count) continue;
                 var alternatives = teacherTokens[b][first].TopLogprobs.Where(a => a.Logprob > TokenDistribution.LogFloor).ToList(); // not padding
                 totalMass += alternatives.Sum(a => Math.Exp(a.Logprob));
-                var (slotTargets, mass) = grouped ? Grouped(alternatives, spelling, slot, members) : ByFirstToken(alternatives, spelling);
-                matchedMass += mass;
+                List<(int Id, double Logprob)> slotTargets;
+                if (grouped)
+                {
+                    var (groupTargets, groupMembers, mass) = PrefixGroups.Of(alternatives, spelling);
+                    matchedMass += mass;
+                    members.AddRange(groupMembers.Select(m => ((long)slot, (long)m.Token, (long)m.Group)));
+                    slotTargets = groupTargets;
+                }
+                else
+                {
+                    (slotTargets, var mass) = ByFirstToken(alternatives, spelling);
+                    matchedMass += mass;
+                }
                 if (slotTargets.Count > 0) merged[slot] = slotTargets;
             }
 
@@ -96,33 +108,6 @@ public sealed record ChunkStartTargets(SparseTeacherTargets Targets, Tensor HasT
             byStudent[id] = byStudent.TryGetValue(id, out var sum) ? LogAddExp(sum, alternative.Logprob) : alternative.Logprob;
         }
         return ([.. byStudent.Select(kv => (kv.Key, kv.Value))], mass);
-    }
-
-    /// <summary>
-    /// Each alternative on the group of student tokens that begin with its bytes and with no longer alternative's (longer
-    /// alternatives claim their tokens after shorter ones). Alternatives with the same bytes merge; one left with no token
-    /// falls into the tail. Adds the members of <paramref name="slot"/>'s groups and returns its targets (id = group number).
-    /// </summary>
-    private static (List<(int Id, double Logprob)> Targets, double Mass) Grouped(List<TopLogprob> alternatives, StudentSpelling spelling, int slot, List<(long Slot, long Token, long Group)> members)
-    {
-        var byBytes = new Dictionary<string, (IReadOnlyList<int> Bytes, double Logprob)>(StringComparer.Ordinal);
-        foreach (var alternative in alternatives)
-        {
-            var key = string.Join(",", alternative.Bytes);
-            byBytes[key] = byBytes.TryGetValue(key, out var seen) ? (seen.Bytes, LogAddExp(seen.Logprob, alternative.Logprob)) : (alternative.Bytes, alternative.Logprob);
-        }
-        var ordered = byBytes.Values.OrderBy(a => a.Bytes.Count).ToList();
-        var owner = new Dictionary<int, int>();
-        for (var a = 0; a < ordered.Count; a++)
-            foreach (var id in spelling.Extensions(ordered[a].Bytes)) owner[id] = a;
-        var groupOf = new Dictionary<int, int>(); // alternative → group number, for alternatives that kept a token
-        foreach (var (id, a) in owner.OrderBy(kv => kv.Value))
-        {
-            if (!groupOf.TryGetValue(a, out var group)) groupOf[a] = group = groupOf.Count;
-            members.Add((slot, id, group));
-        }
-        var targets = groupOf.OrderBy(kv => kv.Value).Select(kv => (kv.Value, ordered[kv.Key].Logprob)).ToList();
-        return (targets, targets.Sum(t => Math.Exp(t.Logprob)));
     }
 
     private static double LogAddExp(double a, double b)

@@ -71,6 +71,24 @@ public sealed class PrefixGroupsTests
         Assert.Equal(0.2 * Math.Log(0.2 / (2 * u)) + 0.8 * Math.Log(0.8 / (1 - 2 * u)), Loss(logits, targets), 9);
     }
 
+    [Fact]
+    public void AnAlternativeNoStudentTokenBeginsPassesItsMassToTheLongestAlternativeBeginningItThatKeptAToken()
+    {
+        // "bed" begins no student token; "b" (the byte token b and the piece "be") is the longest alternative beginning it.
+        var student = TinyTokenizers.With("be", "bo");
+        var (groups, members, mass) = PrefixGroups.Of([Alt("b", 0.4), Alt("bed", 0.3), Alt("bo", 0.1), Alt("c", 0.1)], StudentSpelling.Of(student, AlternativeMatch.Prefix));
+        Assert.Equal(0.9, mass, 12);
+        var ofBe = members.Single(m => m.Token == TinyTokenizers.Id(student, "be")).Group;
+        Assert.Equal(2, members.Count(m => m.Group == ofBe));                   // byte b and "be"
+        Assert.Equal(0.4 + 0.3, Math.Exp(groups.Single(g => g.Group == ofBe).Logprob), 12);
+
+        var targets = Targets(student, TopKTailPolicy.FoldTailIntoBucket, AlternativeMatch.Prefix, Alt("b", 0.4), Alt("bed", 0.3), Alt("bo", 0.1), Alt("c", 0.1));
+        Assert.Equal(1.0, targets.MatchedShare, 12);
+        var u = 1.0 / student.VocabSize;
+        var expected = 0.7 * Math.Log(0.7 / (2 * u)) + 0.1 * Math.Log(0.1 / u) + 0.1 * Math.Log(0.1 / u) + 0.1 * Math.Log(0.1 / (1 - 4 * u));
+        Assert.Equal(expected, Loss(zeros(1, 1, student.VocabSize, dtype: ScalarType.Float64), targets), 9);
+    }
+
     [Theory]
     [InlineData(TopKTailPolicy.Renormalize)]
     [InlineData(TopKTailPolicy.FoldTailIntoBucket)]
