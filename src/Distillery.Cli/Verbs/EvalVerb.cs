@@ -35,8 +35,6 @@ public sealed class EvalVerb(CliContext context) : IVerb
     private async Task<int> RunAsync(string[] models, string? teacher, string data, string? reportDir, int limit, int samples, ChatTemplateChoice chatTemplate,
         CancellationToken cancellationToken)
     {
-        if (limit < 1) throw InputException.InField("--limit", "must be at least 1");
-        if (samples < 0) throw InputException.InField("--samples", "must not be negative");
         var options = new EvaluateOptions
         {
             Teacher = teacher is null ? null : NamedModel.Parse(teacher),
@@ -46,7 +44,7 @@ public sealed class EvalVerb(CliContext context) : IVerb
             Samples = samples,
             Scoring = new EvalOptions { ChatTemplate = chatTemplate },
             ReportDirectory = reportDir,
-        };
+        }.Validate(); // bad counts fail before the status line starts
         var result = await context.Console.Status().StartAsync("evaluating", async status =>
             await DistilleryPipeline.EvaluateAsync(options, new Progress<PipelineProgress>(p => status.Status(Markup.Escape(p.Message))), cancellationToken));
         Print(context.Console, result.Report);

@@ -47,7 +47,7 @@ public sealed class ExportVerb(CliContext context) : IVerb
             Verify = verify,
             ChatTemplate = chatTemplate,
         };
-        var result = await DistilleryPipeline.ExportAsync(options.Validate(), cancellationToken: cancellationToken);
+        var result = await DistilleryPipeline.ExportAsync(options, cancellationToken: cancellationToken);
         if (result.Format == ExportFormat.Safetensors)
         {
             context.Console.MarkupLine($"Wrote [bold]{Markup.Escape(output)}[/] (config.json, model.safetensors, tokenizer, chat template)");

@@ -130,7 +130,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn())
             .StartAsync(async ctx =>
             {
-                var task = ctx.AddTask($"{ProgressText.ModeName(config.Mode)}: loading", maxValue: config.Steps);
+                var task = ctx.AddTask($"{config.Mode.Name()}: loading", maxValue: config.Steps);
                 bar = new ProgressBar(task);
                 report = await DistilleryPipeline.TrainAsync(new TrainOptions { Config = config }, bar, linked.Token);
                 task.Value = task.MaxValue;

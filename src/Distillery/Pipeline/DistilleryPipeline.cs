@@ -10,6 +10,7 @@ using Distillery.Models.Loading;
 using Distillery.Teachers;
 using Distillery.Teachers.Labeling;
 using Distillery.Training.Language;
+using Distillery.Training.Language.Configuration;
 using Distillery.Training.Trainer;
 using Microsoft.Extensions.Logging;
 using static TorchSharp.torch;
@@ -45,7 +46,7 @@ public static class DistilleryPipeline
         ArgumentNullException.ThrowIfNull(options);
         var log = LoggerFor(options);
         var config = options.Config.Validate();
-        PipelineLog.TrainStarted(log, ProgressText.ModeName(config.Mode), config.Data, config.Out, config.Steps);
+        PipelineLog.TrainStarted(log, config.Mode.Name(), config.Data, config.Out, config.Steps);
         LmTrainingReport report;
         try
         {
@@ -63,9 +64,7 @@ public static class DistilleryPipeline
     public static async Task<EvaluateResult> EvaluateAsync(EvaluateOptions options, IProgress<PipelineProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(options.Models);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.Limit, 1, nameof(options));
-        ArgumentOutOfRangeException.ThrowIfNegative(options.Samples, nameof(options));
+        options.Validate();
         var log = LoggerFor(options);
         PipelineLog.EvaluateStarted(log, options.Models.Count, options.Data);
         var report = await EvaluationRun.RunAsync(options.Teacher, options.Models, options.Data, options.Limit, options.Samples, options.Scoring,

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using Distillery.Core.Errors;
 using Distillery.Evaluation;
 
 namespace Distillery.Pipeline;
@@ -26,4 +27,13 @@ public sealed record EvaluateOptions : PipelineOptions
 
     /// <summary>A folder for report.md, report.html, scores and plots; null writes no report.</summary>
     public string? ReportDirectory { get; init; }
+
+    /// <summary>Throws an <see cref="InputException"/> naming the option where a count is out of range.</summary>
+    public EvaluateOptions Validate()
+    {
+        if (Models is null or { Count: 0 }) throw InputException.InField("--model", "give at least one model to evaluate");
+        if (Limit < 1) throw InputException.InField("--limit", "must be at least 1");
+        if (Samples < 0) throw InputException.InField("--samples", "must not be negative");
+        return this;
+    }
 }

@@ -25,10 +25,7 @@ public static class ProgressText
         var eta = value.Eta is { } e ? e.ToString(e.TotalHours >= 1 ? @"h\:mm\:ss" : @"m\:ss", CultureInfo.InvariantCulture) : "?";
         var evalText = value.EvalLoss is { } ev ? string.Create(CultureInfo.InvariantCulture, $" eval {ev:F4}") : "";
         var message = string.Create(CultureInfo.InvariantCulture,
-            $"{ModeName(mode)} step {value.Step}/{value.MaxSteps} loss {value.Loss:F4}{evalText} {value.PositionsPerSecond:N0} tok/s ETA {eta}");
+            $"{mode.Name()} step {value.Step}/{value.MaxSteps} loss {value.Loss:F4}{evalText} {value.PositionsPerSecond:N0} tok/s ETA {eta}");
         return new PipelineProgress(PipelineStage.Train, message, value.Step, value.MaxSteps);
     }
-
-    /// <summary>A training mode as the command line spells it (<c>sft</c>, <c>topk</c>, …).</summary>
-    public static string ModeName(LmMode mode) => mode.ToString().ToLowerInvariant();
 }
