@@ -19,7 +19,7 @@ namespace Distillery.Server.Tests;
 [Collection(ServedStoriesCollection.Name)]
 public sealed class PackagesTests(ServedStories served)
 {
-    private static readonly string[] Libraries = ["Distillery.Core", "Distillery.Models", "Distillery.Training", "Distillery.Teachers", "Distillery.Server", "Distillery"];
+    private static readonly string[] Libraries = ["Distillery.Core", "Distillery.Models", "Distillery.Training", "Distillery.Teachers", "Distillery.Evaluation", "Distillery.Server", "Distillery"];
 
     [Fact]
     public async Task The_packed_libraries_install_from_a_folder_feed_into_a_fresh_console_project_and_run()

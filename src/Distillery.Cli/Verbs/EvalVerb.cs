@@ -7,6 +7,7 @@ using Distillery.Core.Errors;
 using Distillery.Evaluation;
 using Distillery.Evaluation.Reports;
 using Distillery.Models.Tokenizers;
+using Distillery.Pipeline;
 using Spectre.Console;
 
 namespace Distillery.Cli.Verbs;
@@ -34,17 +35,20 @@ public sealed class EvalVerb(CliContext context) : IVerb
     private async Task<int> RunAsync(string[] models, string? teacher, string data, string? reportDir, int limit, int samples, ChatTemplateChoice chatTemplate,
         CancellationToken cancellationToken)
     {
-        if (limit < 1) throw InputException.InField("--limit", "must be at least 1");
-        if (samples < 0) throw InputException.InField("--samples", "must not be negative");
-        var result = await context.Console.Status().StartAsync("evaluating", async status =>
-            await EvaluationRun.RunAsync(teacher is null ? null : NamedModel.Parse(teacher), models.Select(NamedModel.Parse).ToList(), data, limit, samples,
-                new EvalOptions { ChatTemplate = chatTemplate }, progress: new Progress<string>(s => status.Status(Markup.Escape(s))), cancellationToken: cancellationToken));
-        Print(context.Console, result);
-        if (reportDir is not null)
+        var options = new EvaluateOptions
         {
-            var files = ReportWriter.Write(result, reportDir);
-            context.Console.MarkupLine($"Report: {Markup.Escape(string.Join(", ", files))}");
-        }
+            Teacher = teacher is null ? null : NamedModel.Parse(teacher),
+            Models = models.Select(NamedModel.Parse).ToList(),
+            Data = data,
+            Limit = limit,
+            Samples = samples,
+            Scoring = new EvalOptions { ChatTemplate = chatTemplate },
+            ReportDirectory = reportDir,
+        }.Validate(); // bad counts fail before the status line starts
+        var result = await context.Console.Status().StartAsync("evaluating", async status =>
+            await DistilleryPipeline.EvaluateAsync(options, new Progress<PipelineProgress>(p => status.Status(Markup.Escape(p.Message))), cancellationToken));
+        Print(context.Console, result.Report);
+        if (reportDir is not null) context.Console.MarkupLine($"Report: {Markup.Escape(string.Join(", ", result.ReportFiles))}");
         return ExitCodes.Ok;
     }
 

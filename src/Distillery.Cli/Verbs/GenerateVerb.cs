@@ -10,6 +10,7 @@ using Distillery.Core.Ledger;
 using Distillery.Core.Policy;
 using Distillery.Core.Pricing;
 using Distillery.Core.Specs;
+using Distillery.Pipeline;
 using Distillery.Teachers;
 using Distillery.Teachers.Labeling;
 using Distillery.Teachers.OpenAi;
@@ -94,35 +95,35 @@ public sealed class GenerateVerb(CliContext context) : IVerb
                 throw InputException.InField("--budget-usd", "needs prices: give --price-input and --price-output, or --prices FILE");
         }
         var terms = parse.GetValue(policy) is { } policyPath ? await TermsPolicy.LoadAsync(policyPath, cancellationToken) : TermsPolicy.AllowAll;
-        var statistics = new TeacherStatistics();
-        var settings = new TeacherSettings
+        var options = new GenerateOptions
         {
-            BaseUrl = parse.GetValue(baseUrl),
-            EndpointsFile = parse.GetValue(endpoints),
-            ApiKeyVariable = parse.GetValue(apiKeyEnv)!,
-            Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
-            Retry = new RetryOptions { MaxRetries = parse.GetValue(maxRetries) },
-            RequestsPerMinute = parse.GetValue(rpm),
-            TokensPerMinute = parse.GetValue(tpm),
-            Statistics = statistics,
-            ChatTemplate = await chatTemplate.ResolveAsync(parse, cancellationToken),
+            TeacherSpec = spec.ToString(),
+            TeacherSettings = new TeacherSettings
+            {
+                BaseUrl = parse.GetValue(baseUrl),
+                EndpointsFile = parse.GetValue(endpoints),
+                ApiKeyVariable = parse.GetValue(apiKeyEnv)!,
+                Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
+                Retry = new RetryOptions { MaxRetries = parse.GetValue(maxRetries) },
+                RequestsPerMinute = parse.GetValue(rpm),
+                TokensPerMinute = parse.GetValue(tpm),
+                ChatTemplate = await chatTemplate.ResolveAsync(parse, cancellationToken),
+            },
+            Labeling = new LabelingOptions
+            {
+                PromptsPath = parse.GetValue(prompts)!,
+                OutputDirectory = parse.GetValue(output)!,
+                LedgerPath = parse.GetValue(ledger),
+                ClaimLease = TimeSpan.FromSeconds(parse.GetValue(claimLease)),
+                Sampling = sampling,
+                Samples = parse.GetValue(samples),
+                SystemPrompt = parse.GetValue(system),
+                Concurrency = parse.GetValue(concurrency),
+                Price = price,
+                BudgetUsd = budgetUsd,
+                Policy = terms,
+            },
         };
-        var options = new LabelingOptions
-        {
-            PromptsPath = parse.GetValue(prompts)!,
-            OutputDirectory = parse.GetValue(output)!,
-            LedgerPath = parse.GetValue(ledger),
-            ClaimLease = TimeSpan.FromSeconds(parse.GetValue(claimLease)),
-            Sampling = sampling,
-            Samples = parse.GetValue(samples),
-            SystemPrompt = parse.GetValue(system),
-            Concurrency = parse.GetValue(concurrency),
-            Price = price,
-            BudgetUsd = budgetUsd,
-            Policy = terms,
-            Statistics = statistics,
-        };
-        var runner = new LabelingRunner(await TeacherFactory.CreateAsync(spec.ToString(), settings, cancellationToken), options);
 
         LabelingSummary summary = null!;
         await context.Console.Progress()
@@ -131,7 +132,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
             .StartAsync(async progress =>
             {
                 var task = progress.AddTask("rows", maxValue: 1);
-                summary = await runner.RunAsync(new ProgressReporter(task), cancellationToken);
+                summary = (await DistilleryPipeline.GenerateAsync(options, new ProgressReporter(task), cancellationToken)).Summary;
             });
         PrintSummary(summary);
         if (summary.Failed > 0)
@@ -185,19 +186,17 @@ public sealed class GenerateVerb(CliContext context) : IVerb
         return value;
     }
 
-    private sealed class ProgressReporter(ProgressTask task) : IProgress<LabelingProgress>
+    private sealed class ProgressReporter(ProgressTask task) : IProgress<PipelineProgress>
     {
         private readonly Lock gate = new();
 
-        public void Report(LabelingProgress value)
+        public void Report(PipelineProgress value)
         {
             lock (gate)
             {
-                task.MaxValue = Math.Max(1, value.RowsTotal);
-                task.Value = value.RowsDone;
-                var rate = value.Elapsed.TotalSeconds > 0 ? value.CompletionTokens / value.Elapsed.TotalSeconds : 0;
-                var failed = value.Failed > 0 ? $" · [red]{value.Failed} failed[/]" : "";
-                task.Description = $"rows {value.RowsDone}/{value.RowsTotal} · {rate:F0} tok/s · ${value.CostUsd:F4}{failed}";
+                task.MaxValue = Math.Max(1, value.Total);
+                task.Value = value.Completed;
+                task.Description = Markup.Escape(value.Message);
             }
         }
     }

@@ -8,14 +8,13 @@ using System.Text.Json.Nodes;
 using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
-using Distillery.Evaluation.Reports;
 using Distillery.Models.Tokenizers;
+using Distillery.Pipeline;
 using Distillery.Training.CrossTokenizer;
 using Distillery.Training.Language;
 using Distillery.Training.Language.Configuration;
 using Distillery.Training.Language.Objectives;
 using Distillery.Training.Losses;
-using Distillery.Training.Trainer;
 using Spectre.Console;
 
 namespace Distillery.Cli.Verbs;
@@ -126,23 +125,16 @@ public sealed class TrainVerb(CliContext context) : IVerb
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.Cancellation);
         LmTrainingReport? report = null;
         ProgressBar? bar = null;
-        try
-        {
-            await context.Console.Progress()
-                .AutoClear(false)
-                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn())
-                .StartAsync(async ctx =>
-                {
-                    var task = ctx.AddTask($"{Name(config.Mode)}: loading", maxValue: config.Steps);
-                    bar = new ProgressBar(task, Name(config.Mode));
-                    report = await LmTraining.RunAsync(config, bar, linked.Token);
-                    task.Value = task.MaxValue;
-                });
-        }
-        finally
-        {
-            LossCurvePlot.WriteForRun(config.Out); // also after Ctrl-C: the curves so far
-        }
+        await context.Console.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn())
+            .StartAsync(async ctx =>
+            {
+                var task = ctx.AddTask($"{config.Mode.Name()}: loading", maxValue: config.Steps);
+                bar = new ProgressBar(task);
+                report = await DistilleryPipeline.TrainAsync(new TrainOptions { Config = config }, bar, linked.Token);
+                task.Value = task.MaxValue;
+            });
         var r = report!;
         // A non-interactive console (a log, CI) shows no live bar: print its last state once.
         if (!context.Console.Profile.Capabilities.Interactive && bar?.Last is { } last) context.Console.WriteLine(last);
@@ -160,8 +152,6 @@ public sealed class TrainVerb(CliContext context) : IVerb
         return ExitCodes.Ok;
     }
 
-    private static string Name(LmMode mode) => mode.ToString().ToLowerInvariant();
-
     private static T ParseEnum<T>(string flag, string text) where T : struct, Enum
     {
         try
@@ -176,18 +166,15 @@ public sealed class TrainVerb(CliContext context) : IVerb
     }
 
     /// <summary>Updates the bar synchronously on the trainer's thread (Spectre's progress is thread-safe).</summary>
-    private sealed class ProgressBar(ProgressTask task, string mode) : IProgress<TrainingProgress>
+    private sealed class ProgressBar(ProgressTask task) : IProgress<PipelineProgress>
     {
         public string? Last { get; private set; }
 
-        public void Report(TrainingProgress value)
+        public void Report(PipelineProgress value)
         {
-            task.Value = value.Step;
-            var eta = value.Eta is { } e ? e.ToString(e.TotalHours >= 1 ? @"h\:mm\:ss" : @"m\:ss", CultureInfo.InvariantCulture) : "?";
-            var evalText = value.EvalLoss is { } ev ? $" eval {ev:F4}" : "";
-            Last = string.Create(CultureInfo.InvariantCulture,
-                $"{mode} step {value.Step}/{value.MaxSteps} loss {value.Loss:F4}{evalText} {value.PositionsPerSecond:N0} tok/s ETA {eta}");
-            task.Description = Last;
+            task.Value = value.Completed;
+            Last = value.Message;
+            task.Description = Markup.Escape(Last);
         }
     }
 }

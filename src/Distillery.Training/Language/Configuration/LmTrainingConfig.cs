@@ -191,7 +191,7 @@ public sealed record LmTrainingConfig
         if (string.IsNullOrWhiteSpace(Data)) throw InputException.InField("--data", "is required: the dataset folder to train on");
         if (string.IsNullOrWhiteSpace(Out)) throw InputException.InField("--out", "is required: the folder for checkpoints and the trained student");
         if (Mode is LmMode.Whitebox or LmMode.Onpolicy && string.IsNullOrWhiteSpace(Teacher))
-            throw InputException.InField("--teacher", $"mode {Mode.ToString().ToLowerInvariant()} needs a local teacher (e.g. llama2c:PATH or checkpoint:DIR); or use --mode sft");
+            throw InputException.InField("--teacher", $"mode {Mode.Name()} needs a local teacher (e.g. llama2c:PATH or checkpoint:DIR); or use --mode sft");
         if (Student is not null && StudentConfig is not null) throw InputException.InField("--student-config", "give either --student (an existing model) or --student-config (a new one), not both");
         if (Steps < 1) throw InputException.InField("--steps", "must be at least 1");
         if (BatchSize < 1) throw InputException.InField("--batch-size", "must be at least 1");
@@ -208,7 +208,7 @@ public sealed record LmTrainingConfig
         if (CrossTokenizer is { } method)
         {
             if (Mode is LmMode.Sft or LmMode.Onpolicy)
-                throw InputException.InField("--cross-tokenizer", $"applies to --mode topk and whitebox, not {Mode.ToString().ToLowerInvariant()}");
+                throw InputException.InField("--cross-tokenizer", $"applies to --mode topk and whitebox, not {Mode.Name()}");
             if (Mode == LmMode.Topk && method.NeedsFullLogits())
                 throw InputException.InField("--cross-tokenizer", "uld and hybrid need a local teacher's full logits: use --mode whitebox, or alm | topk-chunk-starts | alm-and-topk with --mode topk");
             if (Mode == LmMode.Whitebox && !method.NeedsFullLogits())
@@ -222,7 +222,7 @@ public sealed record LmTrainingConfig
         if (TeacherSamples is < 0 or > Core.Chat.SamplingParameters.MaxSampledLogprobs)
             throw InputException.InField("--teacher-samples", $"must lie between 0 (off) and {Core.Chat.SamplingParameters.MaxSampledLogprobs}");
         if (TeacherSamples > 0 && Mode is not (LmMode.Topk or LmMode.Whitebox))
-            throw InputException.InField("--teacher-samples", $"applies to --mode topk (stored samples) and whitebox (drawn from the teacher), not {Mode.ToString().ToLowerInvariant()}");
+            throw InputException.InField("--teacher-samples", $"applies to --mode topk (stored samples) and whitebox (drawn from the teacher), not {Mode.Name()}");
         if (TeacherSamples > 0 && CrossTokenizer is not null) throw InputException.InField("--teacher-samples", "needs a shared tokenizer; leave it at 0 with --cross-tokenizer");
         if (TeacherSamples > 0 && Mode == LmMode.Whitebox && (Temperature != 1.0 || ResolvedDivergence != TokenDivergence.ForwardKl))
             throw InputException.InField("--teacher-samples", "estimates forward KL at temperature 1; leave --temperature at 1 and --divergence at forward-kl");
