@@ -8,7 +8,7 @@
 # and by top-k KD, an SPM-1024 student (tests/data/tokenizers/spm-bpe-1024) by SFT and by each cross-tokenizer method.
 # `distill eval` scores them on held-out openings: bits per byte, and top-1 agreement with the local teacher.
 #   usage: bench/cross-tokenizer/run.sh [WORK_DIR]      (default: a temporary folder)
-#   settings (environment): SEEDS="1 2 3" STEPS=300 SAMPLES=2 MAX_TOKENS=160 HELDOUT_SAMPLES=2 EVAL_LIMIT=80 LR=0.004 PORT=8391 JOBS=2
+#   settings (environment): SEEDS="1 2 3" STEPS=600 SAMPLES=3 MAX_TOKENS=160 HELDOUT_SAMPLES=2 EVAL_LIMIT=80 LR=0.004 PORT=8391 JOBS=2
 #   STAGES="data quality coverage speed" runs only some stages (each reuses the work folder's earlier output).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,8 +18,8 @@ work=${1:-$(mktemp -d)}
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 SEEDS=${SEEDS:-"1 2 3"}
-STEPS=${STEPS:-300}
-SAMPLES=${SAMPLES:-2}
+STEPS=${STEPS:-600}
+SAMPLES=${SAMPLES:-3}
 MAX_TOKENS=${MAX_TOKENS:-160}
 HELDOUT_SAMPLES=${HELDOUT_SAMPLES:-2}
 EVAL_LIMIT=${EVAL_LIMIT:-80}
@@ -69,14 +69,16 @@ if has data; then
   kill $server; wait $server 2>/dev/null || true; trap - EXIT
 fi
 
-# label|tokenizer|mode|method
+# label|tokenizer|mode|method|chunk-start match
 rows=(
-  "tok512 SFT|tok512|sft|"
-  "tok512 top-k KD|tok512|topk|"
-  "SPM-1024 SFT|spm1024|sft|"
-  "SPM-1024 alm|spm1024|topk|alm"
-  "SPM-1024 topk-chunk-starts|spm1024|topk|topk-chunk-starts"
-  "SPM-1024 alm-and-topk|spm1024|topk|alm-and-topk"
+  "tok512 SFT|tok512|sft||"
+  "tok512 top-k KD|tok512|topk||"
+  "SPM-1024 SFT|spm1024|sft||"
+  "SPM-1024 alm|spm1024|topk|alm|"
+  "SPM-1024 topk-chunk-starts, prefix|spm1024|topk|topk-chunk-starts|prefix"
+  "SPM-1024 alm-and-topk, prefix|spm1024|topk|alm-and-topk|prefix"
+  "SPM-1024 topk-chunk-starts, unambiguous-token|spm1024|topk|topk-chunk-starts|unambiguous-token"
+  "SPM-1024 alm-and-topk, unambiguous-token|spm1024|topk|alm-and-topk|unambiguous-token"
 )
 slug() { echo "$1" | tr 'A-Z ' 'a-z-' | tr -cd 'a-z0-9-'; }
 
@@ -84,11 +86,11 @@ if has quality; then
   # One libtorch thread per run and JOBS runs at once: these students are tiny, so one thread each uses the cores best.
   export OMP_NUM_THREADS=1
   train_one() {
-    local label=$1 tok=$2 mode=$3 method=$4 seed=$5
+    local label=$1 tok=$2 mode=$3 method=$4 match=$5 seed=$6
     local out="$work/students/$(slug "$label")-s$seed"
     [[ -f "$out/.done" ]] && return 0
     local tokenizer=$tok512; [[ $tok == spm1024 ]] && tokenizer=$spm
-    local extra=(); [[ -n $method ]] && extra=(--cross-tokenizer "$method")
+    local extra=(); [[ -n $method ]] && extra=(--cross-tokenizer "$method"); [[ -n $match ]] && extra+=(--chunk-start-match "$match")
     log "train $label, seed $seed"
     rm -rf "$out"; mkdir -p "$work/students"
     distill train --data "$work/data/train" --out "$out" --mode "$mode" --student-config "$work/student-$tok.json" --tokenizer "$tokenizer" \
@@ -97,9 +99,9 @@ if has quality; then
   }
   for seed in $SEEDS; do
     for row in "${rows[@]}"; do
-      IFS='|' read -r label tok mode method <<<"$row"
+      IFS='|' read -r label tok mode method match <<<"$row"
       while (( $(jobs -rp | wc -l) >= JOBS )); do wait -n || true; done
-      train_one "$label" "$tok" "$mode" "$method" "$seed" &
+      train_one "$label" "$tok" "$mode" "$method" "$match" "$seed" &
     done
   done
   wait
@@ -169,9 +171,9 @@ with open(f"{work}/figures.md", "w") as out:
     same, same_sd = gain("tok512 SFT", "tok512 top-k KD")
     out.write(f"Same-tokenizer gain (tok512 SFT − top-k KD, per seed): {same:.4f} ± {same_sd:.4f} bits per byte\n\n")
     out.write("| cross-tokenizer method | gain over SPM-1024 SFT, bits per byte (per seed, mean ± sd) | share of the same-tokenizer gain |\n| --- | ---: | ---: |\n")
-    for m in ("alm", "topk-chunk-starts", "alm-and-topk"):
-        g, sd = gain("SPM-1024 SFT", f"SPM-1024 {m}")
-        out.write(f"| {m} | {g:.4f} ± {sd:.4f} | {100 * g / same:.0f}% |\n")
+    for label in (l for l in bpb if l.startswith("SPM-1024 ") and l != "SPM-1024 SFT"):
+        g, sd = gain("SPM-1024 SFT", label)
+        out.write(f"| {label[len('SPM-1024 '):]} | {g:.4f} ± {sd:.4f} | {100 * g / same:.0f}% |\n")
     out.write("Stored top-k alternatives on one student token that begins a longer student token: " + open(f"{work}/prefixes.txt").read() + "\n")
     out.write("\n" + open(f"{work}/coverage.md").read() + "\n")
     speed = dict(kv.split("=") for kv in open(f"{work}/speed.txt").read().split())
