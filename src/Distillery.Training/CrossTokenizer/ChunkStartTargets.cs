@@ -57,21 +57,11 @@ public sealed record ChunkStartTargets(SparseTeacherTargets Targets, Tensor HasT
                 var slot = b * perRow + c;
                 var first = rows[b][c].TeacherStart;
                 if (!counted[slot] || first >= teacherTokens[b].Count) continue;
-                var alternatives = teacherTokens[b][first].TopLogprobs.Where(a => a.Logprob > TokenDistribution.LogFloor).ToList(); // not padding
+                var alternatives = Listed(teacherTokens[b][first]);
                 totalMass += alternatives.Sum(a => Math.Exp(a.Logprob));
-                List<(int Id, double Logprob)> slotTargets;
-                if (grouped)
-                {
-                    var (groupTargets, groupMembers, mass) = PrefixGroups.Of(alternatives, spelling);
-                    matchedMass += mass;
-                    members.AddRange(groupMembers.Select(m => ((long)slot, (long)m.Token, (long)m.Group)));
-                    slotTargets = groupTargets;
-                }
-                else
-                {
-                    (slotTargets, var mass) = ByFirstToken(alternatives, spelling);
-                    matchedMass += mass;
-                }
+                var (slotTargets, slotMembers, mass) = AtOneStart(alternatives, spelling);
+                matchedMass += mass;
+                members.AddRange(slotMembers.Select(m => ((long)slot, (long)m.Token, (long)m.Group)));
                 if (slotTargets.Count > 0) merged[slot] = slotTargets;
             }
 
@@ -95,8 +85,28 @@ public sealed record ChunkStartTargets(SparseTeacherTargets Targets, Tensor HasT
         return new ChunkStartTargets(targets, tensor(has, [batch, perRow]), matchedMass, totalMass, groups);
     }
 
+    /// <summary>A token's stored alternatives that are not padding (or impossible).</summary>
+    public static List<TopLogprob> Listed(TokenLogprob token)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        return [.. token.TopLogprobs.Where(a => a.Logprob > TokenDistribution.LogFloor)];
+    }
+
+    /// <summary>
+    /// One chunk start's targets as the spelling rules place them: (student token or, under <see cref="AlternativeMatch.Prefix"/>,
+    /// group number, logprob), the groups' (token, group) members (none otherwise), and the teacher mass placed.
+    /// </summary>
+    public static (List<(int Id, double Logprob)> Targets, List<(int Token, int Group)> Members, double Mass) AtOneStart(IReadOnlyList<TopLogprob> alternatives, StudentSpelling spelling)
+    {
+        ArgumentNullException.ThrowIfNull(alternatives);
+        ArgumentNullException.ThrowIfNull(spelling);
+        if (spelling.Match == AlternativeMatch.Prefix) return PrefixGroups.Of(alternatives, spelling);
+        var (targets, mass) = ByFirstToken(alternatives, spelling);
+        return (targets, [], mass);
+    }
+
     /// <summary>Each alternative on its first student token; alternatives on the same token merge. Returns the targets and their mass.</summary>
-    private static (List<(int Id, double Logprob)> Targets, double Mass) ByFirstToken(List<TopLogprob> alternatives, StudentSpelling spelling)
+    private static (List<(int Id, double Logprob)> Targets, double Mass) ByFirstToken(IReadOnlyList<TopLogprob> alternatives, StudentSpelling spelling)
     {
         var byStudent = new Dictionary<int, double>();
         double mass = 0;

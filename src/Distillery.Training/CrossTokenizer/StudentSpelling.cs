@@ -75,9 +75,6 @@ public sealed class StudentSpelling
     /// <summary>The student's vocabulary size.</summary>
     public int VocabSize => student.VocabSize;
 
-    /// <summary>Whether an alternative reaches the loss: it has a first student token, or under <see cref="AlternativeMatch.Prefix"/> a student token begins with it.</summary>
-    public bool Matches(IReadOnlyList<int> bytes) => Match == AlternativeMatch.Prefix ? !Extensions(bytes).IsEmpty : FirstToken(bytes) >= 0;
-
     /// <summary>The student tokens whose bytes begin with these bytes (the token spelling them exactly included), in byte order.</summary>
     public ReadOnlySpan<int> Extensions(IReadOnlyList<int> bytes)
     {

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using Distillery.Models.Probability;
 using Distillery.Training.CrossTokenizer;
 
 namespace Distillery.Training.Language.Data;
@@ -34,15 +33,13 @@ public sealed record CrossTokenizerCoverage(long Chunks, double OneToOneShare, d
             {
                 var matched = false;
                 if (row.TeacherTokens is { } tokens && chunk.TeacherStart < tokens.Count)
-                    foreach (var alternative in tokens[chunk.TeacherStart].TopLogprobs)
-                    {
-                        if (!(alternative.Logprob > TokenDistribution.LogFloor)) continue;
-                        var mass = Math.Exp(alternative.Logprob);
-                        totalMass += mass;
-                        if (!spelling.Matches(alternative.Bytes)) continue;
-                        matchedMass += mass;
-                        matched = true;
-                    }
+                {
+                    var alternatives = ChunkStartTargets.Listed(tokens[chunk.TeacherStart]);
+                    totalMass += alternatives.Sum(a => Math.Exp(a.Logprob));
+                    var (targets, _, mass) = ChunkStartTargets.AtOneStart(alternatives, spelling);
+                    matchedMass += mass;
+                    matched = targets.Count > 0;
+                }
                 reached += method.UsesAlm() ? chunk.TeacherEnd - chunk.TeacherStart
                     : method.UsesTopK() ? (matched ? 1 : 0)
                     : 1;
