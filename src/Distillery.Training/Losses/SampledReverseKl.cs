@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using Distillery.Models.Probability;
 using static TorchSharp.torch;
 
@@ -27,8 +28,31 @@ public static partial class DistillationLosses
         LossMath.CheckSameShape(studentLogits, teacherLogits);
         // Masked positions may hold any id (padding): clamp them into range; where() discards them afterwards.
         var ids = targets.clamp(0, studentLogits.shape[^1] - 1).unsqueeze(-1);
-        var logQ = TokenDistribution.LogSoftmax(studentLogits).gather(-1, ids).squeeze(-1);
         var logP = TokenDistribution.LogSoftmax(teacherLogits.detach()).gather(-1, ids).squeeze(-1);
+        return SampledReverseKlFromTeacherLogprobs(studentLogits, logP, targets, mask, normalizer);
+    }
+
+    /// <summary>
+    /// <see cref="SampledReverseKl"/> from the teacher's log-probability of each sampled token alone, which is all a teacher
+    /// behind an API returns: the same loss, −Σ_masked Aₜ · log q(yₜ) / <paramref name="normalizer"/> with Aₜ = log p(yₜ) − log q(yₜ) held fixed.
+    /// </summary>
+    /// <param name="studentLogits">Student logits, (…, V); row t scores <paramref name="targets"/> at t.</param>
+    /// <param name="teacherTokenLogprobs">log p(yₜ), the teacher's log-probability of each sampled token, (…); any finite value where masked (NaN would reach the gradient).</param>
+    /// <param name="targets">The sampled ids, (…), int64.</param>
+    /// <param name="mask">Which positions count, (…).</param>
+    /// <param name="normalizer">Number of unmasked positions across the whole accumulated batch.</param>
+    public static Tensor SampledReverseKlFromTeacherLogprobs(Tensor studentLogits, Tensor teacherTokenLogprobs, Tensor targets, Tensor mask, double normalizer)
+    {
+        ArgumentNullException.ThrowIfNull(studentLogits);
+        ArgumentNullException.ThrowIfNull(teacherTokenLogprobs);
+        ArgumentNullException.ThrowIfNull(targets);
+        ArgumentNullException.ThrowIfNull(mask);
+        if (!teacherTokenLogprobs.shape.SequenceEqual(targets.shape))
+            throw new ArgumentException($"the teacher's token logprobs have shape [{string.Join(", ", teacherTokenLogprobs.shape)}], the targets [{string.Join(", ", targets.shape)}]", nameof(teacherTokenLogprobs));
+        var ids = targets.clamp(0, studentLogits.shape[^1] - 1).unsqueeze(-1);
+        var logQ = TokenDistribution.LogSoftmax(studentLogits).gather(-1, ids).squeeze(-1);
+        // −∞ (a token the teacher rules out) is floored so the advantage stays finite; masked positions are discarded by the mean.
+        var logP = teacherTokenLogprobs.detach().to_type(logQ.dtype).clamp_min(TokenDistribution.LogFloor);
         var advantage = (logP - logQ).detach();
         return LossMath.MaskedMean(-advantage * logQ, mask, normalizer);
     }
