@@ -25,7 +25,7 @@ public static class ApiTeacherProbe
         var score = await scorer(text, cancellationToken).ConfigureAwait(false);
         try
         {
-            SampledTokenMatch.TeacherLogprobs(tokenizer, example.Ids, example.PromptLength, text, spelled, score);
+            SampledTokenMatch.CheckOneToOne(tokenizer, example.Ids, example.PromptLength, text, spelled, score);
         }
         catch (DistilleryException e)
         {
