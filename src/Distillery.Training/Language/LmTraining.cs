@@ -47,7 +47,7 @@ public static class LmTraining
     /// behind an API (<c>openai:MODEL</c>); it is asked once before training whether it scores text as the student tokenises it.
     /// Cancellation saves a resume state and throws <see cref="OperationCanceledException"/>.
     /// </summary>
-    public static async Task<LmTrainingReport> RunAsync(LmTrainingConfig config, TeacherTextScorer? apiTeacher, IProgress<TrainingProgress>? progress = null,
+    public static async Task<LmTrainingReport> RunAsync(LmTrainingConfig config, ApiScoringTeacher? apiTeacher, IProgress<TrainingProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -62,12 +62,12 @@ public static class LmTraining
         var cross = CrossTokenizerSteps.For(config, rows, student, teacher);
         if (config.Mode == LmMode.Onpolicy && teacher is not null) CheckSharedVocabulary(student, teacher);
         var data = PrepareData(config, rows, student, teacher, cross);
-        if (apiTeacher is not null) await ApiTeacherProbe.CheckAsync(config.Teacher!, apiTeacher, student.Tokenizer, data.Train[0], cancellationToken);
+        if (apiTeacher is not null) await ApiTeacherProbe.CheckAsync(config.Teacher!, apiTeacher.Score, student.Tokenizer, data.Train[0], cancellationToken);
 
         manual_seed(config.Seed);
         var model = CreateDistillationStudent(config, student, teacher);
-        var objective = cross?.CreateObjective(config, student, teacher)
-                        ?? CreateObjective(config, model, teacher, apiTeacher, student.Tokenizer, data.SeqLen, cancellationToken);
+        var apiScorer = apiTeacher is null ? null : new ApiSampleScorer(model, student.Tokenizer, apiTeacher.Score, cancellationToken);
+        var objective = cross?.CreateObjective(config, student, teacher) ?? CreateObjective(config, model, teacher, apiScorer, student.Tokenizer, data.SeqLen);
         if (resumeConfig is null) await WriteRunFilesAsync(config, student, cancellationToken);
         var trainer = new Trainer<LmBatch>(model, objective, data.TrainBatches, data.EvalBatches, TrainerOptionsFor(config, hasEval: data.EvalBatches is not null));
         var result = await trainer.RunAsync(progress, cancellationToken);
@@ -76,6 +76,11 @@ public static class LmTraining
         var tokens = TokensPerTeacher(data.TrainBatches, (long)result.Steps * config.GradAccum);
         var lineage = await LineageAsync(config, manifest, rows, teacher, student, result, tokens, data, evalCe, evalKl, cancellationToken);
         if (cross is not null) lineage = cross.Record(lineage, config, data.Train, teacher);
+        if (apiTeacher is not null && apiScorer is not null)
+            lineage = lineage with
+            {
+                OnPolicyScoring = new LineageOnPolicyScoring(config.Teacher!, apiTeacher.Endpoint, apiTeacher.Ledger, apiScorer.ScoredSequences, apiScorer.OneToOneTokens, apiScorer.ChunkedTokens),
+            };
         student.InvalidateInferenceWeights();
         await student.SaveAsync(config.Out, lineage, cancellationToken);
         return new LmTrainingReport(result, config.Out, student.Model.ParameterCount, data.Train.Count, data.Eval.Count, tokens, evalCe, evalKl, lineage);
@@ -241,8 +246,8 @@ public static class LmTraining
             throw InputException.InField("--teacher", $"on-policy distillation needs the student to share the teacher's tokenizer, but {student.Tokenizer.Name} (vocab {student.Config.VocabSize}) differs from {teacher.Tokenizer.Name} (vocab {teacher.Config.VocabSize}); use --mode whitebox (which distils across tokenizers) or --mode sft");
     }
 
-    private static ITrainingObjective<LmBatch> CreateObjective(LmTrainingConfig config, DistillationStudent model, ModelBundle? teacher, TeacherTextScorer? apiTeacher,
-        ITextTokenizer tokenizer, int seqLen, CancellationToken cancellationToken)
+    private static ITrainingObjective<LmBatch> CreateObjective(LmTrainingConfig config, DistillationStudent model, ModelBundle? teacher, ApiSampleScorer? apiScorer,
+        ITextTokenizer tokenizer, int seqLen)
     {
         switch (config.Mode)
         {
@@ -250,10 +255,9 @@ public static class LmTraining
                 return new SftObjective(model.Student);
             case LmMode.Topk:
                 return new TopKObjective(model.Student, config.TailPolicy, config.ResolvedAlpha, fromSamples: config.TeacherSamples > 0);
-            case LmMode.Onpolicy when apiTeacher is not null:
+            case LmMode.Onpolicy when apiScorer is not null:
                 // On the dataset's text the API teacher's stored top-k logprobs stand in for its forward pass.
-                return new OnPolicyObjective(model, new TopKObjective(model.Student, config.TailPolicy, config.ResolvedAlpha),
-                    new ApiSampleScorer(model, tokenizer, apiTeacher, cancellationToken), Sampling(config, tokenizer, seqLen));
+                return new OnPolicyObjective(model, new TopKObjective(model.Student, config.TailPolicy, config.ResolvedAlpha), apiScorer, Sampling(config, tokenizer, seqLen));
             case LmMode.Whitebox:
             case LmMode.Onpolicy:
             {

@@ -26,12 +26,16 @@ internal sealed class ApiTeacherScoring : IAsyncDisposable
     private readonly LedgerTeacher teacher;
     private readonly IDisposable? inner;
 
-    private ApiTeacherScoring(TeacherLedger ledger, LedgerTeacher teacher, IDisposable? inner)
+    private ApiTeacherScoring(TeacherLedger ledger, LedgerTeacher teacher, IDisposable? inner, string ledgerLocation)
     {
         this.ledger = ledger;
         this.teacher = teacher;
         this.inner = inner;
+        Teacher = new ApiScoringTeacher(ScoreAsync, teacher.Identity.Endpoint, ledgerLocation);
     }
+
+    /// <summary>The teacher as the training run takes it.</summary>
+    public ApiScoringTeacher Teacher { get; }
 
     /// <summary>Opens the ledger (<paramref name="options"/>' path, else <c>ledger.db</c> in the student's output folder) and the teacher behind it.</summary>
     public static async Task<ApiTeacherScoring> OpenAsync(TrainOptions options, CancellationToken cancellationToken)
@@ -45,14 +49,15 @@ internal sealed class ApiTeacherScoring : IAsyncDisposable
             path = Path.Combine(config.Out, DatasetFolder.LedgerFile);
         }
         var ledger = await TeacherLedger.OpenAsync(path, cancellationToken);
-        return new ApiTeacherScoring(ledger, await LedgerTeacher.OpenAsync(scorer, ledger, options.Price, cancellationToken: cancellationToken), scorer as IDisposable);
+        var location = LedgerLocation.IsDatabaseUrl(path) ? LedgerLocation.Display(path) : Path.GetFullPath(path);
+        return new ApiTeacherScoring(ledger, await LedgerTeacher.OpenAsync(scorer, ledger, options.Price, cancellationToken: cancellationToken), scorer as IDisposable, location);
     }
 
     /// <summary>
     /// The teacher's tokens of a text and their logprobs. A request the endpoint refuses or answers without prompt logprobs
     /// (it cannot score text: OpenAI's chat models, for one) is a one-line <see cref="InputException"/> naming the endpoint.
     /// </summary>
-    public async Task<TeacherTextScore> ScoreAsync(string text, CancellationToken cancellationToken)
+    private async Task<TeacherTextScore> ScoreAsync(string text, CancellationToken cancellationToken)
     {
         var request = new TeacherRequest([ChatMessage.User(text)], new SamplingParameters { MaxTokens = 0, TopLogprobs = TopLogprobs, Temperature = 1 });
         Completion answer;

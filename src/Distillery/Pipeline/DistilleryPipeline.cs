@@ -54,7 +54,7 @@ public static class DistilleryPipeline
             if (config.HasApiTeacher)
             {
                 await using var scoring = await ApiTeacherScoring.OpenAsync(options, cancellationToken);
-                report = await LmTraining.RunAsync(config, scoring.ScoreAsync, trainingProgress, cancellationToken);
+                report = await LmTraining.RunAsync(config, scoring.Teacher, trainingProgress, cancellationToken);
             }
             else
             {

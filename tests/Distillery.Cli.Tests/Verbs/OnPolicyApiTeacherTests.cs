@@ -176,6 +176,18 @@ public sealed class OnPolicyApiTeacherTests(ITestOutputHelper output) : IAsyncLi
             Assert.Equal(LedgerStatus.Answered, e.Status);
             Assert.True(e.Usage.PromptTokens > 0);
         });
+
+        // The lineage names the scoring and its ledger; the audit counts the requests from that ledger.
+        var scoring = lineage.OnPolicyScoring!;
+        Assert.Equal(BaseUrl + "/completions", scoring.Endpoint);
+        Assert.Equal(Path.GetFullPath(Path.Combine(outDir, DatasetFolder.LedgerFile)), scoring.Ledger);
+        Assert.True(scoring.Sequences > 0 && scoring.OneToOneTokens > 0, scoring.ToString());
+        var (auditExit, audit, auditError) = await Distill.RunAsync("audit", outDir, "--json");
+        Assert.True(auditExit == 0, auditError);
+        var line = System.Text.Json.Nodes.JsonNode.Parse(audit)!["on_policy_scoring"]!;
+        Assert.Equal(sent, (int)line["requests"]!);
+        Assert.Equal(entries.Sum(e => (long)e.Usage.PromptTokens), (long)line["prompt_tokens"]!);
+        output.WriteLine($"audit: {line.ToJsonString()}; lineage: {scoring}");
     }
 
     private LmTrainingConfig Config(string data, string name, int steps) => new()

@@ -24,3 +24,9 @@ public sealed record TeacherTextScore(IReadOnlyList<int> TokenBytes, IReadOnlyLi
 
 /// <summary>Scores a text with a teacher behind an API: the teacher's tokens of it and their log-probabilities.</summary>
 public delegate Task<TeacherTextScore> TeacherTextScorer(string text, CancellationToken cancellationToken);
+
+/// <summary>A teacher behind an API that scores on-policy samples: how to ask it, and where its requests go and are booked (for the lineage).</summary>
+/// <param name="Score">Scores a text.</param>
+/// <param name="Endpoint">The endpoint the scoring requests go to, as the ledger records it.</param>
+/// <param name="Ledger">The ledger they go through (a file's full path, or a database URL without its password).</param>
+public sealed record ApiScoringTeacher(TeacherTextScorer Score, string Endpoint, string Ledger);
