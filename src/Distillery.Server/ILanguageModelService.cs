@@ -25,6 +25,9 @@ public interface ILanguageModelService
     /// <summary>Generates a continuation of the prompt, reporting each token as it is produced.</summary>
     Task<GenerationOutcome> GenerateAsync(IReadOnlyList<int> prompt, SamplingParameters sampling, Action<TokenLogprob>? onToken, CancellationToken cancellationToken = default);
 
+    /// <summary>Where each token of <paramref name="tokens"/>, an encoding of <paramref name="text"/>, starts in the text, in UTF-16 characters (the legacy API's <c>text_offset</c>).</summary>
+    IReadOnlyList<int> TextOffsets(string text, IReadOnlyList<int> tokens);
+
     /// <summary>Each token of a sequence with its logprob given its prefix and the top-k alternatives (none for the first token).</summary>
     IReadOnlyList<ScoredToken> Score(IReadOnlyList<int> tokens, int topLogprobs, CancellationToken cancellationToken = default);
 }

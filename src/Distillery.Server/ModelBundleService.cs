@@ -1,12 +1,14 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Tokens;
 using Distillery.Models.Decoding;
 using Distillery.Models.Loading;
+using Distillery.Models.Tokenizers;
 
 namespace Distillery.Server;
 
@@ -33,6 +35,32 @@ public sealed class ModelBundleService(ModelBundle bundle, string modelId, Green
     {
         var result = TextGenerator.Generate(bundle.InferenceWeights(), bundle.Tokenizer, prompt, sampling, watermark, onToken, cancellationToken);
         return Task.FromResult(new GenerationOutcome(result.Text, result.Logprobs, result.FinishReasonText, result.PromptTokens, result.CompletionTokens));
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<int> TextOffsets(string text, IReadOnlyList<int> tokens)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(tokens);
+        // By the bytes each token stands for in the text, not the pieces' own lengths: a dummy-prefix space is not in the text.
+        var offsets = TokenOffsets.Map(bundle.Tokenizer, text, tokens);
+        var charAt = Utf8CharIndex(text);
+        return [.. Enumerable.Range(0, offsets.Count).Select(i => charAt[offsets.Start(i)])];
+    }
+
+    /// <summary>For each UTF-8 byte position of the text (and its end), the index of the character it belongs to.</summary>
+    private static int[] Utf8CharIndex(string text)
+    {
+        var map = new List<int>(text.Length + 1);
+        for (var i = 0; i < text.Length; i++)
+        {
+            var wide = char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]);
+            var bytes = Encoding.UTF8.GetByteCount(text.AsSpan(i, wide ? 2 : 1));
+            for (var b = 0; b < bytes; b++) map.Add(i);
+            if (wide) i++;
+        }
+        map.Add(text.Length);
+        return [.. map];
     }
 
     /// <inheritdoc />

@@ -40,6 +40,18 @@ public sealed class TeacherException : DistilleryException
     /// <summary>How long the server asked us to wait, if it said.</summary>
     public TimeSpan? RetryAfter { get; }
 
+    /// <summary>A failed HTTP response as a teacher failure: 429 rate limited (with its wait), 408 and 5xx transient, other statuses rejected.</summary>
+    public static TeacherException FromStatus(int status, string serverMessage, TimeSpan? retryAfter = null, Exception? innerException = null)
+    {
+        var message = $"HTTP {status}: {serverMessage}";
+        return status switch
+        {
+            429 => new TeacherException(TeacherFailureKind.RateLimited, message, status, retryAfter, innerException),
+            408 or >= 500 => new TeacherException(TeacherFailureKind.Transient, message, status, null, innerException),
+            _ => new TeacherException(TeacherFailureKind.Rejected, message, status, null, innerException),
+        };
+    }
+
     /// <summary>Whether trying again can help.</summary>
     public bool IsRetryable => Kind is TeacherFailureKind.RateLimited or TeacherFailureKind.Transient;
 }

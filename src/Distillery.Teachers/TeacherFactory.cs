@@ -74,13 +74,34 @@ public static class TeacherFactory
         return new RetryingTeacher(limited, settings.Retry, settings.Statistics, time);
     }
 
+    /// <summary>
+    /// A teacher that scores text through <c>/v1/completions</c> (echoed prompt logprobs; see <see cref="CompletionScoringTeacher"/>) for an
+    /// <c>openai:MODEL</c> spec, at the settings' base URL with their key, wrapped for retries and rate limits; a bad spec, URL or missing key is an <see cref="InputException"/>.
+    /// </summary>
+    public static ITeacher CreateScoring(string spec, TeacherSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(settings);
+        var parsed = ModelSpec.Parse(spec, "--teacher");
+        if (parsed.Kind != ModelKind.OpenAi) throw InputException.InField("--teacher", $"scoring through an API needs an openai:MODEL teacher, not {spec}");
+        var (baseUrl, key) = Endpoint(settings);
+        return Wrap(new CompletionScoringTeacher(parsed.Target, baseUrl, key, settings.Timeout), settings);
+    }
+
     private static OpenAiTeacher CreateOpenAi(string model, TeacherSettings settings)
+    {
+        var (baseUrl, key) = Endpoint(settings);
+        return new OpenAiTeacher(model, baseUrl, key, settings.Timeout);
+    }
+
+    /// <summary>The settings' base URL (else <c>OPENAI_BASE_URL</c>, else OpenAI's) and API key.</summary>
+    private static (Uri BaseUrl, string Key) Endpoint(TeacherSettings settings)
     {
         var baseUrlText = settings.BaseUrl ?? Environment.GetEnvironmentVariable("OPENAI_BASE_URL");
         if (string.IsNullOrWhiteSpace(baseUrlText)) baseUrlText = DefaultOpenAiBaseUrl;
         if (!Uri.TryCreate(baseUrlText, UriKind.Absolute, out var baseUrl) || (baseUrl.Scheme != Uri.UriSchemeHttp && baseUrl.Scheme != Uri.UriSchemeHttps))
             throw InputException.InField(settings.BaseUrl is null ? "OPENAI_BASE_URL" : "--base-url", $"\"{baseUrlText}\" is not an http(s) URL; give one like https://api.openai.com/v1");
-        return new OpenAiTeacher(model, baseUrl, ApiKey(baseUrl, settings.ApiKeyVariable, settings.ApiKeyVariable), settings.Timeout);
+        return (baseUrl, ApiKey(baseUrl, settings.ApiKeyVariable, settings.ApiKeyVariable));
     }
 
     /// <summary>The key in <paramref name="variable"/>; a loopback server may go without one, a remote API may not (an <see cref="InputException"/> at <paramref name="field"/>).</summary>

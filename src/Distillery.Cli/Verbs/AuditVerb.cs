@@ -53,6 +53,9 @@ public sealed class AuditVerb(CliContext context) : IVerb
         context.Console.Write(table);
         if (report.Teachers.Count == 0) context.Console.MarkupLine("no rows");
         else if (report.Kind == "model") context.Console.MarkupLine(Markup.Escape($"datasets: {string.Join(", ", report.Datasets)}"));
+        if (report.OnPolicyScoring is { } scoring)
+            context.Console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                $"on-policy samples scored by {scoring.Teacher} at {scoring.Endpoint}: {scoring.Requests:N0} requests, {scoring.PromptTokens:N0} tokens, ${scoring.CostUsd:F4} (ledger {scoring.Ledger})")));
         if (Directory.Exists(path)) await PrintProvenanceAsync(path, cancellationToken);
         return ExitCodes.Ok;
     }

@@ -11,10 +11,8 @@ using Distillery.Core.Policy;
 using Distillery.Core.Pricing;
 using Distillery.Core.Specs;
 using Distillery.Pipeline;
-using Distillery.Teachers;
 using Distillery.Teachers.Labeling;
 using Distillery.Teachers.OpenAi;
-using Distillery.Teachers.Resilience;
 using Spectre.Console;
 
 namespace Distillery.Cli.Verbs;
@@ -34,30 +32,25 @@ public sealed class GenerateVerb(CliContext context) : IVerb
     private readonly Option<int?> seed = new("--seed") { Description = "Sampling seed, where the teacher honours one" };
     private readonly Option<string?> system = new("--system") { Description = "System message put first in prompts that have none" };
     private readonly Option<int> concurrency = new("--concurrency") { Description = "Requests in flight at once", DefaultValueFactory = _ => 4 };
-    private readonly Option<int> rpm = new("--rpm") { Description = "Most requests per minute (0: no limit)", DefaultValueFactory = _ => 0 };
-    private readonly Option<int> tpm = new("--tpm") { Description = "Most tokens per minute (0: no limit)", DefaultValueFactory = _ => 0 };
     private readonly Option<decimal?> budget = new("--budget-usd") { Description = "Most to spend on new requests in this run, in US dollars" };
     private readonly Option<decimal?> priceInput = new("--price-input") { Description = "US dollars per million prompt tokens" };
     private readonly Option<decimal?> priceOutput = new("--price-output") { Description = "US dollars per million completion tokens" };
     private readonly Option<string?> prices = new("--prices") { Description = "Price table file: {\"provider:model\":{\"input_per_million\":N,\"output_per_million\":N}}" };
     private readonly Option<string?> policy = new("--policy") { Description = "Terms policy file: allow / deny / allow-with-notice per provider or model" };
-    private readonly Option<string?> baseUrl = new("--base-url") { Description = "API base URL (default: OPENAI_BASE_URL, then https://api.openai.com/v1)" };
     private readonly Option<string?> endpoints = new("--endpoints") { Description = "A pool of endpoints serving the API teacher: a JSON file of base URLs, key variables, weights and limits (see the README)" };
-    private readonly Option<string> apiKeyEnv = new("--api-key-env") { Description = "Environment variable holding the API key", DefaultValueFactory = _ => "OPENAI_API_KEY" };
-    private readonly Option<double> timeout = new("--timeout") { Description = "Seconds one attempt may take", DefaultValueFactory = _ => 120 };
-    private readonly Option<int> maxRetries = new("--max-retries") { Description = "Retries for 429, 5xx, timeouts and dropped connections", DefaultValueFactory = _ => 5 };
-    private readonly Option<string?> ledger = new("--ledger") { Description = "Ledger: a file, or postgres://user:password@host:port/database; processes sharing one split a job (default: ledger.db in the output folder)" };
     private readonly Option<double> claimLease = new("--claim-lease") { Description = "Seconds a process's claim on a request lasts without renewal; another process sharing the ledger takes over a dead one's after that", DefaultValueFactory = _ => LedgerLease.DefaultDuration.TotalSeconds };
     private readonly ChatTemplateOptions chatTemplate = new("a local teacher's");
+    private readonly ApiTeacherOptions api = new();
 
     /// <inheritdoc />
     public Command Build()
     {
         var command = new Command("generate", "Ask a teacher to answer prompts; rows with token logprobs stream into a dataset folder, every request through the ledger so nothing is paid twice")
         {
-            prompts, teacher, output, topLogprobs, sampledLogprobs, samples, temperature, topP, maxTokens, seed, system, concurrency, rpm, tpm,
-            budget, priceInput, priceOutput, prices, policy, baseUrl, endpoints, apiKeyEnv, timeout, maxRetries, ledger, claimLease,
+            prompts, teacher, output, topLogprobs, sampledLogprobs, samples, temperature, topP, maxTokens, seed, system, concurrency,
+            budget, priceInput, priceOutput, prices, policy, endpoints, claimLease,
         };
+        api.AddTo(command);
         chatTemplate.AddTo(command);
         command.SetAction((parse, ct) => RunAsync(parse, ct));
         return command;
@@ -81,10 +74,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
             isApi ? OpenAiTeacher.MaxSampledLogprobs : SamplingParameters.MaxSampledLogprobs);
         Check(parse.GetValue(samples), 1, 1000, "--samples");
         Check(parse.GetValue(concurrency), 1, 1024, "--concurrency");
-        Check(parse.GetValue(rpm), 0, int.MaxValue, "--rpm");
-        Check(parse.GetValue(tpm), 0, int.MaxValue, "--tpm");
-        Check(parse.GetValue(timeout), 0.001, 3600, "--timeout");
-        Check(parse.GetValue(maxRetries), 0, 100, "--max-retries");
+        var settings = api.Settings(parse);
         Check(parse.GetValue(claimLease), 0.1, 86400, "--claim-lease");
         var price = await ResolvePriceAsync(parse, spec, cancellationToken);
         var budgetUsd = parse.GetValue(budget);
@@ -98,22 +88,16 @@ public sealed class GenerateVerb(CliContext context) : IVerb
         var options = new GenerateOptions
         {
             TeacherSpec = spec.ToString(),
-            TeacherSettings = new TeacherSettings
+            TeacherSettings = settings with
             {
-                BaseUrl = parse.GetValue(baseUrl),
                 EndpointsFile = parse.GetValue(endpoints),
-                ApiKeyVariable = parse.GetValue(apiKeyEnv)!,
-                Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
-                Retry = new RetryOptions { MaxRetries = parse.GetValue(maxRetries) },
-                RequestsPerMinute = parse.GetValue(rpm),
-                TokensPerMinute = parse.GetValue(tpm),
                 ChatTemplate = await chatTemplate.ResolveAsync(parse, cancellationToken),
             },
             Labeling = new LabelingOptions
             {
                 PromptsPath = parse.GetValue(prompts)!,
                 OutputDirectory = parse.GetValue(output)!,
-                LedgerPath = parse.GetValue(ledger),
+                LedgerPath = parse.GetValue(api.Ledger),
                 ClaimLease = TimeSpan.FromSeconds(parse.GetValue(claimLease)),
                 Sampling = sampling,
                 Samples = parse.GetValue(samples),
@@ -179,12 +163,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
             context.Console.MarkupLine($"[red]failed[/] {Markup.Escape(error)}");
     }
 
-    private static double Check(double value, double min, double max, string option)
-    {
-        if (double.IsNaN(value) || value < min || value > max)
-            throw InputException.InField(option, $"must be between {min.ToString(CultureInfo.InvariantCulture)} and {max.ToString(CultureInfo.InvariantCulture)}");
-        return value;
-    }
+    private static double Check(double value, double min, double max, string option) => ApiTeacherOptions.Check(value, min, max, option);
 
     private sealed class ProgressReporter(ProgressTask task) : IProgress<PipelineProgress>
     {

@@ -34,7 +34,8 @@ public sealed class TrainVerb(CliContext context) : IVerb
         var tokenizer = new Option<string?>("--tokenizer") { Description = "New student's tokenizer (file, folder, tiktoken:NAME); default: the teacher's" };
         var template = new Option<string?>("--chat-template") { Description = "Student's chat template: chatml | plain | a Jinja file | a model folder; default: the student's own, the --tokenizer folder's, the teacher's" };
         var templateArgs = new Option<string[]>("--chat-template-arg") { Description = "Template variable NAME=VALUE, JSON or text (e.g. enable_thinking=false); repeatable; recorded in the lineage", AllowMultipleArgumentsPerToken = false };
-        var teacher = new Option<string?>("--teacher") { Description = "Local teacher for whitebox/onpolicy (any model spec)" };
+        var teacher = new Option<string?>("--teacher") { Description = "Teacher for whitebox/onpolicy: a local model spec; or openai:MODEL (onpolicy, sampled-reverse-kl) behind /v1/completions, reached with --base-url, --api-key-env and --ledger" };
+        var api = new ApiTeacherOptions();
         var policy = new Option<string?>("--policy") { Description = "Terms-policy file to check the dataset's teachers against" };
         var configFile = new Option<string?>("--config") { Description = "train.json with any of these settings (flags override it)" };
         var steps = new Option<int?>("--steps") { Description = "Optimiser steps" };
@@ -65,6 +66,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
             data, outDir, mode, student, studentConfig, preset, tokenizer, template, templateArgs, teacher, policy, configFile, steps, batch, accum, lr, warmup, seqLen,
             temperature, alpha, beta, lambda, divergence, sampleTemperature, maxNewTokens, tail, topLogprobs, teacherSamples, crossTokenizer, chunkStartMatch, hiddenWeight, evalEvery, checkpointEvery, seed, resume,
         };
+        api.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var path = parse.GetValue(configFile);
@@ -106,7 +108,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
                 Seed = parse.GetValue(seed) ?? config.Seed,
                 Resume = parse.GetValue(resume) || config.Resume,
             };
-            return await RunAsync(config.Validate(), ct);
+            return await RunAsync(new TrainOptions { Config = config.Validate(), TeacherSettings = api.Settings(parse), LedgerPath = parse.GetValue(api.Ledger) }, ct);
         });
         return command;
     }
@@ -120,8 +122,9 @@ public sealed class TrainVerb(CliContext context) : IVerb
         return merged;
     }
 
-    private async Task<int> RunAsync(LmTrainingConfig config, CancellationToken cancellationToken)
+    private async Task<int> RunAsync(TrainOptions options, CancellationToken cancellationToken)
     {
+        var config = options.Config;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.Cancellation);
         LmTrainingReport? report = null;
         ProgressBar? bar = null;
@@ -132,7 +135,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
             {
                 var task = ctx.AddTask($"{config.Mode.Name()}: loading", maxValue: config.Steps);
                 bar = new ProgressBar(task);
-                report = await DistilleryPipeline.TrainAsync(new TrainOptions { Config = config }, bar, linked.Token);
+                report = await DistilleryPipeline.TrainAsync(options, bar, linked.Token);
                 task.Value = task.MaxValue;
             });
         var r = report!;

@@ -21,6 +21,39 @@ public sealed record AuditReport
 
     /// <summary>One line per teacher.</summary>
     [JsonPropertyName("teachers")] public IReadOnlyList<AuditLine> Teachers { get; init; } = [];
+
+    /// <summary>A model's on-policy samples scored by a teacher behind an API, from its ledger; null where none were.</summary>
+    [JsonPropertyName("on_policy_scoring")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public AuditScoringLine? OnPolicyScoring { get; init; }
+}
+
+/// <summary>An API teacher's scoring of a model's on-policy samples: the requests its ledger holds answered for that endpoint, their tokens and cost.</summary>
+public sealed record AuditScoringLine
+{
+    /// <summary>The teacher as <c>provider:model</c>.</summary>
+    [JsonPropertyName("teacher")] public required string Teacher { get; init; }
+
+    /// <summary>The scoring endpoint (the <c>/completions</c> URL).</summary>
+    [JsonPropertyName("endpoint")] public required string Endpoint { get; init; }
+
+    /// <summary>The ledger read.</summary>
+    [JsonPropertyName("ledger")] public required string Ledger { get; init; }
+
+    /// <summary>Scoring requests answered (each paid once).</summary>
+    [JsonPropertyName("requests")] public int Requests { get; init; }
+
+    /// <summary>Tokens scored (the texts' prompt tokens).</summary>
+    [JsonPropertyName("prompt_tokens")] public long PromptTokens { get; init; }
+
+    /// <summary>Cost in US dollars.</summary>
+    [JsonPropertyName("cost_usd")] public decimal CostUsd { get; init; }
+
+    /// <summary>The earliest answer.</summary>
+    [JsonPropertyName("first")] public DateTimeOffset? First { get; init; }
+
+    /// <summary>The latest answer.</summary>
+    [JsonPropertyName("last")] public DateTimeOffset? Last { get; init; }
 }
 
 /// <summary>One teacher's extent: rows, tokens, share of the training tokens, cost and dates.</summary>

@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Datasets;
 using Distillery.Core.Errors;
+using Distillery.Core.Ledger;
 using Distillery.Core.Provenance;
 
 namespace Distillery.Core.Audit;
@@ -21,7 +22,30 @@ public static class Auditor
         if (DatasetFolder.IsDataset(target)) return await BuildAsync(target, "dataset", [target], cancellationToken);
         var lineage = await LineageFile.ReadAsync(target, cancellationToken)
                       ?? throw InputException.InFile(target, $"neither a dataset folder ({DatasetFolder.DataFile}) nor a model folder ({LineageFile.Name})");
-        return await BuildAsync(target, "model", LineageDatasets(target, lineage), cancellationToken);
+        var report = await BuildAsync(target, "model", LineageDatasets(target, lineage), cancellationToken);
+        return lineage.OnPolicyScoring is { } scoring ? report with { OnPolicyScoring = await ScoringAsync(target, scoring, cancellationToken) } : report;
+    }
+
+    /// <summary>The scoring requests the lineage's ledger holds answered for its endpoint and model.</summary>
+    private static async Task<AuditScoringLine> ScoringAsync(string modelDirectory, LineageOnPolicyScoring scoring, CancellationToken cancellationToken)
+    {
+        if (!LedgerLocation.IsDatabaseUrl(scoring.Ledger) && !File.Exists(scoring.Ledger))
+            throw InputException.InField($"{LineageFile.PathIn(modelDirectory)} on_policy_scoring.ledger", $"{scoring.Ledger} does not exist; the audit of on-policy scoring needs the ledger its requests went through");
+        await using var ledger = await TeacherLedger.OpenAsync(scoring.Ledger, cancellationToken);
+        var model = scoring.Teacher.Split(':', 2)[^1];
+        var answered = (await ledger.ReadAllAsync(cancellationToken))
+            .Where(e => e.Status == LedgerStatus.Answered && e.Endpoint == scoring.Endpoint && e.Model == model).ToList();
+        return new AuditScoringLine
+        {
+            Teacher = scoring.Teacher,
+            Endpoint = scoring.Endpoint,
+            Ledger = scoring.Ledger,
+            Requests = answered.Count,
+            PromptTokens = answered.Sum(e => (long)e.Usage.PromptTokens),
+            CostUsd = answered.Sum(e => e.CostUsd),
+            First = answered.Count == 0 ? null : answered.Min(e => e.Completed ?? e.Created),
+            Last = answered.Count == 0 ? null : answered.Max(e => e.Completed ?? e.Created),
+        };
     }
 
     /// <summary>The dataset folders a model's lineage lists, resolved against the model folder; each must exist.</summary>

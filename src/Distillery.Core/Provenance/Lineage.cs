@@ -57,11 +57,31 @@ public sealed record Lineage
     /// <summary>A local teacher that scored or tokenized during training, where there was one.</summary>
     [JsonPropertyName("local_teacher")] public LineageLocalTeacher? LocalTeacher { get; init; }
 
+    /// <summary>A teacher behind an API that scored the student's on-policy samples, where one did.</summary>
+    [JsonPropertyName("on_policy_scoring")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LineageOnPolicyScoring? OnPolicyScoring { get; init; }
+
     /// <summary>How the teacher's signal crossed from its tokenizer to the student's, where they differ.</summary>
     [JsonPropertyName("cross_tokenizer")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public LineageCrossTokenizer? CrossTokenizer { get; init; }
 }
+
+/// <summary>An API teacher's scoring of on-policy samples in a <see cref="Lineage"/>; its requests, tokens and cost are in the ledger.</summary>
+/// <param name="Teacher">The teacher as <c>provider:model</c>.</param>
+/// <param name="Endpoint">The endpoint its scoring requests went to (the <c>/completions</c> URL), as the ledger records them.</param>
+/// <param name="Ledger">The ledger those requests went through (a file's full path, or a database URL without its password).</param>
+/// <param name="Sequences">Samples scored by the run's last process.</param>
+/// <param name="OneToOneTokens">Of their tokens, those that were one teacher token each.</param>
+/// <param name="ChunkedTokens">Of their tokens, those scored only together with their neighbours (the teacher tokenised that stretch otherwise).</param>
+public sealed record LineageOnPolicyScoring(
+    [property: JsonPropertyName("teacher")] string Teacher,
+    [property: JsonPropertyName("endpoint")] string Endpoint,
+    [property: JsonPropertyName("ledger")] string Ledger,
+    [property: JsonPropertyName("sequences")] long Sequences,
+    [property: JsonPropertyName("one_to_one_tokens")] long OneToOneTokens,
+    [property: JsonPropertyName("chunked_tokens")] long ChunkedTokens);
 
 /// <summary>A cross-tokenizer run in a <see cref="Lineage"/>: the method and how much of the teacher's data reached the loss.</summary>
 /// <param name="Method">The objective (alm, topk-chunk-starts, alm-and-topk, uld, hybrid).</param>

@@ -115,16 +115,19 @@ public sealed class CompletionEndpoints(ChatGeneration generation, ServerOptions
             completionTokens += outcome.CompletionTokens;
             var entries = echoed.Concat(outcome.Tokens.Select(t => new ScoredToken(t.Id ?? -1, t.Token, t.Logprob, t.TopLogprobs))).ToList();
             var text = (request.Echo ? request.Prompt : "") + outcome.Text;
-            choices.Add(new CompletionChoice(i, text, request.Logprobs is null ? null : LegacyLogprobs(entries), outcome.FinishReason));
+            var echoOffsets = request.Echo && request.Logprobs is not null ? model.TextOffsets(request.Prompt, prompt) : [];
+            choices.Add(new CompletionChoice(i, text, request.Logprobs is null ? null : LegacyLogprobs(entries, echoOffsets, request.Echo ? request.Prompt.Length : 0), outcome.FinishReason));
         }
         await context.Response.WriteAsJsonAsync(new CompletionResponse(id, created, model.ModelId, choices, new Usage(prompt.Count, completionTokens)), Json, cancel);
     }
 
-    private static CompletionLogprobs LegacyLogprobs(IReadOnlyList<ScoredToken> entries)
+    /// <summary>The legacy logprobs of the echoed prompt (at <paramref name="echoOffsets"/>, where each starts in the prompt) and the generated tokens after it (from <paramref name="generatedStart"/>).</summary>
+    private static CompletionLogprobs LegacyLogprobs(IReadOnlyList<ScoredToken> entries, IReadOnlyList<int> echoOffsets, int generatedStart)
     {
         var offsets = new List<int>(entries.Count);
-        var offset = 0;
-        foreach (var entry in entries)
+        offsets.AddRange(echoOffsets);
+        var offset = generatedStart;
+        foreach (var entry in entries.Skip(echoOffsets.Count))
         {
             offsets.Add(offset);
             offset += entry.Token.Length;

@@ -152,26 +152,24 @@ public sealed class OpenAiTeacher : ITeacher
         var status = e.Status;
         if (status == 0 || response is null)
             return new TeacherException(TeacherFailureKind.Transient, $"connection failed: {ErrorText.OneLine(e.InnerException?.Message ?? e.Message)}", null, null, e);
-        var message = $"HTTP {status}: {ServerMessage(response)}";
-        return status switch
-        {
-            429 => new TeacherException(TeacherFailureKind.RateLimited, message, status, RetryAfter(response), e),
-            408 or >= 500 => new TeacherException(TeacherFailureKind.Transient, message, status, null, e),
-            _ => new TeacherException(TeacherFailureKind.Rejected, message, status, null, e),
-        };
+        return TeacherException.FromStatus(status, ServerMessage(response), RetryAfter(name => response.Headers.TryGetValue(name, out var v) ? v : null), e);
     }
 
     private static string ServerMessage(PipelineResponse response)
     {
-        string body;
         try
         {
-            body = response.Content.ToString();
+            return ServerMessage(response.Content.ToString(), response.ReasonPhrase);
         }
         catch (InvalidOperationException)
         {
             return response.ReasonPhrase;
         }
+    }
+
+    /// <summary>An error body's message in one line: OpenAI's <c>{"error":{"message":...}}</c>, else the body itself (cut at 300 characters), else <paramref name="reason"/>.</summary>
+    internal static string ServerMessage(string body, string reason)
+    {
         try
         {
             using var document = JsonDocument.Parse(body);
@@ -186,14 +184,15 @@ public sealed class OpenAiTeacher : ITeacher
             // Not JSON: the body itself is the message.
         }
         var text = ErrorText.OneLine(body);
-        return text.Length == 0 ? response.ReasonPhrase : text.Length > 300 ? text[..300] + "…" : text;
+        return text.Length == 0 ? reason : text.Length > 300 ? text[..300] + "…" : text;
     }
 
-    private static TimeSpan? RetryAfter(PipelineResponse response)
+    /// <summary>The wait a response's <c>retry-after-ms</c> or <c>Retry-After</c> header (looked up by <paramref name="header"/>) asks for, if any.</summary>
+    internal static TimeSpan? RetryAfter(Func<string, string?> header)
     {
-        if (response.Headers.TryGetValue("retry-after-ms", out var ms) && double.TryParse(ms, NumberStyles.Float, CultureInfo.InvariantCulture, out var millis))
+        if (header("retry-after-ms") is { } ms && double.TryParse(ms, NumberStyles.Float, CultureInfo.InvariantCulture, out var millis))
             return TimeSpan.FromMilliseconds(Math.Max(0, millis));
-        if (!response.Headers.TryGetValue("Retry-After", out var value) || value is null) return null;
+        if (header("Retry-After") is not { } value) return null;
         if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds)) return TimeSpan.FromSeconds(Math.Max(0, seconds));
         if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var when))
         {

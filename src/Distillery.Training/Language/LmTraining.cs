@@ -39,22 +39,35 @@ public static class LmTraining
     public const string StudentConfigFile = "student.config.json";
 
     /// <summary>Runs the training; cancellation saves a resume state and throws <see cref="OperationCanceledException"/>.</summary>
-    public static async Task<LmTrainingReport> RunAsync(LmTrainingConfig config, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    public static Task<LmTrainingReport> RunAsync(LmTrainingConfig config, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        RunAsync(config, apiTeacher: null, progress, cancellationToken);
+
+    /// <summary>
+    /// Runs the training, an on-policy run's samples scored by <paramref name="apiTeacher"/> where the config's teacher is
+    /// behind an API (<c>openai:MODEL</c>); it is asked once before training whether it scores text as the student tokenises it.
+    /// Cancellation saves a resume state and throws <see cref="OperationCanceledException"/>.
+    /// </summary>
+    public static async Task<LmTrainingReport> RunAsync(LmTrainingConfig config, ApiScoringTeacher? apiTeacher, IProgress<TrainingProgress>? progress = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
+        if (config.HasApiTeacher && apiTeacher is null)
+            throw InputException.InField("--teacher", $"{config.Teacher} is behind an API: run it through distill train or DistilleryPipeline.TrainAsync, which reach it through the ledger");
         TorchRuntime.EnsureLoaded();
         var resumeConfig = CheckOutputFolder(config);
         var (manifest, rows) = await ReadDataAsync(config, cancellationToken);
         using var teacher = await LoadFrozenTeacherAsync(config, cancellationToken);
         using var student = await CreateStudentAsync(config, teacher, resumeConfig, cancellationToken);
         var cross = CrossTokenizerSteps.For(config, rows, student, teacher);
-        if (config.Mode == LmMode.Onpolicy) CheckSharedVocabulary(student, teacher!);
+        if (config.Mode == LmMode.Onpolicy && teacher is not null) CheckSharedVocabulary(student, teacher);
         var data = PrepareData(config, rows, student, teacher, cross);
+        if (apiTeacher is not null) await ApiTeacherProbe.CheckAsync(config.Teacher!, apiTeacher.Score, student.Tokenizer, data.Train[0], cancellationToken);
 
         manual_seed(config.Seed);
         var model = CreateDistillationStudent(config, student, teacher);
-        var objective = cross?.CreateObjective(config, student, teacher) ?? CreateObjective(config, model, teacher, student.Tokenizer, data.SeqLen);
+        var apiScorer = apiTeacher is null ? null : new ApiSampleScorer(model, student.Tokenizer, apiTeacher.Score, cancellationToken);
+        var objective = cross?.CreateObjective(config, student, teacher) ?? CreateObjective(config, model, teacher, apiScorer, student.Tokenizer, data.SeqLen);
         if (resumeConfig is null) await WriteRunFilesAsync(config, student, cancellationToken);
         var trainer = new Trainer<LmBatch>(model, objective, data.TrainBatches, data.EvalBatches, TrainerOptionsFor(config, hasEval: data.EvalBatches is not null));
         var result = await trainer.RunAsync(progress, cancellationToken);
@@ -63,6 +76,11 @@ public static class LmTraining
         var tokens = TokensPerTeacher(data.TrainBatches, (long)result.Steps * config.GradAccum);
         var lineage = await LineageAsync(config, manifest, rows, teacher, student, result, tokens, data, evalCe, evalKl, cancellationToken);
         if (cross is not null) lineage = cross.Record(lineage, config, data.Train, teacher);
+        if (apiTeacher is not null && apiScorer is not null)
+            lineage = lineage with
+            {
+                OnPolicyScoring = new LineageOnPolicyScoring(config.Teacher!, apiTeacher.Endpoint, apiTeacher.Ledger, apiScorer.ScoredSequences, apiScorer.OneToOneTokens, apiScorer.ChunkedTokens),
+            };
         student.InvalidateInferenceWeights();
         await student.SaveAsync(config.Out, lineage, cancellationToken);
         return new LmTrainingReport(result, config.Out, student.Model.ParameterCount, data.Train.Count, data.Eval.Count, tokens, evalCe, evalKl, lineage);
@@ -77,7 +95,7 @@ public static class LmTraining
         var seqLen = Math.Min(config.SeqLen, student.Config.MaxPositionEmbeddings);
         if (teacher is not null) seqLen = Math.Min(seqLen, teacher.Config.MaxPositionEmbeddings);
         var set = cross?.BuildExamples(config, rows, student, teacher, seqLen)
-                  ?? LmExampleBuilder.Build(rows, student.Tokenizer, student.ChatTemplate, new LmTokenization(seqLen, WithTopK: config.Mode == LmMode.Topk,
+                  ?? LmExampleBuilder.Build(rows, student.Tokenizer, student.ChatTemplate, new LmTokenization(seqLen, WithTopK: config.Mode == LmMode.Topk || config.HasApiTeacher,
                       TeacherSamples: config.Mode == LmMode.Topk ? config.TeacherSamples : 0, TopLogprobs: config.TopLogprobs), DatasetFolder.DataPath(config.Data));
         if (set.Examples.Count == 0) throw InputException.InField("--seq-len", $"{seqLen} leaves no completion token in any row; raise it");
         var (train, eval) = LmSplit.Split(set.Examples, config.EvalFraction, config.Seed);
@@ -138,7 +156,7 @@ public static class LmTraining
     /// <summary>The local teacher, in eval mode with its parameters frozen, or null where none was given.</summary>
     private static async Task<ModelBundle?> LoadFrozenTeacherAsync(LmTrainingConfig config, CancellationToken cancellationToken)
     {
-        if (config.Teacher is null) return null;
+        if (config.Teacher is null || config.HasApiTeacher) return null;
         var teacher = await ModelLoader.LoadAsync(config.Teacher, cancellationToken: cancellationToken);
         TemplateChoice(config, null).ApplyTo(teacher);
         teacher.Model.eval();
@@ -228,7 +246,8 @@ public static class LmTraining
             throw InputException.InField("--teacher", $"on-policy distillation needs the student to share the teacher's tokenizer, but {student.Tokenizer.Name} (vocab {student.Config.VocabSize}) differs from {teacher.Tokenizer.Name} (vocab {teacher.Config.VocabSize}); use --mode whitebox (which distils across tokenizers) or --mode sft");
     }
 
-    private static ITrainingObjective<LmBatch> CreateObjective(LmTrainingConfig config, DistillationStudent model, ModelBundle? teacher, ITextTokenizer tokenizer, int seqLen)
+    private static ITrainingObjective<LmBatch> CreateObjective(LmTrainingConfig config, DistillationStudent model, ModelBundle? teacher, ApiSampleScorer? apiScorer,
+        ITextTokenizer tokenizer, int seqLen)
     {
         switch (config.Mode)
         {
@@ -236,6 +255,9 @@ public static class LmTraining
                 return new SftObjective(model.Student);
             case LmMode.Topk:
                 return new TopKObjective(model.Student, config.TailPolicy, config.ResolvedAlpha, fromSamples: config.TeacherSamples > 0);
+            case LmMode.Onpolicy when apiScorer is not null:
+                // On the dataset's text the API teacher's stored top-k logprobs stand in for its forward pass.
+                return new OnPolicyObjective(model, new TopKObjective(model.Student, config.TailPolicy, config.ResolvedAlpha), apiScorer, Sampling(config, tokenizer, seqLen));
             case LmMode.Whitebox:
             case LmMode.Onpolicy:
             {
@@ -244,12 +266,15 @@ public static class LmTraining
                 var whiteBox = new WhiteBoxObjective(model, teacher!.Model, loss);
                 return config.Mode == LmMode.Whitebox
                     ? whiteBox
-                    : new OnPolicyObjective(model, whiteBox, new OnPolicySampling(config.Lambda, config.MaxNewTokens, seqLen, config.Seed, config.SampleTemperature, tokenizer.StopIds));
+                    : new OnPolicyObjective(model, whiteBox, new LocalSampleScorer(whiteBox), Sampling(config, tokenizer, seqLen));
             }
             default:
                 throw new ArgumentOutOfRangeException(nameof(config), config.Mode, "unknown mode");
         }
     }
+
+    private static OnPolicySampling Sampling(LmTrainingConfig config, ITextTokenizer tokenizer, int seqLen) =>
+        new(config.Lambda, config.MaxNewTokens, seqLen, config.Seed, config.SampleTemperature, tokenizer.StopIds);
 
     /// <summary>Completion tokens per dataset teacher over the micro-batches the run consumed (the data position replayed without tensors).</summary>
     private static Dictionary<string, long> TokensPerTeacher(LmBatchSource train, long microBatches)
@@ -264,6 +289,8 @@ public static class LmTraining
     private static string Losses(LmTrainingConfig config) => config.Mode switch
     {
         LmMode.Sft => "cross-entropy on teacher text",
+        LmMode.Onpolicy when config.HasApiTeacher => $"on-policy (λ={config.Lambda:G3}, sampled at T={config.SampleTemperature:G3}) sampled-reverse-kl, samples scored by {config.Teacher} through its API; "
+             + $"on the dataset's text {config.ResolvedAlpha:G3}·top-k KL ({Kebab(config.TailPolicy)}) + {1 - config.ResolvedAlpha:G3}·cross-entropy",
         LmMode.Topk when config.TeacherSamples > 0 => $"{config.ResolvedAlpha:G3}·sampled KL ({config.TeacherSamples} stored teacher samples) + {1 - config.ResolvedAlpha:G3}·cross-entropy",
         LmMode.Topk => $"{config.ResolvedAlpha:G3}·top-{(config.TopLogprobs > 0 ? config.TopLogprobs.ToString(CultureInfo.InvariantCulture) : "k")} KL ({Kebab(config.TailPolicy)}) + {1 - config.ResolvedAlpha:G3}·cross-entropy",
         LmMode.Whitebox when config.TeacherSamples > 0 => $"sampled forward KL ({config.TeacherSamples} teacher samples per position)"

@@ -50,7 +50,16 @@ public static class DistilleryPipeline
         LmTrainingReport report;
         try
         {
-            report = await LmTraining.RunAsync(config, MappedProgress<TrainingProgress>.To(progress, p => ProgressText.Train(p, config.Mode)), cancellationToken);
+            var trainingProgress = MappedProgress<TrainingProgress>.To(progress, p => ProgressText.Train(p, config.Mode));
+            if (config.HasApiTeacher)
+            {
+                await using var scoring = await ApiTeacherScoring.OpenAsync(options, cancellationToken);
+                report = await LmTraining.RunAsync(config, scoring.Teacher, trainingProgress, cancellationToken);
+            }
+            else
+            {
+                report = await LmTraining.RunAsync(config, trainingProgress, cancellationToken);
+            }
         }
         finally
         {

@@ -1,3 +1,5 @@
+using Distillery.Core.Pricing;
+using Distillery.Teachers;
 using Distillery.Training.Language.Configuration;
 
 namespace Distillery.Pipeline;
@@ -7,4 +9,13 @@ public sealed record TrainOptions : PipelineOptions
 {
     /// <summary>The run: dataset, output folder, mode, student, teacher, optimiser and loss settings.</summary>
     public required LmTrainingConfig Config { get; init; }
+
+    /// <summary>How an API teacher (<c>openai:MODEL</c>, on-policy) is reached and wrapped: base URL, key variable, timeout, retries, rate limits.</summary>
+    public TeacherSettings TeacherSettings { get; init; } = new();
+
+    /// <summary>The ledger an API teacher's scoring requests go through: a file or postgres:// URL; null is <c>ledger.db</c> in the output folder.</summary>
+    public string? LedgerPath { get; init; }
+
+    /// <summary>What an API teacher's scoring costs, recorded with each answer in the ledger.</summary>
+    public ModelPrice Price { get; init; } = ModelPrice.Free;
 }

@@ -78,4 +78,62 @@ public sealed class SampledReverseKlTests
         Assert.Equal(0, Value(leaf.grad![0, 2].abs().sum()));
         Assert.Equal(0, Value(leaf.grad![1, 1].abs().sum()));
     }
+
+    [Fact]
+    public void FromTheTeachersTokenLogprobsItIsTheLossFromItsLogits()
+    {
+        var s = Logits(6);
+        var t = Logits(7);
+        var targets = Targets();
+        var logP = t.log_softmax(-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1);
+        var fromLogits = DistillationLosses.SampledReverseKl(s, t, targets, Mask(), 4);
+        var fromTokens = DistillationLosses.SampledReverseKlFromTeacherLogprobs(s, logP, targets, Mask(), 4);
+        var ownChunks = DistillationLosses.SampledReverseKlFromTeacherLogprobs(s, logP, targets, Mask(), 4, arange(T).expand(B, T).contiguous());
+        Assert.Equal(Value(fromLogits), Value(fromTokens), 12);
+        Assert.Equal(Value(fromLogits), Value(ownChunks), 12); // every position its own chunk is the per-token form
+    }
+
+    [Fact]
+    public void AChunkSharesOneAdvantageTeacherMinusStudentOverTheChunk()
+    {
+        // Row 0: positions 0 and 1 form one chunk whose teacher logprob (its total) lies on position 0; position 2 is masked.
+        var s = Logits(8);
+        var targets = Targets();
+        var mask = tensor(new[,] { { true, true, false }, { true, true, true } });
+        var teacher = tensor(new double[,] { { -3.0, 0.0, 0.0 }, { -1.0, -2.0, -0.5 } });
+        var chunks = tensor(new long[,] { { 0, 0, 2 }, { 0, 1, 2 } });
+        var leaf = s.detach().clone().requires_grad_(true);
+        var loss = DistillationLosses.SampledReverseKlFromTeacherLogprobs(leaf, teacher, targets, mask, 5, chunks);
+        loss.backward();
+
+        var logQ = s.log_softmax(-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1);
+        var chunkQ = Value(logQ[0, 0]) + Value(logQ[0, 1]);
+        var expected = -(-3.0 - chunkQ) * chunkQ;
+        for (var p = 0; p < 3; p++) expected += -(Value(teacher[1, p]) - Value(logQ[1, p])) * Value(logQ[1, p]);
+        Assert.Equal(expected / 5, Value(loss), 10);
+        // The gradient is −A_c ∇ log q(chunk) / normaliser: on position 1 of row 0 as on position 0 the chunk's advantage.
+        var reference = s.detach().clone().requires_grad_(true);
+        var referenceLogQ = reference.log_softmax(-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1);
+        (-(-3.0 - chunkQ) * (referenceLogQ[0, 0] + referenceLogQ[0, 1]) / 5).backward();
+        Assert.Equal(0, Value((leaf.grad![0] - reference.grad![0]).abs().max()), 10);
+    }
+
+    [Fact]
+    public void ChunksOfAnIdenticalTeacherGiveZeroLossAndZeroGradient()
+    {
+        var x = Logits(9);
+        var targets = Targets();
+        var logP = x.log_softmax(-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1);
+        // The whole of row 1 is one chunk: its teacher total on position 0, zeros on the others.
+        var teacher = logP.clone();
+        teacher[1, 0] = logP[1].sum();
+        teacher[1, 1] = tensor(0.0, dtype: ScalarType.Float64);
+        teacher[1, 2] = tensor(0.0, dtype: ScalarType.Float64);
+        var chunks = tensor(new long[,] { { 0, 1, 2 }, { 0, 0, 0 } });
+        var leaf = x.detach().clone().requires_grad_(true);
+        var loss = DistillationLosses.SampledReverseKlFromTeacherLogprobs(leaf, teacher, targets, AllTrue(B, T), 6, chunks);
+        loss.backward();
+        Assert.Equal(0, Value(loss), 12);
+        Assert.Equal(0, Value(leaf.grad!.abs().max()), 12);
+    }
 }

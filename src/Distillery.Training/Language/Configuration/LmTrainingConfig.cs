@@ -8,6 +8,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Errors;
+using Distillery.Core.Specs;
 using Distillery.Training.CrossTokenizer;
 using Distillery.Training.Language.Objectives;
 using Distillery.Training.Losses;
@@ -50,7 +51,7 @@ public sealed record LmTrainingConfig
     /// <summary>Extra chat template variables (e.g. <c>{"enable_thinking": false}</c>) for the student's and the local teacher's templates.</summary>
     [JsonPropertyName("chat_template_args")] public Dictionary<string, JsonNode?>? ChatTemplateArgs { get; init; }
 
-    /// <summary>The local teacher (white-box and on-policy), any spec ModelLoader loads.</summary>
+    /// <summary>The teacher: a local one (white-box and on-policy), any spec ModelLoader loads; or, for on-policy, <c>openai:MODEL</c> behind an API that scores the student's samples.</summary>
     [JsonPropertyName("teacher")] public string? Teacher { get; init; }
 
     /// <summary>A terms-policy file to check every teacher of the dataset against (besides the manifest's recorded decisions).</summary>
@@ -179,11 +180,14 @@ public sealed record LmTrainingConfig
         }
     }
 
-    /// <summary>The KD weight α this mode uses when none is set.</summary>
-    [JsonIgnore] public double ResolvedAlpha => Alpha ?? (Mode == LmMode.Topk ? 0.5 : 1.0);
+    /// <summary>Whether the teacher is behind an API (<c>openai:MODEL</c>): it scores on-policy samples, and the dataset's stored top-k logprobs stand in for it on the dataset's text.</summary>
+    [JsonIgnore] public bool HasApiTeacher => Teacher is not null && ModelSpec.TryParse(Teacher)?.Kind == ModelKind.OpenAi;
 
-    /// <summary>The divergence this mode uses when none is set.</summary>
-    [JsonIgnore] public TokenDivergence ResolvedDivergence => Divergence ?? (Mode == LmMode.Onpolicy ? TokenDivergence.Jsd : TokenDivergence.ForwardKl);
+    /// <summary>The KD weight α this mode uses when none is set (0.5 where the dataset's top-k logprobs are the KD term).</summary>
+    [JsonIgnore] public double ResolvedAlpha => Alpha ?? (Mode == LmMode.Topk || HasApiTeacher ? 0.5 : 1.0);
+
+    /// <summary>The divergence this mode uses when none is set (on-policy: jsd, or sampled-reverse-kl with an API teacher, the only one it allows).</summary>
+    [JsonIgnore] public TokenDivergence ResolvedDivergence => Divergence ?? (Mode != LmMode.Onpolicy ? TokenDivergence.ForwardKl : HasApiTeacher ? TokenDivergence.SampledReverseKl : TokenDivergence.Jsd);
 
     /// <summary>Throws a one-line <see cref="InputException"/> naming the first bad setting (as its command-line flag).</summary>
     public LmTrainingConfig Validate()
@@ -191,7 +195,8 @@ public sealed record LmTrainingConfig
         if (string.IsNullOrWhiteSpace(Data)) throw InputException.InField("--data", "is required: the dataset folder to train on");
         if (string.IsNullOrWhiteSpace(Out)) throw InputException.InField("--out", "is required: the folder for checkpoints and the trained student");
         if (Mode is LmMode.Whitebox or LmMode.Onpolicy && string.IsNullOrWhiteSpace(Teacher))
-            throw InputException.InField("--teacher", $"mode {Mode.Name()} needs a local teacher (e.g. llama2c:PATH or checkpoint:DIR); or use --mode sft");
+            throw InputException.InField("--teacher", $"mode {Mode.Name()} needs a local teacher (e.g. llama2c:PATH or checkpoint:DIR){(Mode == LmMode.Onpolicy ? " or an API teacher (openai:MODEL)" : "")}; or use --mode sft");
+        if (HasApiTeacher) CheckApiTeacher();
         if (Student is not null && StudentConfig is not null) throw InputException.InField("--student-config", "give either --student (an existing model) or --student-config (a new one), not both");
         if (Steps < 1) throw InputException.InField("--steps", "must be at least 1");
         if (BatchSize < 1) throw InputException.InField("--batch-size", "must be at least 1");
@@ -241,5 +246,15 @@ public sealed record LmTrainingConfig
         if (ChatTemplate is not null && Models.Tokenizers.ChatTemplate.BuiltIn(ChatTemplate) is null && !File.Exists(ChatTemplate) && !Directory.Exists(ChatTemplate))
             throw InputException.InField("chat_template", $"'{ChatTemplate}' is not a template; use {Models.Tokenizers.ChatTemplate.BuiltInNames}, a Jinja file or a model folder");
         return this;
+    }
+
+    /// <summary>An API teacher scores on-policy samples only, one logprob per sampled token: the sampled reverse KL is all it allows.</summary>
+    private void CheckApiTeacher()
+    {
+        if (Mode != LmMode.Onpolicy)
+            throw InputException.InField("--teacher", $"an API teacher ({Teacher}) serves --mode onpolicy (it scores the student's samples); --mode {Mode.Name()} needs a local teacher's full distributions or none");
+        if (ResolvedDivergence != TokenDivergence.SampledReverseKl)
+            throw InputException.InField("--divergence", $"an API teacher returns only the logprob of each sampled token, so on-policy training with {Teacher} takes sampled-reverse-kl, not {JsonSerializer.Serialize(ResolvedDivergence, JsonOptions).Trim('"')}");
+        if (HiddenWeight > 0) throw InputException.InField("hidden_weight", $"an API teacher ({Teacher}) has no hidden states; leave it at 0");
     }
 }

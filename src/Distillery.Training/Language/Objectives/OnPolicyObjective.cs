@@ -20,22 +20,24 @@ public sealed record OnPolicySampling(double Lambda, int MaxNewTokens, int MaxLe
 
 /// <summary>
 /// On-policy distillation (GKD, Agarwal et al. 2023, Algorithm 1): with probability λ per training batch the student samples
-/// every prompt's continuation at once (one batched, KV-cached decode; at most <c>MaxNewTokens</c> each), the local teacher
-/// scores the whole batch in one forward pass, and the divergence runs on the student's own tokens; otherwise on the
-/// dataset's teacher text. The coin and the samples are seeded by (seed, epoch, batch index), so a resumed run draws the
+/// every prompt's continuation at once (one batched, KV-cached decode; at most <c>MaxNewTokens</c> each), the teacher scores
+/// them (<see cref="ISampleScorer"/>: a local teacher's forward pass over the whole batch, or a teacher behind an API), and the
+/// divergence runs on the student's own tokens; otherwise the off-policy objective runs on the dataset's teacher text. The coin and the samples are seeded by (seed, epoch, batch index), so a resumed run draws the
 /// same ones and the same command gives the same student. Evaluation always uses the dataset's text.
 /// </summary>
 public sealed class OnPolicyObjective : ITrainingObjective<LmBatch>
 {
     private readonly DistillationStudent model;
-    private readonly WhiteBoxObjective inner;
+    private readonly ITrainingObjective<LmBatch> inner;
+    private readonly ISampleScorer scorer;
     private readonly OnPolicySampling sampling;
 
-    /// <summary>Creates the objective.</summary>
-    public OnPolicyObjective(DistillationStudent model, WhiteBoxObjective inner, OnPolicySampling sampling)
+    /// <summary>Creates the objective: <paramref name="inner"/> on the dataset's text (and in evaluation), <paramref name="scorer"/> on the student's samples.</summary>
+    public OnPolicyObjective(DistillationStudent model, ITrainingObjective<LmBatch> inner, ISampleScorer scorer, OnPolicySampling sampling)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inner);
+        ArgumentNullException.ThrowIfNull(scorer);
         ArgumentNullException.ThrowIfNull(sampling);
         ArgumentNullException.ThrowIfNull(sampling.StopIds);
         if (!(sampling.Lambda is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(sampling), sampling.Lambda, "λ must lie in [0, 1]");
@@ -44,6 +46,7 @@ public sealed class OnPolicyObjective : ITrainingObjective<LmBatch>
             throw new ArgumentOutOfRangeException(nameof(sampling), sampling.Temperature, "the sampling temperature must be finite and not negative");
         this.model = model;
         this.inner = inner;
+        this.scorer = scorer;
         this.sampling = sampling;
     }
 
@@ -77,6 +80,6 @@ public sealed class OnPolicyObjective : ITrainingObjective<LmBatch>
         // The trainer's normalizer counts the dataset batch's tokens; keep this micro-batch's share of the step the same
         // while averaging over the tokens the student actually produced.
         var scaled = normalizer * onPolicy.Count / Math.Max(1, batch.Count);
-        return inner.Loss(onPolicy, scaled, alpha: 1.0, sampled: true);
+        return scorer.Loss(onPolicy, scaled);
     }
 }
