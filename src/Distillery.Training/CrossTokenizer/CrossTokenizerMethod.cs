@@ -22,10 +22,10 @@ public enum CrossTokenizerMethod
 /// <summary>Which methods need which data.</summary>
 public static class CrossTokenizerMethods
 {
-    /// <summary>The default for <c>--mode topk</c>: <see cref="CrossTokenizerMethod.AlmAndTopk"/>.</summary>
-    public const CrossTokenizerMethod TopKDefault = CrossTokenizerMethod.AlmAndTopk;
+    /// <summary>The default for <c>--mode topk</c>: <see cref="CrossTokenizerMethod.TopkChunkStarts"/> (with prefix groups, the best measured in bench/results/cross-tokenizer.md).</summary>
+    public const CrossTokenizerMethod TopKDefault = CrossTokenizerMethod.TopkChunkStarts;
 
-    /// <summary>The default for <c>--mode whitebox</c>: <see cref="CrossTokenizerMethod.Hybrid"/>.</summary>
+    /// <summary>The default for <c>--mode whitebox</c>: <see cref="CrossTokenizerMethod.Hybrid"/> (better than ULD in bench/results/cross-tokenizer.md).</summary>
     public const CrossTokenizerMethod WhiteBoxDefault = CrossTokenizerMethod.Hybrid;
 
     /// <summary>Whether the method needs a local teacher's full logits (ULD, hybrid) rather than stored logprobs.</summary>

@@ -11,7 +11,7 @@ public enum AlternativeMatch
 {
     /// <summary>
     /// Only when the bytes are exactly one (non-special) student token: the teacher choosing that alternative is the student
-    /// choosing that token, up to the student merging it with what follows (training defaults to <see cref="UnambiguousToken"/>).
+    /// choosing that token, up to the student merging it with what follows (training defaults to <see cref="Prefix"/>).
     /// </summary>
     WholeToken,
 

@@ -114,16 +114,16 @@ public sealed record LmTrainingConfig
 
     /// <summary>
     /// The objective when the student's tokenizer differs from the teacher's: alm | topk-chunk-starts | alm-and-topk (top-k
-    /// mode, default alm-and-topk) or uld | hybrid (white-box mode, default hybrid). Null: the default, and the
+    /// mode, default topk-chunk-starts) or uld | hybrid (white-box mode, default hybrid). Null: the default, and the
     /// same-vocabulary path where the tokenizers are the same; set: the cross-tokenizer path even where they are.
     /// </summary>
     [JsonPropertyName("cross_tokenizer")] public CrossTokenizerMethod? CrossTokenizer { get; init; }
 
     /// <summary>
-    /// Across tokenizers, which teacher alternatives at a chunk start count: unambiguous-token (default: measured best in
-    /// bench/results/cross-tokenizer.md), whole-token or first-token.
+    /// Across tokenizers, where teacher alternatives at a chunk start count: prefix (default: on the student tokens their bytes
+    /// begin; measured best in bench/results/cross-tokenizer.md), unambiguous-token, whole-token or first-token.
     /// </summary>
-    [JsonPropertyName("chunk_start_match")] public AlternativeMatch ChunkStartMatch { get; init; } = AlternativeMatch.UnambiguousToken;
+    [JsonPropertyName("chunk_start_match")] public AlternativeMatch ChunkStartMatch { get; init; } = AlternativeMatch.Prefix;
 
     /// <summary>Weight of last-layer hidden-state matching through a learned projection (white-box/on-policy); 0 is off.</summary>
     [JsonPropertyName("hidden_weight")] public double HiddenWeight { get; init; }
