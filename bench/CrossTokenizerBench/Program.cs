@@ -172,14 +172,14 @@ void Quality(string input, string png)
     var plot = new ScottPlot.Plot();
     var bars = groups.Select((g, i) => new ScottPlot.Bar { Position = i, Value = Mean(g.Bpb), Error = Sd(g.Bpb), FillColor = g.Vocab.StartsWith("tok512", StringComparison.Ordinal) ? ScottPlot.Colors.SteelBlue : ScottPlot.Colors.Orange }).ToList();
     plot.Add.Bars(bars);
-    plot.Axes.Bottom.SetTicks(Enumerable.Range(0, groups.Count).Select(i => (double)i).ToArray(), groups.Select(g => ReplaceFirst(g.Label, ' ', '\n')).ToArray());
+    plot.Axes.Bottom.SetTicks(Enumerable.Range(0, groups.Count).Select(i => (double)i).ToArray(), groups.Select(g => ReplaceFirst(g.Label, ' ', '\n').Replace(", ", "\n", StringComparison.Ordinal)).ToArray());
     plot.Axes.Bottom.MinimumSize = 60;
     var low = groups.Min(g => Mean(g.Bpb) - Sd(g.Bpb));
     var high = groups.Max(g => Mean(g.Bpb) + Sd(g.Bpb));
     plot.Axes.SetLimitsY(low - 0.15 * (high - low) - 1e-3, high + 0.15 * (high - low) + 1e-3);
     plot.Title("Held-out bits per byte (mean ± sd over seeds; blue: tok512 student, orange: SPM-1024 student)");
     plot.YLabel("bits per UTF-8 byte (lower is better)");
-    plot.SavePng(png, 1100, 650);
+    plot.SavePng(png, 1500, 700);
 }
 
 static string ReplaceFirst(string text, char from, char to)
