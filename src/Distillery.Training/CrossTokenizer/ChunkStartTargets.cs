@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Distillery.Core.Tokens;
 using Distillery.Models.Probability;
+using Distillery.Models.Tokenizers;
 using Distillery.Training.Losses;
 using static TorchSharp.torch;
 
@@ -40,11 +41,58 @@ public sealed record ChunkStartTargets(SparseTeacherTargets Targets, Tensor HasT
     public static ChunkStartTargets Build(IReadOnlyList<IReadOnlyList<AlignedChunk>> rows, ChunkTensors packed, IReadOnlyList<IReadOnlyList<TokenLogprob>> teacherTokens, StudentSpelling spelling, TopKTailPolicy tailPolicy)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        ArgumentNullException.ThrowIfNull(packed);
         ArgumentNullException.ThrowIfNull(teacherTokens);
+        if (teacherTokens.Count != rows.Count)
+            throw new ArgumentException($"{rows.Count} chunk rows and {teacherTokens.Count} teacher rows differ", nameof(teacherTokens));
+        return Build(rows, packed, (b, c) =>
+        {
+            var first = rows[b][c].TeacherStart;
+            return first < teacherTokens[b].Count ? Listed(teacherTokens[b][first]) : null;
+        }, spelling, tailPolicy);
+    }
+
+    /// <summary>
+    /// Builds the targets from a local teacher's full distribution: its <paramref name="k"/> most likely tokens at each
+    /// chunk's first teacher token stand in for an API's top-k alternatives (spelled by the teacher's tokenizer).
+    /// </summary>
+    /// <param name="rows">Each row's chunks, as given to <see cref="ChunkTensors.Pack"/>.</param>
+    /// <param name="packed">The packed chunks.</param>
+    /// <param name="teacherLogits">The teacher's logits over its own tokens of each row, (B, Tt, Vt).</param>
+    /// <param name="teacher">The teacher's tokenizer (for each token's bytes).</param>
+    /// <param name="k">How many of the teacher's tokens count at each chunk start.</param>
+    /// <param name="spelling">How alternatives map to the student's first token.</param>
+    /// <param name="tailPolicy">What the loss does with the mass outside the matched alternatives.</param>
+    public static ChunkStartTargets FromDistribution(IReadOnlyList<IReadOnlyList<AlignedChunk>> rows, ChunkTensors packed, Tensor teacherLogits, ITextTokenizer teacher, int k, StudentSpelling spelling, TopKTailPolicy tailPolicy)
+    {
+        ArgumentNullException.ThrowIfNull(packed);
+        ArgumentNullException.ThrowIfNull(teacher);
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        var (top, ids) = TokenDistribution.LogSoftmax(packed.AtTeacherStarts(teacherLogits.detach())).topk(Math.Min(k, (int)teacherLogits.shape[^1]));
+        var perRow = (int)packed.ChunksPerRow;
+        var width = (int)top.shape[^1];
+        var logprobs = top.cpu().to_type(ScalarType.Float64).data<double>().ToArray();
+        var tokens = ids.cpu().data<long>().ToArray();
+        return Build(rows, packed, (b, c) =>
+        {
+            var at = (b * perRow + c) * width;
+            var alternatives = new List<TopLogprob>(width);
+            for (var j = at; j < at + width; j++)
+            {
+                var bytes = teacher.TokenBytes((int)tokens[j]);
+                if (bytes.Length > 0 && logprobs[j] > TokenDistribution.LogFloor)
+                    alternatives.Add(new TopLogprob("", [.. bytes.ToArray().Select(x => (int)x)], logprobs[j]));
+            }
+            return alternatives;
+        }, spelling, tailPolicy);
+    }
+
+    /// <summary>The targets where <paramref name="alternativesAt"/> gives chunk (b, c)'s teacher alternatives (null: none).</summary>
+    private static ChunkStartTargets Build(IReadOnlyList<IReadOnlyList<AlignedChunk>> rows, ChunkTensors packed, Func<int, int, List<TopLogprob>?> alternativesAt, StudentSpelling spelling, TopKTailPolicy tailPolicy)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(packed);
         ArgumentNullException.ThrowIfNull(spelling);
-        if (rows.Count != packed.Rows || teacherTokens.Count != rows.Count)
-            throw new ArgumentException($"{rows.Count} chunk rows, {packed.Rows} packed rows and {teacherTokens.Count} teacher rows differ", nameof(teacherTokens));
+        if (rows.Count != packed.Rows) throw new ArgumentException($"{rows.Count} chunk rows and {packed.Rows} packed rows differ", nameof(rows));
         var (batch, perRow) = ((int)packed.Rows, (int)packed.ChunksPerRow);
         var counted = packed.Mask.cpu().data<bool>().ToArray();
         var merged = new List<(int Id, double Logprob)>?[batch * perRow];
@@ -55,9 +103,7 @@ public sealed record ChunkStartTargets(SparseTeacherTargets Targets, Tensor HasT
             for (var c = 0; c < rows[b].Count; c++)
             {
                 var slot = b * perRow + c;
-                var first = rows[b][c].TeacherStart;
-                if (!counted[slot] || first >= teacherTokens[b].Count) continue;
-                var alternatives = Listed(teacherTokens[b][first]);
+                if (!counted[slot] || alternativesAt(b, c) is not { } alternatives) continue;
                 totalMass += alternatives.Sum(a => Math.Exp(a.Logprob));
                 var (slotTargets, slotMembers, mass) = AtOneStart(alternatives, spelling);
                 matchedMass += mass;

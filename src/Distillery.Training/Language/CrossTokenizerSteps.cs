@@ -50,22 +50,22 @@ internal sealed class CrossTokenizerSteps
     public LmExampleSet BuildExamples(LmTrainingConfig config, IReadOnlyList<DatasetRow> rows, ModelBundle student, ModelBundle? teacher, int seqLen)
     {
         var source = DatasetFolder.DataPath(config.Data);
-        return method.NeedsFullLogits()
+        return config.Mode == LmMode.Whitebox
             ? CrossTokenizerExampleBuilder.ForLocalTeacher(rows, student.Tokenizer, student.ChatTemplate, teacher!.Tokenizer, teacher.ChatTemplate, seqLen, source)
             : CrossTokenizerExampleBuilder.FromStoredTokens(rows, student.Tokenizer, student.ChatTemplate, seqLen, source);
     }
 
     /// <summary>The chunk loss mixed with cross-entropy by α: white-box against the local teacher's logits, else from stored logprobs.</summary>
     public ITrainingObjective<LmBatch> CreateObjective(LmTrainingConfig config, ModelBundle student, ModelBundle? teacher) =>
-        method.NeedsFullLogits()
-            ? new CrossTokenizerWhiteBoxObjective(student.Model, teacher!.Model, method, VocabularyMap.Between(teacher.Tokenizer, student.Tokenizer), Alpha(config))
+        config.Mode == LmMode.Whitebox
+            ? new CrossTokenizerWhiteBoxObjective(student.Model, teacher!, method, VocabularyMap.Between(teacher!.Tokenizer, student.Tokenizer), spelling, config.TailPolicy, Alpha(config))
             : new CrossTokenizerTopKObjective(student.Model, method, spelling, config.TailPolicy, Alpha(config));
 
     /// <summary>The lineage with the method, the shares of the teacher's signal that reached the loss, and the loss as run.</summary>
     public Lineage Record(Lineage lineage, LmTrainingConfig config, IReadOnlyList<LmExample> train, ModelBundle? teacher)
     {
         var coverage = CrossTokenizerCoverage.Measure(train, method, spelling);
-        var record = new LineageCrossTokenizer(LmTraining.Kebab(method), method.NeedsFullLogits() ? teacher!.Tokenizer.Name : "stored tokens", coverage.Chunks,
+        var record = new LineageCrossTokenizer(LmTraining.Kebab(method), config.Mode == LmMode.Whitebox ? teacher!.Tokenizer.Name : "stored tokens", coverage.Chunks,
             Math.Round(coverage.OneToOneShare, 6), Math.Round(coverage.TeacherTokenShare, 6), coverage.TopKMassShare is { } m ? Math.Round(m, 6) : null);
         return lineage with { CrossTokenizer = record, Losses = LossText(config) };
     }

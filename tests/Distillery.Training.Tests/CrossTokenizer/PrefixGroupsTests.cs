@@ -118,6 +118,33 @@ public sealed class PrefixGroupsTests
     }
 
     [Fact]
+    public void ALocalTeachersTopKAtChunkStartsGivesTheSameTargetsAsStoredAlternatives()
+    {
+        var teacher = TinyTokenizers.With("c", "a", "t", "ca");
+        var student = TinyTokenizers.With("ca", "cat", "at", "t");
+        AlignedChunk[][] rows = [[new(0, 2, 0, 1, 0, 1), new(2, 3, 1, 2, 1, 2)]];
+        var packed = ChunkTensors.Pack(rows, 2, 2);
+        using var g = new Generator(7);
+        var teacherLogits = randn([1, 2, teacher.VocabSize], generator: g, dtype: ScalarType.Float64) * 4;
+        var spelling = StudentSpelling.Of(student, AlternativeMatch.Prefix);
+        var fromLogits = ChunkStartTargets.FromDistribution(rows, packed, teacherLogits, teacher, 5, spelling, TopKTailPolicy.FoldTailIntoBucket);
+
+        // The same top-5 written out as an API would store them (special tokens spell no bytes and are left out).
+        var (top, ids) = teacherLogits.log_softmax(-1).topk(5);
+        TokenLogprob At(int position) => new("", [], 0, [.. Enumerable.Range(0, 5)
+            .Select(j => (Id: (int)ids[0, position, j].item<long>(), Logprob: top[0, position, j].item<double>()))
+            .Where(a => teacher.TokenBytes(a.Id).Length > 0)
+            .Select(a => new TopLogprob("", [.. teacher.TokenBytes(a.Id).ToArray().Select(x => (int)x)], a.Logprob))]);
+        var stored = ChunkStartTargets.Build(rows, packed, [[At(0), At(1)]], spelling, TopKTailPolicy.FoldTailIntoBucket);
+
+        Assert.Equal(stored.MatchedShare, fromLogits.MatchedShare, 12);
+        var studentLogits = randn([1, 2, student.VocabSize], generator: g, dtype: ScalarType.Float64);
+        var expected = Value(CrossTokenizerLosses.TopKAtChunkStarts(studentLogits, packed, stored, 2));
+        Assert.True(expected > 0.01);
+        Assert.Equal(expected, Value(CrossTokenizerLosses.TopKAtChunkStarts(studentLogits, packed, fromLogits, 2)), 10);
+    }
+
+    [Fact]
     public void NoMatchedAlternativeGivesNoNanAndAUniformTailIsRefused()
     {
         var student = TinyTokenizers.With("ab");

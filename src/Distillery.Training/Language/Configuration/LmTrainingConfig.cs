@@ -216,8 +216,8 @@ public sealed record LmTrainingConfig
                 throw InputException.InField("--cross-tokenizer", $"applies to --mode topk and whitebox, not {Mode.Name()}");
             if (Mode == LmMode.Topk && method.NeedsFullLogits())
                 throw InputException.InField("--cross-tokenizer", "uld and hybrid need a local teacher's full logits: use --mode whitebox, or alm | topk-chunk-starts | alm-and-topk with --mode topk");
-            if (Mode == LmMode.Whitebox && !method.NeedsFullLogits())
-                throw InputException.InField("--cross-tokenizer", "--mode whitebox takes uld or hybrid; alm | topk-chunk-starts | alm-and-topk work from a dataset's stored logprobs with --mode topk");
+            if (Mode == LmMode.Whitebox && method.UsesAlm())
+                throw InputException.InField("--cross-tokenizer", "--mode whitebox takes uld, hybrid or topk-chunk-starts; alm and alm-and-topk work from a dataset's stored logprobs with --mode topk");
             if (HiddenWeight > 0) throw InputException.InField("hidden_weight", "hidden-state matching needs a shared tokenizer; leave it at 0 with --cross-tokenizer");
         }
         if (TopLogprobs is < 0 or > Core.Chat.SamplingParameters.MaxTopLogprobs)

@@ -1,5 +1,7 @@
 using System;
+using Distillery.Core.Chat;
 using Distillery.Models.Llama;
+using Distillery.Models.Loading;
 using Distillery.Training.CrossTokenizer;
 using Distillery.Training.Language.Data;
 using Distillery.Training.Losses;
@@ -30,9 +32,9 @@ public abstract class CrossTokenizerObjective : ITrainingObjective<LmBatch>
     private protected CrossTokenizerObjective(LlamaForCausalLM student, CrossTokenizerMethod method, bool fromFullLogits, double alpha)
     {
         ArgumentNullException.ThrowIfNull(student);
-        if (method.NeedsFullLogits() != fromFullLogits)
+        if (fromFullLogits ? method.UsesAlm() : method.NeedsFullLogits())
             throw new ArgumentException(fromFullLogits
-                ? $"{method} works from stored top-k data; white-box uses uld or hybrid"
+                ? $"{method} needs the teacher's stored tokens; white-box uses uld, hybrid or topk-chunk-starts"
                 : $"{method} needs a local teacher's full logits, not stored top-k data", nameof(method));
         if (!(alpha is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "must lie in [0, 1]");
         Student = student;
@@ -57,6 +59,13 @@ public abstract class CrossTokenizerObjective : ITrainingObjective<LmBatch>
 
     /// <summary>The chunk loss of one micro-batch, and the student's logits over its inputs, (B, T, V).</summary>
     private protected abstract (Tensor Kd, Tensor Logits) ChunkLoss(LmBatch batch, CrossTokenizerBatch cross, double normalizer);
+
+    /// <summary>Top-k KL at chunk starts, averaged over the chunks that have a target.</summary>
+    private protected static Tensor TopKAtStarts(Tensor studentLogits, LmBatch batch, CrossTokenizerBatch cross, ChunkStartTargets targets, double normalizer)
+    {
+        var withTarget = cross.Chunks.Mask.logical_and(targets.HasTarget).sum().item<long>();
+        return CrossTokenizerLosses.TopKAtChunkStarts(studentLogits, cross.Chunks, targets, ChunkNormalizer.Of(normalizer, batch, withTarget));
+    }
 }
 
 /// <summary>
@@ -91,8 +100,7 @@ public sealed class CrossTokenizerTopKObjective : CrossTokenizerObjective
         if (Method.UsesTopK())
         {
             var targets = ChunkStartTargets.Build(cross.Rows, cross.Chunks, cross.TeacherTokens, spelling, tailPolicy);
-            var withTarget = cross.Chunks.Mask.logical_and(targets.HasTarget).sum().item<long>();
-            var topK = CrossTokenizerLosses.TopKAtChunkStarts(logits, cross.Chunks, targets, ChunkNormalizer.Of(normalizer, batch, withTarget));
+            var topK = TopKAtStarts(logits, batch, cross, targets, normalizer);
             kd = kd is null ? topK : kd + topK;
         }
         return (kd!, logits);
@@ -101,21 +109,27 @@ public sealed class CrossTokenizerTopKObjective : CrossTokenizerObjective
 
 /// <summary>
 /// White-box distillation across tokenizers: a local teacher of another vocabulary reads its own tokenisation of each row,
-/// and its full distribution at each aligned chunk's start is compared with the student's by ULD or the hybrid.
+/// and its full distribution at each aligned chunk's start is compared with the student's by ULD or the hybrid, or its
+/// top-k there (as an API would give them, k = 20) by top-k at chunk starts.
 /// </summary>
 public sealed class CrossTokenizerWhiteBoxObjective : CrossTokenizerObjective
 {
-    private readonly LlamaForCausalLM teacher;
+    private readonly ModelBundle teacher;
     private readonly VocabularyMap vocabulary;
+    private readonly StudentSpelling spelling;
+    private readonly TopKTailPolicy tailPolicy;
 
-    /// <summary>Creates the objective; <paramref name="vocabulary"/> maps the teacher's tokenizer onto the student's.</summary>
-    public CrossTokenizerWhiteBoxObjective(LlamaForCausalLM student, LlamaForCausalLM teacher, CrossTokenizerMethod method, VocabularyMap vocabulary, double alpha)
+    /// <summary>Creates the objective; <paramref name="vocabulary"/> maps the teacher's tokenizer onto the student's, <paramref name="spelling"/> and <paramref name="tailPolicy"/> serve top-k at chunk starts.</summary>
+    public CrossTokenizerWhiteBoxObjective(LlamaForCausalLM student, ModelBundle teacher, CrossTokenizerMethod method, VocabularyMap vocabulary, StudentSpelling spelling, TopKTailPolicy tailPolicy, double alpha)
         : base(student, method, fromFullLogits: true, alpha)
     {
         ArgumentNullException.ThrowIfNull(teacher);
         ArgumentNullException.ThrowIfNull(vocabulary);
+        ArgumentNullException.ThrowIfNull(spelling);
         this.teacher = teacher;
         this.vocabulary = vocabulary;
+        this.spelling = spelling;
+        this.tailPolicy = tailPolicy;
     }
 
     private protected override (Tensor Kd, Tensor Logits) ChunkLoss(LmBatch batch, CrossTokenizerBatch cross, double normalizer)
@@ -123,13 +137,17 @@ public sealed class CrossTokenizerWhiteBoxObjective : CrossTokenizerObjective
         if (cross.TeacherInputs is null) throw new ArgumentException("white-box rows need the teacher's own ids", nameof(batch));
         Tensor teacherLogits;
         // A model may pad its vocabulary beyond its tokenizer's; the map (and the loss) covers the tokenizer's ids.
-        using (no_grad()) teacherLogits = teacher.Forward(cross.TeacherInputs).Logits.narrow(-1, 0, vocabulary.TeacherVocabSize); // (B, Tt, Vt)
+        using (no_grad()) teacherLogits = teacher.Model.Forward(cross.TeacherInputs).Logits.narrow(-1, 0, vocabulary.TeacherVocabSize); // (B, Tt, Vt)
         var logits = Student.Forward(batch.Inputs).Logits;                                                                         // (B, T, V)
         var studentLogits = logits.narrow(-1, 0, vocabulary.StudentVocabSize);
         var chunkNormalizer = ChunkNormalizer.Of(normalizer, batch, cross.Chunks.Count);
-        var kd = Method == CrossTokenizerMethod.Uld
-            ? CrossTokenizerLosses.UniversalLogitDistillation(studentLogits, teacherLogits, cross.Chunks, chunkNormalizer)
-            : CrossTokenizerLosses.HybridMatchedUld(studentLogits, teacherLogits, cross.Chunks, vocabulary, chunkNormalizer);
+        var kd = Method switch
+        {
+            CrossTokenizerMethod.Uld => CrossTokenizerLosses.UniversalLogitDistillation(studentLogits, teacherLogits, cross.Chunks, chunkNormalizer),
+            CrossTokenizerMethod.Hybrid => CrossTokenizerLosses.HybridMatchedUld(studentLogits, teacherLogits, cross.Chunks, vocabulary, chunkNormalizer),
+            _ => TopKAtStarts(studentLogits, batch, cross,
+                ChunkStartTargets.FromDistribution(cross.Rows, cross.Chunks, teacherLogits, teacher.Tokenizer, SamplingParameters.MaxTopLogprobs, spelling, tailPolicy), normalizer),
+        };
         return (kd, logits);
     }
 }
