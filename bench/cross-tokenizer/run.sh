@@ -82,6 +82,7 @@ rows=(
   "tok512 white-box KD|tok512|whitebox||"
   "SPM-1024 white-box uld|spm1024|whitebox|uld|"
   "SPM-1024 white-box hybrid|spm1024|whitebox|hybrid|"
+  "SPM-1024 white-box topk-chunk-starts, prefix|spm1024|whitebox|topk-chunk-starts|prefix"
 )
 slug() { echo "$1" | tr 'A-Z ' 'a-z-' | tr -cd 'a-z0-9-'; }
 

@@ -25,8 +25,8 @@ public static class CrossTokenizerMethods
     /// <summary>The default for <c>--mode topk</c>: <see cref="CrossTokenizerMethod.TopkChunkStarts"/> (with prefix groups, the best measured in bench/results/cross-tokenizer.md).</summary>
     public const CrossTokenizerMethod TopKDefault = CrossTokenizerMethod.TopkChunkStarts;
 
-    /// <summary>The default for <c>--mode whitebox</c>: <see cref="CrossTokenizerMethod.Hybrid"/> (better than ULD in bench/results/cross-tokenizer.md).</summary>
-    public const CrossTokenizerMethod WhiteBoxDefault = CrossTokenizerMethod.Hybrid;
+    /// <summary>The default for <c>--mode whitebox</c>: <see cref="CrossTokenizerMethod.TopkChunkStarts"/> on the local teacher's top-20 (the only white-box method that beat SFT in bench/results/cross-tokenizer.md).</summary>
+    public const CrossTokenizerMethod WhiteBoxDefault = CrossTokenizerMethod.TopkChunkStarts;
 
     /// <summary>Whether the method needs a local teacher's full logits (ULD, hybrid) rather than stored logprobs.</summary>
     public static bool NeedsFullLogits(this CrossTokenizerMethod method) => method is CrossTokenizerMethod.Uld or CrossTokenizerMethod.Hybrid;

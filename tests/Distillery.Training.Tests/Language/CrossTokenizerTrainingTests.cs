@@ -59,9 +59,9 @@ public sealed class CrossTokenizerTrainingTests(StoriesDatasetFixture fixture, I
     [InlineData(LmMode.Topk, null, "topk-chunk-starts")]
     [InlineData(LmMode.Topk, CrossTokenizerMethod.Alm, "alm")]
     [InlineData(LmMode.Topk, CrossTokenizerMethod.AlmAndTopk, "alm-and-topk")]
-    [InlineData(LmMode.Whitebox, null, "hybrid")]
+    [InlineData(LmMode.Whitebox, null, "topk-chunk-starts")]
     [InlineData(LmMode.Whitebox, CrossTokenizerMethod.Uld, "uld")]
-    [InlineData(LmMode.Whitebox, CrossTokenizerMethod.TopkChunkStarts, "topk-chunk-starts")]
+    [InlineData(LmMode.Whitebox, CrossTokenizerMethod.Hybrid, "hybrid")]
     public async Task A_student_with_another_tokenizer_learns_from_the_teacher_and_records_how(LmMode mode, CrossTokenizerMethod? method, string expected)
     {
         var config = Config($"cross-{mode}-{expected}", mode, method);

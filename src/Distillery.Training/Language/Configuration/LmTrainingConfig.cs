@@ -114,7 +114,7 @@ public sealed record LmTrainingConfig
 
     /// <summary>
     /// The objective when the student's tokenizer differs from the teacher's: alm | topk-chunk-starts | alm-and-topk (top-k
-    /// mode, default topk-chunk-starts) or uld | hybrid (white-box mode, default hybrid). Null: the default, and the
+    /// mode, default topk-chunk-starts) or topk-chunk-starts | uld | hybrid (white-box mode, default topk-chunk-starts). Null: the default, and the
     /// same-vocabulary path where the tokenizers are the same; set: the cross-tokenizer path even where they are.
     /// </summary>
     [JsonPropertyName("cross_tokenizer")] public CrossTokenizerMethod? CrossTokenizer { get; init; }
