@@ -48,4 +48,7 @@ public sealed record LabelingOptions
 
     /// <summary>The counters the teacher's wrappers fill in (retries), reported in the summary.</summary>
     public TeacherStatistics? Statistics { get; init; }
+
+    /// <summary>These options for a run through a Batch API: every request handed over at once (no --concurrency limit), priced at the batch price.</summary>
+    public LabelingOptions ThroughBatch() => this with { Concurrency = int.MaxValue, Price = Price.ForBatch() };
 }

@@ -36,7 +36,7 @@ public static class DistilleryPipeline
                 labeling.LedgerLocation, settings, progress: options.BatchProgress, cancellationToken: cancellationToken)
             : null;
         // A batch takes every request at once, at the Batch API's price.
-        if (batch is not null) labeling = labeling with { Concurrency = int.MaxValue, Price = labeling.Price.ForBatch() };
+        if (batch is not null) labeling = labeling.ThroughBatch();
         var teacher = batch ?? options.Teacher ?? await TeacherFactory.CreateAsync(
             options.TeacherSpec ?? throw new ArgumentException("give a TeacherSpec or a Teacher", nameof(options)), options.TeacherSettings, cancellationToken);
         PipelineLog.GenerateStarted(log, teacher.Identity.ToString(), labeling.PromptsPath, labeling.OutputDirectory);
