@@ -25,4 +25,11 @@ public sealed record BatchSettings
 
     /// <summary>How many batches a request may go into (expired, failed, unreadable) before it is reported as failed.</summary>
     public int MaxRounds { get; init; } = 5;
+
+    /// <summary>The default settings polling every <paramref name="interval"/>, gathering for no longer than that.</summary>
+    public static BatchSettings Polling(TimeSpan interval)
+    {
+        var defaults = new BatchSettings();
+        return defaults with { PollInterval = interval, GatherWindow = interval < defaults.GatherWindow ? interval : defaults.GatherWindow };
+    }
 }

@@ -57,6 +57,9 @@ public sealed class FakeBatchServer : IAsyncDisposable
     /// <summary>The next <paramref name="count"/> creates make their batch and then drop the connection, so the client never learns the batch id.</summary>
     public void DropCreateResponses(int count) => Volatile.Write(ref dropCreates, count);
 
+    /// <summary>Creates make their batch and then never answer (until the client goes away), so a client killed meanwhile never learned the batch id.</summary>
+    public bool HoldCreateResponses { get; set; }
+
     /// <summary>How many times each custom id was submitted in a created batch (the server-side count of requests sent).</summary>
     public ConcurrentDictionary<string, int> Submitted { get; } = new(StringComparer.Ordinal);
 
@@ -123,6 +126,11 @@ public sealed class FakeBatchServer : IAsyncDisposable
             batches[batch.Id] = batch;
         }
         foreach (var line in lines) Submitted.AddOrUpdate((string)line["custom_id"]!, 1, (_, n) => n + 1);
+        if (HoldCreateResponses)
+        {
+            await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+            return;
+        }
         if (Interlocked.Decrement(ref dropCreates) >= 0)
         {
             context.Abort(); // made, but the client never hears of it
