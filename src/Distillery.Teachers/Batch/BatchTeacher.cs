@@ -267,18 +267,20 @@ public sealed class BatchTeacher : ITeacher, IAsyncDisposable
         foreach (var (kind, fileId) in new[] { ("output", snapshot.OutputFileId), ("error", snapshot.ErrorFileId) })
         {
             if (string.IsNullOrEmpty(fileId)) continue;
-            string text;
+            BinaryData data;
             try
             {
-                text = (await api.DownloadAsync(fileId, cancellationToken)).ToString();
+                data = await api.DownloadAsync(fileId, cancellationToken);
             }
             catch (Exception e) when (e is ClientResultException or HttpRequestException or IOException)
             {
                 Warn($"batch {job.BatchId}: its {kind} file {fileId} could not be downloaded ({ErrorText.FirstLine(e)}); trying again in {settings.PollInterval.TotalSeconds:F0} s");
                 return;
             }
+            // Read line by line: an output file of 50,000 answers with logprobs is hundreds of megabytes.
+            using var reader = new StreamReader(data.ToStream(), Encoding.UTF8);
             var number = 0;
-            foreach (var line in text.Split('\n'))
+            while (await reader.ReadLineAsync(cancellationToken) is { } line)
             {
                 number++;
                 if (line.Trim().Length == 0) continue;

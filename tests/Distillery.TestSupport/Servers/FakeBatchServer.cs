@@ -75,6 +75,9 @@ public sealed class FakeBatchServer : IAsyncDisposable
     /// <summary>An uploaded file's name and content.</summary>
     public (string Name, string Content) File(string id) => (files[id].Name, Encoding.UTF8.GetString(files[id].Content));
 
+    /// <summary>GET: the server-side counts as JSON (<c>distinct</c> custom ids submitted, <c>total</c> submissions, <c>batches</c>), for a server in a process of its own.</summary>
+    public const string CountsPath = "/fake/submitted";
+
     /// <summary>Starts the server on a free loopback port.</summary>
     public static async Task<FakeBatchServer> StartAsync()
     {
@@ -90,6 +93,7 @@ public sealed class FakeBatchServer : IAsyncDisposable
         app.MapGet("/v1/batches/{id}", (string id) => server.batches.TryGetValue(id, out var b) ? Json(server.Look(b)) : Results.NotFound());
         app.MapGet("/v1/batches", server.List);
         app.MapPost("/v1/batches/{id}/cancel", (string id) => server.batches.TryGetValue(id, out var b) ? Json(server.Cancel(b)) : Results.NotFound());
+        app.MapGet(CountsPath, () => Json(new JsonObject { ["distinct"] = server.Submitted.Count, ["total"] = server.Submitted.Values.Sum(), ["batches"] = server.batches.Count }));
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.BaseUrl = new Uri(address.TrimEnd('/') + "/v1");
