@@ -4,6 +4,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
 using Distillery.Core.Specs;
+using Distillery.Teachers.Batch;
 using Distillery.Teachers.ChatClients;
 using Distillery.Teachers.Local;
 using Distillery.Teachers.OpenAi;
@@ -86,6 +87,23 @@ public static class TeacherFactory
         if (parsed.Kind != ModelKind.OpenAi) throw InputException.InField("--teacher", $"scoring through an API needs an openai:MODEL teacher, not {spec}");
         var (baseUrl, key) = Endpoint(settings);
         return Wrap(new CompletionScoringTeacher(parsed.Target, baseUrl, key, settings.Timeout), settings);
+    }
+
+    /// <summary>
+    /// The <c>openai:MODEL</c> teacher through the Batch API (<see cref="BatchTeacher"/>) at the settings' base URL with their key, following the jobs
+    /// of the ledger at <paramref name="ledgerLocation"/>; not wrapped for retries (a batch's failed requests go in the next batch instead). A bad spec,
+    /// URL or missing key is an <see cref="InputException"/>.
+    /// </summary>
+    public static Task<BatchTeacher> CreateBatchAsync(string spec, TeacherSettings settings, string ledgerLocation, BatchSettings batch, TimeProvider? time = null,
+        IProgress<BatchProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(settings);
+        var parsed = ModelSpec.Parse(spec, "--teacher");
+        if (parsed.Kind != ModelKind.OpenAi) throw InputException.InField("--batch", $"sends through the OpenAI Batch API: it needs an openai:MODEL teacher, not {spec}");
+        if (settings.EndpointsFile is not null) throw InputException.InField("--batch", "and --endpoints exclude each other: a batch goes to one endpoint");
+        var (baseUrl, key) = Endpoint(settings);
+        return BatchTeacher.OpenAsync(parsed.Target, baseUrl, key, settings.Timeout, ledgerLocation, batch, time, progress, cancellationToken);
     }
 
     private static OpenAiTeacher CreateOpenAi(string model, TeacherSettings settings)

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
 using System.Globalization;
 using System.Linq;
@@ -11,6 +12,7 @@ using Distillery.Core.Policy;
 using Distillery.Core.Pricing;
 using Distillery.Core.Specs;
 using Distillery.Pipeline;
+using Distillery.Teachers.Batch;
 using Distillery.Teachers.Labeling;
 using Distillery.Teachers.OpenAi;
 using Spectre.Console;
@@ -39,6 +41,8 @@ public sealed class GenerateVerb(CliContext context) : IVerb
     private readonly Option<string?> policy = new("--policy") { Description = "Terms policy file: allow / deny / allow-with-notice per provider or model" };
     private readonly Option<string?> endpoints = new("--endpoints") { Description = "A pool of endpoints serving the API teacher: a JSON file of base URLs, key variables, weights and limits (see the README)" };
     private readonly Option<double> claimLease = new("--claim-lease") { Description = "Seconds a process's claim on a request lasts without renewal; another process sharing the ledger takes over a dead one's after that", DefaultValueFactory = _ => LedgerLease.DefaultDuration.TotalSeconds };
+    private readonly Option<bool> batch = new("--batch") { Description = "Send the requests through the OpenAI Batch API (openai:MODEL): batch prices, answers within 24 hours; a rerun goes on with the batches already sent" };
+    private readonly Option<double> batchPoll = new("--batch-poll") { Description = "Seconds between looks at each live batch (with --batch)", DefaultValueFactory = _ => 30 };
     private readonly ChatTemplateOptions chatTemplate = new("a local teacher's");
     private readonly ApiTeacherOptions api = new();
 
@@ -48,7 +52,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
         var command = new Command("generate", "Ask a teacher to answer prompts; rows with token logprobs stream into a dataset folder, every request through the ledger so nothing is paid twice")
         {
             prompts, teacher, output, topLogprobs, sampledLogprobs, samples, temperature, topP, maxTokens, seed, system, concurrency,
-            budget, priceInput, priceOutput, prices, policy, endpoints, claimLease,
+            budget, priceInput, priceOutput, prices, policy, endpoints, claimLease, batch, batchPoll,
         };
         api.AddTo(command);
         chatTemplate.AddTo(command);
@@ -76,6 +80,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
         Check(parse.GetValue(concurrency), 1, 1024, "--concurrency");
         var settings = api.Settings(parse);
         Check(parse.GetValue(claimLease), 0.1, 86400, "--claim-lease");
+        var poll = TimeSpan.FromSeconds(Check(parse.GetValue(batchPoll), 0.01, 86400, "--batch-poll"));
         var price = await ResolvePriceAsync(parse, spec, cancellationToken);
         var budgetUsd = parse.GetValue(budget);
         if (budgetUsd is { } b)
@@ -109,6 +114,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
             },
         };
 
+        var batchWatch = parse.GetValue(batch) ? new BatchWatch() : null;
         LabelingSummary summary = null!;
         await context.Console.Progress()
             .AutoClear(false)
@@ -116,9 +122,13 @@ public sealed class GenerateVerb(CliContext context) : IVerb
             .StartAsync(async progress =>
             {
                 var task = progress.AddTask("rows", maxValue: 1);
-                summary = (await DistilleryPipeline.GenerateAsync(options, new ProgressReporter(task), cancellationToken)).Summary;
+                batchWatch?.Show(progress.AddTask("batches", maxValue: 1));
+                var run = batchWatch is null ? options : options with { Batch = BatchSettings.Polling(poll), BatchProgress = batchWatch };
+                summary = (await DistilleryPipeline.GenerateAsync(run, new ProgressReporter(task), cancellationToken)).Summary;
             });
         PrintSummary(summary);
+        foreach (var warning in batchWatch?.Warnings ?? [])
+            context.Console.MarkupLine($"[yellow]warning[/] {Markup.Escape(warning)}");
         if (summary.Failed > 0)
             throw new DistilleryException($"{summary.Failed} request(s) failed (first: {summary.Errors.FirstOrDefault()}); run the same command again to retry only those");
         if (summary.BudgetReached)
@@ -176,6 +186,37 @@ public sealed class GenerateVerb(CliContext context) : IVerb
                 task.MaxValue = Math.Max(1, value.Total);
                 task.Value = value.Completed;
                 task.Description = Markup.Escape(value.Message);
+            }
+        }
+    }
+
+    /// <summary>Shows the batches' states and counts on a progress line and keeps their warnings for after the run.</summary>
+    private sealed class BatchWatch : IProgress<BatchProgress>
+    {
+        private readonly Lock gate = new();
+        private readonly List<string> warnings = [];
+        private ProgressTask? task;
+
+        public IReadOnlyList<string> Warnings
+        {
+            get { lock (gate) return [.. warnings]; }
+        }
+
+        public void Show(ProgressTask line)
+        {
+            lock (gate) task = line;
+        }
+
+        public void Report(BatchProgress value)
+        {
+            lock (gate)
+            {
+                if (value.Warning is { } warning) warnings.Add(warning);
+                if (task is null) return;
+                var states = string.Join(", ", value.Jobs.GroupBy(j => j.State).Select(g => $"{g.Count()} {g.Key}"));
+                task.MaxValue = Math.Max(1, value.Jobs.Sum(j => j.Total));
+                task.Value = value.Jobs.Sum(j => j.Completed);
+                task.Description = Markup.Escape($"batches: {(states.Length == 0 ? "none live" : states)}; {value.Jobs.Sum(j => j.Failed)} failed; {value.Gathering} gathering");
             }
         }
     }

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
@@ -35,6 +36,7 @@ public sealed class PostgresLedger : TeacherLedger
             // Processes starting together would race on CREATE TABLE; the advisory lock makes them take turns.
             await ExecuteAsync(connection, "SELECT pg_advisory_xact_lock(7316001)", cancellationToken);
             await ExecuteAsync(connection, CreateTable("DOUBLE PRECISION", "BYTEA"), cancellationToken);
+            await ExecuteAsync(connection, CreateBatchTables, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             return new PostgresLedger(display, source);
         }
@@ -153,6 +155,50 @@ public sealed class PostgresLedger : TeacherLedger
             WHERE hash = @hash AND status <> 'answered'
             """, cancellationToken, ("hash", hash), ("error", error), ("retries", retries), ("now", FormatTime(now)));
     }
+
+    /// <inheritdoc />
+    public override Task RecordBatchJobAsync(string jobId, IReadOnlyCollection<string> hashes, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(jobId);
+        ArgumentNullException.ThrowIfNull(hashes);
+        return RunAsync(async connection =>
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await using (var job = Command(connection, "INSERT INTO batch_jobs (job_id, created_utc) VALUES (@job, @now)", ("job", jobId), ("now", FormatTime(now))))
+                await job.ExecuteNonQueryAsync(cancellationToken);
+            // One statement for the whole file: the hashes go as one array parameter.
+            await using (var requests = Command(connection, "INSERT INTO batch_requests (job_id, hash) SELECT @job, unnest(@hashes) ON CONFLICT DO NOTHING",
+                             ("job", jobId), ("hashes", hashes.ToArray())))
+                await requests.ExecuteNonQueryAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return 0;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public override Task RecordBatchIdAsync(string jobId, string batchId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(jobId);
+        ArgumentNullException.ThrowIfNull(batchId);
+        return WriteAsync("UPDATE batch_jobs SET batch_id = @batch WHERE job_id = @job", cancellationToken, ("job", jobId), ("batch", batchId));
+    }
+
+    /// <inheritdoc />
+    public override Task AbandonBatchJobAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(jobId);
+        return WriteAsync("UPDATE batch_jobs SET abandoned = 1 WHERE job_id = @job AND batch_id IS NULL", cancellationToken, ("job", jobId));
+    }
+
+    /// <inheritdoc />
+    public override Task<IReadOnlyList<LedgerBatchJob>> OpenBatchJobsAsync(CancellationToken cancellationToken = default) => RunAsync(async connection =>
+    {
+        await using var command = Command(connection, SelectOpenBatchRequests);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<(string, string?, string)>();
+        while (await reader.ReadAsync(cancellationToken)) rows.Add((reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetString(2)));
+        return LatestJobs(rows);
+    }, cancellationToken);
 
     /// <inheritdoc />
     public override Task<IReadOnlyList<LedgerEntry>> ReadAllAsync(CancellationToken cancellationToken = default) => RunAsync<IReadOnlyList<LedgerEntry>>(async connection =>

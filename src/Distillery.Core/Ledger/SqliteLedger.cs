@@ -60,6 +60,7 @@ public sealed class SqliteLedger : TeacherLedger
     {
         await ExecuteAsync(connection, "BEGIN IMMEDIATE", cancellationToken);
         await ExecuteAsync(connection, CreateTable("REAL", "BLOB"), cancellationToken);
+        await ExecuteAsync(connection, CreateBatchTables, cancellationToken);
         foreach (var (column, type) in AddedColumns)
         {
             await using var exists = connection.CreateCommand();
@@ -191,6 +192,55 @@ public sealed class SqliteLedger : TeacherLedger
                 duration_ms = (julianday($now) - julianday(sent_utc)) * 86400000.0, owner = NULL, lease_utc = NULL
             WHERE hash = $hash AND status <> 'answered'
             """, isUrgent: true, cancellationToken, ("$hash", hash), ("$error", error), ("$retries", retries), ("$now", FormatTime(now)));
+    }
+
+    /// <inheritdoc />
+    public override async Task RecordBatchJobAsync(string jobId, IReadOnlyCollection<string> hashes, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(jobId);
+        ArgumentNullException.ThrowIfNull(hashes);
+        // Queued together, so the group commit writes the job and its requests in few transactions.
+        var writes = new List<Task<int>>(hashes.Count + 1)
+        {
+            WriteAsync("INSERT INTO batch_jobs (job_id, created_utc) VALUES ($job, $now)", isUrgent: true, cancellationToken, ("$job", jobId), ("$now", FormatTime(now))),
+        };
+        foreach (var hash in hashes)
+            writes.Add(WriteAsync("INSERT OR IGNORE INTO batch_requests (job_id, hash) VALUES ($job, $hash)", isUrgent: true, cancellationToken, ("$job", jobId), ("$hash", hash)));
+        await Task.WhenAll(writes);
+    }
+
+    /// <inheritdoc />
+    public override Task RecordBatchIdAsync(string jobId, string batchId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(jobId);
+        ArgumentNullException.ThrowIfNull(batchId);
+        return WriteAsync("UPDATE batch_jobs SET batch_id = $batch WHERE job_id = $job", isUrgent: true, cancellationToken, ("$job", jobId), ("$batch", batchId));
+    }
+
+    /// <inheritdoc />
+    public override Task AbandonBatchJobAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(jobId);
+        return WriteAsync("UPDATE batch_jobs SET abandoned = 1 WHERE job_id = $job AND batch_id IS NULL", isUrgent: true, cancellationToken, ("$job", jobId));
+    }
+
+    /// <inheritdoc />
+    public override async Task<IReadOnlyList<LedgerBatchJob>> OpenBatchJobsAsync(CancellationToken cancellationToken = default)
+    {
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = SelectOpenBatchRequests;
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var rows = new List<(string, string?, string)>();
+            while (await reader.ReadAsync(cancellationToken)) rows.Add((reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetString(2)));
+            return LatestJobs(rows);
+        }
+        finally
+        {
+            gate.Release();
+        }
     }
 
     /// <inheritdoc />

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Data.Common;
 using System.Globalization;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
@@ -49,6 +50,27 @@ public abstract class TeacherLedger : IAsyncDisposable
             response_br {bytesType})
         """;
 
+    /// <summary>The Batch API's side tables: each job (its batch id once known; abandoned when no batch was ever made of it) and the requests in its input file.</summary>
+    protected const string CreateBatchTables = """
+        CREATE TABLE IF NOT EXISTS batch_jobs (
+            job_id TEXT PRIMARY KEY,
+            batch_id TEXT,
+            abandoned INTEGER NOT NULL DEFAULT 0,
+            created_utc TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS batch_requests (
+            job_id TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            PRIMARY KEY (job_id, hash))
+        """;
+
+    /// <summary>Every (job, request) of a job not abandoned whose request is not answered, oldest job first: the last job of a request is the one that holds it.</summary>
+    protected const string SelectOpenBatchRequests = """
+        SELECT j.job_id, j.batch_id, r.hash FROM batch_jobs j JOIN batch_requests r ON r.job_id = j.job_id
+        LEFT JOIN requests q ON q.hash = r.hash
+        WHERE j.abandoned = 0 AND (q.status IS NULL OR q.status <> 'answered')
+        ORDER BY j.created_utc, j.job_id
+        """;
+
     /// <summary>Creates a ledger shown to users as <paramref name="path"/>.</summary>
     protected TeacherLedger(string path) => Path = path;
 
@@ -85,6 +107,27 @@ public abstract class TeacherLedger : IAsyncDisposable
 
     /// <summary>Records that a request failed, with the error; its claim ends and a later run sends it again. An answered request stays answered.</summary>
     public abstract Task RecordFailedAsync(string hash, string error, int retries, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>Records a Batch API job and every request of its input file, before the file is uploaded.</summary>
+    public abstract Task RecordBatchJobAsync(string jobId, IReadOnlyCollection<string> hashes, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>Stores the provider's batch id of a job, once the batch is created (or found again by its metadata).</summary>
+    public abstract Task RecordBatchIdAsync(string jobId, string batchId, CancellationToken cancellationToken = default);
+
+    /// <summary>Marks a job of which no batch was ever made (the process stopped between upload and create): its requests are free to go in a new job.</summary>
+    public abstract Task AbandonBatchJobAsync(string jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>The jobs still holding unanswered requests, each request under the latest job that holds it.</summary>
+    public abstract Task<IReadOnlyList<LedgerBatchJob>> OpenBatchJobsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Groups (job, batch id, hash) rows read oldest job first into jobs, each hash under its latest job.</summary>
+    protected static IReadOnlyList<LedgerBatchJob> LatestJobs(IEnumerable<(string JobId, string? BatchId, string Hash)> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var latest = new Dictionary<string, (string JobId, string? BatchId)>(StringComparer.Ordinal);
+        foreach (var (job, batch, hash) in rows) latest[hash] = (job, batch);
+        return [.. latest.GroupBy(l => l.Value, l => l.Key).Select(g => new LedgerBatchJob(g.Key.JobId, g.Key.BatchId, [.. g]))];
+    }
 
     /// <summary>Every entry, oldest first.</summary>
     public abstract Task<IReadOnlyList<LedgerEntry>> ReadAllAsync(CancellationToken cancellationToken = default);

@@ -8,6 +8,13 @@ public sealed record ModelPrice(
     [property: JsonPropertyName("input_per_million")] decimal InputPerMillion,
     [property: JsonPropertyName("output_per_million")] decimal OutputPerMillion)
 {
+    /// <summary>The price through a Batch API where the provider lists one (<c>"batch":{"input_per_million":N,"output_per_million":N}</c>); null: half this price.</summary>
+    [JsonPropertyName("batch")]
+    public ModelPrice? Batch { get; init; }
+
+    /// <summary>The price of a request sent through a Batch API: the listed batch price, else half the price.</summary>
+    public ModelPrice ForBatch() => Batch ?? new ModelPrice(InputPerMillion / 2, OutputPerMillion / 2);
+
     /// <summary>Free (local teachers, or no prices given).</summary>
     public static ModelPrice Free { get; } = new(0, 0);
 

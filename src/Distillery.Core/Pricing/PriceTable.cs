@@ -10,7 +10,7 @@ using Distillery.Core.Policy;
 
 namespace Distillery.Core.Pricing;
 
-/// <summary>A price table file: <c>{"openai:gpt-4o-mini":{"input_per_million":0.15,"output_per_million":0.6}, "openai:*":{...}}</c>; keys may use <c>*</c>, the longest matching key wins.</summary>
+/// <summary>A price table file: <c>{"openai:gpt-4o-mini":{"input_per_million":0.15,"output_per_million":0.6}, "openai:*":{...}}</c>; keys may use <c>*</c>, the longest matching key wins. An entry may add <c>"batch":{...}</c>, its Batch API price (else half).</summary>
 public sealed class PriceTable
 {
     private readonly IReadOnlyDictionary<string, ModelPrice> prices;
@@ -39,7 +39,7 @@ public sealed class PriceTable
             throw InputException.InFile(source, $"not a price table ({ErrorText.FirstLine(e)}); expected {{\"provider:model\":{{\"input_per_million\":N,\"output_per_million\":N}}}}");
         }
         foreach (var (key, price) in prices ?? [])
-            if (price is null || price.InputPerMillion < 0 || price.OutputPerMillion < 0)
+            if (price is null || price.InputPerMillion < 0 || price.OutputPerMillion < 0 || price.Batch is { InputPerMillion: < 0 } or { OutputPerMillion: < 0 })
                 throw InputException.InField($"{source} \"{key}\"", "needs non-negative input_per_million and output_per_million");
         return new PriceTable(prices ?? []);
     }

@@ -1,5 +1,7 @@
 using System;
+using System.IO;
 using Distillery.Core.Chat;
+using Distillery.Core.Datasets;
 using Distillery.Core.Policy;
 using Distillery.Core.Pricing;
 
@@ -16,6 +18,9 @@ public sealed record LabelingOptions
 
     /// <summary>The ledger: a file, or a <c>postgres://</c> URL; null puts <c>ledger.db</c> in the output folder.</summary>
     public string? LedgerPath { get; init; }
+
+    /// <summary>Where the ledger is: <see cref="LedgerPath"/>, else <c>ledger.db</c> in the output folder.</summary>
+    public string LedgerLocation => LedgerPath ?? Path.Combine(OutputDirectory, DatasetFolder.LedgerFile);
 
     /// <summary>How long this process's claims on requests last without renewal (another process takes over a dead one's after that); null: <see cref="Distillery.Core.Ledger.LedgerLease.DefaultDuration"/>.</summary>
     public TimeSpan? ClaimLease { get; init; }
@@ -43,4 +48,7 @@ public sealed record LabelingOptions
 
     /// <summary>The counters the teacher's wrappers fill in (retries), reported in the summary.</summary>
     public TeacherStatistics? Statistics { get; init; }
+
+    /// <summary>These options for a run through a Batch API: every request handed over at once (no --concurrency limit), priced at the batch price.</summary>
+    public LabelingOptions ThroughBatch() => this with { Concurrency = int.MaxValue, Price = Price.ForBatch() };
 }

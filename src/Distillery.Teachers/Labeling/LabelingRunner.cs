@@ -2,7 +2,6 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Diagnostics;
-using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Channels;
@@ -47,7 +46,7 @@ public sealed class LabelingRunner
         var prompts = await PromptFile.ReadAsync(options.PromptsPath, cancellationToken);
         var decisions = CheckPolicy();
         // The ledger first: an unreachable database is bad input, reported before any folder is made.
-        await using var ledger = await TeacherLedger.OpenAsync(options.LedgerPath ?? Path.Combine(options.OutputDirectory, DatasetFolder.LedgerFile), cancellationToken);
+        await using var ledger = await TeacherLedger.OpenAsync(options.LedgerLocation, cancellationToken);
         await using var writer = await DatasetWriter.OpenAsync(options.OutputDirectory, cancellationToken);
         var plan = await PlanAsync(prompts, cancellationToken);
         await using var ledgerTeacher = await LedgerTeacher.OpenAsync(teacher, ledger, options.Price, clock, LedgerLease.ForThisProcess(options.ClaimLease), cancellationToken);
@@ -130,7 +129,8 @@ public sealed class LabelingRunner
         }, CancellationToken.None);
         // One loop per slot: each sends its next request as soon as an answer is back and hands the answer to the
         // recorder, so the teacher always has --concurrency requests in flight.
-        var slots = Enumerable.Range(0, options.Concurrency).Select(_ => Task.Run(async () =>
+        // No more slots than requests: a batch teacher takes every request at once (--concurrency unbounded).
+        var slots = Enumerable.Range(0, Math.Max(1, Math.Min(options.Concurrency, queue.Count))).Select(_ => Task.Run(async () =>
         {
             try
             {

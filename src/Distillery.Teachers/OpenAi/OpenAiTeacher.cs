@@ -101,10 +101,11 @@ public sealed class OpenAiTeacher : ITeacher
         {
             throw new TeacherException(TeacherFailureKind.Malformed, $"the server's response is not a chat completion: {ErrorText.OneLine(e.Message)}", 200, null, e);
         }
-        return ToCompletion(completion, sampling);
+        return ToCompletion(completion, sampling, Identity.Model);
     }
 
-    private CoreChat.Completion ToCompletion(ChatCompletion completion, CoreChat.SamplingParameters sampling)
+    /// <summary>The SDK's chat completion as Distillery's; one without the logprobs asked for is <see cref="TeacherFailureKind.Malformed"/>. Also reads the Batch API's answers.</summary>
+    internal static CoreChat.Completion ToCompletion(ChatCompletion completion, CoreChat.SamplingParameters sampling, string requestedModel)
     {
         var text = string.Concat(completion.Content.Where(p => p.Kind == ChatMessageContentPartKind.Text).Select(p => p.Text));
         var tokens = Tokens(completion.ContentTokenLogProbabilities);
@@ -113,7 +114,7 @@ public sealed class OpenAiTeacher : ITeacher
         if (sampling.TopLogprobs > 0 && tokens.Any(t => t.TopLogprobs.Count == 0))
             throw new TeacherException(TeacherFailureKind.Malformed, $"the server returned tokens without the {sampling.TopLogprobs} top logprobs asked for", 200);
         var usage = completion.Usage is { } u ? new CoreChat.TokenUsage(u.InputTokenCount, u.OutputTokenCount) : new CoreChat.TokenUsage(0, tokens.Count);
-        var model = string.IsNullOrEmpty(completion.Model) ? Identity.Model : completion.Model;
+        var model = string.IsNullOrEmpty(completion.Model) ? requestedModel : completion.Model;
         return new CoreChat.Completion(text, tokens, FinishReason(completion.FinishReason), model, usage);
     }
 

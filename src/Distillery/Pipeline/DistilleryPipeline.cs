@@ -24,15 +24,21 @@ namespace Distillery.Pipeline;
 /// </summary>
 public static class DistilleryPipeline
 {
-    /// <summary>Asks the teacher to answer every prompt, streaming rows with token logprobs into a dataset folder through the ledger (resumable, never paying twice).</summary>
+    /// <summary>Asks the teacher to answer every prompt, streaming rows with token logprobs into a dataset folder through the ledger (resumable, never paying twice); with <see cref="GenerateOptions.Batch"/>, through the OpenAI Batch API at batch prices.</summary>
     public static async Task<GenerateResult> GenerateAsync(GenerateOptions options, IProgress<PipelineProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         var log = LoggerFor(options);
-        var teacher = options.Teacher ?? await TeacherFactory.CreateAsync(
-            options.TeacherSpec ?? throw new ArgumentException("give a TeacherSpec or a Teacher", nameof(options)), options.TeacherSettings, cancellationToken);
         // The wrappers built from the settings count retries into the settings' statistics; the summary reports them.
         var labeling = options.Labeling with { Statistics = options.Labeling.Statistics ?? options.TeacherSettings.Statistics };
+        await using var batch = options.Batch is { } settings
+            ? await TeacherFactory.CreateBatchAsync(options.TeacherSpec ?? throw new ArgumentException("a batch needs a TeacherSpec", nameof(options)), options.TeacherSettings,
+                labeling.LedgerLocation, settings, progress: options.BatchProgress, cancellationToken: cancellationToken)
+            : null;
+        // A batch takes every request at once, at the Batch API's price.
+        if (batch is not null) labeling = labeling.ThroughBatch();
+        var teacher = batch ?? options.Teacher ?? await TeacherFactory.CreateAsync(
+            options.TeacherSpec ?? throw new ArgumentException("give a TeacherSpec or a Teacher", nameof(options)), options.TeacherSettings, cancellationToken);
         PipelineLog.GenerateStarted(log, teacher.Identity.ToString(), labeling.PromptsPath, labeling.OutputDirectory);
         var summary = await new LabelingRunner(teacher, labeling).RunAsync(MappedProgress<LabelingProgress>.To(progress, ProgressText.Generate), cancellationToken);
         PipelineLog.GenerateFinished(log, summary.RowsDone, summary.RowsTotal, summary.Answered, summary.FromLedger, summary.Failed, summary.CompletionTokens,

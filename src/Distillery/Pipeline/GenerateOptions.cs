@@ -1,4 +1,6 @@
+using System;
 using Distillery.Teachers;
+using Distillery.Teachers.Batch;
 using Distillery.Teachers.Labeling;
 
 namespace Distillery.Pipeline;
@@ -14,6 +16,12 @@ public sealed record GenerateOptions : PipelineOptions
 
     /// <summary>How a teacher named by <see cref="TeacherSpec"/> is reached and wrapped (endpoint, key variable, timeout, retries, rate limits, chat template).</summary>
     public TeacherSettings TeacherSettings { get; init; } = new();
+
+    /// <summary>Send the requests through the OpenAI Batch API with these settings (an <c>openai:MODEL</c> <see cref="TeacherSpec"/>, at batch prices); null sends them one by one.</summary>
+    public BatchSettings? Batch { get; init; }
+
+    /// <summary>Where the batches stand (states and counts, warnings) while <see cref="Batch"/> is set.</summary>
+    public IProgress<BatchProgress>? BatchProgress { get; init; }
 
     /// <summary>The labeling run: prompts, dataset folder, ledger, sampling, samples, concurrency, price, budget and terms policy.</summary>
     public required LabelingOptions Labeling { get; init; }

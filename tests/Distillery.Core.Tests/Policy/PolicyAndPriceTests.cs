@@ -67,6 +67,18 @@ public sealed class PolicyAndPriceTests
     }
 
     [Fact]
+    public void A_batch_price_is_the_listed_batch_price_else_half_the_price()
+    {
+        var table = PriceTable.Parse("prices.json", """
+            {"openai:a":{"input_per_million":2,"output_per_million":8},
+             "openai:b":{"input_per_million":2,"output_per_million":8,"batch":{"input_per_million":1.5,"output_per_million":3}}}
+            """);
+        Assert.Equal(new ModelPrice(1m, 4m), table.Find("openai", "a")!.ForBatch());
+        Assert.Equal(new ModelPrice(1.5m, 3m), table.Find("openai", "b")!.ForBatch());
+        Assert.Throws<InputException>(() => PriceTable.Parse("prices.json", """{"x:y":{"input_per_million":1,"output_per_million":1,"batch":{"input_per_million":-1,"output_per_million":1}}}"""));
+    }
+
+    [Fact]
     public void The_budget_refuses_a_reservation_that_would_pass_the_limit()
     {
         var budget = new Budget(1.0m);

@@ -175,8 +175,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         Authorizations.Enqueue(context.Request.Headers.Authorization.ToString());
         var body = (await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted))!;
         Bodies.Enqueue(body);
-        var messages = body["messages"]!.AsArray();
-        var prompt = messages.Last(m => (string?)m!["role"] == "user")!["content"]!.GetValue<string>();
+        var prompt = PromptOf(body);
         var attempt = attempts.AddOrUpdate(prompt, 1, (_, n) => n + 1);
         var fault = Faults(prompt, attempt);
         var now = Clock.GetUtcNow();
@@ -269,7 +268,14 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         }
     }
 
-    private string Answer(JsonNode body, string prompt)
+    private string Answer(JsonNode body, string prompt) => Answer(body, prompt, ReportedModel);
+
+    /// <summary>The last user message of a chat completion request body.</summary>
+    public static string PromptOf(JsonNode body) =>
+        body["messages"]!.AsArray().Last(m => (string?)m!["role"] == "user")!["content"]!.GetValue<string>();
+
+    /// <summary>The chat completion this server answers a request body with (its prompt's words reversed, logprobs as asked), reporting <paramref name="model"/>.</summary>
+    public static string Answer(JsonNode body, string prompt, string model)
     {
         var maxTokens = (int?)body["max_completion_tokens"] ?? (int?)body["max_tokens"] ?? 16;
         var topK = (int?)body["top_logprobs"] ?? 0;
@@ -293,7 +299,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
             ["id"] = "chatcmpl-" + Guid.NewGuid().ToString("N"),
             ["object"] = "chat.completion",
             ["created"] = 1_764_000_000,
-            ["model"] = ReportedModel,
+            ["model"] = model,
             ["system_fingerprint"] = "fp_test",
             ["choices"] = new JsonArray(new JsonObject
             {

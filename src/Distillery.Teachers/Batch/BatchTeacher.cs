@@ -1,0 +1,413 @@
+using System;
+using System.ClientModel;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Net.Http;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using Distillery.Core.Chat;
+using Distillery.Core.Errors;
+using Distillery.Core.Ledger;
+using Distillery.Core.Provenance;
+using Distillery.Teachers.Ledger;
+using Distillery.Teachers.OpenAi;
+
+namespace Distillery.Teachers.Batch;
+
+/// <summary>
+/// The <c>openai:MODEL</c> teacher through the Batch API: requests asked of it are gathered into JSONL files (one line per ledger key),
+/// each file recorded in the ledger as a job before it is uploaded, sent as a batch with a 24-hour window, polled, and its answers handed
+/// back to the callers. Wrapped by <see cref="LedgerTeacher"/>, its answers are recorded and written as rows like any teacher's.
+/// </summary>
+/// <remarks>
+/// A run stopped at any point resumes: every job whose requests are still unanswered is found again by its stored batch id, or by the
+/// job id in a batch's metadata, and a request such a batch holds waits for it instead of going out again. A job no batch was made of
+/// is abandoned and its requests go in a new one. Expired, failed, cancelled and unreadable requests go in the next batch.
+/// </remarks>
+public sealed class BatchTeacher : ITeacher, IAsyncDisposable
+{
+    private readonly OpenAiBatchApi api;
+    private readonly TeacherLedger ledger;
+    private readonly BatchSettings settings;
+    private readonly TimeProvider clock;
+    private readonly IProgress<BatchProgress>? progress;
+    private readonly Lock gate = new();
+    private readonly List<Waiter> gathering = [];
+    private readonly Dictionary<string, Waiter> waiters = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Job> heldBy = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Completion> early = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> rounds = new(StringComparer.Ordinal);
+    private readonly List<Job> live = [];
+    private readonly List<string> warnings = [];
+    private readonly CancellationTokenSource closing = new();
+    private readonly Task loop;
+    private DateTimeOffset lastArrival;
+
+    private BatchTeacher(OpenAiBatchApi api, TeacherLedger ledger, TeacherIdentity identity, BatchSettings settings, TimeProvider clock, IProgress<BatchProgress>? progress, IEnumerable<Job> resumed)
+    {
+        (this.api, this.ledger, Identity, this.settings, this.clock, this.progress) = (api, ledger, identity, settings, clock, progress);
+        foreach (var job in resumed)
+        {
+            live.Add(job);
+            foreach (var hash in job.Hashes) heldBy[hash] = job;
+        }
+        loop = Task.Run(RunAsync, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Opens the teacher for <paramref name="model"/> at an OpenAI-compatible base URL, with the ledger at <paramref name="ledgerLocation"/> (the run's):
+    /// finds again the batches of jobs an earlier run left unfinished. An unreachable Batch API is a one-line error.
+    /// </summary>
+    public static async Task<BatchTeacher> OpenAsync(string model, Uri baseUrl, string apiKey, TimeSpan timeout, string ledgerLocation, BatchSettings settings,
+        TimeProvider? time = null, IProgress<BatchProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(model);
+        ArgumentNullException.ThrowIfNull(baseUrl);
+        ArgumentNullException.ThrowIfNull(ledgerLocation);
+        ArgumentNullException.ThrowIfNull(settings);
+        var api = new OpenAiBatchApi(baseUrl, apiKey, timeout);
+        var ledger = await TeacherLedger.OpenAsync(ledgerLocation, cancellationToken);
+        try
+        {
+            var resumed = await FindJobsAgainAsync(api, ledger, cancellationToken);
+            return new BatchTeacher(api, ledger, new TeacherIdentity("openai", model, OpenAiTeacher.EndpointText(baseUrl)), settings, time ?? TimeProvider.System, progress, resumed);
+        }
+        catch (Exception e) when (e is ClientResultException or HttpRequestException)
+        {
+            await ledger.DisposeAsync();
+            throw new DistilleryException($"the Batch API at {OpenAiTeacher.EndpointText(baseUrl)} did not answer ({ErrorText.FirstLine(e)}); the ledger's jobs are kept, rerun to go on", e);
+        }
+        catch
+        {
+            await ledger.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public TeacherIdentity Identity { get; }
+
+    /// <summary>The warnings so far (unreadable output lines, batches that could not be looked at), oldest first.</summary>
+    public IReadOnlyList<string> Warnings
+    {
+        get { lock (gate) return [.. warnings]; }
+    }
+
+    /// <summary>Answers the request once a batch has: the live batch that holds it, or the next file cut from the requests gathered.</summary>
+    public async Task<Completion> CompleteAsync(TeacherRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var hash = (request.Key ?? LedgerKey.For(Identity, request.Messages, request.Sampling, sample: 0)).Hash;
+        Task<Completion> answer;
+        lock (gate)
+        {
+            if (early.Remove(hash, out var done)) return done;
+            if (!waiters.TryGetValue(hash, out var waiter))
+            {
+                waiter = new Waiter(hash, request);
+                waiters[hash] = waiter;
+                // A request a live batch holds waits for that batch: it is never sent twice.
+                if (!heldBy.ContainsKey(hash)) Gather(waiter);
+            }
+            answer = waiter.Done.Task;
+        }
+        return await answer.WaitAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await closing.CancelAsync();
+        await loop;
+        lock (gate)
+        {
+            foreach (var waiter in waiters.Values) waiter.Done.TrySetCanceled();
+            waiters.Clear();
+        }
+        await ledger.DisposeAsync();
+        closing.Dispose();
+    }
+
+    /// <summary>The jobs an earlier run left with unanswered requests, each with its batch: the stored id, or the batch whose metadata carries the job id; a job with neither never became a batch and is abandoned.</summary>
+    private static async Task<List<Job>> FindJobsAgainAsync(OpenAiBatchApi api, TeacherLedger ledger, CancellationToken cancellationToken)
+    {
+        var jobs = new List<Job>();
+        foreach (var open in await ledger.OpenBatchJobsAsync(cancellationToken))
+        {
+            var batchId = open.BatchId ?? await api.FindAsync(open.JobId, cancellationToken);
+            if (batchId is null)
+            {
+                await ledger.AbandonBatchJobAsync(open.JobId, cancellationToken);
+                continue;
+            }
+            if (open.BatchId is null) await ledger.RecordBatchIdAsync(open.JobId, batchId, cancellationToken);
+            jobs.Add(new Job(open.JobId, [.. open.Hashes]) { BatchId = batchId, State = "found again" });
+        }
+        return jobs;
+    }
+
+    /// <summary>The loop: cuts files from the requests gathered and polls live batches, each on its interval, until the teacher closes.</summary>
+    private async Task RunAsync()
+    {
+        var tick = settings.GatherWindow < settings.PollInterval ? settings.GatherWindow : settings.PollInterval;
+        using var timer = new PeriodicTimer(tick / 2, clock);
+        var nextPoll = clock.GetUtcNow(); // batches found again are looked at at once
+        try
+        {
+            while (await timer.WaitForNextTickAsync(closing.Token))
+            {
+                while (TakeFile() is { } file) await SubmitAsync(file, closing.Token);
+                if (clock.GetUtcNow() < nextPoll) continue;
+                await PollAsync(closing.Token);
+                nextPoll = clock.GetUtcNow() + settings.PollInterval;
+            }
+        }
+        catch (OperationCanceledException) when (closing.IsCancellationRequested)
+        {
+            // Closing: what is in flight stays in the ledger and with the provider, for the next run.
+        }
+        catch (Exception e)
+        {
+            // A ledger or disk error: nothing more can be recorded, so every caller learns of it.
+            lock (gate)
+            {
+                foreach (var waiter in waiters.Values) waiter.Done.TrySetException(e);
+                waiters.Clear();
+            }
+        }
+    }
+
+    /// <summary>The next input file: the requests gathered once none has arrived for the gather window, or a full file at once; null when there is none yet.</summary>
+    private List<Waiter>? TakeFile()
+    {
+        lock (gate)
+        {
+            if (gathering.Count == 0) return null;
+            var quiet = clock.GetUtcNow() - lastArrival >= settings.GatherWindow;
+            if (!quiet && gathering.Count < settings.MaxRequestsPerFile) return null;
+            var file = new List<Waiter>();
+            long bytes = 0;
+            foreach (var waiter in gathering)
+            {
+                waiter.Line ??= BatchRequestLine.For(waiter.Hash, Identity.Model, waiter.Request);
+                var size = Encoding.UTF8.GetByteCount(waiter.Line) + 1;
+                if (file.Count > 0 && (file.Count == settings.MaxRequestsPerFile || bytes + size > settings.MaxBytesPerFile)) break;
+                file.Add(waiter);
+                bytes += size;
+            }
+            gathering.RemoveRange(0, file.Count);
+            var job = new Job(NewJobId(), [.. file.Select(w => w.Hash)]) { State = "uploading" };
+            foreach (var waiter in file)
+            {
+                heldBy[waiter.Hash] = job;
+                rounds[waiter.Hash] = rounds.GetValueOrDefault(waiter.Hash) + 1;
+            }
+            live.Add(job);
+            return file;
+        }
+    }
+
+    /// <summary>Records the job of a file in the ledger, uploads the file (the job id in its name), creates the batch (the job id in its metadata) and stores the batch id.</summary>
+    private async Task SubmitAsync(List<Waiter> file, CancellationToken cancellationToken)
+    {
+        Job job;
+        lock (gate) job = heldBy[file[0].Hash];
+        Report();
+        // Before the upload: a run killed from here on finds this job again, and its batch if one was made.
+        await ledger.RecordBatchJobAsync(job.JobId, job.Hashes, clock.GetUtcNow(), cancellationToken);
+        try
+        {
+            using var content = new MemoryStream();
+            await using (var writer = new StreamWriter(content, new UTF8Encoding(false), leaveOpen: true))
+                foreach (var waiter in file) await writer.WriteAsync(waiter.Line + "\n");
+            content.Position = 0;
+            var fileId = await api.UploadAsync(content, $"distillery-{job.JobId}.jsonl", cancellationToken);
+            var batchId = await api.CreateAsync(fileId, job.JobId, cancellationToken);
+            await ledger.RecordBatchIdAsync(job.JobId, batchId, cancellationToken);
+            lock (gate) (job.BatchId, job.State, job.Total) = (batchId, "validating", job.Hashes.Count);
+        }
+        catch (Exception e) when (e is ClientResultException or HttpRequestException or IOException)
+        {
+            // Whether a batch was made is known only to the provider: the requests stay with the job, which the next run finds again
+            // (by its metadata) or abandons, so none is sent twice. This run reports them failed.
+            Fail(job, $"batch job {job.JobId} could not be submitted ({ErrorText.FirstLine(e)}); run the same command again to go on");
+        }
+        Report();
+    }
+
+    /// <summary>Looks at every live batch; collects those that are final.</summary>
+    private async Task PollAsync(CancellationToken cancellationToken)
+    {
+        List<Job> batches;
+        lock (gate) batches = [.. live.Where(j => j.BatchId is not null)];
+        foreach (var job in batches)
+        {
+            BatchSnapshot snapshot;
+            try
+            {
+                snapshot = await api.GetAsync(job.BatchId!, cancellationToken);
+            }
+            catch (Exception e) when (e is ClientResultException or HttpRequestException or IOException)
+            {
+                Warn($"batch {job.BatchId} could not be looked at ({ErrorText.FirstLine(e)}); trying again in {settings.PollInterval.TotalSeconds:F0} s");
+                continue;
+            }
+            lock (gate) (job.State, job.Total, job.Completed, job.Failed) = (snapshot.State, snapshot.Total, snapshot.Completed, snapshot.Failed);
+            Report();
+            if (snapshot.IsFinal) await CollectAsync(job, snapshot, cancellationToken);
+        }
+    }
+
+    /// <summary>Downloads a final batch's output and error files and settles each of its requests: answered, failed for good, or gathered for the next batch.</summary>
+    private async Task CollectAsync(Job job, BatchSnapshot snapshot, CancellationToken cancellationToken)
+    {
+        var results = new Dictionary<string, BatchResult>(StringComparer.Ordinal);
+        foreach (var (kind, fileId) in new[] { ("output", snapshot.OutputFileId), ("error", snapshot.ErrorFileId) })
+        {
+            if (string.IsNullOrEmpty(fileId)) continue;
+            BinaryData data;
+            try
+            {
+                data = await api.DownloadAsync(fileId, cancellationToken);
+            }
+            catch (Exception e) when (e is ClientResultException or HttpRequestException or IOException)
+            {
+                Warn($"batch {job.BatchId}: its {kind} file {fileId} could not be downloaded ({ErrorText.FirstLine(e)}); trying again in {settings.PollInterval.TotalSeconds:F0} s");
+                return;
+            }
+            // Read line by line: an output file of 50,000 answers with logprobs is hundreds of megabytes.
+            using var reader = new StreamReader(data.ToStream(), Encoding.UTF8);
+            var number = 0;
+            while (await reader.ReadLineAsync(cancellationToken) is { } line)
+            {
+                number++;
+                if (line.Trim().Length == 0) continue;
+                if (BatchResult.Parse(line, SamplingOf, Identity.Model) is not { } result)
+                {
+                    Warn($"batch {job.BatchId}: line {number} of its {kind} file {fileId} is not valid JSON; its request goes in the next batch");
+                    continue;
+                }
+                if (!results.TryGetValue(result.CustomId, out var seen) || seen.Answer is null) results[result.CustomId] = result;
+            }
+        }
+        Settle(job, snapshot.State, results);
+        Report();
+    }
+
+    /// <summary>Hands each request of a collected job its answer or failure, or gathers it for the next batch.</summary>
+    private void Settle(Job job, string state, Dictionary<string, BatchResult> results)
+    {
+        lock (gate)
+        {
+            live.Remove(job);
+            job.State = $"{state}, collected";
+            foreach (var hash in job.Hashes)
+            {
+                if (!heldBy.TryGetValue(hash, out var holder) || holder != job) continue;
+                heldBy.Remove(hash);
+                var result = results.GetValueOrDefault(hash);
+                waiters.TryGetValue(hash, out var waiter);
+                if (result?.Answer is { } answer)
+                {
+                    if (waiter is null) early[hash] = answer; // a resumed job's answer, before its request came
+                    else Finish(waiter, answer);
+                }
+                else if (waiter is null)
+                {
+                    continue; // not asked in this run: a later run sends it
+                }
+                else if (result is { Retry: false } || rounds.GetValueOrDefault(hash) >= settings.MaxRounds)
+                {
+                    var why = result?.Error ?? $"the batch ended {state} without an answer";
+                    Finish(waiter, new TeacherException(result is { Retry: false } ? TeacherFailureKind.Rejected : TeacherFailureKind.Transient,
+                        $"batch {job.BatchId}: {why}{(result is { Retry: false } ? "" : $" (after {rounds.GetValueOrDefault(hash)} batches)")}"));
+                }
+                else
+                {
+                    Gather(waiter);
+                    lastArrival = clock.GetUtcNow() - settings.GatherWindow; // goes out at the next tick
+                }
+            }
+        }
+    }
+
+    /// <summary>Fails every request of a job this run could not submit.</summary>
+    private void Fail(Job job, string message)
+    {
+        Warn(message);
+        lock (gate)
+        {
+            live.Remove(job);
+            job.State = "not submitted";
+            foreach (var hash in job.Hashes)
+            {
+                heldBy.Remove(hash);
+                if (waiters.TryGetValue(hash, out var waiter)) Finish(waiter, new TeacherException(TeacherFailureKind.Transient, message));
+            }
+        }
+    }
+
+    private void Finish(Waiter waiter, Completion answer)
+    {
+        waiters.Remove(waiter.Hash);
+        waiter.Done.TrySetResult(answer);
+    }
+
+    private void Finish(Waiter waiter, TeacherException failure)
+    {
+        waiters.Remove(waiter.Hash);
+        waiter.Done.TrySetException(failure);
+    }
+
+    private void Gather(Waiter waiter)
+    {
+        gathering.Add(waiter);
+        lastArrival = clock.GetUtcNow();
+    }
+
+    private SamplingParameters SamplingOf(string hash)
+    {
+        lock (gate) return waiters.TryGetValue(hash, out var waiter) ? waiter.Request.Sampling : new SamplingParameters();
+    }
+
+    private void Warn(string warning)
+    {
+        lock (gate) warnings.Add(warning);
+        Report(warning);
+    }
+
+    private void Report(string? warning = null)
+    {
+        if (progress is null) return;
+        BatchProgress value;
+        lock (gate) value = new BatchProgress([.. live.Select(j => j.Snapshot())], gathering.Count, warning);
+        progress.Report(value);
+    }
+
+    /// <summary>A client job id: sortable by time, unique across machines.</summary>
+    private string NewJobId() => $"dj-{clock.GetUtcNow():yyyyMMddHHmmss}-{Guid.NewGuid():N}"[..32];
+
+    /// <summary>A request asked of this teacher and not yet answered.</summary>
+    private sealed class Waiter(string hash, TeacherRequest request)
+    {
+        public string Hash { get; } = hash;
+        public TeacherRequest Request { get; } = request;
+        public string? Line { get; set; }
+        public TaskCompletionSource<Completion> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>One input file and its batch, as this run follows it.</summary>
+    private sealed class Job(string jobId, List<string> hashes)
+    {
+        public string JobId { get; } = jobId;
+        public List<string> Hashes { get; } = hashes;
+        public string? BatchId { get; set; }
+        public string State { get; set; } = "";
+        public int Total { get; set; } = hashes.Count;
+        public int Completed { get; set; }
+        public int Failed { get; set; }
+        public BatchJobState Snapshot() => new(JobId, BatchId, State, Total, Completed, Failed);
+    }
+}
