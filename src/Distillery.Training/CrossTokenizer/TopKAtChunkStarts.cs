@@ -25,6 +25,9 @@ public static partial class CrossTokenizerLosses
     {
         ArgumentNullException.ThrowIfNull(chunks);
         ArgumentNullException.ThrowIfNull(targets);
+        // Every tensor made here stays referenced by the scope until the loss is out: a temporary's managed wrapper that the
+        // garbage collector finalized while a long native call (the group sums) still used its handle would be freed under it.
+        using var scope = NewDisposeScope();
         var atStarts = chunks.AtStudentStarts(studentLogits);                           // (B, C, V)
         var device = studentLogits.device;
         var mask = chunks.Mask.to(device).logical_and(targets.HasTarget.to(device));
@@ -35,6 +38,9 @@ public static partial class CrossTokenizerLosses
                 throw new ArgumentException("a uniform tail is not defined over groups of student tokens; use renormalise or fold-tail-into-bucket", nameof(targets));
             atStarts = groups.LogMass(TokenDistribution.LogSoftmax(atStarts), sparse.Ids.shape[^1]); // (B, C, K + 1)
         }
-        return DistillationLosses.TopKKl(atStarts, sparse, mask, normalizer);
+        var loss = DistillationLosses.TopKKl(atStarts, sparse, mask, normalizer).MoveToOuterDisposeScope();
+        GC.KeepAlive(chunks);
+        GC.KeepAlive(targets);
+        return loss;
     }
 }
