@@ -141,11 +141,7 @@ public sealed class BatchLabelingTests
 
         var (second, _) = await RunAsync(server, options);
 
-        Assert.True(second.Succeeded);
-        Assert.Equal(7, second.Answered);
-        Assert.Single(server.Batches);
-        Assert.All(server.Submitted.Values, n => Assert.Equal(1, n));
-        await ExactlyOneRowPerPromptAsync(options, 7);
+        await ResumedInTheOneBatchAsync(server, options, second, 7);
     }
 
     [Fact]
@@ -166,11 +162,7 @@ public sealed class BatchLabelingTests
 
         var (second, _) = await RunAsync(server, options);
 
-        Assert.True(second.Succeeded);
-        Assert.Equal(7, second.Answered);
-        Assert.Single(server.Batches);
-        Assert.All(server.Submitted.Values, n => Assert.Equal(1, n));
-        await ExactlyOneRowPerPromptAsync(options, 7);
+        await ResumedInTheOneBatchAsync(server, options, second, 7);
     }
 
     [Fact]
@@ -231,6 +223,16 @@ public sealed class BatchLabelingTests
     {
         Assert.Equal(prompts, server.AnsweredByPrompt.Count);
         Assert.All(server.AnsweredByPrompt, p => Assert.Equal(1, p.Value));
+    }
+
+    /// <summary>A resumed run answered every prompt from the one batch the first run made, and nothing was submitted twice.</summary>
+    private static async Task ResumedInTheOneBatchAsync(FakeBatchServer server, LabelingOptions options, LabelingSummary resumed, int prompts)
+    {
+        Assert.True(resumed.Succeeded);
+        Assert.Equal(prompts, resumed.Answered);
+        Assert.Single(server.Batches);
+        Assert.All(server.Submitted.Values, n => Assert.Equal(1, n));
+        await ExactlyOneRowPerPromptAsync(options, prompts);
     }
 
     private static async Task ExactlyOneRowPerPromptAsync(LabelingOptions options, int count)
