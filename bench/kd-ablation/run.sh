@@ -11,7 +11,7 @@
 # table and the plot.
 #   usage: bench/kd-ablation/run.sh [WORK_DIR]     (default: a temporary folder)
 #   settings (environment): BUDGETS="100k" (100k: 3 samples per opening, ≈105K teacher tokens; 1m: 29, ≈1M) SEEDS="1 2 3"
-#     STEPS=200 MAX_TOKENS=96 BATCH=16 SEQ_LEN=160 LR=0.004 EVAL_LIMIT=80 JOBS=2
+#     STEPS_100K=200 (≈ 3 epochs) STEPS_1M=650 (≈ 1 epoch: the loss, not repetition, decides) MAX_TOKENS=96 BATCH=16 SEQ_LEN=160 LR=0.004 EVAL_LIMIT=80 JOBS=2
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -21,7 +21,8 @@ mkdir -p "$work"
 work=$(cd "$work" && pwd)
 BUDGETS=${BUDGETS:-"100k"}
 SEEDS=${SEEDS:-"1 2 3"}
-STEPS=${STEPS:-200}
+STEPS_100K=${STEPS_100K:-200}
+STEPS_1M=${STEPS_1M:-650}
 MAX_TOKENS=${MAX_TOKENS:-96}
 BATCH=${BATCH:-16}
 SEQ_LEN=${SEQ_LEN:-160}
@@ -39,6 +40,7 @@ dotnet build -c Release -v quiet -nologo "$repo/bench/KdAblation" >/dev/null
 distill() { dotnet "$repo/src/Distillery.Cli/bin/Release/net10.0/distill.dll" "$@"; }
 log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
 samples_for() { case $1 in 100k) echo 3 ;; 1m) echo 29 ;; *) echo "unknown budget $1" >&2; exit 2 ;; esac; }
+steps_for() { case $1 in 100k) echo "$STEPS_100K" ;; 1m) echo "$STEPS_1M" ;; esac; }
 
 # label|k|family|train arguments
 rows=(
@@ -77,7 +79,7 @@ for budget in $BUDGETS; do
     local start; start=$(date +%s.%N)
     # shellcheck disable=SC2086 # the row's arguments are words
     distill train --data "$data/train" --out "$out" $args --student-config "$repo/demo/student.json" --tokenizer "$tok512" \
-      --chat-template plain --steps "$STEPS" --eval-every "$STEPS" --batch-size "$BATCH" --seq-len "$SEQ_LEN" --lr "$LR" --seed "$seed" >"$out.log" 2>&1
+      --chat-template plain --steps "$(steps_for "$budget")" --eval-every "$(steps_for "$budget")" --batch-size "$BATCH" --seq-len "$SEQ_LEN" --lr "$LR" --seed "$seed" >"$out.log" 2>&1
     echo "$(date +%s.%N) - $start" | bc >"$out/.seconds"
     touch "$out/.done"
   }
@@ -97,25 +99,51 @@ for budget in $BUDGETS; do
   done; done
   log "[$budget] eval ${#models[@]} / 2 students on $EVAL_LIMIT held-out completions"
   distill eval --teacher "teacher=$teacher" --data "$data/heldout" --limit "$EVAL_LIMIT" --report "$work/$budget/report" --samples 0 "${models[@]}" >"$work/$budget/eval.log" 2>&1
-  # Bytes the dataset stores per completion token for what each row reads: JSON of its first k alternatives, or of the samples.
-  python3 - "$budget" "$work/$budget" "$data/train/data.jsonl" "${rows[@]}" >>"$work/runs.tsv" <<'PY'
+  # Bytes the dataset stores per completion token for what each row reads: the answer's text plus, in the compact sidecar
+  # (docs/dataset-format.md), the chosen token and its first k alternatives, or its 12 samples. JSON rows (older datasets)
+  # count the JSON of the same fields.
+  python3 - "$budget" "$work/$budget" "$data/train" "${rows[@]}" >>"$work/runs.tsv" <<'PY'
 import json, re, sys
 budget, folder, data, rows = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+blocks = open(f"{data}/logprobs.bin", "rb").read() if __import__("os").path.exists(f"{data}/logprobs.bin") else b""
+def varint(b, at):
+    v = shift = 0
+    while True:
+        x = b[at]; at += 1; v |= (x & 0x7F) << shift; shift += 7
+        if x < 0x80: return v, at
+def entry(b, at):  # (index varint, half) → its size and the next offset
+    _, nxt = varint(b, at); return nxt + 2 - at, nxt + 2
 tokens = 0; top = {1: 0, 5: 0, 20: 0}; sampled = 0; text = 0
-for line in open(data):
+for line in open(f"{data}/data.jsonl"):
     row = json.loads(line)
     text += len(row["messages"][-1]["content"].encode())
-    for t in row["distillery"]["tokens"]:
+    ref = row["distillery"].get("logprobs")
+    if ref is None:  # JSON form
+        for t in row["distillery"]["tokens"]:
+            tokens += 1
+            for k in top: top[k] += len(json.dumps(t["top_logprobs"][:k], separators=(",", ":")))
+            sampled += len(json.dumps(t["sampled_logprobs"], separators=(",", ":")))
+        continue
+    at = ref["offset"]; n, at = varint(blocks, at); head = at
+    for _ in range(n):
         tokens += 1
-        for k in top: top[k] += len(json.dumps(t["top_logprobs"][:k], separators=(",", ":")))
-        sampled += len(json.dumps(t["sampled_logprobs"], separators=(",", ":")))
-scores = {m["Name"]: m for m in json.load(open(f"{folder}/report/scores.json"))["Models"] if m.get("Role") != "teacher"}
+        size, at = entry(blocks, at); chosen = size
+        k, after = varint(blocks, at); at = after
+        alternatives = []
+        for _ in range(k): size, at = entry(blocks, at); alternatives.append(size)
+        s, after = varint(blocks, at); at = after
+        drawn = 0
+        for _ in range(max(0, s - 1)): size, at = entry(blocks, at); drawn += size
+        for kk in top: top[kk] += chosen + 2 + sum(alternatives[:kk])  # the token, k's varint, k alternatives, no samples
+        sampled += chosen + 2 + drawn  # the token, an empty top-k, the samples
+    assert at == ref["offset"] + ref["length"], "a block does not fill its reference"
 for row in rows:
     label, k, family, args = row.split("|")
     stored = text / tokens  # every row reads the text
     if "--teacher-samples 12" in args and "--mode topk" in args: stored += sampled / tokens
     elif "--top-logprobs" in args: stored += top[int(k)] / tokens
     elif "whitebox" in args: stored = 0  # nothing stored: the teacher runs beside the student
+    scores = {m["Name"]: m for m in json.load(open(f"{folder}/report/scores.json"))["Models"] if m.get("Role") != "teacher"}
     for name, m in scores.items():
         found = re.fullmatch(re.escape(label) + r" s(\d+)", name)
         if not found: continue
@@ -126,4 +154,5 @@ print(f"# {budget}: {tokens} teacher completion tokens", file=sys.stderr)
 PY
 done
 dotnet "$repo/bench/KdAblation/bin/Release/net10.0/KdAblation.dll" report --in "$work/runs.tsv" --png "$results/kd-ablation.png" | tee "$work/figures.md"
+cp "$work/runs.tsv" "$results/kd-ablation.tsv" # every run and seed, so the report can be remade
 log "done; outputs in $work"
