@@ -8,6 +8,7 @@ using System.Text.Json.Nodes;
 using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
+using Distillery.Models.Lora;
 using Distillery.Models.Tokenizers;
 using Distillery.Pipeline;
 using Distillery.Training.CrossTokenizer;
@@ -61,10 +62,14 @@ public sealed class TrainVerb(CliContext context) : IVerb
         var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Checkpoint every N steps" };
         var seed = new Option<long?>("--seed") { Description = "Seed for init, shuffling, split and sampling" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its latest checkpoint" };
+        var loraRank = new Option<int?>("--lora-rank") { Description = "Train rank-R LoRA adapters on the frozen --student instead of all its weights; --out becomes an adapter folder that loads merged" };
+        var loraAlpha = new Option<double?>("--lora-alpha") { Description = "LoRA alpha: the update is scaled by alpha / rank (default: the rank, scale 1)" };
+        var loraTargets = new Option<string?>("--lora-targets") { Description = $"Linears that get adapters, comma-separated: {string.Join(",", LoraTarget.Names)} (default {string.Join(",", LoraSettings.DefaultTargets)})" };
         var command = new Command("train", "Train a student on a dataset folder: sft, top-k logprob KD, white-box KD or on-policy GKD")
         {
             data, outDir, mode, student, studentConfig, preset, tokenizer, template, templateArgs, teacher, policy, configFile, steps, batch, accum, lr, warmup, seqLen,
             temperature, alpha, beta, lambda, divergence, sampleTemperature, maxNewTokens, tail, topLogprobs, teacherSamples, crossTokenizer, chunkStartMatch, hiddenWeight, evalEvery, checkpointEvery, seed, resume,
+            loraRank, loraAlpha, loraTargets,
         };
         api.AddTo(command);
         command.SetAction(async (parse, ct) =>
@@ -107,10 +112,29 @@ public sealed class TrainVerb(CliContext context) : IVerb
                 CheckpointEvery = parse.GetValue(checkpointEvery) ?? config.CheckpointEvery,
                 Seed = parse.GetValue(seed) ?? config.Seed,
                 Resume = parse.GetValue(resume) || config.Resume,
+                Lora = LoraFrom(config.Lora, parse.GetValue(loraRank), parse.GetValue(loraAlpha), parse.GetValue(loraTargets)),
             };
             return await RunAsync(new TrainOptions { Config = config.Validate(), TeacherSettings = api.Settings(parse), LedgerPath = parse.GetValue(api.Ledger) }, ct);
         });
         return command;
+    }
+
+    /// <summary>The config file's LoRA settings overridden by the flags; --lora-alpha or --lora-targets without a rank is an error.</summary>
+    private static LoraSettings? LoraFrom(LoraSettings? fromFile, int? rank, double? alpha, string? targets)
+    {
+        if (fromFile is null && rank is null)
+        {
+            if (alpha is not null) throw InputException.InField("--lora-alpha", "applies to LoRA training; give --lora-rank too");
+            if (targets is not null) throw InputException.InField("--lora-targets", "applies to LoRA training; give --lora-rank too");
+            return null;
+        }
+        var settings = fromFile ?? new LoraSettings();
+        return settings with
+        {
+            Rank = rank ?? settings.Rank,
+            Alpha = alpha ?? settings.Alpha,
+            Targets = targets is null ? settings.Targets : LoraSettings.ParseTargets(targets),
+        };
     }
 
     /// <summary>The config file's template variables, overridden by the command line's NAME=VALUE pairs.</summary>
@@ -143,6 +167,8 @@ public sealed class TrainVerb(CliContext context) : IVerb
         if (!context.Console.Profile.Capabilities.Interactive && bar?.Last is { } last) context.Console.WriteLine(last);
         var table = new Table().AddColumn("").AddColumn("");
         table.AddRow("student", Markup.Escape($"{r.ModelDirectory} ({r.StudentParameters:N0} parameters)"));
+        if (r.Lineage.Lora is { } lora)
+            table.AddRow("LoRA", Markup.Escape($"rank {lora.Rank}, alpha {lora.Alpha:G4}, {string.Join(",", lora.Targets)}: {lora.TrainableParameters:N0} trainable parameters (merged on load and export)"));
         table.AddRow("steps", r.Result.Steps.ToString(CultureInfo.InvariantCulture) + (r.Result.ResumedFromStep is { } from ? $" (resumed from {from})" : ""));
         table.AddRow("rows", $"{r.TrainExamples} train, {r.EvalExamples} held out");
         table.AddRow("final train loss", r.Result.FinalLoss.ToString("F4", CultureInfo.InvariantCulture));

@@ -66,7 +66,27 @@ public sealed record Lineage
     [JsonPropertyName("cross_tokenizer")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public LineageCrossTokenizer? CrossTokenizer { get; init; }
+
+    /// <summary>The low-rank adapters that were trained instead of the whole student, where the run used LoRA.</summary>
+    [JsonPropertyName("lora")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LineageLora? Lora { get; init; }
 }
+
+/// <summary>A LoRA run in a <see cref="Lineage"/>: the adapters' shape and the base they belong to.</summary>
+/// <param name="Rank">The rank r.</param>
+/// <param name="Alpha">alpha; the update is scaled by alpha / r.</param>
+/// <param name="Targets">The adapted linears' short names (q, k, v, o, gate, up, down, lm_head).</param>
+/// <param name="TrainableParameters">Parameters in the adapters (all that was trained).</param>
+/// <param name="BaseModel">The base model's spec.</param>
+/// <param name="BaseModelSha256">SHA-256 of the base model's weights as loaded.</param>
+public sealed record LineageLora(
+    [property: JsonPropertyName("rank")] int Rank,
+    [property: JsonPropertyName("alpha")] double Alpha,
+    [property: JsonPropertyName("targets")] IReadOnlyList<string> Targets,
+    [property: JsonPropertyName("trainable_parameters")] long TrainableParameters,
+    [property: JsonPropertyName("base_model")] string BaseModel,
+    [property: JsonPropertyName("base_model_sha256")] string BaseModelSha256);
 
 /// <summary>An API teacher's scoring of on-policy samples in a <see cref="Lineage"/>; its requests, tokens and cost are in the ledger.</summary>
 /// <param name="Teacher">The teacher as <c>provider:model</c>.</param>

@@ -54,11 +54,12 @@ public sealed class LlamaAttention : nn.Module
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var q = QProj.forward(x).view(b, t, heads, headDim).transpose(1, 2);   // (B, nh, T, hs)
-        var k = KProj.forward(x).view(b, t, kvHeads, headDim).transpose(1, 2); // (B, n_kv, T, hs)
+        // call, not forward: it runs forward hooks, where LoRA adapters attach (LoraAdapters).
+        var q = QProj.call(x).view(b, t, heads, headDim).transpose(1, 2);   // (B, nh, T, hs)
+        var k = KProj.call(x).view(b, t, kvHeads, headDim).transpose(1, 2); // (B, n_kv, T, hs)
         if (QNorm is not null) q = QNorm.forward(q);                           // per head, over hs
         if (KNorm is not null) k = KNorm.forward(k);
-        var v = VProj.forward(x).view(b, t, kvHeads, headDim).transpose(1, 2); // (B, n_kv, T, hs)
+        var v = VProj.call(x).view(b, t, kvHeads, headDim).transpose(1, 2); // (B, n_kv, T, hs)
         q = Rotary.Apply(q, cos, sin);
         k = Rotary.Apply(k, cos, sin);
         long past = 0;
@@ -93,6 +94,6 @@ public sealed class LlamaAttention : nn.Module
             }
             y = y.transpose(1, 2).reshape(b, t, heads * headDim); // (B, T, nh·hs)
         }
-        return OProj.forward(y).MoveToOuterDisposeScope();
+        return OProj.call(y).MoveToOuterDisposeScope();
     }
 }

@@ -66,7 +66,7 @@ public sealed class LlamaForCausalLM : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var hidden = outputHiddenStates ? new List<Tensor>() : null;
         var x = Model.Forward(ids, cache, hidden);             // (B, T, d)
-        var logits = nn.functional.linear(x, OutputWeight);   // (B, T, V)
+        var logits = LmHead?.call(x) ?? nn.functional.linear(x, OutputWeight); // (B, T, V)
         logits.MoveToOuterDisposeScope();
         if (hidden is not null)
             foreach (var h in hidden) h.MoveToOuterDisposeScope();

@@ -30,6 +30,7 @@ public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return DownProj.forward(nn.functional.silu(GateProj.forward(x)) * UpProj.forward(x)).MoveToOuterDisposeScope();
+        // call, not forward: it runs forward hooks, where LoRA adapters attach (LoraAdapters).
+        return DownProj.call(nn.functional.silu(GateProj.call(x)) * UpProj.call(x)).MoveToOuterDisposeScope();
     }
 }

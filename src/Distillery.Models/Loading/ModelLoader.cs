@@ -7,6 +7,7 @@ using Distillery.Core.Specs;
 using Distillery.Models.Checkpoints;
 using Distillery.Models.Gguf;
 using Distillery.Models.Llama;
+using Distillery.Models.Lora;
 using Distillery.Models.Tokenizers;
 
 namespace Distillery.Models.Loading;
@@ -42,6 +43,8 @@ public static class ModelLoader
                     throw;
                 }
             }
+            case ModelKind.Checkpoint when LoraFolder.IsAdapterFolder(path):
+                return await LoadAdaptedAsync(spec, path, tokenizer, cancellationToken);
             case ModelKind.Checkpoint:
             {
                 var model = await CheckpointFolder.LoadAsync(path, cancellationToken);
@@ -74,6 +77,31 @@ public static class ModelLoader
             }
             default:
                 throw InputException.InField("model", $"'{spec}' is not a local model; use llama2c:PATH, checkpoint:DIR or gguf:PATH");
+        }
+    }
+
+    /// <summary>
+    /// An adapter folder: its base model (refused where its weights changed since training), with the adapters merged into the
+    /// weights, <c>W + (alpha/r)·B A</c>; the base's tokenizer, and the folder's chat template where it has one.
+    /// </summary>
+    private static async Task<ModelBundle> LoadAdaptedAsync(string spec, string path, string? tokenizer, CancellationToken cancellationToken)
+    {
+        var config = await LoraFolder.ReadConfigAsync(path, cancellationToken);
+        var bundle = await LoadAsync(config.BaseModel, tokenizer, cancellationToken);
+        try
+        {
+            LoraFolder.CheckBase(config, WeightsHash.Of(bundle.Model), "model");
+            using var adapters = LoraAdapters.Attach(bundle.Model, config.Settings, seed: 0);
+            LoraFolder.LoadWeights(path, adapters);
+            adapters.Merge();
+            foreach (var p in bundle.Model.parameters()) p.requires_grad = true;
+            var template = await ChatTemplate.TryLoadAsync(path, cancellationToken) ?? bundle.ChatTemplate;
+            return new ModelBundle(spec, bundle.Model, bundle.Tokenizer, template);
+        }
+        catch
+        {
+            bundle.Dispose();
+            throw;
         }
     }
 

@@ -28,7 +28,8 @@ namespace Distillery.Training.Language;
 /// <summary>
 /// A whole language-model distillation run, as <c>distill train</c> does it: read the dataset and enforce the terms
 /// policy, load or create the student (and the local teacher), tokenise and split, train with the shared
-/// <see cref="Trainer{TBatch}"/>, and write the student as a model folder with its lineage in <c>distillery.json</c>.
+/// <see cref="Trainer{TBatch}"/>, and write the student as a model folder with its lineage in <c>distillery.json</c> (with LoRA, an
+/// adapter folder: see <see cref="LoraTraining"/>).
 /// </summary>
 public static class LmTraining
 {
@@ -59,6 +60,7 @@ public static class LmTraining
         var (manifest, rows) = await ReadDataAsync(config, cancellationToken);
         using var teacher = await LoadFrozenTeacherAsync(config, cancellationToken);
         using var student = await CreateStudentAsync(config, teacher, resumeConfig, cancellationToken);
+        using var lora = config.Lora is null ? null : await LoraTraining.AttachAsync(config, student, cancellationToken);
         var cross = CrossTokenizerSteps.For(config, rows, student, teacher);
         if (config.Mode == LmMode.Onpolicy && teacher is not null) CheckSharedVocabulary(student, teacher);
         var data = PrepareData(config, rows, student, teacher, cross);
@@ -68,8 +70,8 @@ public static class LmTraining
         var model = CreateDistillationStudent(config, student, teacher);
         var apiScorer = apiTeacher is null ? null : new ApiSampleScorer(model, student.Tokenizer, apiTeacher.Score, cancellationToken);
         var objective = cross?.CreateObjective(config, student, teacher) ?? CreateObjective(config, model, teacher, apiScorer, student.Tokenizer, data.SeqLen);
-        if (resumeConfig is null) await WriteRunFilesAsync(config, student, cancellationToken);
-        var trainer = new Trainer<LmBatch>(model, objective, data.TrainBatches, data.EvalBatches, TrainerOptionsFor(config, hasEval: data.EvalBatches is not null));
+        if (resumeConfig is null) await WriteRunFilesAsync(config, student, lora, cancellationToken);
+        var trainer = new Trainer<LmBatch>(lora?.TrainedModules(model) ?? model, objective, data.TrainBatches, data.EvalBatches, TrainerOptionsFor(config, hasEval: data.EvalBatches is not null));
         var result = await trainer.RunAsync(progress, cancellationToken);
 
         var (evalCe, evalKl) = EvaluateHeldOut(config, student, teacher, cross, data.Eval);
@@ -82,7 +84,8 @@ public static class LmTraining
                 OnPolicyScoring = new LineageOnPolicyScoring(config.Teacher!, apiTeacher.Endpoint, apiTeacher.Ledger, apiScorer.ScoredSequences, apiScorer.OneToOneTokens, apiScorer.ChunkedTokens),
             };
         student.InvalidateInferenceWeights();
-        await student.SaveAsync(config.Out, lineage, cancellationToken);
+        if (lora is null) await student.SaveAsync(config.Out, lineage, cancellationToken);
+        else await lora.SaveAsync(config.Out, student, lineage = lineage with { Lora = lora.Lineage() }, cancellationToken);
         return new LmTrainingReport(result, config.Out, student.Model.ParameterCount, data.Train.Count, data.Eval.Count, tokens, evalCe, evalKl, lineage);
     }
 
@@ -165,11 +168,12 @@ public static class LmTraining
     }
 
     /// <summary>Writes the run's configuration and the student's architecture, which a resumed run reads back.</summary>
-    private static async Task WriteRunFilesAsync(LmTrainingConfig config, ModelBundle student, CancellationToken cancellationToken)
+    private static async Task WriteRunFilesAsync(LmTrainingConfig config, ModelBundle student, LoraTraining? lora, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(config.Out);
         await File.WriteAllTextAsync(Path.Combine(config.Out, RunFile), JsonSerializer.Serialize(config, LmTrainingConfig.JsonOptions) + "\n", cancellationToken);
         await student.Config.SaveAsync(Path.Combine(config.Out, StudentConfigFile), cancellationToken);
+        if (lora is not null) await lora.WriteRunFileAsync(config.Out, cancellationToken);
     }
 
     private static TrainerOptions TrainerOptionsFor(LmTrainingConfig config, bool hasEval) => new()

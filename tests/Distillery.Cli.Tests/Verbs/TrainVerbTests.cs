@@ -194,4 +194,36 @@ public sealed class TrainVerbTests : IDisposable
         Assert.Contains("--data:", noData.Error);
         Assert.Single(noData.Error.Trim().Split('\n'));
     }
+
+    [Fact]
+    public async Task BadLoraSettingsAreOneLineErrorsWithExitCode2BeforeAnyWork()
+    {
+        var student = Path.Combine(root, "student");
+        var tokenizer = await Distillery.Models.Tokenizers.TokenizerLoader.LoadAsync(SharedTestData.Get("stories260K/tok512.bin"));
+        using (var bundle = ModelBundle.CreateRandom(Distillery.Training.Language.Configuration.StudentPresets.Get("tiny", 512), 1, tokenizer)) // ties its head
+            await bundle.SaveAsync(student);
+        string[] Train(string data, params string[] extra) => ["train", "--data", data, "--out", Path.Combine(root, "lora-out"), "--student", "checkpoint:" + student, .. extra];
+        foreach (var (args, expected) in new[]
+        {
+            (Train(root, "--lora-rank", "0"), "distill: --lora-rank: must be at least 1"),
+            (Train(root, "--lora-rank", "4", "--lora-targets", "q,attn"), "distill: --lora-targets: 'attn' is not a target"),
+            (Train(root, "--lora-alpha", "16"), "distill: --lora-alpha: applies to LoRA training"),
+            (["train", "--data", root, "--out", Path.Combine(root, "lora-out"), "--lora-rank", "4"], "distill: --lora-rank: LoRA adapts an existing model"),
+        })
+        {
+            var result = await Distill.RunAsync(args);
+            Assert.Equal(2, result.ExitCode);
+            Assert.StartsWith(expected, result.Error);
+            Assert.Single(result.Error.Trim().Split('\n'));
+        }
+        Assert.False(Directory.Exists(Path.Combine(root, "lora-out")));
+
+        // A target the architecture lacks is found when the student loads, before training writes anything.
+        var data = await DatasetAsync(rows: 2);
+        var lacking = await Distill.RunAsync(Train(data, "--lora-rank", "4", "--lora-targets", "q,lm_head"));
+        Assert.Equal(2, lacking.ExitCode);
+        Assert.StartsWith("distill: --lora-targets: lm_head:", lacking.Error);
+        Assert.Single(lacking.Error.Trim().Split('\n'));
+        Assert.False(Directory.Exists(Path.Combine(root, "lora-out")));
+    }
 }

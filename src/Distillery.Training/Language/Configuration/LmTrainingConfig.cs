@@ -9,6 +9,7 @@ using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Errors;
 using Distillery.Core.Specs;
+using Distillery.Models.Lora;
 using Distillery.Training.CrossTokenizer;
 using Distillery.Training.Language.Objectives;
 using Distillery.Training.Losses;
@@ -155,6 +156,9 @@ public sealed record LmTrainingConfig
     /// <summary>Continue the run in <see cref="Out"/> from its latest checkpoint.</summary>
     [JsonPropertyName("resume")] public bool Resume { get; init; }
 
+    /// <summary>Train low-rank adapters on the frozen --student instead of all its weights; null trains every weight.</summary>
+    [JsonPropertyName("lora")] public LoraSettings? Lora { get; init; }
+
     /// <summary>Serialiser options: indented, snake_case enum names in kebab case ("forward-kl", "fold-tail-into-bucket").</summary>
     public static JsonSerializerOptions JsonOptions { get; } = new()
     {
@@ -243,6 +247,11 @@ public sealed record LmTrainingConfig
         if (EvalEvery < 0) throw InputException.InField("--eval-every", "must not be negative");
         if (CheckpointEvery < 0) throw InputException.InField("--checkpoint-every", "must not be negative");
         if (Patience is < 1) throw InputException.InField("patience", "must be at least 1");
+        if (Lora is not null)
+        {
+            Lora.Validate();
+            if (Student is null) throw InputException.InField("--lora-rank", "LoRA adapts an existing model: give it with --student SPEC (a new student trains fully)");
+        }
         if (ChatTemplate is not null && Models.Tokenizers.ChatTemplate.BuiltIn(ChatTemplate) is null && !File.Exists(ChatTemplate) && !Directory.Exists(ChatTemplate))
             throw InputException.InField("chat_template", $"'{ChatTemplate}' is not a template; use {Models.Tokenizers.ChatTemplate.BuiltInNames}, a Jinja file or a model folder");
         return this;
