@@ -36,6 +36,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
         var templateArgs = new Option<string[]>("--chat-template-arg") { Description = "Template variable NAME=VALUE, JSON or text (e.g. enable_thinking=false); repeatable; recorded in the lineage", AllowMultipleArgumentsPerToken = false };
         var teacher = new Option<string?>("--teacher") { Description = "Teacher for whitebox/onpolicy: a local model spec; or openai:MODEL (onpolicy, sampled-reverse-kl) behind /v1/completions, reached with --base-url, --api-key-env and --ledger" };
         var api = new ApiTeacherOptions();
+        var device = new DeviceOption();
         var policy = new Option<string?>("--policy") { Description = "Terms-policy file to check the dataset's teachers against" };
         var configFile = new Option<string?>("--config") { Description = "train.json with any of these settings (flags override it)" };
         var steps = new Option<int?>("--steps") { Description = "Optimiser steps" };
@@ -67,6 +68,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
             temperature, alpha, beta, lambda, divergence, sampleTemperature, maxNewTokens, tail, topLogprobs, teacherSamples, crossTokenizer, chunkStartMatch, hiddenWeight, evalEvery, checkpointEvery, seed, resume,
         };
         api.AddTo(command);
+        device.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var path = parse.GetValue(configFile);
@@ -107,6 +109,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
                 CheckpointEvery = parse.GetValue(checkpointEvery) ?? config.CheckpointEvery,
                 Seed = parse.GetValue(seed) ?? config.Seed,
                 Resume = parse.GetValue(resume) || config.Resume,
+                Device = parse.GetValue(device.Option) ?? config.Device,
             };
             return await RunAsync(new TrainOptions { Config = config.Validate(), TeacherSettings = api.Settings(parse), LedgerPath = parse.GetValue(api.Ledger) }, ct);
         });
