@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 
 // Load time and peak memory of a real-sized model folder: Qwen3-0.6B's config with random weights, stored in bf16
 // (as published), loaded into float32. Run each step in its own process so that the peak (VmHWM) is the load's alone.
-// Usage: dotnet run -c Release --project bench/LoadBench -- write DIR [--layers N]
+// Usage: dotnet run -c Release --project bench/LoadBench -- write DIR [--layers N] [--config NAME] (NAME in shared configs/, default qwen3-0.6b)
 //        dotnet run -c Release --project bench/LoadBench -- load DIR
 var culture = CultureInfo.InvariantCulture;
 if (args.Length < 2 || args[0] is not ("write" or "load"))
@@ -22,7 +22,8 @@ var dir = args[1];
 Distillery.Models.Runtime.TorchRuntime.EnsureLoaded();
 if (args[0] == "write")
 {
-    var config = LlamaConfig.Parse(File.ReadAllText(SharedTestData.Get("configs/qwen3-0.6b.json")));
+    var name = Array.IndexOf(args, "--config") is var c and >= 0 ? args[c + 1] : "qwen3-0.6b";
+    var config = LlamaConfig.Parse(File.ReadAllText(SharedTestData.Get($"configs/{name}.json")));
     var layers = Array.IndexOf(args, "--layers") is var i and >= 0 ? int.Parse(args[i + 1], culture) : config.NumHiddenLayers;
     config = config with { NumHiddenLayers = layers };
     using var model = LlamaForCausalLM.Create(config, seed: 1);

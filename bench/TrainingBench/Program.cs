@@ -20,14 +20,33 @@ using static TorchSharp.torch;
 // SftObjective, clipping, schedule, metrics); the difference is the trainer's overhead.
 //
 // Usage: dotnet run -c Release --project bench/TrainingBench [-- STEPS]
+//        ... -- STEPS --config FILE [--layers N] [--batch B] [--seq-len T] [--out FILE] [--lora-rank R]
+// With --config (a Hugging Face config.json, e.g. SmolLM2-135M's) the student is that architecture with random weights and
+// the table goes to --out (default bench/results/training-real.md). --lora-rank is the LoRA row's hook: it is refused until
+// distill train has --lora-rank (another branch); then it trains the adapters only through the trainer.
 TorchRuntime.EnsureLoaded();
-var steps = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 12;
-const int batch = 8, seqLen = 256, vocab = 512, warmupSteps = 2;
-var config = new LlamaConfig
+var steps = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? int.Parse(args[0], CultureInfo.InvariantCulture) : 12;
+var configPath = Flag("--config");
+var loraRank = Flag("--lora-rank");
+if (loraRank is not null)
 {
-    HiddenSize = 384, IntermediateSize = 1024, NumHiddenLayers = 6, NumAttentionHeads = 6, NumKeyValueHeads = 6,
-    VocabSize = vocab, MaxPositionEmbeddings = 512, TieWordEmbeddings = true,
-}.Validate("bench");
+    // TODO(LoRA): once --lora-rank lands, wrap the student's targets with adapters here and add a "trainer, LoRA r=R" row.
+    Console.Error.WriteLine($"--lora-rank {loraRank}: LoRA is not in this build yet (it lands with --lora-rank on distill train); run without it");
+    return 2;
+}
+var batch = int.Parse(Flag("--batch") ?? "8", CultureInfo.InvariantCulture);
+var seqLen = int.Parse(Flag("--seq-len") ?? "256", CultureInfo.InvariantCulture);
+const int warmupSteps = 2;
+var config = configPath is null
+    ? new LlamaConfig
+    {
+        HiddenSize = 384, IntermediateSize = 1024, NumHiddenLayers = 6, NumAttentionHeads = 6, NumKeyValueHeads = 6,
+        VocabSize = 512, MaxPositionEmbeddings = 512, TieWordEmbeddings = true,
+    }.Validate("bench")
+    : LlamaConfig.Parse(File.ReadAllText(configPath), configPath);
+if (Flag("--layers") is { } layerCount) config = config with { NumHiddenLayers = int.Parse(layerCount, CultureInfo.InvariantCulture) };
+var vocab = config.VocabSize;
+var modelName = configPath is null ? "random ~10M" : $"{Path.GetFileNameWithoutExtension(configPath)} (random weights{(Flag("--layers") is { } l ? $", {l} layers" : "")})";
 
 var gflops = MatmulBenchmark.MeasureGflops();
 Console.WriteLine($"fp32 matmul: {gflops:F1} GFLOP/s on {Environment.ProcessorCount} threads");
@@ -98,7 +117,7 @@ var cpu = File.Exists("/proc/cpuinfo")
     ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown"
     : RuntimeInformation.ProcessArchitecture.ToString();
 var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
-var results = Path.Combine(FindBench(), "results", "training.md");
+var results = Flag("--out") ?? Path.Combine(FindBench(), "results", configPath is null ? "training.md" : "training-real.md");
 Directory.CreateDirectory(Path.GetDirectoryName(results)!);
 File.WriteAllText(results, string.Create(CultureInfo.InvariantCulture, $"""
     # Training throughput and MFU
@@ -106,7 +125,7 @@ File.WriteAllText(results, string.Create(CultureInfo.InvariantCulture, $"""
     Written by `bench/TrainingBench` on {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC. Machine: {cpu}, {Environment.ProcessorCount} threads,
     {RuntimeInformation.OSDescription}, TorchSharp CPU; 1-minute load average at the end of the run: {load}.
 
-    Student: Llama, d={config.HiddenSize}, {config.NumHiddenLayers} layers, {config.NumAttentionHeads} heads, SwiGLU {config.IntermediateSize}, vocab {vocab}
+    Student: {modelName}: Llama, d={config.HiddenSize}, {config.NumHiddenLayers} layers, {config.NumAttentionHeads} heads, SwiGLU {config.IntermediateSize}, vocab {vocab}
     (tied), {config.ParameterCount:N0} parameters. Batch {batch} × {seqLen} tokens, fp32, AdamW, {steps} timed steps after {warmupSteps} warm-up steps.
     Model FLOPs per token: 6·(non-embedding params + LM head) + 12·L·T·d = {flopsPerToken / 1e6:F1} MFLOP.
 
@@ -116,9 +135,16 @@ File.WriteAllText(results, string.Create(CultureInfo.InvariantCulture, $"""
     | plain TorchSharp step (same model, one batch) | {plainTokensPerSecond:N0} | {plainGflops:F1} | {Mfu(plainTokensPerSecond):P1} |
     | Distillery trainer (`distill train --mode sft` path) | {trainerTokensPerSecond:N0} | {trainerGflops:F1} | {Mfu(trainerTokensPerSecond):P1} |
 
-    Trainer / plain step: {trainerTokensPerSecond / plainTokensPerSecond:P1}.
+    Trainer / plain step: {trainerTokensPerSecond / plainTokensPerSecond:P1} (target: at least 90%).
     """));
 Console.WriteLine($"wrote {results}");
+return 0;
+
+string? Flag(string name)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}
 
 static string FindBench()
 {

@@ -12,6 +12,7 @@ using Distillery.Core.Provenance;
 using Distillery.Evaluation.Data;
 using Distillery.Evaluation.Reports;
 using Distillery.Models.Loading;
+using Distillery.Models.Runtime;
 using Distillery.Models.Tokenizers;
 
 namespace Distillery.Evaluation;
@@ -37,10 +38,11 @@ public static class EvaluationRun
         EvalOptions? options = null, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(students);
+        var device = (options?.Device ?? DeviceSpec.Cpu).Resolve(); // a device this machine lacks is refused before any work
         var data = await EvalDataLoader.LoadAsync(dataPath, limit, cancellationToken);
         var scores = new List<ModelScore>();
         var chatTemplate = options?.ChatTemplate ?? ChatTemplateChoice.None;
-        using var teacherBundle = teacher is null ? null : await ModelLoader.LoadAsync(teacher.Spec, cancellationToken: cancellationToken);
+        using var teacherBundle = teacher is null ? null : (await ModelLoader.LoadAsync(teacher.Spec, cancellationToken: cancellationToken)).MoveTo(device);
         if (teacherBundle is not null) chatTemplate.ApplyTo(teacherBundle);
         if (teacher is not null)
         {
@@ -53,7 +55,7 @@ public static class EvaluationRun
         foreach (var student in students)
         {
             progress?.Report($"evaluating {student.Name}");
-            using var bundle = await ModelLoader.LoadAsync(student.Spec, cancellationToken: cancellationToken);
+            using var bundle = (await ModelLoader.LoadAsync(student.Spec, cancellationToken: cancellationToken)).MoveTo(device);
             chatTemplate.ApplyTo(bundle);
             scores.Add(LanguageModelEvaluator.Evaluate(student.Name, "student", bundle, teacherBundle, data, options, cancellationToken) with
             {

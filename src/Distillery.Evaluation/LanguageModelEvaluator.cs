@@ -9,6 +9,7 @@ using Distillery.Evaluation.Data;
 using Distillery.Evaluation.Metrics;
 using Distillery.Evaluation.Reports;
 using Distillery.Models.Loading;
+using Distillery.Models.Runtime;
 using Distillery.Models.Tokenizers;
 using static TorchSharp.torch;
 
@@ -31,6 +32,9 @@ public sealed record EvalOptions
 
     /// <summary>Seed of those samples.</summary>
     public int SampleSeed { get; init; }
+
+    /// <summary>Where the models (teacher and students alike) run; CPU by default.</summary>
+    public DeviceSpec Device { get; init; } = DeviceSpec.Cpu;
 }
 
 /// <summary>Scores language models on held-out data: cross-entropy, KL to and agreement with a teacher, exact match, latency and size.</summary>
@@ -71,10 +75,11 @@ public static class LanguageModelEvaluator
                 foreach (var (ids, scoredFrom) in Sequences(model, example))
                 {
                     using var scope = NewDisposeScope();
-                    var input = tensor(ids.Take(ids.Count - 1).Select(i => (long)i).ToArray(), [1, ids.Count - 1]);
-                    var targets = tensor(ids.Skip(1).Select(i => (long)i).ToArray(), [1, ids.Count - 1]);
+                    var device = model.Model.OutputWeight.device; // the teacher is on the same device (EvaluationRun)
+                    var input = tensor(ids.Take(ids.Count - 1).Select(i => (long)i).ToArray(), [1, ids.Count - 1]).to(device);
+                    var targets = tensor(ids.Skip(1).Select(i => (long)i).ToArray(), [1, ids.Count - 1]).to(device);
                     // Position t predicts token t + 1: score only the targets at or after scoredFrom.
-                    var mask = (arange(1, ids.Count, dtype: ScalarType.Int64) >= scoredFrom).to_type(ScalarType.Float32).unsqueeze(0);
+                    var mask = (arange(1, ids.Count, dtype: ScalarType.Int64) >= scoredFrom).to_type(ScalarType.Float32).unsqueeze(0).to(device);
                     var logits = model.Model.forward(input);
                     nll += TokenMetrics.NegativeLogLikelihoodSum(logits, targets, mask);
                     tokens += (long)mask.sum().item<float>();
@@ -192,8 +197,8 @@ public static class LanguageModelEvaluator
         var choices = new byte[]?[completion.Count];
         if (prompt.Count == 0 || ids.Length <= prompt.Count) return (offsets, choices);
         using var scope = NewDisposeScope();
-        var input = tensor(ids.Take(ids.Length - 1).Select(i => (long)i).ToArray(), [1, ids.Length - 1]);
-        var top = model.Model.forward(input).narrow(-1, 0, model.Tokenizer.VocabSize).argmax(-1)[0].data<long>().ToArray(); // (T)
+        var input = tensor(ids.Take(ids.Length - 1).Select(i => (long)i).ToArray(), [1, ids.Length - 1]).to(model.Model.OutputWeight.device);
+        var top = model.Model.forward(input).narrow(-1, 0, model.Tokenizer.VocabSize).argmax(-1)[0].cpu().data<long>().ToArray(); // (T)
         // Completion token i sits at ids[prompt + i] and is predicted at position prompt + i − 1; its bytes are spelled as
         // TokenOffsets spells them (the first as if after BOS, which drops a dummy-prefix space).
         for (var i = 0; prompt.Count + i < ids.Length; i++)

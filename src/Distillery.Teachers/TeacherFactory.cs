@@ -35,7 +35,7 @@ public static class TeacherFactory
         }
         ITeacher teacher = parsed.Kind == ModelKind.OpenAi
             ? CreateOpenAi(parsed.Target, settings)
-            : await LocalTeacher.LoadAsync(parsed, settings.ChatTemplate, cancellationToken);
+            : await LocalTeacher.LoadAsync(parsed, settings.ChatTemplate, settings.Device, cancellationToken);
         return Wrap(teacher, settings);
     }
 

@@ -1,4 +1,5 @@
 using System;
+using Distillery.Models.Runtime;
 using Distillery.Models.Tokenizers;
 using Distillery.Teachers.Resilience;
 
@@ -30,6 +31,9 @@ public sealed record TeacherSettings
 
     /// <summary>The chat template and template variables a local teacher uses; by default its own template.</summary>
     public ChatTemplateChoice ChatTemplate { get; init; } = ChatTemplateChoice.None;
+
+    /// <summary>Where a local teacher runs; CPU by default.</summary>
+    public DeviceSpec Device { get; init; } = DeviceSpec.Cpu;
 
     /// <summary>Counters the wrappers fill in.</summary>
     public TeacherStatistics Statistics { get; init; } = new();

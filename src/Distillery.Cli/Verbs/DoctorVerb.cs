@@ -17,7 +17,7 @@ public sealed class DoctorVerb(CliContext context) : IVerb
     public Command Build()
     {
         var seconds = new Option<double>("--seconds") { Description = "Time spent measuring the matmul rate", DefaultValueFactory = _ => 1.5 };
-        var command = new Command("doctor", "Show what this machine offers: runtimes, libtorch, threads, measured GFLOP/s, CUDA, llama.cpp") { seconds };
+        var command = new Command("doctor", "Show what this machine offers: runtimes, libtorch, threads, measured GFLOP/s, CUDA and the device --device auto picks, llama.cpp") { seconds };
         command.SetAction((parse, _) => Task.FromResult(Run(parse.GetValue(seconds))));
         return command;
     }
@@ -36,7 +36,9 @@ public sealed class DoctorVerb(CliContext context) : IVerb
             table.AddRow("CPU threads", $"{torch.get_num_threads()} libtorch / {Environment.ProcessorCount} logical");
             var gflops = MatmulBenchmark.MeasureGflops(seconds: seconds);
             table.AddRow("fp32 matmul (n = 1536)", $"{gflops:F1} GFLOP/s");
+            table.AddRow("TorchSharp backend", $"{DeviceSpec.TorchBuild()} build (choose with -p:TorchBackend=cpu|cuda)");
             table.AddRow("CUDA", torch.cuda.is_available() ? $"yes, {torch.cuda.device_count()} device(s)" : "no");
+            table.AddRow("--device auto picks", Markup.Escape(DeviceSpec.DescribeAuto()));
         }
         else
         {

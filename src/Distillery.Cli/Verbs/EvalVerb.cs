@@ -6,7 +6,6 @@ using System.Threading.Tasks;
 using Distillery.Core.Errors;
 using Distillery.Evaluation;
 using Distillery.Evaluation.Reports;
-using Distillery.Models.Tokenizers;
 using Distillery.Pipeline;
 using Spectre.Console;
 
@@ -25,14 +24,16 @@ public sealed class EvalVerb(CliContext context) : IVerb
         var limit = new Option<int>("--limit") { Description = "Use at most this many examples", DefaultValueFactory = _ => 200 };
         var samples = new Option<int>("--samples") { Description = "Side-by-side samples in the report", DefaultValueFactory = _ => 3 };
         var template = new ChatTemplateOptions("each model's");
+        var device = new DeviceOption();
         var command = new Command("eval", "Evaluate models: cross-entropy, KL to the teacher, agreement, exact match, ms/token, size") { models, teacher, data, report, limit, samples };
         template.AddTo(command);
+        device.AddTo(command);
         command.SetAction(async (parse, ct) => await RunAsync(parse.GetValue(models)!, parse.GetValue(teacher), parse.GetValue(data)!, parse.GetValue(report),
-            parse.GetValue(limit), parse.GetValue(samples), await template.ResolveAsync(parse, ct), ct));
+            parse.GetValue(limit), parse.GetValue(samples), new EvalOptions { ChatTemplate = await template.ResolveAsync(parse, ct), Device = device.Parse(parse) }, ct));
         return command;
     }
 
-    private async Task<int> RunAsync(string[] models, string? teacher, string data, string? reportDir, int limit, int samples, ChatTemplateChoice chatTemplate,
+    private async Task<int> RunAsync(string[] models, string? teacher, string data, string? reportDir, int limit, int samples, EvalOptions scoring,
         CancellationToken cancellationToken)
     {
         var options = new EvaluateOptions
@@ -42,7 +43,7 @@ public sealed class EvalVerb(CliContext context) : IVerb
             Data = data,
             Limit = limit,
             Samples = samples,
-            Scoring = new EvalOptions { ChatTemplate = chatTemplate },
+            Scoring = scoring,
             ReportDirectory = reportDir,
         }.Validate(); // bad counts fail before the status line starts
         var result = await context.Console.Status().StartAsync("evaluating", async status =>

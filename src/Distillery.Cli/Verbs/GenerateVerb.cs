@@ -45,6 +45,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
     private readonly Option<double> batchPoll = new("--batch-poll") { Description = "Seconds between looks at each live batch (with --batch)", DefaultValueFactory = _ => 30 };
     private readonly ChatTemplateOptions chatTemplate = new("a local teacher's");
     private readonly ApiTeacherOptions api = new();
+    private readonly DeviceOption device = new();
 
     /// <inheritdoc />
     public Command Build()
@@ -56,6 +57,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
         };
         api.AddTo(command);
         chatTemplate.AddTo(command);
+        device.AddTo(command);
         command.SetAction((parse, ct) => RunAsync(parse, ct));
         return command;
     }
@@ -97,6 +99,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
             {
                 EndpointsFile = parse.GetValue(endpoints),
                 ChatTemplate = await chatTemplate.ResolveAsync(parse, cancellationToken),
+                Device = device.Parse(parse),
             },
             Labeling = new LabelingOptions
             {

@@ -39,6 +39,7 @@ public sealed class ProvenanceVerb(CliContext context) : IVerb
         DefaultValueFactory = _ => RadioactivityTest.DefaultMinRepeats,
     };
     private readonly Option<double> alpha = new("--alpha") { Description = "Significance level of the verdict", DefaultValueFactory = _ => 1e-3 };
+    private readonly DeviceOption device = new();
     private readonly Option<string?> ledger = new("--ledger") { Description = "Ledger file every query goes through (default: provenance-ledger.db beside --json, else in the current folder)" };
     private readonly Option<string?> baseUrl = new("--base-url") { Description = "API base URL for openai: models (default: OPENAI_BASE_URL, then https://api.openai.com/v1)" };
     private readonly Option<string> apiKeyEnv = new("--api-key-env") { Description = "Environment variable holding the API key", DefaultValueFactory = _ => "OPENAI_API_KEY" };
@@ -52,6 +53,7 @@ public sealed class ProvenanceVerb(CliContext context) : IVerb
             suspect, parent, references, prompts, maxTokens, minRepeats, json, tokenizer, seed, alpha, ledger, baseUrl, apiKeyEnv,
         };
         watermark.AddTo(command);
+        device.AddTo(command);
         command.SetAction((parse, ct) => RunAsync(parse, ct));
         return command;
     }
@@ -78,7 +80,7 @@ public sealed class ProvenanceVerb(CliContext context) : IVerb
         var promptSet = await PromptFile.ReadAsync(parse.GetValue(prompts)!, cancellationToken);
         var jsonPath = parse.GetValue(json);
         var ledgerPath = parse.GetValue(ledger) ?? Path.Combine(jsonPath is null ? "." : Path.GetDirectoryName(Path.GetFullPath(jsonPath))!, "provenance-ledger.db");
-        var settings = new TeacherSettings { BaseUrl = parse.GetValue(baseUrl), ApiKeyVariable = parse.GetValue(apiKeyEnv)! };
+        var settings = new TeacherSettings { BaseUrl = parse.GetValue(baseUrl), ApiKeyVariable = parse.GetValue(apiKeyEnv)!, Device = device.Parse(parse) };
         // Watermark detection reads the suspect's ordinary samples; the agreement test compares greedy continuations.
         var sampling = key is null
             ? new SamplingParameters { Temperature = 0, MaxTokens = tokens, TopLogprobs = 0 }

@@ -7,6 +7,7 @@ using Distillery.Core.Chat;
 using Distillery.Core.Errors;
 using Distillery.Core.Tokens;
 using Distillery.Models.Loading;
+using Distillery.Models.Runtime;
 using Spectre.Console;
 
 namespace Distillery.Cli.Verbs;
@@ -29,8 +30,10 @@ public sealed class SampleVerb(CliContext context) : IVerb
         {
             model, tokenizer, prompt, temperature, topP, maxTokens, seed, topLogprobs,
         };
+        var device = new DeviceOption();
+        device.AddTo(command);
         command.SetAction((parse, ct) => RunAsync(
-            parse.GetValue(model)!, parse.GetValue(tokenizer), parse.GetValue(prompt) ?? "",
+            parse.GetValue(model)!, parse.GetValue(tokenizer), parse.GetValue(prompt) ?? "", device.Parse(parse),
             new SamplingParameters
             {
                 Temperature = parse.GetValue(temperature),
@@ -43,12 +46,13 @@ public sealed class SampleVerb(CliContext context) : IVerb
         return command;
     }
 
-    private async Task<int> RunAsync(string modelSpec, string? tokenizer, string prompt, SamplingParameters parameters, CancellationToken cancellationToken)
+    private async Task<int> RunAsync(string modelSpec, string? tokenizer, string prompt, DeviceSpec device, SamplingParameters parameters, CancellationToken cancellationToken)
     {
         parameters.Validate(SamplingFieldNaming.CommandLine);
+        var on = device.Resolve();
 
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.Cancellation);
-        using var bundle = await ModelLoader.LoadAsync(modelSpec, tokenizer, linked.Token);
+        using var bundle = (await ModelLoader.LoadAsync(modelSpec, tokenizer, linked.Token)).MoveTo(on);
         var result = await Task.Run(() => bundle.Generate(prompt, parameters, cancellationToken: linked.Token), linked.Token);
 
         // Written raw, not as a Spectre Text, so long lines are not wrapped and the bytes are the model's (as llama2.c's run prints them).

@@ -6,6 +6,7 @@ using System.Threading.Tasks;
 using Distillery.Core.Errors;
 using Distillery.Models.Decoding;
 using Distillery.Models.Loading;
+using Distillery.Models.Runtime;
 using Distillery.Models.Tokenizers;
 using Distillery.Server;
 using Spectre.Console;
@@ -31,15 +32,17 @@ public sealed class ServeVerb(CliContext context) : IVerb
         {
             model, tokenizer, host, port, apiKeyEnv, name, allowUnauthenticated,
         };
+        var device = new DeviceOption();
         template.AddTo(command);
         watermark.AddTo(command);
+        device.AddTo(command);
         command.SetAction(async (parse, ct) => await RunAsync(parse.GetValue(model)!, parse.GetValue(tokenizer), parse.GetValue(host)!, parse.GetValue(port),
-            parse.GetValue(apiKeyEnv), parse.GetValue(allowUnauthenticated), parse.GetValue(name), await template.ResolveAsync(parse, ct), watermark.Resolve(parse), ct));
+            parse.GetValue(apiKeyEnv), parse.GetValue(allowUnauthenticated), parse.GetValue(name), await template.ResolveAsync(parse, ct), watermark.Resolve(parse), device.Parse(parse), ct));
         return command;
     }
 
     private async Task<int> RunAsync(string spec, string? tokenizer, string host, int port, string? apiKeyEnv, bool allowUnauthenticated, string? name,
-        ChatTemplateChoice chatTemplate, GreenListWatermark? watermark, CancellationToken cancellationToken)
+        ChatTemplateChoice chatTemplate, GreenListWatermark? watermark, DeviceSpec device, CancellationToken cancellationToken)
     {
         if (port is < 0 or > 65535) throw InputException.InField("--port", "must be between 0 and 65535");
         System.Net.IPAddress? address = null;
@@ -54,7 +57,8 @@ public sealed class ServeVerb(CliContext context) : IVerb
             apiKey = Environment.GetEnvironmentVariable(apiKeyEnv);
             if (string.IsNullOrEmpty(apiKey)) throw InputException.InField("--api-key-env", $"the environment variable '{apiKeyEnv}' is not set");
         }
-        using var bundle = await ModelLoader.LoadAsync(spec, tokenizer, cancellationToken);
+        var on = device.Resolve();
+        using var bundle = (await ModelLoader.LoadAsync(spec, tokenizer, cancellationToken)).MoveTo(on);
         chatTemplate.ApplyTo(bundle);
         var id = name ?? ModelId(spec);
         var options = new ServerOptions { Host = host, Port = port, ApiKey = apiKey };

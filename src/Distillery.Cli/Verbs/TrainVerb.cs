@@ -37,6 +37,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
         var templateArgs = new Option<string[]>("--chat-template-arg") { Description = "Template variable NAME=VALUE, JSON or text (e.g. enable_thinking=false); repeatable; recorded in the lineage", AllowMultipleArgumentsPerToken = false };
         var teacher = new Option<string?>("--teacher") { Description = "Teacher for whitebox/onpolicy: a local model spec; or openai:MODEL (onpolicy, sampled-reverse-kl) behind /v1/completions, reached with --base-url, --api-key-env and --ledger" };
         var api = new ApiTeacherOptions();
+        var device = new DeviceOption();
         var policy = new Option<string?>("--policy") { Description = "Terms-policy file to check the dataset's teachers against" };
         var configFile = new Option<string?>("--config") { Description = "train.json with any of these settings (flags override it)" };
         var steps = new Option<int?>("--steps") { Description = "Optimiser steps" };
@@ -72,6 +73,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
             loraRank, loraAlpha, loraTargets,
         };
         api.AddTo(command);
+        device.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var path = parse.GetValue(configFile);
@@ -113,6 +115,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
                 Seed = parse.GetValue(seed) ?? config.Seed,
                 Resume = parse.GetValue(resume) || config.Resume,
                 Lora = LoraFrom(config.Lora, parse.GetValue(loraRank), parse.GetValue(loraAlpha), parse.GetValue(loraTargets)),
+                Device = parse.GetValue(device.Option) ?? config.Device,
             };
             return await RunAsync(new TrainOptions { Config = config.Validate(), TeacherSettings = api.Settings(parse), LedgerPath = parse.GetValue(api.Ledger) }, ct);
         });

@@ -52,6 +52,20 @@ public sealed class ModelBundle : IDisposable
         return new ModelBundle($"random:{seed}", LlamaForCausalLM.Create(config, seed), tokenizer, chatTemplate);
     }
 
+    /// <summary>
+    /// Moves the model's weights onto <paramref name="device"/> (a no-op where they are already there) and drops the
+    /// generation snapshot, which is retaken there. Call before an optimiser is built over the parameters. Returns this bundle.
+    /// </summary>
+    public ModelBundle MoveTo(TorchSharp.torch.Device device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        var at = Model.OutputWeight.device;
+        if (at.type == device.type && (device.type == TorchSharp.DeviceType.CPU || at.index == device.index)) return this;
+        InvalidateInferenceWeights();
+        TorchSharp.ModuleExtensionMethods.to(Model, device);
+        return this;
+    }
+
     /// <summary>Prompt text as ids, with BOS first where the tokenizer has one.</summary>
     public IReadOnlyList<int> EncodePrompt(string text)
     {

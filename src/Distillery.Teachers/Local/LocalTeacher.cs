@@ -46,16 +46,17 @@ public sealed class LocalTeacher : ITeacher, IDisposable
 
     /// <summary>Loads the model a local spec names (libtorch loaded first).</summary>
     public static Task<LocalTeacher> LoadAsync(ModelSpec spec, CancellationToken cancellationToken = default) =>
-        LoadAsync(spec, ChatTemplateChoice.None, cancellationToken);
+        LoadAsync(spec, ChatTemplateChoice.None, null, cancellationToken);
 
-    /// <summary>Loads the model a local spec names (libtorch loaded first), its chat template as the run chose.</summary>
-    public static async Task<LocalTeacher> LoadAsync(ModelSpec spec, ChatTemplateChoice chatTemplate, CancellationToken cancellationToken = default)
+    /// <summary>Loads the model a local spec names (libtorch loaded first) onto <paramref name="device"/> (null: the CPU), its chat template as the run chose.</summary>
+    public static async Task<LocalTeacher> LoadAsync(ModelSpec spec, ChatTemplateChoice chatTemplate, DeviceSpec? device = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(chatTemplate);
         ArgumentNullException.ThrowIfNull(spec);
         if (spec.Kind == ModelKind.OpenAi) throw new ArgumentException("an openai: spec is not a local teacher", nameof(spec));
         TorchRuntime.EnsureLoaded();
-        var bundle = await ModelLoader.LoadAsync($"{spec.Provider}:{spec.Target}", cancellationToken: cancellationToken);
+        var on = (device ?? DeviceSpec.Cpu).Resolve();
+        var bundle = (await ModelLoader.LoadAsync($"{spec.Provider}:{spec.Target}", cancellationToken: cancellationToken)).MoveTo(on);
         chatTemplate.ApplyTo(bundle);
         var chosen = chatTemplate.Template is not null || chatTemplate.Arguments.Count > 0;
         return new LocalTeacher(spec, bundle, chosen ? TemplateFingerprint(bundle.ChatTemplate, chatTemplate) : null);

@@ -56,14 +56,18 @@ public static class LmTraining
         if (config.HasApiTeacher && apiTeacher is null)
             throw InputException.InField("--teacher", $"{config.Teacher} is behind an API: run it through distill train or DistilleryPipeline.TrainAsync, which reach it through the ledger");
         TorchRuntime.EnsureLoaded();
+        // Resolved first, so that a device this machine lacks is refused before any work. Models are built or loaded on the
+        // CPU and then moved, so a seed gives the same initial weights on every device; the optimiser, built over the moved
+        // parameters, keeps its moments there, and batches are collated onto it.
+        var device = DeviceSpec.Parse(config.Device).Resolve();
         var resumeConfig = CheckOutputFolder(config);
         var (manifest, rows) = await ReadDataAsync(config, cancellationToken);
-        using var teacher = await LoadFrozenTeacherAsync(config, cancellationToken);
-        using var student = await CreateStudentAsync(config, teacher, resumeConfig, cancellationToken);
+        using var teacher = (await LoadFrozenTeacherAsync(config, cancellationToken))?.MoveTo(device);
+        using var student = (await CreateStudentAsync(config, teacher, resumeConfig, cancellationToken)).MoveTo(device);
         using var lora = config.Lora is null ? null : await LoraTraining.AttachAsync(config, student, cancellationToken);
         var cross = CrossTokenizerSteps.For(config, rows, student, teacher);
         if (config.Mode == LmMode.Onpolicy && teacher is not null) CheckSharedVocabulary(student, teacher);
-        var data = PrepareData(config, rows, student, teacher, cross);
+        var data = PrepareData(config, rows, student, teacher, cross, device);
         if (apiTeacher is not null) await ApiTeacherProbe.CheckAsync(config.Teacher!, apiTeacher.Score, student.Tokenizer, data.Train[0], cancellationToken);
 
         manual_seed(config.Seed);
@@ -93,7 +97,7 @@ public static class LmTraining
     private sealed record RunData(int SeqLen, LmExampleSet Set, IReadOnlyList<LmExample> Train, IReadOnlyList<LmExample> Eval, LmBatchSource TrainBatches, LmBatchSource? EvalBatches);
 
     /// <summary>Tokenises the rows (aligned across tokenizers where <paramref name="cross"/> is given) within the context of both models, and splits them.</summary>
-    private static RunData PrepareData(LmTrainingConfig config, IReadOnlyList<DatasetRow> rows, ModelBundle student, ModelBundle? teacher, CrossTokenizerSteps? cross)
+    private static RunData PrepareData(LmTrainingConfig config, IReadOnlyList<DatasetRow> rows, ModelBundle student, ModelBundle? teacher, CrossTokenizerSteps? cross, Device device)
     {
         var seqLen = Math.Min(config.SeqLen, student.Config.MaxPositionEmbeddings);
         if (teacher is not null) seqLen = Math.Min(seqLen, teacher.Config.MaxPositionEmbeddings);
@@ -103,15 +107,17 @@ public static class LmTraining
         if (set.Examples.Count == 0) throw InputException.InField("--seq-len", $"{seqLen} leaves no completion token in any row; raise it");
         var (train, eval) = LmSplit.Split(set.Examples, config.EvalFraction, config.Seed);
         if (train.Count == 0) throw InputException.InField("eval_fraction", "holds out every row; lower it");
-        return new RunData(seqLen, set, train, eval, new LmBatchSource(train, config.BatchSize, config.Seed),
-            eval.Count > 0 ? new LmBatchSource(eval, config.BatchSize, config.Seed, shuffle: false) : null);
+        return new RunData(seqLen, set, train, eval, new LmBatchSource(train, config.BatchSize, config.Seed, device: device),
+            eval.Count > 0 ? new LmBatchSource(eval, config.BatchSize, config.Seed, shuffle: false, device: device) : null);
     }
 
     /// <summary>The student as the trainer sees it: with a learned projection onto the teacher's hidden states when they are matched.</summary>
     private static DistillationStudent CreateDistillationStudent(LmTrainingConfig config, ModelBundle student, ModelBundle? teacher)
     {
         var hidden = config.HiddenWeight > 0 && teacher is not null;
-        var model = new DistillationStudent(student.Model, hidden ? new HiddenStateProjection(student.Config.HiddenSize, teacher!.Config.HiddenSize) : null);
+        // The projection is created on the CPU (seeded as before) and joins the student on its device.
+        var projection = hidden ? TorchSharp.ModuleExtensionMethods.to(new HiddenStateProjection(student.Config.HiddenSize, teacher!.Config.HiddenSize), student.Model.OutputWeight.device) : null;
+        var model = new DistillationStudent(student.Model, projection);
         model.Settle();
         return model;
     }

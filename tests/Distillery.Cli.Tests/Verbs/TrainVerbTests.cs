@@ -138,6 +138,31 @@ public sealed class TrainVerbTests : IDisposable
             Assert.True(p.sub(yParams[name]).abs().max().item<float>() <= 1e-6, name);
     }
 
+    [Trait("Speed", "Slow")]
+    [Fact]
+    public async Task DeviceCpuAndAutoTrainExactlyAsTheDefaultRunDoes()
+    {
+        // White-box: the student, the teacher, the optimiser and the batches all go through the device path.
+        var data = await DatasetAsync();
+        string[] Args(string outDir) =>
+        [
+            "train", "--data", data, "--out", outDir, "--teacher", Teacher, "--mode", "whitebox", "--student-preset", "tiny",
+            "--steps", "3", "--batch-size", "2", "--seq-len", "32", "--eval-every", "0", "--seed", "5",
+        ];
+        var runs = new[] { ("default", new string[0]), ("cpu", ["--device", "cpu"]), ("auto", ["--device", "auto"]) };
+        double[]? expected = null;
+        foreach (var (name, extra) in runs)
+        {
+            var outDir = Path.Combine(root, "device-" + name);
+            var result = await Distill.RunAsync([.. Args(outDir), .. extra]);
+            Assert.True(result.ExitCode == 0, result.Error);
+            var losses = Losses(outDir);
+            Assert.Equal(3, losses.Length);
+            if (expected is null) expected = losses;
+            else Assert.Equal(expected, losses); // exactly: the same doubles
+        }
+    }
+
     private static double[] Losses(string outDir) =>
         File.ReadLines(Path.Combine(outDir, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!)
             .Where(n => n["loss"] is not null).Select(n => n["loss"]!.GetValue<double>()).ToArray();

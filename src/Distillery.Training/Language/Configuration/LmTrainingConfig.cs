@@ -10,6 +10,7 @@ using Distillery.Core.Chat;
 using Distillery.Core.Errors;
 using Distillery.Core.Specs;
 using Distillery.Models.Lora;
+using Distillery.Models.Runtime;
 using Distillery.Training.CrossTokenizer;
 using Distillery.Training.Language.Objectives;
 using Distillery.Training.Losses;
@@ -153,6 +154,9 @@ public sealed record LmTrainingConfig
     /// <summary>Seed of initialisation, shuffling, the split and on-policy sampling.</summary>
     [JsonPropertyName("seed")] public long Seed { get; init; } = 1;
 
+    /// <summary>Where the student, a local teacher, the optimiser state and the batches live: auto | cpu | cuda | cuda:N (null: cpu); see <see cref="DeviceSpec"/>.</summary>
+    [JsonPropertyName("device")] public string? Device { get; init; }
+
     /// <summary>Continue the run in <see cref="Out"/> from its latest checkpoint.</summary>
     [JsonPropertyName("resume")] public bool Resume { get; init; }
 
@@ -202,6 +206,7 @@ public sealed record LmTrainingConfig
             throw InputException.InField("--teacher", $"mode {Mode.Name()} needs a local teacher (e.g. llama2c:PATH or checkpoint:DIR){(Mode == LmMode.Onpolicy ? " or an API teacher (openai:MODEL)" : "")}; or use --mode sft");
         if (HasApiTeacher) CheckApiTeacher();
         if (Student is not null && StudentConfig is not null) throw InputException.InField("--student-config", "give either --student (an existing model) or --student-config (a new one), not both");
+        DeviceSpec.Parse(Device);
         if (Steps < 1) throw InputException.InField("--steps", "must be at least 1");
         if (BatchSize < 1) throw InputException.InField("--batch-size", "must be at least 1");
         if (GradAccum < 1) throw InputException.InField("--grad-accum", "must be at least 1");
