@@ -50,7 +50,7 @@ public sealed class ExportVerb(CliContext context) : IVerb
         var result = await DistilleryPipeline.ExportAsync(options, cancellationToken: cancellationToken);
         if (result.Format == ExportFormat.Safetensors)
         {
-            context.Console.MarkupLine($"Wrote [bold]{Markup.Escape(output)}[/] (config.json, model.safetensors, tokenizer, chat template)");
+            context.Console.MarkupLine($"Wrote [bold]{Markup.Escape(output)}[/] (config.json, model.safetensors, tokenizer.json, tokenizer_config.json with the chat template, generation_config.json)");
             return ExitCodes.Ok;
         }
         context.Console.MarkupLine($"Wrote [bold]{Markup.Escape(output)}[/] from {Markup.Escape(result.Source)} (GGUF v3, {result.Architecture}, {dtype}, {result.Bytes:N0} bytes)");

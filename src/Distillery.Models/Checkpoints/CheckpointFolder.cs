@@ -2,6 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
@@ -26,6 +28,25 @@ public static class CheckpointFolder
 
     /// <summary>The sharded weights index name.</summary>
     public const string IndexFile = ShardedWeights.IndexFile;
+
+    /// <summary>The generation defaults transformers reads beside config.json.</summary>
+    public const string GenerationConfigFile = "generation_config.json";
+
+    /// <summary>Writes generation_config.json: the BOS and EOS ids transformers' <c>generate</c> uses (greedy by default, as Distillery is).</summary>
+    public static Task WriteGenerationConfigAsync(string directory, LlamaConfig config, int? bosId, IReadOnlyList<int> eosIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(eosIds);
+        var json = new JsonObject
+        {
+            ["_from_model_config"] = true,
+            ["bos_token_id"] = config.BosTokenId ?? bosId,
+            ["eos_token_id"] = eosIds.Count == 1 ? eosIds[0] : new JsonArray(eosIds.Select(id => (JsonNode?)id).ToArray()),
+            ["max_length"] = config.MaxPositionEmbeddings,
+        };
+        return File.WriteAllTextAsync(Path.Combine(directory, GenerationConfigFile), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n", cancellationToken);
+    }
 
 
     /// <summary>

@@ -18,8 +18,8 @@ public static class GgufVocabulary
 {
     private const string SentencePieceSpace = "\u2581";
 
-    // llama.cpp's token types (llama_token_type).
-    private const int Normal = 1, Unknown = 2, Control = 3, UserDefined = 4, Unused = 5, ByteToken = 6;
+    // llama.cpp's token types (llama_token_type); SentencePieceKind uses the same numbers.
+    private const int Normal = 1, Control = 3, UserDefined = 4, Unused = 5;
 
     /// <summary>The split regexes of the byte-level BPE families llama.cpp knows, by its pre-tokenizer name.</summary>
     public static IReadOnlyDictionary<string, string> PreTokenizers { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -39,14 +39,18 @@ public static class GgufVocabulary
             throw InputException.InField("--format", $"the tokenizer has {tokenizer.VocabSize} tokens but the model's vocabulary is {config.VocabSize}");
         switch (tokenizer)
         {
-            case Llama2cTokenizer sp:
-                AddSentencePiece(writer, sp, config.VocabSize);
+            case Llama2cTokenizer llama2c:
+                AddSentencePiece(writer, llama2c.Vocabulary(), llama2c.Name, config.VocabSize);
+                break;
+            case SentencePieceTextTokenizer spm:
+                AddSentencePiece(writer, spm.Vocabulary ?? throw InputException.InField("--format", $"{spm.Name} is a SentencePiece Unigram model; GGUF export embeds SentencePiece BPE models only"),
+                    spm.Name, config.VocabSize);
                 break;
             case HfTokenizer hf:
                 AddByteLevelBpe(writer, hf, config);
                 break;
             default:
-                throw InputException.InField("--format", $"GGUF export embeds llama2.c/SentencePiece and byte-level BPE (tokenizer.json) vocabularies; this model's tokenizer is {tokenizer.Name}; export safetensors instead");
+                throw InputException.InField("--format", $"GGUF export embeds llama2.c, SentencePiece BPE and byte-level BPE (tokenizer.json) vocabularies; this model's tokenizer is {tokenizer.Name}; export safetensors instead");
         }
     }
 
@@ -126,35 +130,33 @@ public static class GgufVocabulary
         return HfTokenizer.FromParts(vocab, merges, added, regex, pre == "qwen2" ? NormalizationForm.FormC : null, file.Path);
     }
 
-    private static void AddSentencePiece(GgufWriter writer, Llama2cTokenizer sp, int vocabSize)
+    /// <summary>
+    /// A SentencePiece BPE vocabulary as model "llama": pieces, scores and token types, padded with unused placeholders up
+    /// to the model's vocabulary. llama.cpp applies no Unicode normalisation or whitespace clean-up, so a model that asks for one is refused.
+    /// </summary>
+    private static void AddSentencePiece(GgufWriter writer, SentencePieceVocabulary vocabulary, string name, int vocabSize)
     {
-        if (sp.VocabSize != vocabSize)
-            throw InputException.InField("--format", $"the tokenizer has {sp.VocabSize} tokens but the model's vocabulary is {vocabSize}");
+        if (vocabulary.Nfkc || vocabulary.RemoveExtraWhitespace)
+            throw InputException.InField("--format", $"{name} normalises text (NFKC or extra-whitespace removal), which llama.cpp's SentencePiece tokenizer does not do; export safetensors instead");
         var tokens = new string[vocabSize];
         var scores = new float[vocabSize];
         var types = new int[vocabSize];
         for (var id = 0; id < vocabSize; id++)
         {
-            var piece = Encoding.UTF8.GetString(sp.Piece(id));
-            (tokens[id], types[id]) = id switch
-            {
-                0 => ("<unk>", Unknown),
-                1 => ("<s>", Control),
-                2 => ("</s>", Control),
-                >= 3 and < 259 => ($"<0x{id - 3:X2}>", ByteToken),
-                _ => (piece.Replace(" ", SentencePieceSpace, StringComparison.Ordinal), Normal),
-            };
-            scores[id] = sp.Score(id);
+            (tokens[id], scores[id], types[id]) = id < vocabulary.Pieces.Count
+                ? (vocabulary.Pieces[id].Piece, vocabulary.Pieces[id].Score, (int)vocabulary.Pieces[id].Kind)
+                : ($"[PAD{id}]", 0f, Unused);
         }
         writer.Add("tokenizer.ggml.model", "llama")
               .Add("tokenizer.ggml.tokens", tokens)
               .Add("tokenizer.ggml.scores", scores)
               .Add("tokenizer.ggml.token_type", types)
-              .Add("tokenizer.ggml.unknown_token_id", 0u)
-              .Add("tokenizer.ggml.bos_token_id", 1u)
-              .Add("tokenizer.ggml.eos_token_id", 2u)
-              .Add("tokenizer.ggml.add_bos_token", true)
-              .Add("tokenizer.ggml.add_eos_token", false);
+              .Add("tokenizer.ggml.add_bos_token", vocabulary.BosId >= 0)
+              .Add("tokenizer.ggml.add_eos_token", false)
+              .Add("tokenizer.ggml.add_space_prefix", vocabulary.AddDummyPrefix);
+        if (vocabulary.UnknownId >= 0) writer.Add("tokenizer.ggml.unknown_token_id", (uint)vocabulary.UnknownId);
+        if (vocabulary.BosId >= 0) writer.Add("tokenizer.ggml.bos_token_id", (uint)vocabulary.BosId);
+        if (vocabulary.EosId >= 0) writer.Add("tokenizer.ggml.eos_token_id", (uint)vocabulary.EosId);
     }
 
     private static Llama2cTokenizer ReadSentencePiece(GgufFile file)

@@ -94,6 +94,40 @@ public sealed class Llama2cTokenizer : ITextTokenizer
     /// <inheritdoc />
     public bool IsSpecial(int id) => id is Unk or Bos or Eos;
 
+    /// <summary>
+    /// The vocabulary as SentencePiece pieces (spaces as ▁, <c>&lt;unk&gt;</c>/<c>&lt;s&gt;</c>/<c>&lt;/s&gt;</c>, byte pieces
+    /// <c>&lt;0xNN&gt;</c>), for exports; run.c always adds the dummy prefix and falls back to bytes. A piece that is not UTF-8 is an <see cref="InputException"/>.
+    /// </summary>
+    public SentencePieceVocabulary Vocabulary()
+    {
+        var strict = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+        var entries = new SentencePieceEntry[pieces.Length];
+        for (var id = 0; id < pieces.Length; id++)
+        {
+            entries[id] = id switch
+            {
+                Unk => new SentencePieceEntry("<unk>", scores[id], SentencePieceKind.Unknown),
+                Bos => new SentencePieceEntry("<s>", scores[id], SentencePieceKind.Control),
+                Eos => new SentencePieceEntry("</s>", scores[id], SentencePieceKind.Control),
+                < ByteOffset + 256 => new SentencePieceEntry($"<0x{id - ByteOffset:X2}>", scores[id], SentencePieceKind.Byte),
+                _ => new SentencePieceEntry(SentencePieceVocabulary.Escape(Utf8(strict, id)), scores[id], SentencePieceKind.Normal),
+            };
+        }
+        return new SentencePieceVocabulary(entries) { UnknownId = Unk, BosId = Bos, EosId = Eos };
+    }
+
+    private string Utf8(UTF8Encoding strict, int id)
+    {
+        try
+        {
+            return strict.GetString(pieces[id]);
+        }
+        catch (DecoderFallbackException)
+        {
+            throw InputException.InFile(source, $"token {id} is not UTF-8 text; it cannot be written as a SentencePiece piece");
+        }
+    }
+
     /// <inheritdoc />
     public ReadOnlySpan<byte> TokenBytes(int id) => raw[id];
 

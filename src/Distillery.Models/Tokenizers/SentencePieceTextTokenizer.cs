@@ -68,6 +68,17 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
             bytesOf[id] = special.Contains(id) ? [] : ByteOf(piece) is { } b ? [b] : Encoding.UTF8.GetBytes(piece.Replace(SpaceMark, ' '));
         for (var i = 0; i < size; i++) bytesOf[i] ??= [];
         BosId = spm.BeginningOfSentenceId >= 0 ? spm.BeginningOfSentenceId : null;
+        if (SentencePieceModelFile.BpePieces(fileBytes) is { } pieces)
+            Vocabulary = new SentencePieceVocabulary(pieces)
+            {
+                AddDummyPrefix = spm.AddDummyPrefix,
+                ByteFallback = spm.ByteFallback,
+                Nfkc = nfkc,
+                RemoveExtraWhitespace = removeExtraWhitespace,
+                UnknownId = spm.UnknownId,
+                BosId = spm.BeginningOfSentenceId,
+                EosId = spm.EndOfSentenceId,
+            };
         StopIds = spm.EndOfSentenceId >= 0 ? [spm.EndOfSentenceId] : [];
     }
 
@@ -97,6 +108,9 @@ public sealed class SentencePieceTextTokenizer : ITextTokenizer
 
     /// <inheritdoc />
     public IReadOnlyCollection<int> StopIds { get; }
+
+    /// <summary>The pieces with their scores and types and the encoding rules, for exports; null for a model that is not BPE (Unigram).</summary>
+    public SentencePieceVocabulary? Vocabulary { get; }
 
     /// <summary>Whether the model falls back to byte pieces for characters it has no piece for.</summary>
     public bool ByteFallback => spm.ByteFallback;

@@ -12,7 +12,7 @@ public static class TokenizerLoader
 {
     /// <summary>
     /// Loads from <c>tiktoken:NAME</c>, a llama2.c <c>.bin</c>, a <c>tokenizer.json</c>, a SentencePiece <c>.model</c>,
-    /// a <c>tiktoken.json</c>, or a folder holding one of those (tokenizer.json, tokenizer.model, tokenizer.bin, tiktoken.json).
+    /// a <c>tiktoken.json</c>, or a folder holding one of those (tokenizer.model, tokenizer.bin, tokenizer.json, tiktoken.json, in that order).
     /// </summary>
     public static async Task<ITextTokenizer> LoadAsync(string spec, CancellationToken cancellationToken = default)
     {
@@ -20,12 +20,14 @@ public static class TokenizerLoader
         if (spec.StartsWith("tiktoken:", StringComparison.Ordinal)) return TiktokenTextTokenizer.Create(spec["tiktoken:".Length..]);
         if (Directory.Exists(spec))
         {
-            foreach (var name in new[] { HfTokenizer.FileName, SentencePieceTextTokenizer.FileName, Llama2cTokenizer.FileName, TiktokenTextTokenizer.FileName })
+            // A SentencePiece or llama2.c file comes before tokenizer.json: folders that hold both (Llama 2, Gemma, Distillery's
+            // own exports) describe them in a tokenizer.json of the non-byte-level kind, which the native file encodes exactly.
+            foreach (var name in new[] { SentencePieceTextTokenizer.FileName, Llama2cTokenizer.FileName, HfTokenizer.FileName, TiktokenTextTokenizer.FileName })
             {
                 var candidate = Path.Combine(spec, name);
                 if (File.Exists(candidate)) return await LoadAsync(candidate, cancellationToken);
             }
-            throw InputException.InFile(spec, $"holds no tokenizer ({HfTokenizer.FileName}, {SentencePieceTextTokenizer.FileName}, {Llama2cTokenizer.FileName} or {TiktokenTextTokenizer.FileName}); give one with --tokenizer");
+            throw InputException.InFile(spec, $"holds no tokenizer ({SentencePieceTextTokenizer.FileName}, {Llama2cTokenizer.FileName}, {HfTokenizer.FileName} or {TiktokenTextTokenizer.FileName}); give one with --tokenizer");
         }
         if (!File.Exists(spec)) throw InputException.InFile(spec, "tokenizer not found; give a tokenizer file, a model folder or tiktoken:o200k_base");
         var fileName = Path.GetFileName(spec);

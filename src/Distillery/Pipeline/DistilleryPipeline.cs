@@ -5,8 +5,10 @@ using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Evaluation;
 using Distillery.Evaluation.Reports;
+using Distillery.Models.Checkpoints;
 using Distillery.Models.Gguf;
 using Distillery.Models.Loading;
+using Distillery.Models.Tokenizers;
 using Distillery.Teachers;
 using Distillery.Teachers.Labeling;
 using Distillery.Training.Language;
@@ -125,6 +127,10 @@ public static class DistilleryPipeline
     {
         var dtype = options.WeightType switch { ExportWeightType.F16 => ScalarType.Float16, ExportWeightType.BF16 => ScalarType.BFloat16, _ => ScalarType.Float32 };
         await bundle.SaveAsync(options.Output, cancellationToken: cancellationToken, dtype: dtype);
+        // What transformers and transformers.js read beside the weights: tokenizer.json, tokenizer_config.json with the template, generation_config.json.
+        var eosIds = bundle.Config.EosTokenIds.Count > 0 ? bundle.Config.EosTokenIds : [.. bundle.Tokenizer.StopIds.Order()];
+        await HfTokenizerFiles.WriteAsync(options.Output, bundle.Tokenizer, bundle.ChatTemplate, bundle.Config.MaxPositionEmbeddings, eosIds, cancellationToken);
+        await CheckpointFolder.WriteGenerationConfigAsync(options.Output, bundle.Config, bundle.Tokenizer.BosId, eosIds, cancellationToken);
         var bytes = new DirectoryInfo(options.Output).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
         return new ExportResult(options.Output, source, options.Format, options.WeightType, bytes, null, null);
     }
