@@ -6,6 +6,7 @@ using System.IO;
 using System.Linq;
 using System.Runtime.InteropServices;
 using Distillery.Models.Llama;
+using Distillery.Models.Lora;
 using Distillery.Models.Runtime;
 using Distillery.Training.Language.Data;
 using Distillery.Training.Language.Objectives;
@@ -22,18 +23,12 @@ using static TorchSharp.torch;
 // Usage: dotnet run -c Release --project bench/TrainingBench [-- STEPS]
 //        ... -- STEPS --config FILE [--layers N] [--batch B] [--seq-len T] [--out FILE] [--lora-rank R]
 // With --config (a Hugging Face config.json, e.g. SmolLM2-135M's) the student is that architecture with random weights and
-// the table goes to --out (default bench/results/training-real.md). --lora-rank is the LoRA row's hook: it is refused until
-// distill train has --lora-rank (another branch); then it trains the adapters only through the trainer.
+// the table goes to --out (default bench/results/training-real.md). With --lora-rank R a third row trains rank-R adapters on
+// q, k, v, o of the frozen student through the same trainer (what `distill train --lora-rank R` optimises).
 TorchRuntime.EnsureLoaded();
 var steps = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? int.Parse(args[0], CultureInfo.InvariantCulture) : 12;
 var configPath = Flag("--config");
-var loraRank = Flag("--lora-rank");
-if (loraRank is not null)
-{
-    // TODO(LoRA): once --lora-rank lands, wrap the student's targets with adapters here and add a "trainer, LoRA r=R" row.
-    Console.Error.WriteLine($"--lora-rank {loraRank}: LoRA is not in this build yet (it lands with --lora-rank on distill train); run without it");
-    return 2;
-}
+var loraRank = Flag("--lora-rank") is { } rankText ? int.Parse(rankText, CultureInfo.InvariantCulture) : (int?)null;
 var batch = int.Parse(Flag("--batch") ?? "8", CultureInfo.InvariantCulture);
 var seqLen = int.Parse(Flag("--seq-len") ?? "256", CultureInfo.InvariantCulture);
 const int warmupSteps = 2;
@@ -83,28 +78,34 @@ double plainTokensPerSecond;
     plainTokensPerSecond = (double)steps * batch * seqLen / clock.Elapsed.TotalSeconds;
 }
 
-// 2. The trainer, as distill train runs it (SFT objective; checkpoint only at the end, no plot).
-double trainerTokensPerSecond;
-var outDir = Directory.CreateTempSubdirectory("training-bench-").FullName;
-try
+// 2. The trainer, as distill train runs it (SFT objective; checkpoint only at the end, no plot); 3. the same with LoRA adapters.
+var trainerTokensPerSecond = TrainerTokensPerSecond(null);
+var loraTokensPerSecond = loraRank is { } r ? TrainerTokensPerSecond(new LoraSettings { Rank = r }) : (double?)null;
+
+double TrainerTokensPerSecond(LoraSettings? lora)
 {
-    using var student = LlamaForCausalLM.Create(config, 1);
-    var model = new DistillationStudent(student);
-    model.Settle();
-    var times = new List<(int Step, TimeSpan At)>();
-    var clock = Stopwatch.StartNew();
-    var trainer = new Trainer<LmBatch>(model, new SftObjective(student), new LmBatchSource(examples, batch, 1), null, new TrainerOptions
+    var outDir = Directory.CreateTempSubdirectory("training-bench-").FullName;
+    try
     {
-        OutputDirectory = outDir, MaxSteps = steps + warmupSteps, LearningRate = 1e-4, WarmupSteps = 1, CheckpointEvery = 0,
-    });
-    trainer.Run(new Recorder(times, clock));
-    var first = times.First(t => t.Step == warmupSteps);
-    var last = times.Last();
-    trainerTokensPerSecond = (double)(last.Step - first.Step) * batch * seqLen / (last.At - first.At).TotalSeconds;
-}
-finally
-{
-    Directory.Delete(outDir, recursive: true);
+        using var student = LlamaForCausalLM.Create(config, 1);
+        using var adapters = lora is null ? null : LoraAdapters.Attach(student, lora, 1);
+        var model = new DistillationStudent(student);
+        model.Settle();
+        var times = new List<(int Step, TimeSpan At)>();
+        var clock = Stopwatch.StartNew();
+        var trainer = new Trainer<LmBatch>(adapters is null ? model : new LoraTrainedModules(adapters, null), new SftObjective(student), new LmBatchSource(examples, batch, 1), null, new TrainerOptions
+        {
+            OutputDirectory = outDir, MaxSteps = steps + warmupSteps, LearningRate = 1e-4, WarmupSteps = 1, CheckpointEvery = 0,
+        });
+        trainer.Run(new Recorder(times, clock));
+        var first = times.First(t => t.Step == warmupSteps);
+        var last = times.Last();
+        return (double)(last.Step - first.Step) * batch * seqLen / (last.At - first.At).TotalSeconds;
+    }
+    finally
+    {
+        Directory.Delete(outDir, recursive: true);
+    }
 }
 
 double Mfu(double tokensPerSecond) => tokensPerSecond * flopsPerToken / (gflops * 1e9);
@@ -112,6 +113,12 @@ var plainGflops = plainTokensPerSecond * flopsPerToken / 1e9;
 var trainerGflops = trainerTokensPerSecond * flopsPerToken / 1e9;
 Console.WriteLine($"plain step:  {plainTokensPerSecond:N0} tokens/s = {plainGflops:F1} GFLOP/s = {Mfu(plainTokensPerSecond):P1} MFU");
 Console.WriteLine($"trainer:     {trainerTokensPerSecond:N0} tokens/s = {trainerGflops:F1} GFLOP/s = {Mfu(trainerTokensPerSecond):P1} MFU ({trainerTokensPerSecond / plainTokensPerSecond:P1} of the plain step)");
+if (loraTokensPerSecond is { } loraRate) Console.WriteLine($"LoRA r={loraRank}: {loraRate:N0} tokens/s ({loraRate / trainerTokensPerSecond:P1} of full training)");
+// A LoRA step still runs the whole forward and backward through the frozen weights (for the activations' gradients); it saves
+// the weight gradients of the frozen matrices and their optimiser update, so its model FLOPs are about 4/6 of a full step's.
+var loraRow = loraTokensPerSecond is { } lr
+    ? string.Create(CultureInfo.InvariantCulture, $"\n| Distillery trainer, LoRA r={loraRank} on q,k,v,o (`--lora-rank {loraRank}`) | {lr:N0} | | {lr / trainerTokensPerSecond:P1} of full training's tokens/s |")
+    : "";
 
 var cpu = File.Exists("/proc/cpuinfo")
     ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown"
@@ -133,7 +140,7 @@ File.WriteAllText(results, string.Create(CultureInfo.InvariantCulture, $"""
     | --- | ---: | ---: | ---: |
     | fp32 matmul (MatmulBenchmark, 1536², same run) | | {gflops:F1} | 100% |
     | plain TorchSharp step (same model, one batch) | {plainTokensPerSecond:N0} | {plainGflops:F1} | {Mfu(plainTokensPerSecond):P1} |
-    | Distillery trainer (`distill train --mode sft` path) | {trainerTokensPerSecond:N0} | {trainerGflops:F1} | {Mfu(trainerTokensPerSecond):P1} |
+    | Distillery trainer (`distill train --mode sft` path) | {trainerTokensPerSecond:N0} | {trainerGflops:F1} | {Mfu(trainerTokensPerSecond):P1} |{loraRow}
 
     Trainer / plain step: {trainerTokensPerSecond / plainTokensPerSecond:P1} (target: at least 90%).
     """));

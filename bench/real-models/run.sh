@@ -4,14 +4,14 @@
 #   greedy decode tok/s against llama.cpp on the same GGUF (f32, q8_0), load time and peak RSS.
 # Writes bench/results/real-models.md's "Throughput" section (everything above it is kept).
 # Small by default; a quiet machine: STEPS=20 SEQ=512 BATCH=4 TOKENS=128 ROUNDS=5 bench/real-models/run.sh
-# LoRA row: LORA_RANK=8 once distill train has --lora-rank (TrainingBench refuses it until then).
+# LoRA row: LORA_RANK=8 (default; LORA_RANK= leaves it out).
 # TINY=1 (the smoke test): 2 layers, 2 steps, batch 1 x 64, 8 tokens.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 config="${CONFIG:-$root/../shared/data/configs/smollm2-135m.json}"
 [ -f "$config" ] || config=/work/shared/data/configs/smollm2-135m.json
-steps="${STEPS:-6}" seq="${SEQ:-256}" batch="${BATCH:-4}" tokens="${TOKENS:-64}" rounds="${ROUNDS:-3}" layers_flag=()
+lora_rank="${LORA_RANK-8}" steps="${STEPS:-6}" seq="${SEQ:-256}" batch="${BATCH:-4}" tokens="${TOKENS:-64}" rounds="${ROUNDS:-3}" layers_flag=()
 if [ "${TINY:-0}" = 1 ]; then steps=2 seq=64 batch=1 tokens=8 rounds=1 layers_flag=(--layers 2); fi
 bin="$(mktemp -d)"; trap 'rm -rf "$bin"' EXIT
 
@@ -20,7 +20,7 @@ run() { dotnet "bench/$1/bin/Release/net10.0/$1.dll" "${@:2}"; }
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 run TrainingBench "$steps" --config "$config" --batch "$batch" --seq-len "$seq" "${layers_flag[@]}" --out "$bin/training.md" \
-  ${LORA_RANK:+--lora-rank "$LORA_RANK"}
+  ${lora_rank:+--lora-rank "$lora_rank"}
 run DecodeBench --config "$config" --tokens "$tokens" --rounds "$rounds" "${layers_flag[@]}" --dir "$bin" > "$bin/decode.md"
 model="$bin/load-model"
 rm -rf "$model"
@@ -40,8 +40,6 @@ if grep -qF "$marker" "$out"; then sed -i "/^$(printf '%s' "$marker" | sed 's/[]
   echo "### Training"
   echo
   sed -n '/^Student/,$p' "$bin/training.md"
-  echo
-  echo "LoRA row: ${LORA_RANK:-not run (TODO: LORA_RANK=R once distill train has --lora-rank)}."
   echo
   echo "### Greedy decode against llama.cpp (same GGUF)"
   echo
