@@ -42,6 +42,7 @@ public sealed class DemoVerb(CliContext context) : IVerb
             overrides.TryAdd("steps", "40");
             overrides.TryAdd("eval_limit", "12");
             overrides.TryAdd("max_tokens", "64");
+            overrides.TryAdd("samples", "1");
         }
         var builtIn = PipelineRunner.BuiltInVariables(pipelineDir);
         if (!builtIn.ContainsKey("shared") && !overrides.ContainsKey("teacher_model"))
