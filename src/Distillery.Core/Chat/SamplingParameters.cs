@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Text.Json.Serialization;
@@ -50,6 +51,16 @@ public sealed record SamplingParameters
     [JsonPropertyName("sampled_logprobs")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public int SampledLogprobs { get; init; }
+
+    /// <summary>
+    /// The parameters of a prompt's <paramref name="sample"/>-th completion: with a seed, sample 0 keeps it and every later sample
+    /// draws from its own seed mixed from (seed, sample), so N samples are N draws rather than one draw N times.
+    /// </summary>
+    public SamplingParameters ForSample(int sample)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(sample);
+        return sample == 0 || Seed is not { } seed ? this : this with { Seed = Hashing.SeedMix.Of(seed, sample, 0x5A4D) };
+    }
 
     /// <summary>
     /// The first parameter outside its limits, or null when all are within them; <paramref name="maxTopLogprobs"/> and

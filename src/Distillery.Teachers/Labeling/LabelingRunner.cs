@@ -100,7 +100,8 @@ public sealed class LabelingRunner
             var messages = WithSystem(prompt.Messages, options.SystemPrompt);
             for (var sample = 0; sample < options.Samples; sample++)
             {
-                items[p * options.Samples + sample] = new WorkItem(prompt, order[prompt.Id], sample, messages, LedgerKey.For(identity, messages, options.Sampling, sample));
+                var sampling = options.Sampling.ForSample(sample);
+                items[p * options.Samples + sample] = new WorkItem(prompt, order[prompt.Id], sample, messages, sampling, LedgerKey.For(identity, messages, sampling, sample));
             }
         });
         return new Plan(items, [.. items.Where(i => !present.Contains(RowKey(i.Prompt.Id, i.Sample, i.Key.Hash)))], tally, lines);
@@ -210,7 +211,7 @@ public sealed class LabelingRunner
     private async Task<Answered?> AskTeacherAsync(List<WorkItem> group, Work work, bool mayDefer, CancellationToken token)
     {
         var (first, state) = (group[0], work.State);
-        var request = new TeacherRequest(first.Messages, options.Sampling) { Key = first.Key };
+        var request = new TeacherRequest(first.Messages, first.Sampling) { Key = first.Key };
         var reserved = 0m;
         // Answers the ledger holds cost nothing: only requests that go out meet the policy's stop and the budget.
         if (!work.Teacher.Holds(request))
@@ -310,7 +311,7 @@ public sealed class LabelingRunner
                     RequestedModel = teacher.Identity.Model,
                     Endpoint = teacher.Identity.Endpoint,
                     AnsweredBy = completion.AnsweredBy,
-                    Sampling = options.Sampling,
+                    Sampling = item.Sampling,
                 },
                 FinishReason = completion.FinishReason,
                 Tokens = completion.Tokens,
@@ -369,7 +370,7 @@ public sealed class LabelingRunner
     /// <summary>Every (prompt, sample) of the run, those still to do, and what the dataset folder held at the start.</summary>
     private sealed record Plan(IReadOnlyList<WorkItem> Items, IReadOnlyList<WorkItem> Todo, ContributionTally Tally, LineOrder Lines);
 
-    private sealed record WorkItem(Prompt Prompt, int PromptIndex, int Sample, IReadOnlyList<ChatMessage> Messages, LedgerKey Key);
+    private sealed record WorkItem(Prompt Prompt, int PromptIndex, int Sample, IReadOnlyList<ChatMessage> Messages, SamplingParameters Sampling, LedgerKey Key);
 
     /// <summary>A teacher's answer on its way to the dataset, with the ledger's receipt for it.</summary>
     private sealed record Answered(Completion Answer, LedgerReceipt Receipt, PolicyDecision Reported);

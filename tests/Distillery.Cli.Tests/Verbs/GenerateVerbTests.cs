@@ -24,6 +24,31 @@ public sealed class GenerateVerbTests
         return path;
     }
 
+    [SharedDataFact("stories260K/stories260K.bin")]
+    public async Task Samples_of_a_seeded_local_teacher_are_separate_draws_and_the_first_is_the_single_sample_answer()
+    {
+        using var dir = new ScratchFolder();
+        var prompts = WritePrompts(dir, 4);
+        string[] Generate(string output, int samples) => ["generate", "--prompts", prompts, "--teacher", "llama2c:" + SharedTestData.Get("stories260K/stories260K.bin"),
+            "--out", output, "--max-tokens", "24", "--temperature", "1", "--seed", "1", "--samples", samples.ToString(System.Globalization.CultureInfo.InvariantCulture)];
+
+        var three = await Distill.RunAsync(Generate(dir.File("three"), 3));
+        var one = await Distill.RunAsync(Generate(dir.File("one"), 1));
+
+        Assert.True(three.ExitCode == 0, three.Error);
+        Assert.True(one.ExitCode == 0, one.Error);
+        var rows = await Core.Datasets.DatasetReader.ReadAllRowsAsync(dir.File("three"));
+        var single = await Core.Datasets.DatasetReader.ReadAllRowsAsync(dir.File("one"));
+        Assert.Equal(12, rows.Count);
+        foreach (var prompt in rows.GroupBy(r => r.Distillery!.PromptId))
+        {
+            var answers = prompt.Select(r => r.Messages[^1].Content).ToList();
+            Assert.Equal(3, answers.Distinct().Count()); // three draws, not one draw three times
+            Assert.Equal(single.Single(r => r.Distillery!.PromptId == prompt.Key).Messages[^1].Content, answers[0]);
+        }
+        Assert.Equal(3, rows.Select(r => r.Distillery!.Teacher.Sampling.Seed).Distinct().Count()); // each row records the seed it was drawn with
+    }
+
     [Fact]
     public async Task A_malformed_prompts_line_is_file_line_with_exit_2_and_nothing_is_sent()
     {

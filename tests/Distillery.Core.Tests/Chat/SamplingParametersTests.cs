@@ -1,3 +1,4 @@
+using System.Linq;
 using Distillery.Core.Chat;
 using Distillery.Core.Errors;
 
@@ -48,5 +49,19 @@ public sealed class SamplingParametersTests
         Assert.Null(five.FindProblem(maxTopLogprobs: 5));
         Assert.Equal("top_logprobs", five.FindProblem(maxTopLogprobs: 4)!.Field);
         Assert.Equal("top_logprobs", new SamplingParameters { TopLogprobs = 21 }.FindProblem(maxTopLogprobs: 100)!.Field);
+    }
+
+    [Fact]
+    public void Each_sample_of_a_seeded_request_has_its_own_seed_and_the_first_keeps_the_run_seed()
+    {
+        var seeded = new SamplingParameters { Temperature = 1, Seed = 1 };
+        var seeds = Enumerable.Range(0, 50).Select(i => seeded.ForSample(i).Seed).ToList();
+
+        Assert.Same(seeded, seeded.ForSample(0));
+        Assert.Equal(50, seeds.Distinct().Count());
+        Assert.DoesNotContain(new SamplingParameters { Seed = 2 }.ForSample(0).Seed, seeds.Skip(1)); // run seed 2 is not run seed 1's sample 1
+        Assert.Equal(seeded with { Seed = seeds[7] }, seeded.ForSample(7));
+        var unseeded = new SamplingParameters { Temperature = 1 };
+        Assert.Same(unseeded, unseeded.ForSample(3)); // without a seed every request draws afresh anyway
     }
 }
