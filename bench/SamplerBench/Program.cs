@@ -56,7 +56,43 @@ Console.WriteLine(string.Create(culture, $"snapshot (LlamaInferenceWeights): {sn
 Console.WriteLine(string.Create(culture, $"fused batch decoder, snapshot included: {fusedMs / batches:F1} ms per batch"));
 Console.WriteLine(string.Create(culture, $"model forward pass per position: {moduleMs / batches:F1} ms per batch"));
 Console.WriteLine(string.Create(culture, $"new / old: {fusedMs / moduleMs:P0}; rows with identical samples: {sameRows}/{batches * batchSize}"));
+Console.WriteLine(string.Create(culture, $"per position, steps alone: fused {StepMicroseconds(true):F0} µs, forward pass {StepMicroseconds(false):F0} µs; drawing {batchSize} ids at temperature 1: {DrawMicroseconds():F0} µs"));
 return 0;
+
+// Sampler.Sample on each row of one position's logits, best of three rounds of maxNew positions.
+double DrawMicroseconds()
+{
+    var logits = new float[batchSize * model.Config.VocabSize];
+    using (var decoder = new ModuleBatchDecoder(model, batchSize, 2)) decoder.Prefill(Enumerable.Repeat(1L, batchSize).ToArray(), 1, logits);
+    var random = new Random(0);
+    var best = double.MaxValue;
+    for (var round = 0; round < 3; round++)
+    {
+        var clock = Stopwatch.StartNew();
+        for (var t = 0; t < maxNew; t++)
+            for (var r = 0; r < batchSize; r++) Sampler.Sample(logits.AsSpan(r * model.Config.VocabSize, model.Config.VocabSize), 1.0, 0, 1.0, random);
+        best = Math.Min(best, clock.Elapsed.TotalMicroseconds / maxNew);
+    }
+    return best;
+}
+
+// One decoder's Prefill then maxNew Steps of fixed ids, best of three: the decoding engine without sampling.
+double StepMicroseconds(bool fused)
+{
+    var best = double.MaxValue;
+    var logits = new float[batchSize * model.Config.VocabSize];
+    var ids = Enumerable.Repeat(1L, batchSize).ToArray();
+    for (var round = 0; round < 3; round++)
+    {
+        using var decoder = fused ? (IBatchDecoder)LlamaBatchDecoder.Snapshot(model, batchSize, maxNew + 1) : new ModuleBatchDecoder(model, batchSize, maxNew + 1);
+        using var threads = IntraOpThreads.ForDecoding(model.Config, batchSize);
+        decoder.Prefill(ids, 1, logits);
+        var clock = Stopwatch.StartNew();
+        for (var t = 0; t < maxNew; t++) decoder.Step(ids, logits);
+        best = Math.Min(best, clock.Elapsed.TotalMicroseconds / maxNew);
+    }
+    return best;
+}
 
 string? Flag(string name)
 {
