@@ -19,7 +19,7 @@ namespace Distillery.Models.Lora;
 public sealed class LoraAdapters : nn.Module
 {
     // The attached adapter of each adapted linear, for snapshots that read weights rather than run the hooks.
-    private static readonly ConditionalWeakTable<Linear, Hooked> Attached = new();
+    private static readonly ConditionalWeakTable<Linear, Hooked> HookedLinears = new();
     private readonly List<(string Path, Linear Linear, LoraAdapter Adapter, Action Detach)> attached = [];
     private bool merged;
 
@@ -56,7 +56,7 @@ public sealed class LoraAdapters : nn.Module
             var scale = settings.Scale;
             var hook = linear.register_forward_hook((_, x, y) => y + LoraMath.Delta(x, adapter.A, adapter.B, scale));
             adapters.attached.Add((path, linear, adapter, hook.remove));
-            Attached.AddOrUpdate(linear, new Hooked(adapter, settings.Scale));
+            HookedLinears.AddOrUpdate(linear, new Hooked(adapter, settings.Scale));
         }
         return adapters;
     }
@@ -70,7 +70,7 @@ public sealed class LoraAdapters : nn.Module
         ArgumentNullException.ThrowIfNull(linear);
         using var noGrad = no_grad();
         var weight = linear.weight!.detach();
-        if (!Attached.TryGetValue(linear, out var hooked)) return weight.clone();
+        if (!HookedLinears.TryGetValue(linear, out var hooked)) return weight.clone();
         return LoraMath.Merged(weight, hooked.Adapter.A.detach(), hooked.Adapter.B.detach(), hooked.Scale);
     }
 
@@ -115,7 +115,7 @@ public sealed class LoraAdapters : nn.Module
         foreach (var (_, linear, adapter, detach) in attached)
         {
             detach();
-            Attached.Remove(linear);
+            HookedLinears.Remove(linear);
             linear.weight!.copy_(LoraMath.Merged(linear.weight!, adapter.A, adapter.B, Settings.Scale));
         }
     }
