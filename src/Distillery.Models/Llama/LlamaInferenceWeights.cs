@@ -1,4 +1,5 @@
 using System;
+using Distillery.Models.Lora;
 using static TorchSharp.torch;
 
 namespace Distillery.Models.Llama;
@@ -8,6 +9,7 @@ namespace Distillery.Models.Llama;
 /// q, k (for small models also their rotate-half copies) and v in one matrix, gate and up in another. The RMSNorm scales
 /// (and √d) are folded into the matrices, which take extra zero columns: the decoder keeps a constant √(d·eps) after the hidden state so that
 /// <c>normalize([x, √(d·eps)])·√d</c> is exactly <c>x / √(mean(x²) + eps)</c> in one op.
+/// Attached LoRA adapters are folded in (<see cref="LoraAdapters.EffectiveWeight"/>), as their hooks would add them.
 /// Immutable and shareable between decoders and threads; take a new one after the model's weights change.
 /// </summary>
 public sealed class LlamaInferenceWeights : IDisposable
@@ -50,7 +52,7 @@ public sealed class LlamaInferenceWeights : IDisposable
         {
             var block = model.Model.Layers[i];
             var attn = block.SelfAttention;
-            Tensor q = attn.QProj.weight!, k = attn.KProj.weight!, v = attn.VProj.weight!;
+            Tensor q = LoraAdapters.EffectiveWeight(attn.QProj), k = LoraAdapters.EffectiveWeight(attn.KProj), v = LoraAdapters.EffectiveWeight(attn.VProj);
             // Rows [q | k | v], or [q | k | rotate_half(q) | rotate_half(k) | v]. (out, d)
             var fused = RotatedRows
                 ? cat([q, k, RotateRows(q, heads, headDim), RotateRows(k, kvHeads, headDim), v], 0)
@@ -70,12 +72,12 @@ public sealed class LlamaInferenceWeights : IDisposable
                 bias,
                 attn.QNorm?.Weight.detach().clone().DetachFromDisposeScope(),
                 attn.KNorm?.Weight.detach().clone().DetachFromDisposeScope(),
-                attn.OProj.weight!.detach().clone().DetachFromDisposeScope(),
-                Normed(cat([mlp.GateProj.weight!, mlp.UpProj.weight!], 0), block.PostAttentionLayerNorm.Weight),
-                mlp.DownProj.weight!.detach().clone().DetachFromDisposeScope());
+                LoraAdapters.EffectiveWeight(attn.OProj).DetachFromDisposeScope(),
+                Normed(cat([LoraAdapters.EffectiveWeight(mlp.GateProj), LoraAdapters.EffectiveWeight(mlp.UpProj)], 0), block.PostAttentionLayerNorm.Weight),
+                LoraAdapters.EffectiveWeight(mlp.DownProj).DetachFromDisposeScope());
         }
         Embed = model.Model.EmbedTokens.weight!.detach().clone().DetachFromDisposeScope();
-        Output = Normed(model.OutputWeight, model.Model.Norm.Weight); // (V, StateSize)
+        Output = Normed(model.LmHead is { } head ? LoraAdapters.EffectiveWeight(head) : model.OutputWeight, model.Model.Norm.Weight); // (V, StateSize)
         NormConstant = Math.Sqrt(config.HiddenSize * config.RmsNormEps);
         var (c, s) = Rotary.Tables(config.MaxPositionEmbeddings, headDim, config.RopeTheta, config.RopeScaling);
         Cos = c.to(device).DetachFromDisposeScope(); // (maxPos, hs)

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using Distillery.Models.Llama;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -11,11 +12,14 @@ namespace Distillery.Models.Lora;
 /// <summary>
 /// The adapters of one model: attached as forward hooks on its targeted linears (the model's own code is unchanged), with every
 /// base parameter frozen so gradients reach only A and B. Only the adapters are this module's parameters, so a trainer given it
-/// optimises and checkpoints nothing else. <see cref="Merge"/> folds them into the weights. The fused single-token decoder
-/// (<see cref="LlamaInferenceWeights"/>) reads the weights directly: merge before generating with it.
+/// optimises and checkpoints nothing else. <see cref="Merge"/> folds them into the weights. The fused decoders' weight snapshot
+/// (<see cref="LlamaInferenceWeights"/>) reads each linear through <see cref="EffectiveWeight"/>, so it decodes with the adapters
+/// while they are attached.
 /// </summary>
 public sealed class LoraAdapters : nn.Module
 {
+    // The attached adapter of each adapted linear, for snapshots that read weights rather than run the hooks.
+    private static readonly ConditionalWeakTable<Linear, Hooked> HookedLinears = new();
     private readonly List<(string Path, Linear Linear, LoraAdapter Adapter, Action Detach)> attached = [];
     private bool merged;
 
@@ -52,9 +56,25 @@ public sealed class LoraAdapters : nn.Module
             var scale = settings.Scale;
             var hook = linear.register_forward_hook((_, x, y) => y + LoraMath.Delta(x, adapter.A, adapter.B, scale));
             adapters.attached.Add((path, linear, adapter, hook.remove));
+            HookedLinears.AddOrUpdate(linear, new Hooked(adapter, settings.Scale));
         }
         return adapters;
     }
+
+    /// <summary>
+    /// A new tensor holding the weight <paramref name="linear"/> computes with: its own, plus <c>(alpha/r)·B A</c> while an
+    /// adapter is attached to it (what its forward hook adds), detached from autograd.
+    /// </summary>
+    public static Tensor EffectiveWeight(Linear linear)
+    {
+        ArgumentNullException.ThrowIfNull(linear);
+        using var noGrad = no_grad();
+        var weight = linear.weight!.detach();
+        if (!HookedLinears.TryGetValue(linear, out var hooked)) return weight.clone();
+        return LoraMath.Merged(weight, hooked.Adapter.A.detach(), hooked.Adapter.B.detach(), hooked.Scale);
+    }
+
+    private sealed record Hooked(LoraAdapter Adapter, double Scale);
 
     /// <summary>Each adapter's A and B under PEFT's names (<c>base_model.model.PATH.lora_A.weight</c>).</summary>
     public IEnumerable<KeyValuePair<string, Tensor>> PeftTensors()
@@ -95,6 +115,7 @@ public sealed class LoraAdapters : nn.Module
         foreach (var (_, linear, adapter, detach) in attached)
         {
             detach();
+            HookedLinears.Remove(linear);
             linear.weight!.copy_(LoraMath.Merged(linear.weight!, adapter.A, adapter.B, Settings.Scale));
         }
     }

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using Distillery.Core.Chat;
 using Distillery.Models.Decoding;
+using Distillery.Models.Llama;
 
 namespace Distillery.Models.Tests.Decoding;
 
@@ -23,6 +24,20 @@ public sealed class BatchSamplerTests(Stories260K stories)
             Assert.True(mine.Length > 3, $"row {i} sampled only {mine.Length} tokens");
             Assert.Equal(reference.TokenIds, mine);
         }
+    }
+
+    [Fact]
+    public void TheFusedDecoderSamplesTheSameIdsAsTheForwardPassGreedilyAndAtTemperatureOneWithASeed()
+    {
+        var config = stories.Model.Config;
+        IBatchDecoder Reference(int rows, int capacity) => new ModuleBatchDecoder(stories.Model, rows, capacity);
+        Assert.Equal(
+            BatchSampler.Sample(config, Reference, Prompts, 24, 0.0, new Random(0), stories.Tokenizer.StopIds),
+            BatchSampler.Sample(stories.Model, Prompts, 24, 0.0, new Random(0), stories.Tokenizer.StopIds));
+        for (var seed = 1; seed <= 3; seed++)
+            Assert.Equal(
+                BatchSampler.Sample(config, Reference, Prompts, 32, 1.0, new Random(seed), stories.Tokenizer.StopIds),
+                BatchSampler.Sample(stories.Model, Prompts, 32, 1.0, new Random(seed), stories.Tokenizer.StopIds));
     }
 
     [Fact]
