@@ -15,7 +15,7 @@
 # probes for its true parent (controls: A). Every query goes through one ledger, so each model answers each probe once. A small inline Python step writes
 # the table and the plot data.
 #   usage: bench/provenance-blackbox/run.sh [WORK_DIR]     (default: a temporary folder)
-#   settings (environment): SEEDS="1 2 3" MODES="sft topk" CONTROL_SEEDS="1 2 3" TEACHER_STEPS=500 STUDENT_STEPS=250
+#   settings (environment): SEEDS="1 2 3" MODES="sft topk" CONTROL_SEEDS="1 2 3" TEACHER_STEPS=500 STUDENT_STEPS=200
 #     GEN=150 SAMPLES=2 MAX_TOKENS=96 TOP_LOGPROBS=10 PROBES=200 PROBE_TOKENS=48 HELD=10 LINES=10 NICE=10
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,7 +28,7 @@ SEEDS=${SEEDS:-"1 2 3"}
 MODES=${MODES:-"sft topk"}
 CONTROL_SEEDS=${CONTROL_SEEDS:-"1 2 3"}
 TEACHER_STEPS=${TEACHER_STEPS:-500}
-STUDENT_STEPS=${STUDENT_STEPS:-250}
+STUDENT_STEPS=${STUDENT_STEPS:-200}
 GEN=${GEN:-150}
 SAMPLES=${SAMPLES:-2}
 MAX_TOKENS=${MAX_TOKENS:-96}
