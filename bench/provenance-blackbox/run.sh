@@ -6,7 +6,7 @@
 # is held out. Teacher A trains on half A's other lines, teacher B on half B's, from scratch, with the same architecture
 # (teacher.json, tokenizer tok512) and the same budget. Training rows are chunks of LINES lines: the first line is the
 # prompt, the rest the answer, run together by the plain template. Each teacher answers the same generation prompts (GEN
-# from each half's held-out lines, so the prompts do not give the parent away) at temperature 1, with its top-k logprobs;
+# from each half's held-out lines, so the prompts do not give the parent away) at temperature 1, with its top-k logprobs (for topk);
 # students of the demo's architecture (demo/student.json, smaller) train on each teacher's data in each of MODES, for
 # each of SEEDS. Negative controls: students of the same size trained with SFT on half A's raw training rows (CONTROL_SEEDS),
 # which share teacher A's data but not teacher A. Every student is then tested with `distill provenance --json`, parent A
@@ -15,8 +15,8 @@
 # probes for its true parent (controls: A). Every query goes through one ledger, so each model answers each probe once. A small inline Python step writes
 # the table and the plot data.
 #   usage: bench/provenance-blackbox/run.sh [WORK_DIR]     (default: a temporary folder)
-#   settings (environment): SEEDS="1 2 3" MODES="sft topk" CONTROL_SEEDS="1 2 3" TEACHER_STEPS=500 STUDENT_STEPS=200
-#     GEN=150 SAMPLES=2 MAX_TOKENS=96 TOP_LOGPROBS=10 PROBES=200 PROBE_TOKENS=48 HELD=10 LINES=10 NICE=10
+#   settings (environment): SEEDS="1 2 3" MODES="sft whitebox" CONTROL_SEEDS="1 2 3" TEACHER_STEPS=200 STUDENT_STEPS=200
+#     GEN=150 SAMPLES=1 MAX_TOKENS=64 TOP_LOGPROBS=10 PROBES=200 PROBE_TOKENS=48 HELD=10 LINES=10 NICE=10
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -25,13 +25,13 @@ work=${1:-$(mktemp -d)}
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 SEEDS=${SEEDS:-"1 2 3"}
-MODES=${MODES:-"sft topk"}
+MODES=${MODES:-"sft whitebox"}
 CONTROL_SEEDS=${CONTROL_SEEDS:-"1 2 3"}
-TEACHER_STEPS=${TEACHER_STEPS:-500}
+TEACHER_STEPS=${TEACHER_STEPS:-200}
 STUDENT_STEPS=${STUDENT_STEPS:-200}
 GEN=${GEN:-150}
-SAMPLES=${SAMPLES:-2}
-MAX_TOKENS=${MAX_TOKENS:-96}
+SAMPLES=${SAMPLES:-1}
+MAX_TOKENS=${MAX_TOKENS:-64}
 TOP_LOGPROBS=${TOP_LOGPROBS:-10}
 PROBES=${PROBES:-200}
 PROBE_TOKENS=${PROBE_TOKENS:-48}
@@ -145,18 +145,21 @@ log "teacher A against teacher B: agreement $(python3 -c "import json,sys; print
 # Students, one training process at a time, each tested as soon as it is trained; seed by seed, so that a shortened run
 # still has every group. The test runs with every probe for both parents (each model answers each probe once, into the
 # ledger), then on the first 25, 50 and 100 probes for the true parent (controls: A), which the ledger replays.
-student() { # group data mode seed parent
-  local s="$1/seed-$4" clock
-  train "$work/students/$s" "$2" "$3" "$4" "$repo/demo/student.json" "$STUDENT_STEPS" --lr 0.004 || return 0
+student() { # group data mode seed parent [train options...]
+  local s="$1/seed-$4" parent=$5 clock
+  train "$work/students/$s" "$2" "$3" "$4" "$repo/demo/student.json" "$STUDENT_STEPS" --lr 0.004 "${@:6}" || return 0
   clock=$SECONDS
   test_one "$s" A B "$PROBES" && test_one "$s" B A "$PROBES" || return 0
-  local other=$([[ $5 == A ]] && echo B || echo A)
-  for n in 25 50 100; do test_one "$s" "$5" "$other" "$n" || true; done
+  local other=$([[ $parent == A ]] && echo B || echo A)
+  for n in 25 50 100; do test_one "$s" "$parent" "$other" "$n" || true; done
   log "tested $s in $((SECONDS - clock)) s: p(from A) $(p_of "$work/students/$s/provenance-A-$PROBES.json"), p(from B) $(p_of "$work/students/$s/provenance-B-$PROBES.json")"
 }
 for seed in $SEEDS; do
   for mode in $MODES; do
-    for t in A B; do student "$t-$mode" "$work/data/gen-$t" "$mode" "$seed" "$t"; done
+    for t in A B; do
+      # whitebox and onpolicy read the teacher itself; sft and topk only its data.
+      student "$t-$mode" "$work/data/gen-$t" "$mode" "$seed" "$t" $([[ $mode == whitebox || $mode == onpolicy ]] && echo "--teacher checkpoint:$work/teachers/$t")
+    done
   done
   [[ " $CONTROL_SEEDS " == *" $seed "* ]] && student rawA-sft "$work/data/raw-A" sft "$seed" A
 done
