@@ -172,7 +172,7 @@ work, probes = sys.argv[1], int(sys.argv[2])
 sizes = sorted({25, 50, 100, probes})
 alpha = 0.01
 rows = []
-for d in sorted(glob.glob(f"{work}/students/*/seed-*")):
+for d in sorted(d for d in glob.glob(f"{work}/students/*/seed-*") if os.path.isdir(d)):
     group, seed = d.split("/")[-2], int(d.split("-")[-1])
     if not all(os.path.exists(f"{d}/provenance-{t}-{probes}.json") for t in "AB"): continue   # not tested (yet)
     truth = group[0] if group[0] in "AB" else None    # rawA: trained on half A's text, from no teacher
