@@ -4,16 +4,18 @@
 # tinyshakespeare.txt is cut at its middle line into two contiguous halves, A (the first plays) and B (the rest): the same
 # domain, the same format (speaker line, verse), different plays and characters. The last HELD share of each half's lines
 # is held out. Teacher A trains on half A's other lines, teacher B on half B's, from scratch, with the same architecture
-# (teacher.json, tokenizer tok512) and the same budget. Training rows are chunks of LINES lines: the first line is the
+# (teacher.json, tokenizer tok512), seed and budget. Training rows are chunks of LINES lines: the first line is the
 # prompt, the rest the answer, run together by the plain template. Each teacher answers the same generation prompts (GEN
-# from each half's held-out lines, so the prompts do not give the parent away) at temperature 1, with its top-k logprobs (for topk);
-# students of the demo's architecture (demo/student.json, smaller) train on each teacher's data in each of MODES, for
-# each of SEEDS. Negative controls: students of the same size trained with SFT on half A's raw training rows (CONTROL_SEEDS),
-# which share teacher A's data but not teacher A. Every student is then tested with `distill provenance --json`, parent A
-# against reference B and the mirror, on PROBES probe prompts (half from each half's held-out lines, disjoint from the
-# generation prompts, interleaved A, B, A, B, ...) for PROBE_TOKENS greedy tokens, and again on the first 25, 50 and 100
-# probes for its true parent (controls: A). Every query goes through one ledger, so each model answers each probe once. A small inline Python step writes
-# the table and the plot data.
+# from each half's held-out lines, so the prompts do not give the parent away) at temperature 1, with its top-k
+# logprobs; students of the demo's architecture (demo/student.json, smaller) train on each teacher's data in each of
+# MODES (whitebox against the teacher itself), for each of SEEDS. Negative controls: students of the same size trained
+# with SFT on half A's raw training rows (CONTROL_SEEDS), which share teacher A's data but not teacher A. Each student is
+# tested right after training with `distill provenance --json`, parent A against reference B and the mirror, on PROBES
+# probe prompts (half from each half's held-out lines, disjoint from the generation prompts, interleaved A, B, A, B, ...)
+# for PROBE_TOKENS greedy tokens, and again on the first 25, 50 and 100 probes for its true parent (controls: A). Every
+# query goes through one ledger, so each model answers each probe once. An inline Python step writes the tables
+# (WORK_DIR/report.md) and the plot's data; bench/Provenance draws bench/results/provenance-blackbox.png. Every compute
+# step runs at nice NICE, one at a time. Results: bench/results/provenance.md.
 #   usage: bench/provenance-blackbox/run.sh [WORK_DIR]     (default: a temporary folder)
 #   settings (environment): SEEDS="1 2 3" MODES="sft whitebox" CONTROL_SEEDS="1 2 3" TEACHER_STEPS=200 STUDENT_STEPS=200
 #     GEN=150 SAMPLES=1 MAX_TOKENS=64 TOP_LOGPROBS=10 PROBES=200 PROBE_TOKENS=48 HELD=10 LINES=10 NICE=10
