@@ -27,6 +27,7 @@ using static TorchSharp.torch;
 //       the teacher's bits per byte on the text's lines, plain and under the watermark: rows "bpb" (watermarked 0|1, bits per
 //       byte, tokens, bytes).
 //   report --in runs.tsv --png OUT     Markdown tables on stdout and the plot.
+//   blackbox-plot --in plot.tsv --png OUT     the plot of bench/provenance-blackbox/run.sh (agreement test, log10 p by prompts).
 var culture = CultureInfo.InvariantCulture;
 var options = new Dictionary<string, string>();
 for (var i = 1; i + 1 < args.Length; i += 2) options[args[i].TrimStart('-')] = args[i + 1];
@@ -35,6 +36,7 @@ return args.FirstOrDefault() switch
     "score" => await Score(),
     "teacher-bpb" => await TeacherBitsPerByte(),
     "report" => Report.Write(options["in"], options["png"]),
+    "blackbox-plot" => BlackboxPlot.Write(options["in"], options["png"]),
     _ => Usage(),
 };
 
