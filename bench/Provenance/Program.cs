@@ -34,6 +34,7 @@ for (var i = 1; i + 1 < args.Length; i += 2) options[args[i].TrimStart('-')] = a
 return args.FirstOrDefault() switch
 {
     "score" => await Score(),
+    "mass" => await Mass(),
     "teacher-bpb" => await TeacherBitsPerByte(),
     "report" => Report.Write(options["in"], options["png"]),
     "blackbox-plot" => BlackboxPlot.Write(options["in"], options["png"]),
@@ -80,6 +81,66 @@ async Task<int> Score()
         Console.WriteLine(string.Create(culture, $"random-repeated\t{share}\t{seed}\t{k}\t{Log10P(randomKey.Score(ids, 2)):F6}"));
     }
     return 0;
+}
+
+// The green-mass test (GreenMass) on the student's own answers with their top-20 logprobs: "mass" rows (share, seed, prompts,
+// positions, contexts, green share, z, log10 p) after 25, 50, 100, 200 and all prompts under the true key, then
+// "mass-random" rows (share, seed, key index, log10 p) for K random keys over all prompts.
+async Task<int> Mass()
+{
+    var key = Key(options["key-env"]);
+    var prompts = await PromptFile.ReadAsync(options["prompts"]);
+    using var student = await LocalTeacher.LoadAsync(ModelSpec.Parse(options["model"], "--model"), ChatTemplateChoice.None);
+    var sampling = new SamplingParameters { Temperature = 1, MaxTokens = int.Parse(options["max-tokens"], culture), TopLogprobs = 20, Seed = 0 };
+    var answers = await PromptRunner.RunAsync(student, prompts, sampling, new Progress<int>(_ => { }));
+    string share = options["share"], seed = options["seed"];
+    // With --reference (the watermarked teacher's own unwatermarked model), each weight is the suspect's probability less the
+    // reference's: what the suspect learned beyond the teacher, which the key cannot have shaped under H0.
+    var reference = options.TryGetValue("reference", out var referenceSpec) ? await ReferenceProbabilities(referenceSpec, prompts, answers) : null;
+    var logRatio = options.GetValueOrDefault("weights") == "log-ratio";
+    GreenMassScore ScoreOf(GreenListWatermark watermark, int count)
+    {
+        var mass = new GreenMass(watermark);
+        for (var a = 0; a < count; a++)
+        {
+            var answer = answers[a];
+            var ids = answer.Tokens.Select(t => t.Id!.Value).ToArray();
+            for (var t = 0; t < ids.Length; t++)
+                mass.Add(ids.AsSpan(0, t), answer.Tokens[t].TopLogprobs.Select(x => (x.Id!.Value, logRatio
+                    ? x.Logprob - Math.Log(Math.Max(1e-30, reference![a][t][x.Id!.Value]))
+                    : Math.Exp(x.Logprob) - (reference?[a][t][x.Id!.Value] ?? 0))));
+        }
+        return mass.Score(center: logRatio);
+    }
+    foreach (var n in new[] { 25, 50, 100, 200, answers.Count }.Where(n => n <= answers.Count).Distinct())
+    {
+        var s = ScoreOf(key, n);
+        Console.WriteLine(string.Create(culture, $"mass\t{share}\t{seed}\t{n}\t{s.Positions}\t{s.Contexts}\t{s.GreenShare:F4}\t{s.Z:F3}\t{s.LogP / Math.Log(10):F4}"));
+    }
+    var randomKeys = int.Parse(options["random-keys"], culture);
+    for (var k = 0; k < randomKeys; k++)
+        Console.WriteLine(string.Create(culture, $"mass-random\t{share}\t{seed}\t{k}\t{ScoreOf(new GreenListWatermark($"random-key-{share}-{seed}-{k}"), answers.Count).LogP / Math.Log(10):F6}"));
+    return 0;
+}
+
+// The reference model's next-token probabilities at each answer position: [answer][position][id].
+static async Task<List<float[][]>> ReferenceProbabilities(string spec, PromptSet prompts, IReadOnlyList<Distillery.Core.Chat.Completion> answers)
+{
+    TorchRuntime.EnsureLoaded();
+    using var bundle = await ModelLoader.LoadAsync(spec);
+    using var inference = inference_mode();
+    var vocab = bundle.Config.VocabSize;
+    var result = new List<float[][]>();
+    for (var i = 0; i < answers.Count; i++)
+    {
+        using var scope = NewDisposeScope();
+        var promptIds = bundle.EncodePrompt(bundle.ChatTemplate.Apply(prompts.Prompts[i].Messages));
+        var answerIds = answers[i].Tokens.Select(t => t.Id!.Value).ToArray();
+        var ids = promptIds.Concat(answerIds).Take(bundle.Config.MaxPositionEmbeddings).Select(x => (long)x).ToArray();
+        var probs = bundle.Model.Forward(tensor(ids, [1, ids.Length])).Logits[0].softmax(-1).to(ScalarType.Float32).cpu().data<float>().ToArray(); // (T·V)
+        result.Add([.. answerIds.Select((_, t) => promptIds.Count - 1 + t < ids.Length ? probs.AsSpan((promptIds.Count - 1 + t) * vocab, vocab).ToArray() : new float[vocab])]);
+    }
+    return result;
 }
 
 static double Log10P(WatermarkScore s) => BinomialTail.LogUpper(s.Scored, s.Green, s.Gamma) / Math.Log(10);

@@ -38,6 +38,13 @@ public sealed class ProvenanceVerb(CliContext context) : IVerb
             + "A student's most practised pairs carry its teacher's bias most (bench/results/provenance.md)",
         DefaultValueFactory = _ => RadioactivityTest.DefaultMinRepeats,
     };
+    private readonly Option<string> score = new("--score")
+    {
+        Description = "Radioactivity test: score the suspect's sampled tokens (exact binomial) or its top-20 logprobs (the green mass after each distinct "
+            + "context; far fewer queries, bench/results/provenance.md)",
+        DefaultValueFactory = _ => "tokens",
+    };
+    private readonly Option<string?> teacherModel = new("--teacher-model") { Description = "With --score logprobs: the watermarked teacher's own model (local spec), whose probabilities are subtracted from the suspect's" };
     private readonly Option<double> alpha = new("--alpha") { Description = "Significance level of the verdict", DefaultValueFactory = _ => 1e-3 };
     private readonly DeviceOption device = new();
     private readonly Option<string?> ledger = new("--ledger") { Description = "Ledger file every query goes through (default: provenance-ledger.db beside --json, else in the current folder)" };
@@ -50,7 +57,7 @@ public sealed class ProvenanceVerb(CliContext context) : IVerb
     {
         var command = new Command("provenance", "Test from the outside whether a suspect learned from a watermarked teacher (--watermark-key-env) or derives from a parent rather than references (--parent, --reference)")
         {
-            suspect, parent, references, prompts, maxTokens, minRepeats, json, tokenizer, seed, alpha, ledger, baseUrl, apiKeyEnv,
+            suspect, parent, references, prompts, maxTokens, minRepeats, score, teacherModel, json, tokenizer, seed, alpha, ledger, baseUrl, apiKeyEnv,
         };
         watermark.AddTo(command);
         device.AddTo(command);
@@ -72,10 +79,18 @@ public sealed class ProvenanceVerb(CliContext context) : IVerb
         if (tokens is < 1 or > 4096) throw InputException.InField("--max-tokens", "must be between 1 and 4096");
         var repeats = parse.GetValue(minRepeats);
         if (repeats is < 1 or > 1000) throw InputException.InField("--min-repeats", "must be between 1 and 1000");
+        var scoring = parse.GetValue(score);
+        if (scoring is not ("tokens" or "logprobs")) throw InputException.InField("--score", $"must be tokens or logprobs, not '{scoring}'");
+        var logprobs = scoring == "logprobs";
+        var teacherText = parse.GetValue(teacherModel);
+        if ((logprobs || teacherText is not null) && key is null) throw InputException.InField(logprobs ? "--score" : "--teacher-model", "belongs to the radioactivity test; give --watermark-key-env");
+        if (teacherText is not null && !logprobs) throw InputException.InField("--teacher-model", "is subtracted from the suspect's logprobs; add --score logprobs");
+        var teacherSpec = teacherText is null ? null : ModelSpec.Parse(teacherText, "--teacher-model");
+        if (teacherSpec is { IsLocal: false }) throw InputException.InField("--teacher-model", "must be a local model (llama2c:, checkpoint:, gguf:): the test needs its whole distribution");
         var level = parse.GetValue(alpha);
         if (!(level > 0 && level < 1)) throw InputException.InField("--alpha", "must lie strictly between 0 and 1");
         ITextTokenizer? scoringTokenizer = parse.GetValue(tokenizer) is { } tokenizerPath ? await TokenizerLoader.LoadAsync(tokenizerPath, cancellationToken) : null;
-        if (key is not null && !suspectSpec.IsLocal && scoringTokenizer is null)
+        if (key is not null && !suspectSpec.IsLocal && scoringTokenizer is null && teacherSpec is null)
             throw InputException.InField("--tokenizer", "is needed to score an openai: suspect's text; give the watermarked teacher's tokenizer");
         var promptSet = await PromptFile.ReadAsync(parse.GetValue(prompts)!, cancellationToken);
         var jsonPath = parse.GetValue(json);
@@ -84,12 +99,16 @@ public sealed class ProvenanceVerb(CliContext context) : IVerb
         // Watermark detection reads the suspect's ordinary samples; the agreement test compares greedy continuations.
         var sampling = key is null
             ? new SamplingParameters { Temperature = 0, MaxTokens = tokens, TopLogprobs = 0 }
-            : new SamplingParameters { Temperature = 1, MaxTokens = tokens, TopLogprobs = 0, Seed = parse.GetValue(seed) };
+            : new SamplingParameters { Temperature = 1, MaxTokens = tokens, TopLogprobs = logprobs ? 20 : 0, Seed = parse.GetValue(seed) };
+        using var unmarked = teacherSpec is null ? null : await UnmarkedTeacher.LoadAsync(teacherSpec.ToString(), scoringTokenizer?.VocabSize, settings.Device, cancellationToken);
+        scoringTokenizer ??= unmarked?.Tokenizer;
 
         var answers = await QueryAllAsync(specs, promptSet, sampling, settings, ledgerPath, cancellationToken);
         var now = TimeProvider.System.GetUtcNow();
         var report = key is not null
-            ? RadioactivityTest.Evaluate(suspectSpec.ToString(), key, answers[0], scoringTokenizer, level, now, repeats)
+            ? logprobs
+                ? GreenMassTest.Evaluate(suspectSpec.ToString(), key, promptSet, answers[0], scoringTokenizer, unmarked, level, now)
+                : RadioactivityTest.Evaluate(suspectSpec.ToString(), key, answers[0], scoringTokenizer, level, now, repeats)
             : AgreementTest.Evaluate(suspectSpec.ToString(), specs[1].ToString(), [.. specs.Skip(2).Select(s => s.ToString())], answers[0], answers[1], [.. answers.Skip(2)], level, now);
         Print(report);
         if (jsonPath is not null) await report.WriteAsync(jsonPath, cancellationToken);

@@ -16,7 +16,7 @@ namespace Distillery.Core.Provenance;
 /// </summary>
 public sealed record ProvenanceReport
 {
-    /// <summary>"radioactivity" (watermark key) or "agreement" (parent against references).</summary>
+    /// <summary>"radioactivity" (watermark key, sampled tokens), "radioactivity-logprobs" (watermark key, top logprobs) or "agreement" (parent against references).</summary>
     [JsonPropertyName("test")] public required string Test { get; init; }
 
     /// <summary>The suspect's spec.</summary>

@@ -33,6 +33,28 @@ public sealed class ProvenanceVerbTests
         return path;
     }
 
+    /// <summary>stories260K behind <c>distill serve</c> on a free loopback port with a δ 3 watermark under the key in <paramref name="keyVariable"/>, once healthy.</summary>
+    private static async Task<(Task<CliResult> Run, int Port)> ServeWatermarkedAsync(string keyVariable, CancellationToken stop)
+    {
+        var port = FreePort();
+        var run = Distill.RunAsync(["serve", "--model", "llama2c:" + SharedTestData.Get(Stories), "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--watermark-key-env", keyVariable, "--watermark-delta", "3"], stop);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+        for (var i = 0; ; i++)
+        {
+            if (run.IsCompleted) Assert.Fail("serve ended early: " + (await run).Error);
+            try
+            {
+                using var health = await http.GetAsync("health");
+                if (health.IsSuccessStatusCode) return (run, port);
+            }
+            catch (HttpRequestException) when (i < 600)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
     private static string OneLine(CliResult result) => Assert.Single(result.Error.TrimEnd().Split('\n'));
 
     [Fact]
@@ -108,6 +130,53 @@ public sealed class ProvenanceVerbTests
         Assert.StartsWith("No evidence", wrong.Verdict, StringComparison.Ordinal);
     }
 
+    [Trait("Speed", "Slow")]
+    [SharedDataFact(Stories)]
+    public async Task Logprob_scoring_finds_a_served_watermark_through_the_API_with_the_teacher_subtracted_and_not_under_another_key()
+    {
+        using var dir = new ScratchFolder("provenance-logprobs");
+        var key = ApiKeyVariable.Create("served-logprob-key");
+        using var stop = new CancellationTokenSource();
+        var (serve, port) = await ServeWatermarkedAsync(key, stop.Token);
+        var prompts = await PromptsAsync(dir, 8);
+        async Task<ProvenanceReport> TestAsync(string keyVariable, string name)
+        {
+            var json = dir.File(name + ".json");
+            var run = await Distill.RunAsync("provenance", "--suspect", "openai:stories260K", "--base-url", $"http://127.0.0.1:{port}/v1", "--api-key-env", ApiKeyVariable.Create("sk-a"),
+                "--watermark-key-env", keyVariable, "--score", "logprobs", "--teacher-model", "llama2c:" + SharedTestData.Get(Stories),
+                "--prompts", prompts, "--max-tokens", "24", "--json", json, "--ledger", dir.File("ledger.db"));
+            Assert.True(run.ExitCode == 0, run.Error);
+            return await ProvenanceReport.ReadAsync(json);
+        }
+
+        // The served distribution is the teacher's with δ added to the green logits: less the teacher, what is left leans green.
+        var own = await TestAsync(key, "own");
+        var other = await TestAsync(ApiKeyVariable.Create("another-key"), "other");
+        await stop.CancelAsync();
+        Assert.Equal(ExitCodes.Ok, (await serve).ExitCode);
+
+        Assert.Equal(("radioactivity-logprobs", 8L, 1.0), (own.Test, own.Queries, own.Figures["teacher_subtracted"]));
+        Assert.True(own.Log10P < -3, $"own key: z {own.Statistic}, log10 p {own.Log10P}"); // measured: z 4.2, p 1.1e-5 on 8 × 24 tokens
+        Assert.StartsWith("Watermark found", own.Verdict, StringComparison.Ordinal);
+        Assert.InRange(other.Statistic, -5, 5);
+        Assert.StartsWith("No evidence", other.Verdict, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--score", "bits" }, "distill: --score: must be tokens or logprobs, not 'bits'")]
+    [InlineData(new[] { "--teacher-model", "llama2c:t.bin" }, "distill: --teacher-model: is subtracted from the suspect's logprobs; add --score logprobs")]
+    [InlineData(new[] { "--score", "logprobs", "--teacher-model", "openai:t" }, "distill: --teacher-model: must be a local model (llama2c:, checkpoint:, gguf:): the test needs its whole distribution")]
+    public async Task Bad_logprob_scoring_options_are_one_line_and_exit_2_before_any_query(string[] extra, string expected)
+    {
+        using var dir = new ScratchFolder("provenance-bad");
+        await using var server = await FakeOpenAiServer.StartAsync();
+        var result = await Distill.RunAsync([.. new[] { "provenance", "--suspect", "openai:suspect", "--base-url", server.BaseUrl.ToString(),
+            "--watermark-key-env", ApiKeyVariable.Create("k"), "--tokenizer", SharedTestData.Get(Tok512), "--prompts", await PromptsAsync(dir, 2) }, .. extra]);
+        Assert.Equal(ExitCodes.BadInput, result.ExitCode);
+        Assert.Equal(expected, OneLine(result));
+        Assert.Equal(0, server.Received);
+    }
+
     [Fact]
     public async Task A_missing_key_variable_is_one_line_and_exit_2_before_any_query()
     {
@@ -176,26 +245,11 @@ public sealed class ProvenanceVerbTests
     {
         const string secret = "serve-watermark-secret-42";
         var variable = ApiKeyVariable.Create(secret);
-        var port = FreePort();
         using var stop = new CancellationTokenSource();
-        var run = Distill.RunAsync(["serve", "--model", "llama2c:" + SharedTestData.Get(Stories), "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--watermark-key-env", variable, "--watermark-delta", "3"], stop.Token);
+        var (run, port) = await ServeWatermarkedAsync(variable, stop.Token);
         string served;
         using (var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") })
         {
-            for (var i = 0; ; i++)
-            {
-                if (run.IsCompleted) Assert.Fail("serve ended early: " + (await run).Error);
-                try
-                {
-                    using var health = await http.GetAsync("health");
-                    if (health.IsSuccessStatusCode) break;
-                }
-                catch (HttpRequestException) when (i < 600)
-                {
-                    await Task.Delay(100);
-                }
-            }
             var request = """{"model": "stories260K", "prompt": "Once upon a time", "temperature": 1, "seed": 7, "max_tokens": 24}""";
             using var response = await http.PostAsync("v1/completions", new StringContent(request, Encoding.UTF8, "application/json"));
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);

@@ -63,5 +63,20 @@ public sealed class RadioactivityTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"suspect: {own.Tokens} tokens, {own.Scored} pairs; own key green {own.GreenFraction:P1} (z {own.Z:F1}, p {own.P:E2}); wrong key {wrong.GreenFraction:P1} (z {wrong.Z:F1}); {clock.Elapsed.TotalSeconds:F1} s");
         Assert.True(own.P < 1e-3, $"own key: p {own.P}, green {own.GreenFraction:P1} of {own.Scored}");
         Assert.InRange(wrong.Z, -5, 5);
+
+        // The same samples' top-20 logprobs: the green mass after each distinct context.
+        var mass = new GreenMass(key);
+        var wrongMass = new GreenMass(new GreenListWatermark("another-key"));
+        foreach (var i in Enumerable.Range(0, 32))
+        {
+            var tokens = student.Generate(student.EncodePrompt(student.ChatTemplate.Apply([ChatMessage.User("")])), new SamplingParameters { Temperature = 1, MaxTokens = 48, Seed = i, TopLogprobs = 20 }).Logprobs;
+            var ids = tokens.Select(t => t.Id!.Value).ToArray();
+            for (var t = 0; t < ids.Length; t++)
+                foreach (var m in new[] { mass, wrongMass }) m.Add(ids.AsSpan(0, t), tokens[t].TopLogprobs.Select(a => (a.Id!.Value, Math.Exp(a.Logprob))));
+        }
+        var ownMass = mass.Score();
+        output.WriteLine($"logprobs: {ownMass.Contexts} contexts, own key z {ownMass.Z:F1}, wrong key z {wrongMass.Score().Z:F1}");
+        Assert.True(ownMass.LogP < Math.Log(1e-3), $"own key: z {ownMass.Z}");
+        Assert.InRange(wrongMass.Score().Z, -5, 5);
     }
 }
