@@ -23,8 +23,9 @@ public static class AgreementTest
     private const string Scope =
         "Shows: the suspect's greedy text is closer to the parent's than to any given reference's on most prompts, as a model derived "
         + "from the parent (distilled or fine-tuned) would be. Cannot show: derivation against ancestors not among the references (a "
-        + "shared ancestor of parent and suspect gives the same signal), nor independence when p is large; agreement is compared word "
-        + "by word, so models with different tokenizers compare alike.";
+        + "shared ancestor of parent and suspect gives the same signal), nor independence when p is large, nor derivation when the parent's "
+        + "greedy text is simply more generic than the references' (bench/results/provenance.md: SFT students of one teacher were called "
+        + "closer to the other); agreement is compared word by word, so models with different tokenizers compare alike.";
 
     /// <summary>Positional agreement of two texts' words (split at whitespace): equal words at equal positions over the longer length; 1 when both are empty.</summary>
     public static double Agreement(string a, string b)
@@ -95,7 +96,7 @@ public static class AgreementTest
         var figures = string.Create(CultureInfo.InvariantCulture,
             $"agreement {parentMean:P1} with the parent, {referenceMean:P1} with the closest reference {closest}; parent closer on {test.Positive}, reference on {test.Negative}, tied on {test.Ties} prompts");
         return test.P < alpha
-            ? $"The suspect agrees with {parent} more than with any reference: evidence that it derives from it ({figures})."
+            ? $"The suspect agrees with {parent} more than with any reference: consistent with deriving from it, though a parent whose greedy text is more generic than the references' wins this test too ({figures})."
             : $"No evidence at α = {alpha.ToString(CultureInfo.InvariantCulture)} that the suspect derives from {parent} rather than a reference ({figures}).";
     }
 }

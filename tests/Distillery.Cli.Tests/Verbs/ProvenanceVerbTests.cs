@@ -122,7 +122,7 @@ public sealed class ProvenanceVerbTests
         Assert.Equal(0, right.Figures["prompts_reference_closer"]);
         Assert.InRange(right.Figures["prompts_parent_closer"], 10, 12);
         Assert.Equal(Math.Pow(0.5, right.Figures["prompts_parent_closer"]), right.P, 1e-12);
-        Assert.Contains("evidence that it derives from it", right.Verdict, StringComparison.Ordinal);
+        Assert.Contains("consistent with deriving from it", right.Verdict, StringComparison.Ordinal);
         Assert.Equal(36, right.Queries);
 
         var wrong = await Test("checkpoint:" + unrelated, stories, "wrong");
