@@ -30,7 +30,8 @@ rm -rf "$model"
 
 out=bench/results/real-models.md
 marker="## Throughput (bench/real-models/run.sh)"
-if grep -qF "$marker" "$out"; then sed -i "/^$(printf '%s' "$marker" | sed 's/[][\/.*^$()]/\\&/g')/,\$d" "$out"; fi
+# Everything from the marker on is this script's: cut it (awk's index() takes the marker literally, brackets and all).
+awk -v m="$marker" 'index($0, m) == 1 { exit } { print }' "$out" > "$out.tmp" && mv "$out.tmp" "$out"
 {
   echo "$marker"
   echo
