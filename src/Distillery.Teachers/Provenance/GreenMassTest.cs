@@ -37,13 +37,13 @@ public static class GreenMassTest
         ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(watermark);
         ArgumentNullException.ThrowIfNull(completions);
+        if (completions.All(c => c.Tokens.All(t => t.TopLogprobs.Count == 0)))
+            throw InputException.InField("--suspect", $"{suspect} returned no top logprobs for any of {completions.Count} prompts; score its text instead (--score tokens)");
         var ids = TokenIdsByBytes.For(completions, tokenizer);
         var mass = new GreenMass(watermark);
         for (var c = 0; c < completions.Count; c++)
         {
             var tokens = completions[c].Tokens;
-            if (tokens.Count > 0 && tokens.All(t => t.TopLogprobs.Count == 0))
-                throw InputException.InField("--suspect", $"{suspect} returned no top logprobs; score its text instead (--score tokens)");
             var answer = tokens.Select(ids.Of).ToArray();
             var reference = teacher?.Probabilities(prompts.Prompts[c].Messages, answer);
             for (var t = 0; t < answer.Length; t++)

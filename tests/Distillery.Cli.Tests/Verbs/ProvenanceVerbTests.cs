@@ -224,6 +224,12 @@ public sealed class ProvenanceVerbTests
             "--ledger", dir.File("ledger.db"));
         Assert.Equal(ExitCodes.BadInput, result.ExitCode);
         Assert.Equal("distill: --suspect: openai:suspect returned neither text nor logprobs for any of 3 prompts; there is nothing to score", OneLine(result));
+
+        var logprobs = await Distill.RunAsync("provenance", "--suspect", "openai:suspect", "--base-url", server.BaseUrl.ToString(),
+            "--watermark-key-env", ApiKeyVariable.Create("k"), "--tokenizer", SharedTestData.Get(Tok512), "--prompts", await PromptsAsync(dir, 3),
+            "--ledger", dir.File("ledger.db"), "--score", "logprobs");
+        Assert.Equal(ExitCodes.BadInput, logprobs.ExitCode);
+        Assert.Equal("distill: --suspect: openai:suspect returned no top logprobs for any of 3 prompts; score its text instead (--score tokens)", OneLine(logprobs));
     }
 
     [Fact]
