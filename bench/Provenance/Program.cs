@@ -96,8 +96,12 @@ async Task<int> Mass()
     string share = options["share"], seed = options["seed"];
     // With --reference (the watermarked teacher's own unwatermarked model), each weight is the suspect's probability less the
     // reference's: what the suspect learned beyond the teacher, which the key cannot have shaped under H0.
-    var reference = options.TryGetValue("reference", out var referenceSpec) ? await ReferenceProbabilities(referenceSpec, prompts, answers) : null;
-    var logRatio = options.GetValueOrDefault("weights") == "log-ratio";
+    List<float[][]>? reference = null;
+    if (options.TryGetValue("reference", out var referenceSpec))
+    {
+        using var teacher = await UnmarkedTeacher.LoadAsync(referenceSpec, null, null);
+        reference = [.. answers.Select((answer, i) => teacher.Probabilities(prompts.Prompts[i].Messages, [.. answer.Tokens.Select(t => t.Id!.Value)]))];
+    }
     GreenMassScore ScoreOf(GreenListWatermark watermark, int count)
     {
         var mass = new GreenMass(watermark);
@@ -106,11 +110,9 @@ async Task<int> Mass()
             var answer = answers[a];
             var ids = answer.Tokens.Select(t => t.Id!.Value).ToArray();
             for (var t = 0; t < ids.Length; t++)
-                mass.Add(ids.AsSpan(0, t), answer.Tokens[t].TopLogprobs.Select(x => (x.Id!.Value, logRatio
-                    ? x.Logprob - Math.Log(Math.Max(1e-30, reference![a][t][x.Id!.Value]))
-                    : Math.Exp(x.Logprob) - (reference?[a][t][x.Id!.Value] ?? 0))));
+                mass.Add(ids.AsSpan(0, t), answer.Tokens[t].TopLogprobs.Select(x => (x.Id!.Value, Math.Exp(x.Logprob) - (reference?[a][t][x.Id!.Value] ?? 0))));
         }
-        return mass.Score(center: logRatio);
+        return mass.Score();
     }
     foreach (var n in new[] { 25, 50, 100, 200, answers.Count }.Where(n => n <= answers.Count).Distinct())
     {
@@ -121,26 +123,6 @@ async Task<int> Mass()
     for (var k = 0; k < randomKeys; k++)
         Console.WriteLine(string.Create(culture, $"mass-random\t{share}\t{seed}\t{k}\t{ScoreOf(new GreenListWatermark($"random-key-{share}-{seed}-{k}"), answers.Count).LogP / Math.Log(10):F6}"));
     return 0;
-}
-
-// The reference model's next-token probabilities at each answer position: [answer][position][id].
-static async Task<List<float[][]>> ReferenceProbabilities(string spec, PromptSet prompts, IReadOnlyList<Distillery.Core.Chat.Completion> answers)
-{
-    TorchRuntime.EnsureLoaded();
-    using var bundle = await ModelLoader.LoadAsync(spec);
-    using var inference = inference_mode();
-    var vocab = bundle.Config.VocabSize;
-    var result = new List<float[][]>();
-    for (var i = 0; i < answers.Count; i++)
-    {
-        using var scope = NewDisposeScope();
-        var promptIds = bundle.EncodePrompt(bundle.ChatTemplate.Apply(prompts.Prompts[i].Messages));
-        var answerIds = answers[i].Tokens.Select(t => t.Id!.Value).ToArray();
-        var ids = promptIds.Concat(answerIds).Take(bundle.Config.MaxPositionEmbeddings).Select(x => (long)x).ToArray();
-        var probs = bundle.Model.Forward(tensor(ids, [1, ids.Length])).Logits[0].softmax(-1).to(ScalarType.Float32).cpu().data<float>().ToArray(); // (T·V)
-        result.Add([.. answerIds.Select((_, t) => promptIds.Count - 1 + t < ids.Length ? probs.AsSpan((promptIds.Count - 1 + t) * vocab, vocab).ToArray() : new float[vocab])]);
-    }
-    return result;
 }
 
 static double Log10P(WatermarkScore s) => BinomialTail.LogUpper(s.Scored, s.Green, s.Gamma) / Math.Log(10);

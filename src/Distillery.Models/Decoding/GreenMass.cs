@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Linq;
 using Distillery.Core.Statistics;
 
 namespace Distillery.Models.Decoding;
@@ -56,18 +55,17 @@ public sealed class GreenMass
         Positions++;
     }
 
-    /// <summary>The test over every context added so far; with <paramref name="center"/>, each context's weights less their mean (which no key shapes).</summary>
-    public GreenMassScore Score(bool center = false)
+    /// <summary>The test over every context added so far.</summary>
+    public GreenMassScore Score()
     {
         double excess = 0, variance = 0, green = 0, total = 0;
         var gamma = watermark.Gamma;
         foreach (var context in contexts.Values)
         {
             var seed = watermark.SeedOf(context.Window);
-            var mean = center && context.Mass.Count > 0 ? context.Mass.Values.Average() / context.Count : 0;
             foreach (var (id, sum) in context.Mass)
             {
-                var w = sum / context.Count - mean; // the average distribution after this context
+                var w = sum / context.Count; // the average distribution after this context
                 var isGreen = watermark.IsGreen(seed, id);
                 excess += w * ((isGreen ? 1 : 0) - gamma);
                 variance += gamma * (1 - gamma) * w * w;
