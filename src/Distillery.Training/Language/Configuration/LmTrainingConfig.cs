@@ -193,9 +193,11 @@ public sealed record LmTrainingConfig
 
     /// <summary>
     /// The KD weight α this mode uses when none is set: 1 (KD only), which bench/results/kd-ablation.md measured best for top-k
-    /// (top-20 recovered 109% of white-box KD's gain at α 1 against 77% at α 0.5); 0.5 for on-policy with an API teacher, not measured.
+    /// (top-20 recovered 109% of white-box KD's gain at α 1 against 77% at α 0.5); 0.5 for on-policy with an API teacher, not
+    /// measured, and for a renormalised tail, whose KL says nothing about the mass outside the top k, so that without
+    /// cross-entropy the student may put any mass there (top-20 renormalised at α 1 lost 1.06 bits per byte against SFT).
     /// </summary>
-    [JsonIgnore] public double ResolvedAlpha => Alpha ?? (Mode != LmMode.Topk && HasApiTeacher ? 0.5 : 1.0);
+    [JsonIgnore] public double ResolvedAlpha => Alpha ?? ((Mode != LmMode.Topk && HasApiTeacher) || (Mode == LmMode.Topk && TailPolicy == TopKTailPolicy.Renormalize) ? 0.5 : 1.0);
 
     /// <summary>The divergence this mode uses when none is set (on-policy: jsd, or sampled-reverse-kl with an API teacher, the only one it allows).</summary>
     [JsonIgnore] public TokenDivergence ResolvedDivergence => Divergence ?? (Mode != LmMode.Onpolicy ? TokenDivergence.ForwardKl : HasApiTeacher ? TokenDivergence.SampledReverseKl : TokenDivergence.Jsd);
