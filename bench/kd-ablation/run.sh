@@ -54,8 +54,8 @@ rows=(
   "top-5 uniform tail|5|top-k, uniform tail|--mode topk --top-logprobs 5 --tail-policy uniform-tail"
   "top-20 uniform tail|20|top-k, uniform tail|--mode topk --top-logprobs 20 --tail-policy uniform-tail"
   "random-sampling KD, 12 stored|12|random-sampling KD|--mode topk --teacher-samples 12"
-  "top-20 fold tail, α 1|20|top-k fold tail, α 1 (KD only)|--mode topk --top-logprobs 20 --tail-policy fold-tail-into-bucket --alpha 1"
-  "random-sampling KD, 12 stored, α 1|12|random-sampling KD, α 1 (KD only)|--mode topk --teacher-samples 12 --alpha 1"
+  "top-20 fold tail, α 0.5|20|top-k fold tail, α 0.5 (half SFT)|--mode topk --top-logprobs 20 --tail-policy fold-tail-into-bucket --alpha 0.5"
+  "random-sampling KD, 12 stored, α 0.5|12|random-sampling KD, α 0.5 (half SFT)|--mode topk --teacher-samples 12 --alpha 0.5"
   "white-box KD (full)|0|white-box|--mode whitebox --teacher $teacher"
   "white-box, 12 fresh samples|12|white-box random sampling|--mode whitebox --teacher $teacher --teacher-samples 12"
 )
