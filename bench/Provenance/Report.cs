@@ -26,6 +26,7 @@ internal static class Report
         var bpb = lines.Where(f => f[0] == "bpb").ToDictionary(f => f[1], f => f);
         Detection(truth);
         Calibration(truth, random);
+        LogprobDetection(lines);
         if (bpb.Count == 2)
         {
             double plain = double.Parse(bpb["0"][2], Culture), marked = double.Parse(bpb["1"][2], Culture);
@@ -67,6 +68,35 @@ internal static class Report
         Console.WriteLine(string.Create(Culture, $"Random keys against the same students: {n} p-values. Kolmogorov–Smirnov against U(0, 1): D = {d:F4}, p = {p:F3}. "));
         Console.WriteLine(string.Create(Culture, $"False positives at α = 0.05: {below} of {n} ({100.0 * below / n:F1}%); the binomial bound (Binomial({n}, 0.05) exceeds {bound} with probability below 0.001) {(below <= bound ? "holds" : "is broken")}. At α = 0.01: {random.Count(x => x < 0.01)}; at 1e-3: {random.Count(x => x < 1e-3)}.\n"));
         Console.WriteLine("(The binomial tail is exact but discrete, so p-values are slightly conservative: P(p ≤ α) ≤ α.)\n");
+    }
+
+    /// <summary>The logprob test's table ("mass" and "mass-random" rows: the student's top-20 probabilities less the teacher's).</summary>
+    private static void LogprobDetection(List<string[]> lines)
+    {
+        var mass = lines.Where(f => f[0] == "mass").Select(f => (Share: int.Parse(f[1], Culture), Seed: int.Parse(f[2], Culture), Prompts: int.Parse(f[3], Culture),
+            Z: double.Parse(f[7], Culture), Log10P: double.Parse(f[8], Culture))).ToList();
+        if (mass.Count == 0) return;
+        Console.WriteLine("### Detection by logprob scoring (`--score logprobs --teacher-model`)\n");
+        Console.WriteLine("| watermarked share | seeds | detected at p < 1e-3 | z (mean ± sd) | median log10 p | prompts needed (median; 25/50/100/200/all) |");
+        Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var share in mass.Select(t => t.Share).Distinct().OrderDescending())
+        {
+            var seeds = mass.Where(t => t.Share == share).GroupBy(t => t.Seed).ToList();
+            var full = seeds.Select(g => g.MaxBy(t => t.Prompts)).ToList();
+            var z = full.Select(t => t.Z).ToList();
+            var mean = z.Average();
+            var sd = z.Count > 1 ? Math.Sqrt(z.Sum(x => (x - mean) * (x - mean)) / (z.Count - 1)) : 0;
+            var needed = Median(seeds.Select(g => (double)(g.OrderBy(t => t.Prompts).FirstOrDefault(t => t.Log10P < DetectLog10).Prompts is var n && n > 0 ? n : int.MaxValue)));
+            Console.WriteLine(string.Create(Culture,
+                $"| {share}% | {full.Count} | {full.Count(t => t.Log10P < DetectLog10)}/{full.Count} | {mean:F2} ± {sd:F2} | {Median(full.Select(t => t.Log10P)):F1} | {(needed < int.MaxValue ? needed.ToString("F0", Culture) : "not reached")} |"));
+        }
+        var random = lines.Where(f => f[0] == "mass-random").Select(f => Math.Pow(10, double.Parse(f[4], Culture))).ToList();
+        if (random.Count > 0)
+        {
+            var (d, p) = KolmogorovSmirnovUniform(random);
+            Console.WriteLine(string.Create(Culture, $"\nRandom keys (logprob test): {random.Count} p-values, {random.Count(x => x < 0.05)} below 0.05 ({100.0 * random.Count(x => x < 0.05) / random.Count:F1}%), Kolmogorov–Smirnov D = {d:F4}, p = {p:F3}."));
+        }
+        Console.WriteLine();
     }
 
     /// <summary>The smallest c with P(X > c) below <paramref name="tail"/> for X ~ Binomial(n, p).</summary>

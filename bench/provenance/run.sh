@@ -10,7 +10,7 @@
 # scores the teacher's held-out bits per byte with and without the watermark. One student per share is also tested through
 # `distill provenance --json` into its model folder, and `distill audit` shows it beside the lineage.
 #   usage: bench/provenance/run.sh [WORK_DIR]     (default: a temporary folder)
-#   settings (environment): SEEDS_0="1 … 10" SEEDS_MARKED="1 2 3" SHARES="100 25 5" STEPS=300 SAMPLES=3 MAX_TOKENS=96
+#   settings (environment): SEEDS_0="1 … 10" SEEDS_MARKED="1 2 3" SHARES="100 25 5" STEPS=300 SAMPLES=13 MAX_TOKENS=96
 #     PROBE_TOKENS=64 RANDOM_KEYS=100 JOBS=2 OPENINGS=363 PROBES=500 (fewer openings or probes for a quick check)
 #     BATCH=16 SEQ_LEN=160 CLI_SHARES="0 100 25 5" (the shares whose seed-1 student is also tested through the CLI)
 set -euo pipefail
@@ -24,7 +24,7 @@ SEEDS_0=${SEEDS_0:-"1 2 3 4 5 6 7 8 9 10"}
 SEEDS_MARKED=${SEEDS_MARKED:-"1 2 3"}
 SHARES=${SHARES:-"100 25 5"}
 STEPS=${STEPS:-300}
-SAMPLES=${SAMPLES:-3}
+SAMPLES=${SAMPLES:-13} # the demo's budget: 13 answers per opening
 MAX_TOKENS=${MAX_TOKENS:-96}
 PROBE_TOKENS=${PROBE_TOKENS:-64}
 RANDOM_KEYS=${RANDOM_KEYS:-100}
@@ -106,16 +106,25 @@ train() { # share seed
 }
 score() { # share seed
   local out="$work/students/share-$1/seed-$2"
-  [[ -f $out/scores.tsv ]] && return 0
-  bench score --share "$1" --seed "$2" --model "checkpoint:$out" --prompts "$work/probe.jsonl" --max-tokens "$PROBE_TOKENS" \
-    --key-env PROVENANCE_BENCH_KEY --random-keys "$([[ $1 == 0 ]] && echo "$RANDOM_KEYS" || echo 0)" >"$out/scores.tmp" 2>"$out/score.log" \
-    || { log "scoring share $1% seed $2 failed: $out/score.log"; return 1; }
-  mv "$out/scores.tmp" "$out/scores.tsv"
-  log "scored share $1% seed $2: $(grep -P '^true\t' "$out/scores.tsv" | tail -1 | cut -f4-)"
+  if [[ ! -f $out/scores.tsv ]]; then
+    bench score --share "$1" --seed "$2" --model "checkpoint:$out" --prompts "$work/probe.jsonl" --max-tokens "$PROBE_TOKENS" \
+      --key-env PROVENANCE_BENCH_KEY --random-keys "$([[ $1 == 0 ]] && echo "$RANDOM_KEYS" || echo 0)" >"$out/scores.tmp" 2>"$out/score.log" \
+      || { log "scoring share $1% seed $2 failed: $out/score.log"; return 1; }
+    mv "$out/scores.tmp" "$out/scores.tsv"
+    log "scored share $1% seed $2: $(grep -P '^true\t' "$out/scores.tsv" | tail -1 | cut -f4-)"
+  fi
+  # The logprob test (what `distill provenance --score logprobs --teacher-model` runs): the student's top-20 probabilities,
+  # less the unwatermarked teacher's, weighed on the green lists.
+  [[ -f $out/mass.tsv ]] && return 0
+  bench mass --share "$1" --seed "$2" --model "checkpoint:$out" --prompts "$work/probe.jsonl" --max-tokens "$PROBE_TOKENS" \
+    --key-env PROVENANCE_BENCH_KEY --random-keys "$([[ $1 == 0 ]] && echo "$RANDOM_KEYS" || echo 0)" --reference "$teacher" >"$out/mass.tmp" 2>"$out/mass.log" \
+    || { log "logprob scoring share $1% seed $2 failed: $out/mass.log"; return 1; }
+  mv "$out/mass.tmp" "$out/mass.tsv"
+  log "logprob-scored share $1% seed $2: $(grep -P '^mass\t' "$out/mass.tsv" | tail -1 | cut -f4-)"
 }
 student() { train "$1" "$2" && score "$1" "$2"; }
 export -f train score student log distill bench
-export work repo shared STEPS BATCH SEQ_LEN PROBE_TOKENS RANDOM_KEYS
+export work repo shared teacher STEPS BATCH SEQ_LEN PROBE_TOKENS RANDOM_KEYS
 jobs_list=()
 for seed in $SEEDS_MARKED; do for share in $SHARES; do jobs_list+=("$share $seed"); done; done
 for seed in $SEEDS_0; do jobs_list+=("0 $seed"); done
@@ -132,6 +141,6 @@ for share in $CLI_SHARES; do
   distill audit "$model" >"$work/audit-$share.log" 2>&1 || true
 done
 
-{ echo "# machine: $(nproc) cores; $(uptime)"; cat "$work"/students/share-*/seed-*/scores.tsv "$work/teacher-bpb.tsv"; } >"$work/runs.tsv"
+{ echo "# machine: $(nproc) cores; $(uptime)"; cat "$work"/students/share-*/seed-*/scores.tsv "$work"/students/share-*/seed-*/mass.tsv "$work/teacher-bpb.tsv"; } >"$work/runs.tsv"
 bench report --in "$work/runs.tsv" --png "$results/provenance.png" >"$work/report.md"
 log "report: $work/report.md; plot: $results/provenance.png"
