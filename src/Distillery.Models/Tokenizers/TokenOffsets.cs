@@ -93,6 +93,25 @@ public sealed class TokenOffsets
     }
 
     /// <summary>
+    /// Offsets of tokens whose raw bytes (<paramref name="spelled"/>, token i having <paramref name="lengths"/>[i] of them)
+    /// spell <paramref name="text"/> either exactly or once decoded as UTF-8 with U+FFFD for each invalid sequence (what a
+    /// teacher's text holds where it sampled byte tokens that do not form a character: a cut-off character at max_tokens,
+    /// or a weak model's byte fallback). A replaced sequence or a character goes whole to the token that spells its last
+    /// byte. Null where the tokens spell neither.
+    /// </summary>
+    public static TokenOffsets? FromTokenBytes(IReadOnlyList<int> lengths, ReadOnlySpan<byte> spelled, ReadOnlySpan<byte> text)
+    {
+        ArgumentNullException.ThrowIfNull(lengths);
+        if (spelled.SequenceEqual(text)) return FromLengths(lengths, text.Length);
+        var positions = Utf8Replacement.TextPositions(spelled, text);
+        if (positions is null) return null;
+        var ends = new int[lengths.Count];
+        var at = 0;
+        for (var i = 0; i < lengths.Count; i++) ends[i] = positions[at += lengths[i]];
+        return new TokenOffsets(ends, text.Length);
+    }
+
+    /// <summary>
     /// For each byte position of the normalised text's UTF-8, the original text's byte position it maps to (see
     /// <see cref="Map"/>): exact inside runs the normaliser keeps and over the prefix a changed run shares with its normal
     /// form, the point where they part elsewhere in a changed run.

@@ -105,6 +105,40 @@ public sealed class TokenOffsetsTests
         Assert.Throws<ArgumentException>(() => TokenOffsets.FromLengths([2, 2], 5));
     }
 
+    [Fact]
+    public void Token_bytes_that_decode_with_replacement_map_onto_the_text_dotnet_decoding_gives()
+    {
+        // The reference: .NET's own UTF-8 decoder, with U+FFFD for each invalid sequence, over random byte strings that mix
+        // ASCII, whole and cut-off multi-byte characters, and stray bytes.
+        var random = new Random(17);
+        byte[][] pieces = [[0x41], [0x20], [0xC3, 0xA9], [0xE2, 0x80, 0x99], [0xF0, 0x9F, 0x98, 0x80], [0xE2], [0xE2, 0x80], [0x80], [0xFF], [0xC3]];
+        for (var trial = 0; trial < 500; trial++)
+        {
+            var raw = Enumerable.Range(0, random.Next(0, 12)).SelectMany(_ => pieces[random.Next(pieces.Length)]).ToArray();
+            var text = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(raw));
+            var positions = Utf8Replacement.TextPositions(raw, text);
+            Assert.NotNull(positions);
+            Assert.Equal(0, positions[0]);
+            Assert.Equal(text.Length, positions[^1]);
+            for (var i = 1; i < positions.Length; i++) Assert.True(positions[i - 1] <= positions[i]);
+            // Cut anywhere: the bytes before a position decode to at most the text before its image.
+            var cut = random.Next(raw.Length + 1);
+            Assert.True(Encoding.UTF8.GetString(raw[..cut]).TrimEnd('\uFFFD').Length <= Encoding.UTF8.GetString(text[..positions[cut]]).Length);
+        }
+        Assert.Null(Utf8Replacement.TextPositions([0xE2], "x"u8));
+    }
+
+    [Fact]
+    public void A_cut_off_character_goes_whole_to_the_token_that_spells_its_last_byte()
+    {
+        // "’" split over two byte tokens, then a lone lead byte the text shows as U+FFFD.
+        byte[] spelled = [0xE2, 0x80, 0x99, 0xE2];
+        var text = Encoding.UTF8.GetBytes("\u2019\uFFFD");
+        Assert.Equal([(0, 3), (3, 3), (3, 6)], Ranges(TokenOffsets.FromTokenBytes([2, 1, 1], spelled, text)!));
+        Assert.Equal([(0, 3)], Ranges(TokenOffsets.FromTokenBytes([3], "abc"u8, "abc"u8)!));
+        Assert.Null(TokenOffsets.FromTokenBytes([3], "abd"u8, "abc"u8));
+    }
+
     private static (int, int)[] Ranges(TokenOffsets offsets) => [.. Enumerable.Range(0, offsets.Count).Select(i => (offsets.Start(i), offsets.End(i)))];
 
     private static void AssertContiguous(TokenOffsets offsets)

@@ -158,6 +158,23 @@ public sealed class CrossTokenizerTrainingTests(StoriesDatasetFixture fixture, I
     }
 
     [Fact]
+    public async Task Byte_tokens_that_form_no_character_align_with_the_replacement_character_the_text_holds()
+    {
+        // A teacher that sampled a lone lead byte (a character cut off, or a weak model's byte fallback): the row's text
+        // holds U+FFFD where the stored token holds the raw byte 0xE2.
+        var spm = await TokenizerData.LoadSpm1024Async();
+        static TokenLogprob Raw(byte[] bytes, double logprob) => new(Encoding.UTF8.GetString(bytes), [.. bytes.Select(b => (int)b)], logprob, []);
+        var tokens = new[] { Token("Once", -0.1), Raw([0xE2], -3.0), Token(" upon", -0.2) };
+        var set = CrossTokenizerExampleBuilder.FromStoredTokens([Row("Once\uFFFD upon", tokens)], spm, ChatTemplate.Plain, maxLength: 64);
+        var chunks = set.Examples.Single().Cross!.Chunks;
+        Assert.Equal(tokens.Length, chunks[^1].TeacherEnd);
+        Assert.Equal(Encoding.UTF8.GetByteCount("Once\uFFFD upon"), chunks[^1].ByteEnd);
+        // The byte token stands for the three bytes of U+FFFD: some chunk holds it and begins at byte 4 or before.
+        var replaced = chunks.Single(c => c.TeacherStart <= 1 && c.TeacherEnd > 1);
+        Assert.True(replaced.ByteStart <= 4 && replaced.ByteEnd >= 7, $"chunk {replaced.ByteStart}–{replaced.ByteEnd}");
+    }
+
+    [Fact]
     public void A_student_tokenizer_that_cannot_encode_the_text_is_a_one_line_error_naming_the_row()
     {
         var letters = TokenizerData.LettersOnly();

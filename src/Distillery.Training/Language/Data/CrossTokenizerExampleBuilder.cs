@@ -37,11 +37,15 @@ public static class CrossTokenizerExampleBuilder
             var lengths = stored.Select(t => t.Bytes.Count).ToArray();
             var spelled = stored.SelectMany(t => t.Bytes).Select(b => checked((byte)b)).ToArray();
             var text = Encoding.UTF8.GetBytes(completion);
+            var offsets = TokenOffsets.FromTokenBytes(lengths, spelled, text);
             // A SentencePiece-style teacher (llama2.c) stores its first token with the dummy-prefix space that decoding drops.
-            if (spelled.Length == text.Length + 1 && spelled[0] == (byte)' ' && lengths[0] > 0 && spelled.AsSpan(1).SequenceEqual(text)) lengths[0]--;
-            else if (!spelled.AsSpan().SequenceEqual(text))
-                throw InputException.AtLine(source, line, "the stored tokens' bytes do not spell the assistant's text, so they cannot be aligned with the student's tokens; regenerate the row");
-            return new TeacherSide(TokenOffsets.FromLengths(lengths, text.Length), stored, null, 0);
+            if (offsets is null && spelled.Length > 0 && spelled[0] == (byte)' ' && lengths[0] > 0)
+            {
+                lengths[0]--;
+                offsets = TokenOffsets.FromTokenBytes(lengths, spelled.AsSpan(1), text);
+            }
+            return new TeacherSide(offsets ?? throw InputException.AtLine(source, line,
+                "the stored tokens' bytes do not spell the assistant's text, so they cannot be aligned with the student's tokens; regenerate the row"), stored, null, 0);
         });
     }
 
