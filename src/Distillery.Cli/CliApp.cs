@@ -46,8 +46,9 @@ public static class CliApp
         }
         catch (Exception e)
         {
-            // Anything else is a bug: one line and where to report it, never a stack trace.
-            await error.WriteLineAsync($"distill: {InternalError.Describe(e)}");
+            // Anything else is a bug: one line and where to report it, never a stack trace; the trace goes to a report file.
+            var report = InternalError.Describe(e, "distill " + string.Join(' ', args), TimeProvider.System.GetUtcNow(), Path.GetTempPath());
+            await error.WriteLineAsync($"distill: {report}");
             return ExitCodes.InternalError;
         }
     }

@@ -1,4 +1,6 @@
 using System;
+using System.Globalization;
+using System.IO;
 
 namespace Distillery.Core.Errors;
 
@@ -13,5 +15,26 @@ public static class InternalError
     {
         ArgumentNullException.ThrowIfNull(exception);
         return $"internal error ({exception.GetType().Name}: {ErrorText.FirstLine(exception)}); {ReportTo}";
+    }
+
+    /// <summary>
+    /// The one line with the path of a report that holds what a maintainer needs and the terminal should not show: the
+    /// command line, the time, and the exception with its stack trace. Where the report cannot be written, the plain line.
+    /// </summary>
+    public static string Describe(Exception exception, string commandLine, DateTimeOffset now, string folder)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        try
+        {
+            Directory.CreateDirectory(folder);
+            var path = Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"distill-crash-{now.UtcDateTime:yyyyMMdd-HHmmss}-{Environment.ProcessId}.txt"));
+            File.WriteAllText(path, string.Create(CultureInfo.InvariantCulture,
+                $"command: {commandLine}\ntime: {now.UtcDateTime:O}\n(for libtorch errors, TORCH_SHOW_CPP_STACKTRACES=1 in the environment adds the native stack)\n\n{exception}\n"));
+            return $"internal error ({exception.GetType().Name}: {ErrorText.FirstLine(exception)}); details in {path}; {ReportTo}";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Describe(exception);
+        }
     }
 }
