@@ -35,6 +35,7 @@ tok512="$shared/stories260K/tok512.bin"
 teacher="llama2c:$shared/stories260K/stories260K.bin"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+export TORCH_SHOW_CPP_STACKTRACES=1 # a libtorch error then carries its native stack into distill's crash report
 "$repo/build/prerequisites.sh"
 dotnet build -c Release -v quiet -nologo "$repo/src/Distillery.Cli" >/dev/null
 dotnet build -c Release -v quiet -nologo "$repo/bench/CrossTokenizerBench" >/dev/null

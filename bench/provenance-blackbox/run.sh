@@ -44,6 +44,7 @@ results="$repo/bench/results"
 tok="$shared/stories260K/tok512.bin"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+export TORCH_SHOW_CPP_STACKTRACES=1 # a libtorch error then carries its native stack into distill's crash report
 [[ -f $repo/src/Distillery.Cli/bin/Release/net10.0/distill.dll ]] || nice -n "$NICE" dotnet build -c Release -v quiet -nologo "$repo/src/Distillery.Cli" >/dev/null
 # Every compute step runs niced and one at a time: the bench shares its machine.
 distill() { nice -n "$NICE" dotnet "$repo/src/Distillery.Cli/bin/Release/net10.0/distill.dll" "$@"; }

@@ -41,6 +41,7 @@ teacher="llama2c:$shared/stories260K/stories260K.bin"
 export PROVENANCE_BENCH_KEY=${PROVENANCE_BENCH_KEY:-"distillery-bench-watermark-key-19"}
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+export TORCH_SHOW_CPP_STACKTRACES=1 # a libtorch error then carries its native stack into distill's crash report
 "$repo/build/prerequisites.sh"
 dotnet build -c Release -v quiet -nologo "$repo/src/Distillery.Cli" >/dev/null
 dotnet build -c Release -v quiet -nologo "$repo/bench/Provenance" >/dev/null
