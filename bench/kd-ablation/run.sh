@@ -12,6 +12,8 @@
 #   usage: bench/kd-ablation/run.sh [WORK_DIR]     (default: a temporary folder)
 #   settings (environment): BUDGETS="100k" (100k: 3 samples per opening, ≈105K teacher tokens; 1m: 29, ≈1M) SEEDS="1 2 3"
 #     STEPS_100K=200 (≈ 3 epochs) STEPS_1M=650 (≈ 1 epoch: the loss, not repetition, decides) MAX_TOKENS=96 BATCH=16 SEQ_LEN=160 LR=0.004 EVAL_LIMIT=80 JOBS=2
+#     CONTROLS="100k 1m" (the budgets that also train the α 0.5 controls and white-box with fresh samples)
+#   Each budget's rows go to WORK_DIR/runs-BUDGET.tsv once its students are scored (delete it to score again); runs.tsv joins them.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -29,6 +31,7 @@ SEQ_LEN=${SEQ_LEN:-160}
 LR=${LR:-0.004}
 EVAL_LIMIT=${EVAL_LIMIT:-80}
 JOBS=${JOBS:-2}
+CONTROLS=${CONTROLS:-"100k 1m"}
 results="$repo/bench/results"
 tok512="$shared/stories260K/tok512.bin"
 teacher="llama2c:$shared/stories260K/stories260K.bin"
@@ -44,7 +47,7 @@ samples_for() { case $1 in 100k) echo 3 ;; 1m) echo 29 ;; *) echo "unknown budge
 steps_for() { case $1 in 100k) echo "$STEPS_100K" ;; 1m) echo "$STEPS_1M" ;; esac; }
 
 # label|k|family|train arguments
-rows=(
+required=(
   "SFT|0|SFT|--mode sft"
   "top-5 renormalise|5|top-k, renormalise|--mode topk --top-logprobs 5 --tail-policy renormalise"
   "top-20 renormalise|20|top-k, renormalise|--mode topk --top-logprobs 20 --tail-policy renormalise"
@@ -55,15 +58,19 @@ rows=(
   "top-5 uniform tail|5|top-k, uniform tail|--mode topk --top-logprobs 5 --tail-policy uniform-tail"
   "top-20 uniform tail|20|top-k, uniform tail|--mode topk --top-logprobs 20 --tail-policy uniform-tail"
   "random-sampling KD, 12 stored|12|random-sampling KD|--mode topk --teacher-samples 12"
+  "white-box KD (full)|0|white-box|--mode whitebox --teacher $teacher"
+)
+controls=( # the α 0.5 controls for top-k's α 1 default, and white-box random sampling
   "top-20 fold tail, α 0.5|20|top-k fold tail, α 0.5 (half SFT)|--mode topk --top-logprobs 20 --tail-policy fold-tail-into-bucket --alpha 0.5"
   "random-sampling KD, 12 stored, α 0.5|12|random-sampling KD, α 0.5 (half SFT)|--mode topk --teacher-samples 12 --alpha 0.5"
-  "white-box KD (full)|0|white-box|--mode whitebox --teacher $teacher"
   "white-box, 12 fresh samples|12|white-box random sampling|--mode whitebox --teacher $teacher --teacher-samples 12"
 )
 slug() { echo "$1" | tr 'A-Z ' 'a-z-' | tr -cd 'a-z0-9-'; }
 
-{ echo "# machine: $(nproc) cores; $(uptime)"; } >"$work/runs.tsv"
 for budget in $BUDGETS; do
+  rows=("${required[@]}")
+  [[ " $CONTROLS " == *" $budget "* ]] && rows+=("${controls[@]}")
+  [[ -f "$work/runs-$budget.tsv" ]] && { log "[$budget] scored before: $work/runs-$budget.tsv"; continue; }
   data="$work/$budget/data"
   mkdir -p "$work/$budget"
   log "[$budget] labelling: $(samples_for "$budget") samples × 363 openings, top-20 + 12 sampled logprobs, ≤ $MAX_TOKENS tokens"
@@ -105,7 +112,7 @@ for budget in $BUDGETS; do
   # Bytes the dataset stores per completion token for what each row reads: the answer's text plus, in the compact sidecar
   # (docs/dataset-format.md), the chosen token and its first k alternatives, or its 12 samples. JSON rows (older datasets)
   # count the JSON of the same fields.
-  python3 - "$budget" "$work/$budget" "$data/train" "${rows[@]}" >>"$work/runs.tsv" <<'PY'
+  { echo "# machine: $(nproc) cores; $(uptime)"; python3 - "$budget" "$work/$budget" "$data/train" "${rows[@]}" <<'PY'
 import json, re, sys
 budget, folder, data, rows = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 blocks = open(f"{data}/logprobs.bin", "rb").read() if __import__("os").path.exists(f"{data}/logprobs.bin") else b""
@@ -155,7 +162,10 @@ for row in rows:
         print(f"{budget}\t{label}\t{k}\t{family}\t{seed}\t{m['BitsPerByte']}\t{m['KlToTeacher']}\t{m['Agreement']}\t{stored:.1f}\t{seconds:.1f}")
 print(f"# {budget}: {tokens} teacher completion tokens", file=sys.stderr)
 PY
+  } >"$work/runs-$budget.tmp"
+  mv "$work/runs-$budget.tmp" "$work/runs-$budget.tsv"
 done
+cat "$work"/runs-*.tsv >"$work/runs.tsv"
 dotnet "$repo/bench/KdAblation/bin/Release/net10.0/KdAblation.dll" report --in "$work/runs.tsv" --png "$results/kd-ablation.png" | tee "$work/figures.md"
 cp "$work/runs.tsv" "$results/kd-ablation.tsv" # every run and seed, so the report can be remade
 log "done; outputs in $work"
