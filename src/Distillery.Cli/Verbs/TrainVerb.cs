@@ -8,6 +8,8 @@ using System.Text.Json.Nodes;
 using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
+using Distillery.Core.Pricing;
+using Distillery.Core.Specs;
 using Distillery.Models.Lora;
 using Distillery.Models.Tokenizers;
 using Distillery.Pipeline;
@@ -37,6 +39,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
         var templateArgs = new Option<string[]>("--chat-template-arg") { Description = "Template variable NAME=VALUE, JSON or text (e.g. enable_thinking=false); repeatable; recorded in the lineage", AllowMultipleArgumentsPerToken = false };
         var teacher = new Option<string?>("--teacher") { Description = "Teacher for whitebox/onpolicy: a local model spec; or openai:MODEL (onpolicy, sampled-reverse-kl) behind /v1/completions, reached with --base-url, --api-key-env and --ledger" };
         var api = new ApiTeacherOptions();
+        var prices = new PriceOptions();
         var device = new DeviceOption();
         var policy = new Option<string?>("--policy") { Description = "Terms-policy file to check the dataset's teachers against" };
         var configFile = new Option<string?>("--config") { Description = "train.json with any of these settings (flags override it)" };
@@ -73,6 +76,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
             loraRank, loraAlpha, loraTargets,
         };
         api.AddTo(command);
+        prices.AddTo(command);
         device.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
@@ -117,9 +121,19 @@ public sealed class TrainVerb(CliContext context) : IVerb
                 Lora = LoraFrom(config.Lora, parse.GetValue(loraRank), parse.GetValue(loraAlpha), parse.GetValue(loraTargets)),
                 Device = parse.GetValue(device.Option) ?? config.Device,
             };
-            return await RunAsync(new TrainOptions { Config = config.Validate(), TeacherSettings = api.Settings(parse), LedgerPath = parse.GetValue(api.Ledger) }, ct);
+            config = config.Validate();
+            var price = await ScoringPriceAsync(prices, parse, config, ct);
+            return await RunAsync(new TrainOptions { Config = config, TeacherSettings = api.Settings(parse), LedgerPath = parse.GetValue(api.Ledger), Price = price }, ct);
         });
         return command;
+    }
+
+    /// <summary>What the API teacher's scoring requests cost (free where no price is given); a price without an API teacher is an input error naming the option.</summary>
+    private static async Task<ModelPrice> ScoringPriceAsync(PriceOptions prices, ParseResult parse, LmTrainingConfig config, CancellationToken cancellationToken)
+    {
+        if (prices.FirstGiven(parse) is not { } given) return ModelPrice.Free;
+        if (!config.HasApiTeacher) throw InputException.InField(given, "prices the scoring requests of an API teacher (--teacher openai:MODEL); this run asks none");
+        return await prices.ResolveAsync(parse, ModelSpec.Parse(config.Teacher!, "--teacher"), cancellationToken);
     }
 
     /// <summary>The config file's LoRA settings overridden by the flags; --lora-alpha or --lora-targets without a rank is an error.</summary>

@@ -147,16 +147,39 @@ public sealed class OnPolicyApiTeacherTests(ITestOutputHelper output) : IAsyncLi
         Assert.Contains("--divergence", Assert.Single(divergenceError.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--price-input", "--price-input", "-1", "--price-output", "1")]
+    [InlineData("--price-output", "--price-input", "1", "--price-output", "-0.5")]
+    [InlineData("--price-output", "--price-input", "1")]
+    [InlineData("no-such-prices.json", "--prices", "no-such-prices.json")]
+    public async Task A_bad_price_for_the_API_teacher_is_one_line_naming_its_option_or_file(string named, params string[] prices)
+    {
+        var data = await DatasetAsync(rows: 4);
+        var outDir = scratch.File("bad-price-" + Guid.NewGuid().ToString("N"));
+        var (exit, _, error) = await Distill.RunAsync(["train", "--data", data, "--out", outDir, "--mode", "onpolicy", "--teacher", "openai:" + ModelId,
+            "--base-url", BaseUrl, "--tokenizer", SharedTestData.Get("stories260K/tok512.bin"), "--steps", "2", .. prices]);
+        Assert.Equal(2, exit);
+        Assert.StartsWith("distill: " + named, Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(outDir, "resume")));
+
+        // A price with no API teacher to pay is refused too, naming the option.
+        var (localExit, _, localError) = await Distill.RunAsync("train", "--data", data, "--out", scratch.File("local-price"), "--mode", "sft",
+            "--tokenizer", SharedTestData.Get("stories260K/tok512.bin"), "--steps", "2", "--price-input", "1", "--price-output", "1");
+        Assert.Equal(2, localExit);
+        Assert.StartsWith("distill: --price-input", Assert.Single(localError.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+    }
+
     [Trait("Speed", "Slow")]
     [Fact]
-    public async Task A_short_run_with_the_API_teacher_trains_and_its_ledger_counts_the_scoring_requests()
+    public async Task A_short_run_with_the_API_teacher_trains_and_its_ledger_counts_and_prices_the_scoring_requests()
     {
         var data = await DatasetAsync();
         var outDir = scratch.File("student");
         var before = server.Stats.Completions;
         var (exit, stdout, error) = await Distill.RunAsync("train", "--data", data, "--out", outDir, "--mode", "onpolicy", "--teacher", "openai:" + ModelId,
             "--base-url", BaseUrl, "--api-key-env", "DISTILLERY_TEST_NO_KEY", "--tokenizer", SharedTestData.Get("stories260K/tok512.bin"),
-            "--steps", "6", "--batch-size", "4", "--seq-len", "64", "--max-new-tokens", "12", "--lambda", "1", "--lr", "0.005", "--eval-every", "6");
+            "--steps", "6", "--batch-size", "4", "--seq-len", "64", "--max-new-tokens", "12", "--lambda", "1", "--lr", "0.005", "--eval-every", "6",
+            "--price-input", "2.5", "--price-output", "10");
         Assert.True(exit == 0, error);
         var sent = server.Stats.Completions - before;
         output.WriteLine(stdout);
@@ -186,7 +209,12 @@ public sealed class OnPolicyApiTeacherTests(ITestOutputHelper output) : IAsyncLi
         Assert.True(auditExit == 0, auditError);
         var line = System.Text.Json.Nodes.JsonNode.Parse(audit)!["on_policy_scoring"]!;
         Assert.Equal(sent, (int)line["requests"]!);
-        Assert.Equal(entries.Sum(e => (long)e.Usage.PromptTokens), (long)line["prompt_tokens"]!);
+        var promptTokens = entries.Sum(e => (long)e.Usage.PromptTokens);
+        Assert.Equal(promptTokens, (long)line["prompt_tokens"]!);
+        // Scoring asks no completion tokens, so the cost is the prompt tokens at $2.50 per million.
+        Assert.All(entries, e => Assert.Equal(0, e.Usage.CompletionTokens));
+        Assert.True((decimal)line["cost_usd"]! > 0);
+        Assert.Equal(promptTokens * 2.5m / 1_000_000m, (decimal)line["cost_usd"]!);
         output.WriteLine($"audit: {line.ToJsonString()}; lineage: {scoring}");
     }
 
