@@ -54,8 +54,8 @@ internal sealed class ApiTeacherScoring : IAsyncDisposable
     }
 
     /// <summary>
-    /// The teacher's tokens of a text and their logprobs. A request the endpoint refuses or answers without prompt logprobs
-    /// (it cannot score text: OpenAI's chat models, for one) is a one-line <see cref="InputException"/> naming the endpoint.
+    /// The teacher's tokens of a text and their logprobs. A request the endpoint refuses or answers without prompt logprobs or
+    /// their text offsets (it cannot score text: OpenAI's chat models, for one) is a one-line <see cref="InputException"/> naming the endpoint.
     /// </summary>
     private async Task<TeacherTextScore> ScoreAsync(string text, CancellationToken cancellationToken)
     {
@@ -67,7 +67,7 @@ internal sealed class ApiTeacherScoring : IAsyncDisposable
         }
         catch (TeacherException e) when (!e.IsRetryable)
         {
-            throw InputException.InField("--teacher", $"{teacher.Identity.Endpoint} cannot return prompt logprobs ({e.Message}); on-policy scoring needs /v1/completions with echo and logprobs (vLLM, Together, distill serve), which OpenAI's chat models lack");
+            throw InputException.InField("--teacher", $"{teacher.Identity.Endpoint} cannot score text ({e.Message}); on-policy scoring needs /v1/completions with echo and prompt logprobs with their text_offset (vLLM, Together, distill serve), which OpenAI's chat models lack");
         }
         return new TeacherTextScore([.. answer.Tokens.Select(t => t.Bytes.Count)], [.. answer.Tokens.Select(t => t.Logprob)]);
     }

@@ -226,10 +226,10 @@ public sealed record LmTrainingConfig
         if (!(Lambda is >= 0 and <= 1)) throw InputException.InField("--lambda", "must lie in [0, 1]");
         if (CrossTokenizer is { } method)
         {
-            if (Mode is LmMode.Sft or LmMode.Onpolicy)
-                throw InputException.InField("--cross-tokenizer", $"applies to --mode topk and whitebox, not {Mode.Name()}");
-            if (Mode == LmMode.Topk && method.NeedsFullLogits())
-                throw InputException.InField("--cross-tokenizer", "uld and hybrid need a local teacher's full logits: use --mode whitebox, or alm | topk-chunk-starts | alm-and-topk with --mode topk");
+            if (Mode == LmMode.Sft || (Mode == LmMode.Onpolicy && !HasApiTeacher))
+                throw InputException.InField("--cross-tokenizer", $"applies to --mode topk and whitebox, and to onpolicy with an API teacher (on the dataset's text), not {Mode.Name()}{(Mode == LmMode.Onpolicy ? " with a local teacher" : "")}");
+            if (Mode is LmMode.Topk or LmMode.Onpolicy && method.NeedsFullLogits())
+                throw InputException.InField("--cross-tokenizer", $"uld and hybrid need a local teacher's full logits: use --mode whitebox, or alm | topk-chunk-starts | alm-and-topk with --mode {Mode.Name()}");
             if (Mode == LmMode.Whitebox && method.UsesAlm())
                 throw InputException.InField("--cross-tokenizer", "--mode whitebox takes uld, hybrid or topk-chunk-starts; alm and alm-and-topk work from a dataset's stored logprobs with --mode topk");
             if (HiddenWeight > 0) throw InputException.InField("hidden_weight", "hidden-state matching needs a shared tokenizer; leave it at 0 with --cross-tokenizer");

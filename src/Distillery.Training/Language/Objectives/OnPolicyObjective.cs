@@ -71,7 +71,7 @@ public sealed class OnPolicyObjective : ITrainingObjective<LmBatch>
         var sampled = batch.Examples.Select((e, i) =>
         {
             var room = Math.Max(0, sampling.MaxLength - e.PromptLength);
-            return e with { Ids = [.. prompts[i], .. continuations[i].Take(room)], TopK = null };
+            return e with { Ids = [.. prompts[i], .. continuations[i].Take(room)], TopK = null, Cross = null };
         }).ToList();
         if (sampled.TrueForAll(e => e.CompletionLength == 0)) return inner.Loss(batch, normalizer);
         SampledBatches++;
