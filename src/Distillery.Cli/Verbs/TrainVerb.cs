@@ -64,6 +64,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
         var hiddenWeight = new Option<double?>("--hidden-weight") { Description = "Weight of hidden-state matching through a learned projection (0: off)" };
         var evalEvery = new Option<int?>("--eval-every") { Description = "Evaluate on the held-out split every N steps" };
         var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Checkpoint every N steps" };
+        var snapshotEvery = new Option<int?>("--snapshot-every") { Description = "Also write the student as a model folder every N steps, under OUT/snapshots/step-NNNNNNNN, to evaluate along the run (0: never)" };
         var seed = new Option<long?>("--seed") { Description = "Seed for init, shuffling, split and sampling" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its latest checkpoint" };
         var loraRank = new Option<int?>("--lora-rank") { Description = "Train rank-R LoRA adapters on the frozen --student instead of all its weights; --out becomes an adapter folder that loads merged" };
@@ -72,7 +73,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
         var command = new Command("train", "Train a student on a dataset folder: sft, top-k logprob KD, white-box KD or on-policy GKD")
         {
             data, outDir, mode, student, studentConfig, preset, tokenizer, template, templateArgs, teacher, policy, configFile, steps, batch, accum, lr, warmup, seqLen,
-            temperature, alpha, beta, lambda, divergence, sampleTemperature, maxNewTokens, tail, topLogprobs, teacherSamples, crossTokenizer, chunkStartMatch, hiddenWeight, evalEvery, checkpointEvery, seed, resume,
+            temperature, alpha, beta, lambda, divergence, sampleTemperature, maxNewTokens, tail, topLogprobs, teacherSamples, crossTokenizer, chunkStartMatch, hiddenWeight, evalEvery, checkpointEvery, snapshotEvery, seed, resume,
             loraRank, loraAlpha, loraTargets,
         };
         api.AddTo(command);
@@ -116,6 +117,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
                 HiddenWeight = parse.GetValue(hiddenWeight) ?? config.HiddenWeight,
                 EvalEvery = parse.GetValue(evalEvery) ?? config.EvalEvery,
                 CheckpointEvery = parse.GetValue(checkpointEvery) ?? config.CheckpointEvery,
+                SnapshotEvery = parse.GetValue(snapshotEvery) ?? config.SnapshotEvery,
                 Seed = parse.GetValue(seed) ?? config.Seed,
                 Resume = parse.GetValue(resume) || config.Resume,
                 Lora = LoraFrom(config.Lora, parse.GetValue(loraRank), parse.GetValue(loraAlpha), parse.GetValue(loraTargets)),

@@ -76,7 +76,8 @@ public static class LmTraining
         var objective = CreateObjective(config, model, teacher, apiScorer, cross?.CreateObjective(config, student, teacher), student.Tokenizer, data.SeqLen);
         if (resumeConfig is null) await WriteRunFilesAsync(config, student, lora, cancellationToken);
         var trainer = new Trainer<LmBatch>(lora?.TrainedModules(model) ?? model, objective, data.TrainBatches, data.EvalBatches, TrainerOptionsFor(config, hasEval: data.EvalBatches is not null));
-        var result = await trainer.RunAsync(progress, cancellationToken);
+        var reporting = config.SnapshotEvery > 0 ? new StudentSnapshots(student, config.Out, config.SnapshotEvery, progress) : progress;
+        var result = await trainer.RunAsync(reporting, cancellationToken);
 
         var (evalCe, evalKl) = EvaluateHeldOut(config, student, teacher, cross, data.Eval);
         var tokens = TokensPerTeacher(data.TrainBatches, (long)result.Steps * config.GradAccum);

@@ -151,6 +151,9 @@ public sealed record LmTrainingConfig
     /// <summary>Checkpoint every this many steps (0: only at the end and on interruption).</summary>
     [JsonPropertyName("checkpoint_every")] public int CheckpointEvery { get; init; } = 100;
 
+    /// <summary>Also write the student as a model folder every this many steps, under <c>snapshots/step-NNNNNNNN</c> (0: never).</summary>
+    [JsonPropertyName("snapshot_every")] public int SnapshotEvery { get; init; }
+
     /// <summary>Seed of initialisation, shuffling, the split and on-policy sampling.</summary>
     [JsonPropertyName("seed")] public long Seed { get; init; } = 1;
 
@@ -256,6 +259,8 @@ public sealed record LmTrainingConfig
         if (!(EvalFraction is >= 0 and < 1)) throw InputException.InField("eval_fraction", "must lie in [0, 1)");
         if (EvalEvery < 0) throw InputException.InField("--eval-every", "must not be negative");
         if (CheckpointEvery < 0) throw InputException.InField("--checkpoint-every", "must not be negative");
+        if (SnapshotEvery < 0) throw InputException.InField("--snapshot-every", "must not be negative");
+        if (SnapshotEvery > 0 && Lora is not null) throw InputException.InField("--snapshot-every", "writes whole students; it does not apply to LoRA training");
         if (Patience is < 1) throw InputException.InField("patience", "must be at least 1");
         if (Lora is not null)
         {
