@@ -37,7 +37,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
         var tokenizer = new Option<string?>("--tokenizer") { Description = "New student's tokenizer (file, folder, tiktoken:NAME); default: the teacher's" };
         var template = new Option<string?>("--chat-template") { Description = "Student's chat template: chatml | plain | a Jinja file | a model folder; default: the student's own, the --tokenizer folder's, the teacher's" };
         var templateArgs = new Option<string[]>("--chat-template-arg") { Description = "Template variable NAME=VALUE, JSON or text (e.g. enable_thinking=false); repeatable; recorded in the lineage", AllowMultipleArgumentsPerToken = false };
-        var teacher = new Option<string?>("--teacher") { Description = "Teacher for whitebox/onpolicy: a local model spec; or openai:MODEL (onpolicy, sampled-reverse-kl) behind /v1/completions, reached with --base-url, --api-key-env and --ledger" };
+        var teacher = new Option<string?>("--teacher") { Description = "Teacher for whitebox/onpolicy: a local model spec; or openai:MODEL (onpolicy, sampled-reverse-kl, across tokenizers too) behind /v1/completions, reached with --base-url, --api-key-env and --ledger, priced with --price-input/--price-output or --prices" };
         var api = new ApiTeacherOptions();
         var prices = new PriceOptions();
         var device = new DeviceOption();
@@ -59,7 +59,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
         var tail = new Option<string?>("--tail-policy") { Description = "Top-k tail: fold-tail-into-bucket | renormalise | uniform-tail" };
         var topLogprobs = new Option<int?>("--top-logprobs") { Description = "Top-k mode: use only each token's K most likely stored alternatives (default: all stored)" };
         var teacherSamples = new Option<int?>("--teacher-samples") { Description = "Random-sampling KD with K teacher tokens per position: topk reads the dataset's stored samples (generate --sampled-logprobs), whitebox draws them from the teacher (0: off)" };
-        var crossTokenizer = new Option<string?>("--cross-tokenizer") { Description = "When the student's tokenizer differs from the teacher's: alm | topk-chunk-starts | alm-and-topk (topk, default topk-chunk-starts), topk-chunk-starts | uld | hybrid (whitebox, default topk-chunk-starts)" };
+        var crossTokenizer = new Option<string?>("--cross-tokenizer") { Description = "When the student's tokenizer differs from the teacher's: alm | topk-chunk-starts | alm-and-topk (topk, and onpolicy with an API teacher on the dataset's text; default topk-chunk-starts), topk-chunk-starts | uld | hybrid (whitebox, default topk-chunk-starts)" };
         var chunkStartMatch = new Option<string?>("--chunk-start-match") { Description = "Across tokenizers, which teacher alternatives count at a chunk start: prefix (default: each alternative on the student tokens its bytes begin) | unambiguous-token | whole-token | first-token" };
         var hiddenWeight = new Option<double?>("--hidden-weight") { Description = "Weight of hidden-state matching through a learned projection (0: off)" };
         var evalEvery = new Option<int?>("--eval-every") { Description = "Evaluate on the held-out split every N steps" };
