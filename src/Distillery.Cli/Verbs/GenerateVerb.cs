@@ -9,7 +9,6 @@ using Distillery.Core.Chat;
 using Distillery.Core.Errors;
 using Distillery.Core.Ledger;
 using Distillery.Core.Policy;
-using Distillery.Core.Pricing;
 using Distillery.Core.Specs;
 using Distillery.Pipeline;
 using Distillery.Teachers.Batch;
@@ -34,7 +33,6 @@ public sealed class GenerateVerb(CliContext context) : IVerb
     private readonly Option<int?> seed = new("--seed") { Description = "Sampling seed, where the teacher honours one" };
     private readonly Option<string?> system = new("--system") { Description = "System message put first in prompts that have none" };
     private readonly Option<int> concurrency = new("--concurrency") { Description = "Requests in flight at once", DefaultValueFactory = _ => 4 };
-    private readonly Option<decimal?> budget = new("--budget-usd") { Description = "Most to spend on new requests in this run, in US dollars" };
     private readonly Option<string?> policy = new("--policy") { Description = "Terms policy file: allow / deny / allow-with-notice per provider or model" };
     private readonly Option<string?> endpoints = new("--endpoints") { Description = "A pool of endpoints serving the API teacher: a JSON file of base URLs, key variables, weights and limits (see the README)" };
     private readonly Option<double> claimLease = new("--claim-lease") { Description = "Seconds a process's claim on a request lasts without renewal; another process sharing the ledger takes over a dead one's after that", DefaultValueFactory = _ => LedgerLease.DefaultDuration.TotalSeconds };
@@ -51,7 +49,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
         var command = new Command("generate", "Ask a teacher to answer prompts; rows with token logprobs stream into a dataset folder, every request through the ledger so nothing is paid twice")
         {
             prompts, teacher, output, topLogprobs, sampledLogprobs, samples, temperature, topP, maxTokens, seed, system, concurrency,
-            budget, policy, endpoints, claimLease, batch, batchPoll,
+            policy, endpoints, claimLease, batch, batchPoll,
         };
         api.AddTo(command);
         prices.AddTo(command);
@@ -83,13 +81,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
         Check(parse.GetValue(claimLease), 0.1, 86400, "--claim-lease");
         var poll = TimeSpan.FromSeconds(Check(parse.GetValue(batchPoll), 0.01, 86400, "--batch-poll"));
         var price = await prices.ResolveAsync(parse, spec, cancellationToken);
-        var budgetUsd = parse.GetValue(budget);
-        if (budgetUsd is { } b)
-        {
-            if (b < 0) throw InputException.InField("--budget-usd", "must not be negative");
-            if (price == ModelPrice.Free && spec.Kind == ModelKind.OpenAi)
-                throw InputException.InField("--budget-usd", "needs prices: give --price-input and --price-output, or --prices FILE");
-        }
+        var budgetUsd = prices.ResolveBudget(parse, price, isApi);
         var terms = parse.GetValue(policy) is { } policyPath ? await TermsPolicy.LoadAsync(policyPath, cancellationToken) : TermsPolicy.AllowAll;
         var options = new GenerateOptions
         {

@@ -7,7 +7,7 @@ using Distillery.Core.Specs;
 
 namespace Distillery.Cli.Verbs;
 
-/// <summary>What an API teacher's requests cost, the same on every verb that pays one: <c>--price-input</c> and <c>--price-output</c>, or a <c>--prices</c> table.</summary>
+/// <summary>What an API teacher's requests cost and may cost, the same on every verb that pays one: <c>--price-input</c> and <c>--price-output</c>, or a <c>--prices</c> table, and <c>--budget-usd</c>.</summary>
 internal sealed class PriceOptions
 {
     /// <summary><c>--price-input</c>.</summary>
@@ -19,15 +19,28 @@ internal sealed class PriceOptions
     /// <summary><c>--prices</c>.</summary>
     public Option<string?> Table { get; } = new("--prices") { Description = "Price table file: {\"provider:model\":{\"input_per_million\":N,\"output_per_million\":N}}" };
 
+    /// <summary><c>--budget-usd</c>.</summary>
+    public Option<decimal?> Budget { get; } = new("--budget-usd") { Description = "Most to spend on new requests in this run, in US dollars" };
+
     /// <summary>Adds the options to a command.</summary>
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Input, Output, Table }) command.Options.Add(option);
+        foreach (var option in new Option[] { Budget, Input, Output, Table }) command.Options.Add(option);
     }
 
-    /// <summary>The name of the first price option given, or null where none was.</summary>
+    /// <summary>The name of the first of these options given, or null where none was.</summary>
     public string? FirstGiven(ParseResult parse) =>
-        parse.GetValue(Input) is not null ? Input.Name : parse.GetValue(Output) is not null ? Output.Name : parse.GetValue(Table) is not null ? Table.Name : null;
+        parse.GetValue(Input) is not null ? Input.Name : parse.GetValue(Output) is not null ? Output.Name : parse.GetValue(Table) is not null ? Table.Name
+        : parse.GetValue(Budget) is not null ? Budget.Name : null;
+
+    /// <summary>The budget the command line gives, or null for none; it must not be negative, and an API teacher's needs a price.</summary>
+    public decimal? ResolveBudget(ParseResult parse, ModelPrice price, bool apiTeacher)
+    {
+        if (parse.GetValue(Budget) is not { } budget) return null;
+        if (budget < 0) throw InputException.InField("--budget-usd", "must not be negative");
+        if (price == ModelPrice.Free && apiTeacher) throw InputException.InField("--budget-usd", "needs prices: give --price-input and --price-output, or --prices FILE");
+        return budget;
+    }
 
     /// <summary>The price the command line gives for <paramref name="teacher"/>: both per-million prices (they take precedence over a table), else its entry in the table, else free; a bad value is an input error naming its option.</summary>
     public async Task<ModelPrice> ResolveAsync(ParseResult parse, ModelSpec teacher, CancellationToken cancellationToken)

@@ -37,7 +37,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
         var tokenizer = new Option<string?>("--tokenizer") { Description = "New student's tokenizer (file, folder, tiktoken:NAME); default: the teacher's" };
         var template = new Option<string?>("--chat-template") { Description = "Student's chat template: chatml | plain | a Jinja file | a model folder; default: the student's own, the --tokenizer folder's, the teacher's" };
         var templateArgs = new Option<string[]>("--chat-template-arg") { Description = "Template variable NAME=VALUE, JSON or text (e.g. enable_thinking=false); repeatable; recorded in the lineage", AllowMultipleArgumentsPerToken = false };
-        var teacher = new Option<string?>("--teacher") { Description = "Teacher for whitebox/onpolicy: a local model spec; or openai:MODEL (onpolicy, sampled-reverse-kl, across tokenizers too) behind /v1/completions, reached with --base-url, --api-key-env and --ledger, priced with --price-input/--price-output or --prices" };
+        var teacher = new Option<string?>("--teacher") { Description = "Teacher for whitebox/onpolicy: a local model spec; or openai:MODEL (onpolicy, sampled-reverse-kl, across tokenizers too) behind /v1/completions, reached with --base-url, --api-key-env and --ledger, priced with --price-input/--price-output or --prices, within --budget-usd" };
         var api = new ApiTeacherOptions();
         var prices = new PriceOptions();
         var device = new DeviceOption();
@@ -124,18 +124,19 @@ public sealed class TrainVerb(CliContext context) : IVerb
                 Device = parse.GetValue(device.Option) ?? config.Device,
             };
             config = config.Validate();
-            var price = await ScoringPriceAsync(prices, parse, config, ct);
-            return await RunAsync(new TrainOptions { Config = config, TeacherSettings = api.Settings(parse), LedgerPath = parse.GetValue(api.Ledger), Price = price }, ct);
+            var (price, budget) = await ScoringSpendAsync(prices, parse, config, ct);
+            return await RunAsync(new TrainOptions { Config = config, TeacherSettings = api.Settings(parse), LedgerPath = parse.GetValue(api.Ledger), Price = price, BudgetUsd = budget }, ct);
         });
         return command;
     }
 
-    /// <summary>What the API teacher's scoring requests cost (free where no price is given); a price without an API teacher is an input error naming the option.</summary>
-    private static async Task<ModelPrice> ScoringPriceAsync(PriceOptions prices, ParseResult parse, LmTrainingConfig config, CancellationToken cancellationToken)
+    /// <summary>What the API teacher's scoring requests cost (free where no price is given) and the most to spend on new ones; either without an API teacher is an input error naming the option.</summary>
+    private static async Task<(ModelPrice Price, decimal? Budget)> ScoringSpendAsync(PriceOptions prices, ParseResult parse, LmTrainingConfig config, CancellationToken cancellationToken)
     {
-        if (prices.FirstGiven(parse) is not { } given) return ModelPrice.Free;
+        if (prices.FirstGiven(parse) is not { } given) return (ModelPrice.Free, null);
         if (!config.HasApiTeacher) throw InputException.InField(given, "prices the scoring requests of an API teacher (--teacher openai:MODEL); this run asks none");
-        return await prices.ResolveAsync(parse, ModelSpec.Parse(config.Teacher!, "--teacher"), cancellationToken);
+        var price = await prices.ResolveAsync(parse, ModelSpec.Parse(config.Teacher!, "--teacher"), cancellationToken);
+        return (price, prices.ResolveBudget(parse, price, apiTeacher: true));
     }
 
     /// <summary>The config file's LoRA settings overridden by the flags; --lora-alpha or --lora-targets without a rank is an error.</summary>
