@@ -9,11 +9,15 @@ using System.Text.Json;
 //   report --png PATH SCORES.json...    the table (mean ± sd over seeds of KL(T‖S) on the teacher's text, the sample-level
 //                                       KL(S‖T) on the student's own samples, bits per byte, top-1 agreement) as Markdown
 //                                       on stdout, and a plot of the two KL directions against each other
+//   curves --png PATH --tsv PATH SEED_DIR...   both KLs of each mode's snapshots against the teacher tokens trained on
+//                                       (see Curves.cs)
 // Usage: dotnet run -c Release --project bench/OnPolicy -- report --png OUT.png seed1/scores.json seed2/scores.json ...
 var culture = CultureInfo.InvariantCulture;
+if (args.Length >= 6 && args[0] == "curves" && args[1] == "--png" && args[3] == "--tsv")
+    return Curves.Run(args[2], args[4], args[5..]);
 if (args.Length < 4 || args[0] != "report" || args[1] != "--png")
 {
-    Console.Error.WriteLine("usage: OnPolicy report --png OUT.png SCORES.json...");
+    Console.Error.WriteLine("usage: OnPolicy report --png OUT.png SCORES.json... | OnPolicy curves --png OUT.png --tsv OUT.tsv SEED_DIR...");
     return 2;
 }
 var students = args[3..].SelectMany(Student.Read).GroupBy(s => s.Name).ToList();

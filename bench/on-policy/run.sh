@@ -9,11 +9,17 @@
 # the student's samples of at most MAX_NEW_TOKENS, so the script reports the count each run logged). `distill eval` scores
 # every student on the held-out openings: KL(T‖S) on the teacher's text, bits per byte, top-1 agreement, and the
 # sample-level reverse KL on the student's own samples at temperature 1.
+# Curves (issue 16's plot of both KLs against teacher tokens): for each seed in CURVE_SEEDS every run also writes its
+# student every 1/SNAPSHOTS of its steps (`train --snapshot-every`, with resume states as often), `distill eval` scores
+# each snapshot, and the report step plots KL(T‖S) and KL(S‖T) against the teacher tokens trained on (metrics.jsonl's
+# teacher_tokens; a warm start's line continues from its SFT start's) into RESULTS/on-policy-curves.png and .tsv.
+# Everything is resumable: a finished student or evaluation is kept, a killed training resumes from its last resume state.
 #   usage: bench/on-policy/run.sh [WORK_DIR]      (default: a temporary folder)
 #   settings (environment): SEEDS="1 2 3" STEPS=300 WARM_STEPS=300 LR=0.004 WARM_LR=0.001 MAX_NEW_TOKENS=96
 #   ONPOLICY="sampled-reverse-kl:1 jsd:0.5" (one on-policy student per divergence:λ, to choose the default by measurement;
 #   a model's name may not hold "=", which `distill eval --model NAME=SPEC` splits on)
-#   EVAL_LIMIT=40 PORT=8392
+#   EVAL_LIMIT=40 PORT=8392 CURVE_SEEDS="1" (seeds with curves, "" for none) SNAPSHOTS=6 RESULTS=bench/results
+#   TRAIN_PROMPTS, HELDOUT_PROMPTS (default: the demo's story openings; a shorter file makes a quick trial)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -30,6 +36,12 @@ MAX_NEW_TOKENS=${MAX_NEW_TOKENS:-96}
 ONPOLICY=${ONPOLICY:-"sampled-reverse-kl:1 jsd:0.5"}
 EVAL_LIMIT=${EVAL_LIMIT:-40}
 PORT=${PORT:-8392}
+CURVE_SEEDS=${CURVE_SEEDS-1}
+SNAPSHOTS=${SNAPSHOTS:-6}
+RESULTS=${RESULTS:-$repo/bench/results}
+TRAIN_PROMPTS=${TRAIN_PROMPTS:-$repo/demo/story-openings.txt}
+HELDOUT_PROMPTS=${HELDOUT_PROMPTS:-$repo/demo/story-openings-heldout.txt}
+mkdir -p "$RESULTS"
 teacher="llama2c:$shared/stories260K/stories260K.bin"
 common=(--batch-size 16 --seq-len 160)
 new=(--student-config "$repo/demo/student.json" --tokenizer "$shared/stories260K/tok512.bin" --chat-template plain)
@@ -48,7 +60,7 @@ if [[ ! -d $work/data/heldout ]]; then
   trap 'kill $server 2>/dev/null || true' EXIT
   for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 1; done
   for split in train heldout; do
-    prompts=$repo/demo/story-openings.txt; [[ $split == heldout ]] && prompts=$repo/demo/story-openings-heldout.txt
+    prompts=$TRAIN_PROMPTS; [[ $split == heldout ]] && prompts=$HELDOUT_PROMPTS
     distill generate --prompts "$prompts" --teacher openai:stories260K --base-url "http://127.0.0.1:$PORT/v1" --out "$work/data/$split" \
       --top-logprobs 20 --max-tokens 96 --temperature 1 --seed 1 --concurrency 4 >"$work/generate-$split.log" 2>&1
   done
@@ -61,21 +73,54 @@ train() { # out, then train flags
   log "train $(basename "$out")"
   distill train --data "$work/data/train" --out "$out" "${common[@]}" --resume "$@" >"$out.log" 2>&1
 }
+# With curves, a run writes its student (and a resume state) every 1/SNAPSHOTS of its steps.
+every() { # steps, seed
+  if [[ " $CURVE_SEEDS " == *" $2 "* ]]; then
+    local n=$(( $1 / SNAPSHOTS > 0 ? $1 / SNAPSHOTS : 1 ))
+    echo "--snapshot-every $n --checkpoint-every $n"
+  fi
+}
+# One mode's curve: its snapshots scored by `distill eval` (again only when a snapshot is newer than the scores).
+curve() { # seed folder, label, folder name, run folder, start label or -
+  local s=$1 label=$2 name=$3 run=$4 start=$5
+  printf '%s\t%s\t%s\t%s\n' "$label" "$name" "$run" "$start" >>"$s/curves/rows.tsv"
+  local snapshots=("$run"/snapshots/step-*)
+  if [[ ! -d ${snapshots[0]} ]]; then log "no snapshots in $run (trained without --snapshot-every); its curve is left out"; return; fi
+  local out=$s/curves/$name
+  [[ -f $out/scores.json && -z $(find "$run/snapshots" -name model.safetensors -newer "$out/scores.json") ]] && return
+  local snapshot_models=()
+  for d in "${snapshots[@]}"; do snapshot_models+=(--model "$(basename "$d")=checkpoint:$d"); done
+  log "eval the curve of $name ($(basename "$s"), ${#snapshots[@]} snapshots)"
+  distill eval --teacher "teacher=$teacher" --data "$work/data/heldout" --limit "$EVAL_LIMIT" --report "$out" "${snapshot_models[@]}" >"$out.log" 2>&1
+}
 for seed in $SEEDS; do
   s=$work/students/seed$seed
   mkdir -p "$s"
-  train "$s/sft" --mode sft "${new[@]}" --steps "$STEPS" --lr "$LR" --seed "$seed"
-  train "$s/topk" --mode topk "${new[@]}" --steps "$STEPS" --lr "$LR" --seed "$seed"
-  train "$s/whitebox" --mode whitebox --teacher "$teacher" "${new[@]}" --steps "$STEPS" --lr "$LR" --seed "$seed"
+  # shellcheck disable=SC2046 # every() prints options or nothing
+  train "$s/sft" --mode sft "${new[@]}" --steps "$STEPS" --lr "$LR" --seed "$seed" $(every "$STEPS" "$seed")
+  # shellcheck disable=SC2046
+  train "$s/topk" --mode topk "${new[@]}" --steps "$STEPS" --lr "$LR" --seed "$seed" $(every "$STEPS" "$seed")
+  # shellcheck disable=SC2046
+  train "$s/whitebox" --mode whitebox --teacher "$teacher" "${new[@]}" --steps "$STEPS" --lr "$LR" --seed "$seed" $(every "$STEPS" "$seed")
   models=(--model "SFT=checkpoint:$s/sft" --model "top-k=checkpoint:$s/topk" --model "white-box=checkpoint:$s/whitebox")
+  rows=("SFT|sft|-" "top-k|topk|-" "white-box|whitebox|-")
   for variant in $ONPOLICY; do
     div=${variant%%:*} lambda=${variant##*:}
+    # shellcheck disable=SC2046
     train "$s/onpolicy-$div-l$lambda" --mode onpolicy --teacher "$teacher" --student "checkpoint:$s/sft" --steps "$WARM_STEPS" --lr "$WARM_LR" \
-      --seed "$seed" --lambda "$lambda" --divergence "$div" --max-new-tokens "$MAX_NEW_TOKENS"
+      --seed "$seed" --lambda "$lambda" --divergence "$div" --max-new-tokens "$MAX_NEW_TOKENS" $(every "$WARM_STEPS" "$seed")
     models+=(--model "on-policy from SFT ($div, λ $lambda)=checkpoint:$s/onpolicy-$div-l$lambda")
+    rows+=("on-policy from SFT ($div, λ $lambda)|onpolicy-$div-l$lambda|SFT")
   done
-  train "$s/whitebox-from-sft" --mode whitebox --teacher "$teacher" --student "checkpoint:$s/sft" --steps "$WARM_STEPS" --lr "$WARM_LR" --seed "$seed"
+  # shellcheck disable=SC2046
+  train "$s/whitebox-from-sft" --mode whitebox --teacher "$teacher" --student "checkpoint:$s/sft" --steps "$WARM_STEPS" --lr "$WARM_LR" --seed "$seed" \
+    $(every "$WARM_STEPS" "$seed")
   models+=(--model "white-box from SFT=checkpoint:$s/whitebox-from-sft")
+  rows+=("white-box from SFT|whitebox-from-sft|SFT")
+  if [[ " $CURVE_SEEDS " == *" $seed "* ]]; then
+    mkdir -p "$s/curves"; : >"$s/curves/rows.tsv"
+    for row in "${rows[@]}"; do IFS='|' read -r label name start <<<"$row"; curve "$s" "$label" "$name" "$s/$name" "$start"; done
+  fi
   # Scored again whenever a student is newer than the scores.
   if [[ ! -f $s/report/scores.json ]] || [[ -n $(find "$s" -name model.safetensors -newer "$s/report/scores.json") ]]; then
     distill eval --teacher "teacher=$teacher" --data "$work/data/heldout" --limit "$EVAL_LIMIT" --report "$s/report" "${models[@]}" >"$s/eval.log" 2>&1
@@ -83,5 +128,9 @@ for seed in $SEEDS; do
 done
 
 scores=(); for seed in $SEEDS; do scores+=("$work/students/seed$seed/report/scores.json"); done
-dotnet "$repo/bench/OnPolicy/bin/Release/net10.0/OnPolicy.dll" report --png "$repo/bench/results/on-policy.png" "${scores[@]}" \
-  | tee "$repo/bench/results/on-policy.md.table"
+dotnet "$repo/bench/OnPolicy/bin/Release/net10.0/OnPolicy.dll" report --png "$RESULTS/on-policy.png" "${scores[@]}" \
+  | tee "$RESULTS/on-policy.md.table"
+curve_seeds=(); for seed in $SEEDS; do [[ " $CURVE_SEEDS " == *" $seed "* ]] && curve_seeds+=("$work/students/seed$seed"); done
+if (( ${#curve_seeds[@]} > 0 )); then
+  dotnet "$repo/bench/OnPolicy/bin/Release/net10.0/OnPolicy.dll" curves --png "$RESULTS/on-policy-curves.png" --tsv "$RESULTS/on-policy-curves.tsv" "${curve_seeds[@]}"
+fi

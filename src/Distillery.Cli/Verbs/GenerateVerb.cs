@@ -9,7 +9,6 @@ using Distillery.Core.Chat;
 using Distillery.Core.Errors;
 using Distillery.Core.Ledger;
 using Distillery.Core.Policy;
-using Distillery.Core.Pricing;
 using Distillery.Core.Specs;
 using Distillery.Pipeline;
 using Distillery.Teachers.Batch;
@@ -34,10 +33,6 @@ public sealed class GenerateVerb(CliContext context) : IVerb
     private readonly Option<int?> seed = new("--seed") { Description = "Sampling seed, where the teacher honours one" };
     private readonly Option<string?> system = new("--system") { Description = "System message put first in prompts that have none" };
     private readonly Option<int> concurrency = new("--concurrency") { Description = "Requests in flight at once", DefaultValueFactory = _ => 4 };
-    private readonly Option<decimal?> budget = new("--budget-usd") { Description = "Most to spend on new requests in this run, in US dollars" };
-    private readonly Option<decimal?> priceInput = new("--price-input") { Description = "US dollars per million prompt tokens" };
-    private readonly Option<decimal?> priceOutput = new("--price-output") { Description = "US dollars per million completion tokens" };
-    private readonly Option<string?> prices = new("--prices") { Description = "Price table file: {\"provider:model\":{\"input_per_million\":N,\"output_per_million\":N}}" };
     private readonly Option<string?> policy = new("--policy") { Description = "Terms policy file: allow / deny / allow-with-notice per provider or model" };
     private readonly Option<string?> endpoints = new("--endpoints") { Description = "A pool of endpoints serving the API teacher: a JSON file of base URLs, key variables, weights and limits (see the README)" };
     private readonly Option<double> claimLease = new("--claim-lease") { Description = "Seconds a process's claim on a request lasts without renewal; another process sharing the ledger takes over a dead one's after that", DefaultValueFactory = _ => LedgerLease.DefaultDuration.TotalSeconds };
@@ -45,6 +40,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
     private readonly Option<double> batchPoll = new("--batch-poll") { Description = "Seconds between looks at each live batch (with --batch)", DefaultValueFactory = _ => 30 };
     private readonly ChatTemplateOptions chatTemplate = new("a local teacher's");
     private readonly ApiTeacherOptions api = new();
+    private readonly PriceOptions prices = new();
     private readonly DeviceOption device = new();
 
     /// <inheritdoc />
@@ -53,9 +49,10 @@ public sealed class GenerateVerb(CliContext context) : IVerb
         var command = new Command("generate", "Ask a teacher to answer prompts; rows with token logprobs stream into a dataset folder, every request through the ledger so nothing is paid twice")
         {
             prompts, teacher, output, topLogprobs, sampledLogprobs, samples, temperature, topP, maxTokens, seed, system, concurrency,
-            budget, priceInput, priceOutput, prices, policy, endpoints, claimLease, batch, batchPoll,
+            policy, endpoints, claimLease, batch, batchPoll,
         };
         api.AddTo(command);
+        prices.AddTo(command);
         chatTemplate.AddTo(command);
         device.AddTo(command);
         command.SetAction((parse, ct) => RunAsync(parse, ct));
@@ -83,14 +80,8 @@ public sealed class GenerateVerb(CliContext context) : IVerb
         var settings = api.Settings(parse);
         Check(parse.GetValue(claimLease), 0.1, 86400, "--claim-lease");
         var poll = TimeSpan.FromSeconds(Check(parse.GetValue(batchPoll), 0.01, 86400, "--batch-poll"));
-        var price = await ResolvePriceAsync(parse, spec, cancellationToken);
-        var budgetUsd = parse.GetValue(budget);
-        if (budgetUsd is { } b)
-        {
-            if (b < 0) throw InputException.InField("--budget-usd", "must not be negative");
-            if (price == ModelPrice.Free && spec.Kind == ModelKind.OpenAi)
-                throw InputException.InField("--budget-usd", "needs prices: give --price-input and --price-output, or --prices FILE");
-        }
+        var price = await prices.ResolveAsync(parse, spec, cancellationToken);
+        var budgetUsd = prices.ResolveBudget(parse, price, isApi);
         var terms = parse.GetValue(policy) is { } policyPath ? await TermsPolicy.LoadAsync(policyPath, cancellationToken) : TermsPolicy.AllowAll;
         var options = new GenerateOptions
         {
@@ -137,22 +128,6 @@ public sealed class GenerateVerb(CliContext context) : IVerb
         if (summary.BudgetReached)
             throw new DistilleryException($"the budget of ${budgetUsd} was reached with {summary.NotSent} request(s) not sent; run again with a larger --budget-usd to go on");
         return ExitCodes.Ok;
-    }
-
-    private async Task<ModelPrice> ResolvePriceAsync(ParseResult parse, ModelSpec spec, CancellationToken cancellationToken)
-    {
-        var input = parse.GetValue(priceInput);
-        var outputPrice = parse.GetValue(priceOutput);
-        if (input is not null || outputPrice is not null)
-        {
-            if (input is null || outputPrice is null) throw InputException.InField(input is null ? "--price-input" : "--price-output", "give both --price-input and --price-output");
-            if (input < 0 || outputPrice < 0) throw InputException.InField("--price-input", "prices must not be negative");
-            return new ModelPrice(input.Value, outputPrice.Value);
-        }
-        if (parse.GetValue(prices) is not { } path) return ModelPrice.Free;
-        var table = await PriceTable.LoadAsync(path, cancellationToken);
-        return table.Find(spec.Provider, spec.Target)
-            ?? throw InputException.InFile(path, $"has no price for {spec}; add a \"{spec}\" entry or give --price-input/--price-output");
     }
 
     private void PrintSummary(LabelingSummary s)

@@ -8,6 +8,8 @@ using System.Text.Json.Nodes;
 using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Errors;
+using Distillery.Core.Pricing;
+using Distillery.Core.Specs;
 using Distillery.Models.Lora;
 using Distillery.Models.Tokenizers;
 using Distillery.Pipeline;
@@ -35,8 +37,9 @@ public sealed class TrainVerb(CliContext context) : IVerb
         var tokenizer = new Option<string?>("--tokenizer") { Description = "New student's tokenizer (file, folder, tiktoken:NAME); default: the teacher's" };
         var template = new Option<string?>("--chat-template") { Description = "Student's chat template: chatml | plain | a Jinja file | a model folder; default: the student's own, the --tokenizer folder's, the teacher's" };
         var templateArgs = new Option<string[]>("--chat-template-arg") { Description = "Template variable NAME=VALUE, JSON or text (e.g. enable_thinking=false); repeatable; recorded in the lineage", AllowMultipleArgumentsPerToken = false };
-        var teacher = new Option<string?>("--teacher") { Description = "Teacher for whitebox/onpolicy: a local model spec; or openai:MODEL (onpolicy, sampled-reverse-kl) behind /v1/completions, reached with --base-url, --api-key-env and --ledger" };
+        var teacher = new Option<string?>("--teacher") { Description = "Teacher for whitebox/onpolicy: a local model spec; or openai:MODEL (onpolicy, sampled-reverse-kl, across tokenizers too) behind /v1/completions, reached with --base-url, --api-key-env and --ledger, priced with --price-input/--price-output or --prices, within --budget-usd" };
         var api = new ApiTeacherOptions();
+        var prices = new PriceOptions();
         var device = new DeviceOption();
         var policy = new Option<string?>("--policy") { Description = "Terms-policy file to check the dataset's teachers against" };
         var configFile = new Option<string?>("--config") { Description = "train.json with any of these settings (flags override it)" };
@@ -56,11 +59,12 @@ public sealed class TrainVerb(CliContext context) : IVerb
         var tail = new Option<string?>("--tail-policy") { Description = "Top-k tail: fold-tail-into-bucket | renormalise | uniform-tail" };
         var topLogprobs = new Option<int?>("--top-logprobs") { Description = "Top-k mode: use only each token's K most likely stored alternatives (default: all stored)" };
         var teacherSamples = new Option<int?>("--teacher-samples") { Description = "Random-sampling KD with K teacher tokens per position: topk reads the dataset's stored samples (generate --sampled-logprobs), whitebox draws them from the teacher (0: off)" };
-        var crossTokenizer = new Option<string?>("--cross-tokenizer") { Description = "When the student's tokenizer differs from the teacher's: alm | topk-chunk-starts | alm-and-topk (topk, default topk-chunk-starts), topk-chunk-starts | uld | hybrid (whitebox, default topk-chunk-starts)" };
+        var crossTokenizer = new Option<string?>("--cross-tokenizer") { Description = "When the student's tokenizer differs from the teacher's: alm | topk-chunk-starts | alm-and-topk (topk, and onpolicy with an API teacher on the dataset's text; default topk-chunk-starts), topk-chunk-starts | uld | hybrid (whitebox, default topk-chunk-starts)" };
         var chunkStartMatch = new Option<string?>("--chunk-start-match") { Description = "Across tokenizers, which teacher alternatives count at a chunk start: prefix (default: each alternative on the student tokens its bytes begin) | unambiguous-token | whole-token | first-token" };
         var hiddenWeight = new Option<double?>("--hidden-weight") { Description = "Weight of hidden-state matching through a learned projection (0: off)" };
         var evalEvery = new Option<int?>("--eval-every") { Description = "Evaluate on the held-out split every N steps" };
         var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Checkpoint every N steps" };
+        var snapshotEvery = new Option<int?>("--snapshot-every") { Description = "Also write the student as a model folder every N steps, under OUT/snapshots/step-NNNNNNNN, to evaluate along the run (0: never)" };
         var seed = new Option<long?>("--seed") { Description = "Seed for init, shuffling, split and sampling" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its latest checkpoint" };
         var loraRank = new Option<int?>("--lora-rank") { Description = "Train rank-R LoRA adapters on the frozen --student instead of all its weights; --out becomes an adapter folder that loads merged" };
@@ -69,10 +73,11 @@ public sealed class TrainVerb(CliContext context) : IVerb
         var command = new Command("train", "Train a student on a dataset folder: sft, top-k logprob KD, white-box KD or on-policy GKD")
         {
             data, outDir, mode, student, studentConfig, preset, tokenizer, template, templateArgs, teacher, policy, configFile, steps, batch, accum, lr, warmup, seqLen,
-            temperature, alpha, beta, lambda, divergence, sampleTemperature, maxNewTokens, tail, topLogprobs, teacherSamples, crossTokenizer, chunkStartMatch, hiddenWeight, evalEvery, checkpointEvery, seed, resume,
+            temperature, alpha, beta, lambda, divergence, sampleTemperature, maxNewTokens, tail, topLogprobs, teacherSamples, crossTokenizer, chunkStartMatch, hiddenWeight, evalEvery, checkpointEvery, snapshotEvery, seed, resume,
             loraRank, loraAlpha, loraTargets,
         };
         api.AddTo(command);
+        prices.AddTo(command);
         device.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
@@ -112,14 +117,26 @@ public sealed class TrainVerb(CliContext context) : IVerb
                 HiddenWeight = parse.GetValue(hiddenWeight) ?? config.HiddenWeight,
                 EvalEvery = parse.GetValue(evalEvery) ?? config.EvalEvery,
                 CheckpointEvery = parse.GetValue(checkpointEvery) ?? config.CheckpointEvery,
+                SnapshotEvery = parse.GetValue(snapshotEvery) ?? config.SnapshotEvery,
                 Seed = parse.GetValue(seed) ?? config.Seed,
                 Resume = parse.GetValue(resume) || config.Resume,
                 Lora = LoraFrom(config.Lora, parse.GetValue(loraRank), parse.GetValue(loraAlpha), parse.GetValue(loraTargets)),
                 Device = parse.GetValue(device.Option) ?? config.Device,
             };
-            return await RunAsync(new TrainOptions { Config = config.Validate(), TeacherSettings = api.Settings(parse), LedgerPath = parse.GetValue(api.Ledger) }, ct);
+            config = config.Validate();
+            var (price, budget) = await ScoringSpendAsync(prices, parse, config, ct);
+            return await RunAsync(new TrainOptions { Config = config, TeacherSettings = api.Settings(parse), LedgerPath = parse.GetValue(api.Ledger), Price = price, BudgetUsd = budget }, ct);
         });
         return command;
+    }
+
+    /// <summary>What the API teacher's scoring requests cost (free where no price is given) and the most to spend on new ones; either without an API teacher is an input error naming the option.</summary>
+    private static async Task<(ModelPrice Price, decimal? Budget)> ScoringSpendAsync(PriceOptions prices, ParseResult parse, LmTrainingConfig config, CancellationToken cancellationToken)
+    {
+        if (prices.FirstGiven(parse) is not { } given) return (ModelPrice.Free, null);
+        if (!config.HasApiTeacher) throw InputException.InField(given, "prices the scoring requests of an API teacher (--teacher openai:MODEL); this run asks none");
+        var price = await prices.ResolveAsync(parse, ModelSpec.Parse(config.Teacher!, "--teacher"), cancellationToken);
+        return (price, prices.ResolveBudget(parse, price, apiTeacher: true));
     }
 
     /// <summary>The config file's LoRA settings overridden by the flags; --lora-alpha or --lora-targets without a rank is an error.</summary>

@@ -20,6 +20,9 @@ public sealed record MetricsRecord
     /// <summary>Unmasked positions in the step's accumulated batch.</summary>
     [JsonPropertyName("positions")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? Positions { get; init; }
 
+    /// <summary>Tokens the teacher wrote or scored in the step's batches: the dataset's completion tokens, or the student's samples the teacher scored on on-policy batches.</summary>
+    [JsonPropertyName("teacher_tokens")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? TeacherTokens { get; init; }
+
     /// <summary>Epoch, fractional, at the end of the step.</summary>
     [JsonPropertyName("epoch")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? Epoch { get; init; }
 

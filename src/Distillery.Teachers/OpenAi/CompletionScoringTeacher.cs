@@ -90,9 +90,11 @@ public sealed class CompletionScoringTeacher : ITeacher, IDisposable
     {
         var root = JsonNode.Parse(answer)!.AsObject();
         var choice = root["choices"]![0]!.AsObject();
-        if (choice["logprobs"] is not JsonObject logprobs || logprobs["tokens"] is not JsonArray tokens || logprobs["token_logprobs"] is not JsonArray values
-            || logprobs["text_offset"] is not JsonArray offsets || tokens.Count == 0)
+        if (choice["logprobs"] is not JsonObject logprobs || logprobs["tokens"] is not JsonArray tokens || logprobs["token_logprobs"] is not JsonArray values || tokens.Count == 0)
             throw new TeacherException(TeacherFailureKind.Malformed, "the response carries no prompt logprobs (echo with logprobs); the endpoint cannot score text", 200);
+        // The offsets say which bytes of the text each token covers: without them its tokens cannot be aligned with another tokenisation.
+        if (logprobs["text_offset"] is not JsonArray offsets)
+            throw new TeacherException(TeacherFailureKind.Malformed, "the prompt logprobs carry no text_offset, so the teacher's tokens cannot be aligned with the text", 200);
         var echoed = choice["text"]?.GetValue<string>() ?? "";
         if (!echoed.StartsWith(text, StringComparison.Ordinal))
             throw new TeacherException(TeacherFailureKind.Malformed, "the echoed text differs from the text sent", 200);

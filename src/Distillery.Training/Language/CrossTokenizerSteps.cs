@@ -31,8 +31,8 @@ internal sealed class CrossTokenizerSteps
     }
 
     /// <summary>
-    /// The steps this run takes across tokenizers, or null for the same-vocabulary path. Top-k: the teacher's tokenizer is
-    /// known from a local teacher where one is given, else from the stored tokens (they fit the student's tokenizer when each
+    /// The steps this run takes across tokenizers, or null for the same-vocabulary path. Top-k (and on-policy with an API
+    /// teacher, on the dataset's text): the teacher's tokenizer is known from a local teacher where one is given, else from the stored tokens (they fit the student's tokenizer when each
     /// is one student token and the rows re-tokenise identically). White-box: the local teacher's tokenizer. An explicit
     /// --cross-tokenizer takes the cross-tokenizer path even with one tokenizer on both sides.
     /// </summary>
@@ -61,13 +61,13 @@ internal sealed class CrossTokenizerSteps
             ? new CrossTokenizerWhiteBoxObjective(student.Model, teacher!, method, VocabularyMap.Between(teacher!.Tokenizer, student.Tokenizer), spelling, config.TailPolicy, Alpha(config))
             : new CrossTokenizerTopKObjective(student.Model, method, spelling, config.TailPolicy, Alpha(config));
 
-    /// <summary>The lineage with the method, the shares of the teacher's signal that reached the loss, and the loss as run.</summary>
+    /// <summary>The lineage with the method, the shares of the teacher's signal that reached the loss, and the loss as run (on-policy: the sampled loss, then this one on the dataset's text).</summary>
     public Lineage Record(Lineage lineage, LmTrainingConfig config, IReadOnlyList<LmExample> train, ModelBundle? teacher)
     {
         var coverage = CrossTokenizerCoverage.Measure(train, method, spelling);
         var record = new LineageCrossTokenizer(LmTraining.Kebab(method), config.Mode == LmMode.Whitebox ? teacher!.Tokenizer.Name : "stored tokens", coverage.Chunks,
             Math.Round(coverage.OneToOneShare, 6), Math.Round(coverage.TeacherTokenShare, 6), coverage.TopKMassShare is { } m ? Math.Round(m, 6) : null);
-        return lineage with { CrossTokenizer = record, Losses = LossText(config) };
+        return lineage with { CrossTokenizer = record, Losses = config.Mode == LmMode.Onpolicy ? $"{LmTraining.ApiSampledLoss(config)} per aligned chunk; on the dataset's text {LossText(config)}" : LossText(config) };
     }
 
     private static CrossTokenizerMethod? MethodFor(LmTrainingConfig config, IReadOnlyList<DatasetRow> rows, ModelBundle student, ModelBundle? teacher)
@@ -80,6 +80,10 @@ internal sealed class CrossTokenizerSteps
                     ? SharedVocabulary.Between(student.Tokenizer, teacher.Tokenizer)
                     : LmExampleBuilder.StoredTokensFit(rows, student.Tokenizer, student.ChatTemplate);
                 return shared ? null : CrossTokenizerMethods.TopKDefault;
+            case LmMode.Onpolicy when config.HasApiTeacher:
+                // The dataset's text, between on-policy batches, is distilled from its stored tokens as top-k mode does.
+                if (config.CrossTokenizer is { } onPolicy) return onPolicy;
+                return LmExampleBuilder.StoredTokensFit(rows, student.Tokenizer, student.ChatTemplate) ? null : CrossTokenizerMethods.TopKDefault;
             case LmMode.Whitebox:
                 if (config.CrossTokenizer is { } whiteBox) return whiteBox;
                 return student.Config.VocabSize == teacher!.Config.VocabSize && SharedVocabulary.Between(student.Tokenizer, teacher.Tokenizer)

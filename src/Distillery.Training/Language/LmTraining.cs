@@ -73,10 +73,11 @@ public static class LmTraining
         manual_seed(config.Seed);
         var model = CreateDistillationStudent(config, student, teacher);
         var apiScorer = apiTeacher is null ? null : new ApiSampleScorer(model, student.Tokenizer, apiTeacher.Score, cancellationToken);
-        var objective = cross?.CreateObjective(config, student, teacher) ?? CreateObjective(config, model, teacher, apiScorer, student.Tokenizer, data.SeqLen);
+        var objective = CreateObjective(config, model, teacher, apiScorer, cross?.CreateObjective(config, student, teacher), student.Tokenizer, data.SeqLen);
         if (resumeConfig is null) await WriteRunFilesAsync(config, student, lora, cancellationToken);
         var trainer = new Trainer<LmBatch>(lora?.TrainedModules(model) ?? model, objective, data.TrainBatches, data.EvalBatches, TrainerOptionsFor(config, hasEval: data.EvalBatches is not null));
-        var result = await trainer.RunAsync(progress, cancellationToken);
+        var reporting = config.SnapshotEvery > 0 ? new StudentSnapshots(student, config.Out, config.SnapshotEvery, progress) : progress;
+        var result = await trainer.RunAsync(reporting, cancellationToken);
 
         var (evalCe, evalKl) = EvaluateHeldOut(config, student, teacher, cross, data.Eval);
         var tokens = TokensPerTeacher(data.TrainBatches, (long)result.Steps * config.GradAccum);
@@ -256,9 +257,11 @@ public static class LmTraining
             throw InputException.InField("--teacher", $"on-policy distillation needs the student to share the teacher's tokenizer, but {student.Tokenizer.Name} (vocab {student.Config.VocabSize}) differs from {teacher.Tokenizer.Name} (vocab {teacher.Config.VocabSize}); use --mode whitebox (which distils across tokenizers) or --mode sft");
     }
 
+    /// <summary>The run's objective; <paramref name="crossTokenizer"/>, the chunk loss across tokenizers, is the whole of it, or with an API teacher the loss on the dataset's text.</summary>
     private static ITrainingObjective<LmBatch> CreateObjective(LmTrainingConfig config, DistillationStudent model, ModelBundle? teacher, ApiSampleScorer? apiScorer,
-        ITextTokenizer tokenizer, int seqLen)
+        ITrainingObjective<LmBatch>? crossTokenizer, ITextTokenizer tokenizer, int seqLen)
     {
+        if (crossTokenizer is not null && apiScorer is null) return crossTokenizer;
         switch (config.Mode)
         {
             case LmMode.Sft:
@@ -266,8 +269,8 @@ public static class LmTraining
             case LmMode.Topk:
                 return new TopKObjective(model.Student, config.TailPolicy, config.ResolvedAlpha, fromSamples: config.TeacherSamples > 0);
             case LmMode.Onpolicy when apiScorer is not null:
-                // On the dataset's text the API teacher's stored top-k logprobs stand in for its forward pass.
-                return new OnPolicyObjective(model, new TopKObjective(model.Student, config.TailPolicy, config.ResolvedAlpha), apiScorer, Sampling(config, tokenizer, seqLen));
+                // On the dataset's text the API teacher's stored top-k logprobs stand in for its forward pass (across tokenizers, through the chunk loss).
+                return new OnPolicyObjective(model, crossTokenizer ?? new TopKObjective(model.Student, config.TailPolicy, config.ResolvedAlpha), apiScorer, Sampling(config, tokenizer, seqLen));
             case LmMode.Whitebox:
             case LmMode.Onpolicy:
             {
@@ -299,8 +302,7 @@ public static class LmTraining
     private static string Losses(LmTrainingConfig config) => config.Mode switch
     {
         LmMode.Sft => "cross-entropy on teacher text",
-        LmMode.Onpolicy when config.HasApiTeacher => $"on-policy (λ={config.Lambda:G3}, sampled at T={config.SampleTemperature:G3}) sampled-reverse-kl, samples scored by {config.Teacher} through its API; "
-             + $"on the dataset's text {config.ResolvedAlpha:G3}·top-k KL ({Kebab(config.TailPolicy)}) + {1 - config.ResolvedAlpha:G3}·cross-entropy",
+        LmMode.Onpolicy when config.HasApiTeacher => ApiSampledLoss(config) + $"; on the dataset's text {config.ResolvedAlpha:G3}·top-k KL ({Kebab(config.TailPolicy)}) + {1 - config.ResolvedAlpha:G3}·cross-entropy",
         LmMode.Topk when config.TeacherSamples > 0 => $"{config.ResolvedAlpha:G3}·sampled KL ({config.TeacherSamples} stored teacher samples) + {1 - config.ResolvedAlpha:G3}·cross-entropy",
         LmMode.Topk => $"{config.ResolvedAlpha:G3}·top-{(config.TopLogprobs > 0 ? config.TopLogprobs.ToString(CultureInfo.InvariantCulture) : "k")} KL ({Kebab(config.TailPolicy)}) + {1 - config.ResolvedAlpha:G3}·cross-entropy",
         LmMode.Whitebox when config.TeacherSamples > 0 => $"sampled forward KL ({config.TeacherSamples} teacher samples per position)"
@@ -310,6 +312,10 @@ public static class LmTraining
              + $" at T={config.Temperature:G3}" + (config.ResolvedAlpha < 1 ? $", α={config.ResolvedAlpha:G3} with cross-entropy" : "")
              + (config.HiddenWeight > 0 ? $" + {config.HiddenWeight:G3}·hidden-state {Kebab(config.HiddenMetric)}" : ""),
     };
+
+    /// <summary>The loss on the student's samples that an API teacher scores, as the lineage names it.</summary>
+    internal static string ApiSampledLoss(LmTrainingConfig config) =>
+        $"on-policy (λ={config.Lambda:G3}, sampled at T={config.SampleTemperature:G3}) sampled-reverse-kl, samples scored by {config.Teacher} through its API";
 
     /// <summary>An option's value as written in the config (kebab-case).</summary>
     internal static string Kebab<T>(T value) where T : struct, Enum => JsonSerializer.Serialize(value, LmTrainingConfig.JsonOptions).Trim('"');

@@ -36,8 +36,13 @@ public static partial class DistillationLosses
     /// <see cref="SampledReverseKl"/> from the teacher's log-probability of each sampled token alone, which is all a teacher
     /// behind an API returns: the same loss, −Σ_masked Aₜ · log q(yₜ) / <paramref name="normalizer"/> with Aₜ = log p(yₜ) − log q(yₜ)
     /// held fixed. With <paramref name="chunks"/>, positions that the teacher scored only together (its tokens of those bytes
-    /// are not the student's one for one) share one advantage, that of the chunk: A_c = Σ_c log p − Σ_c log q, so the chunk
-    /// contributes −A_c · log q(chunk), the same estimator with the chunk as one step.
+    /// are not the student's one for one: another tokenizer, or a sample spelled otherwise) share one advantage, that of the
+    /// chunk: A_c = Σ_c log p − Σ_c log q, the teacher's log-probability of the chunk's bytes minus the student's, each given
+    /// the same text before them. Every student token of the chunk gets the whole A_c, not a share of it: the chunk is one
+    /// step of the estimator, with log q(chunk) = Σ_c log q(yₛ), so its term −A_c · log q(chunk) is Σ_c −A_c · log q(yₛ).
+    /// Inside a chunk no boundary is shared by both tokenisations, so no per-token advantage exists to compare; splitting A_c
+    /// by token count would weigh a stretch by how finely the student happens to split it. A chunk of one token on each
+    /// side is the per-token case, and the normaliser still counts student tokens.
     /// </summary>
     /// <param name="studentLogits">Student logits, (…, T, V); row t scores <paramref name="targets"/> at t.</param>
     /// <param name="teacherTokenLogprobs">log p(yₜ), the teacher's log-probability of each sampled token, (…, T) (a chunk's may lie on any of its positions, 0 on the others); any finite value where masked (NaN would reach the gradient).</param>

@@ -97,7 +97,7 @@ public sealed class Trainer<TBatch> where TBatch : ITrainingBatch
                 };
                 metrics.Append(new MetricsRecord
                 {
-                    Step = run.State.Step, Loss = step.Loss, LearningRate = step.LearningRate, GradNorm = step.GradNorm, Positions = step.Positions,
+                    Step = run.State.Step, Loss = step.Loss, LearningRate = step.LearningRate, GradNorm = step.GradNorm, Positions = step.Positions, TeacherTokens = step.TeacherTokens,
                     Epoch = (double)run.State.MicroBatchCursor / train.BatchesPerEpoch, ElapsedSeconds = clock.Elapsed.TotalSeconds,
                 });
 
@@ -220,7 +220,8 @@ public sealed class Trainer<TBatch> where TBatch : ITrainingBatch
 
         var gradNorm = ClipGradients(parameters);
         optimizer.step();
-        return new StepOutcome(stepLoss, lr, gradNorm, normalizer);
+        var teacherTokens = objective is ITeacherTokenCount count ? count.TakeTeacherTokens() : normalizer;
+        return new StepOutcome(stepLoss, lr, gradNorm, normalizer, teacherTokens);
     }
 
     /// <summary>Phase 3: the held-out loss; keeps the best weights and counts evaluations without improvement for early stopping.</summary>
@@ -287,6 +288,6 @@ public sealed class Trainer<TBatch> where TBatch : ITrainingBatch
         public string ResumeState { get; set; } = "";
     }
 
-    /// <summary>One optimiser step's loss, learning rate, gradient norm and number of positions.</summary>
-    private readonly record struct StepOutcome(double Loss, double LearningRate, double GradNorm, long Positions);
+    /// <summary>One optimiser step's loss, learning rate, gradient norm, number of positions and the teacher's tokens trained on.</summary>
+    private readonly record struct StepOutcome(double Loss, double LearningRate, double GradNorm, long Positions, long TeacherTokens);
 }

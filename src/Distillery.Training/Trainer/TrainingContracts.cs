@@ -31,3 +31,13 @@ public interface ITrainingObjective<in TBatch> where TBatch : ITrainingBatch
     /// </summary>
     Tensor Loss(TBatch batch, double normalizer);
 }
+
+/// <summary>
+/// An objective that does not always train on the batch it is given (on-policy: the student's own samples in place of the
+/// dataset's text): it counts the tokens the teacher wrote or scored for the batches it trained on, for metrics.jsonl.
+/// </summary>
+public interface ITeacherTokenCount
+{
+    /// <summary>The teacher's tokens trained on since the last call, and starts counting again.</summary>
+    long TakeTeacherTokens();
+}

@@ -18,4 +18,7 @@ public sealed record TrainOptions : PipelineOptions
 
     /// <summary>What an API teacher's scoring costs, recorded with each answer in the ledger.</summary>
     public ModelPrice Price { get; init; } = ModelPrice.Free;
+
+    /// <summary>The most an API teacher's new scoring requests may cost in this run, in US dollars (at <see cref="Price"/>); null: no limit.</summary>
+    public decimal? BudgetUsd { get; init; }
 }

@@ -147,16 +147,41 @@ public sealed class OnPolicyApiTeacherTests(ITestOutputHelper output) : IAsyncLi
         Assert.Contains("--divergence", Assert.Single(divergenceError.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--price-input", "--price-input", "-1", "--price-output", "1")]
+    [InlineData("--price-output", "--price-input", "1", "--price-output", "-0.5")]
+    [InlineData("--price-output", "--price-input", "1")]
+    [InlineData("no-such-prices.json", "--prices", "no-such-prices.json")]
+    [InlineData("--budget-usd", "--budget-usd", "-1", "--price-input", "1", "--price-output", "1")]
+    [InlineData("--budget-usd", "--budget-usd", "1")]
+    public async Task A_bad_price_for_the_API_teacher_is_one_line_naming_its_option_or_file(string named, params string[] prices)
+    {
+        var data = await DatasetAsync(rows: 4);
+        var outDir = scratch.File("bad-price-" + Guid.NewGuid().ToString("N"));
+        var (exit, _, error) = await Distill.RunAsync(["train", "--data", data, "--out", outDir, "--mode", "onpolicy", "--teacher", "openai:" + ModelId,
+            "--base-url", BaseUrl, "--tokenizer", SharedTestData.Get("stories260K/tok512.bin"), "--steps", "2", .. prices]);
+        Assert.Equal(2, exit);
+        Assert.StartsWith("distill: " + named, Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(outDir, "resume")));
+
+        // A price with no API teacher to pay is refused too, naming the option.
+        var (localExit, _, localError) = await Distill.RunAsync("train", "--data", data, "--out", scratch.File("local-price"), "--mode", "sft",
+            "--tokenizer", SharedTestData.Get("stories260K/tok512.bin"), "--steps", "2", "--price-input", "1", "--price-output", "1");
+        Assert.Equal(2, localExit);
+        Assert.StartsWith("distill: --price-input", Assert.Single(localError.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+    }
+
     [Trait("Speed", "Slow")]
     [Fact]
-    public async Task A_short_run_with_the_API_teacher_trains_and_its_ledger_counts_the_scoring_requests()
+    public async Task A_short_run_with_the_API_teacher_trains_and_its_ledger_counts_and_prices_the_scoring_requests()
     {
         var data = await DatasetAsync();
         var outDir = scratch.File("student");
         var before = server.Stats.Completions;
         var (exit, stdout, error) = await Distill.RunAsync("train", "--data", data, "--out", outDir, "--mode", "onpolicy", "--teacher", "openai:" + ModelId,
             "--base-url", BaseUrl, "--api-key-env", "DISTILLERY_TEST_NO_KEY", "--tokenizer", SharedTestData.Get("stories260K/tok512.bin"),
-            "--steps", "6", "--batch-size", "4", "--seq-len", "64", "--max-new-tokens", "12", "--lambda", "1", "--lr", "0.005", "--eval-every", "6");
+            "--steps", "6", "--batch-size", "4", "--seq-len", "64", "--max-new-tokens", "12", "--lambda", "1", "--lr", "0.005", "--eval-every", "6",
+            "--price-input", "2.5", "--price-output", "10");
         Assert.True(exit == 0, error);
         var sent = server.Stats.Completions - before;
         output.WriteLine(stdout);
@@ -186,8 +211,43 @@ public sealed class OnPolicyApiTeacherTests(ITestOutputHelper output) : IAsyncLi
         Assert.True(auditExit == 0, auditError);
         var line = System.Text.Json.Nodes.JsonNode.Parse(audit)!["on_policy_scoring"]!;
         Assert.Equal(sent, (int)line["requests"]!);
-        Assert.Equal(entries.Sum(e => (long)e.Usage.PromptTokens), (long)line["prompt_tokens"]!);
+        var promptTokens = entries.Sum(e => (long)e.Usage.PromptTokens);
+        Assert.Equal(promptTokens, (long)line["prompt_tokens"]!);
+        // Scoring asks no completion tokens, so the cost is the prompt tokens at $2.50 per million.
+        Assert.All(entries, e => Assert.Equal(0, e.Usage.CompletionTokens));
+        Assert.True((decimal)line["cost_usd"]! > 0);
+        Assert.Equal(promptTokens * 2.5m / 1_000_000m, (decimal)line["cost_usd"]!);
         output.WriteLine($"audit: {line.ToJsonString()}; lineage: {scoring}");
+    }
+
+    [Trait("Speed", "Slow")]
+    [Fact]
+    public async Task A_run_stops_at_its_budget_and_goes_on_with_a_larger_one_without_paying_twice()
+    {
+        var data = await DatasetAsync();
+        var outDir = scratch.File("budget");
+        // $1,000 per million prompt tokens: each scoring request of about 50 tokens costs about $0.05, a step of 4 about $0.20.
+        string[] run = ["train", "--data", data, "--out", outDir, "--mode", "onpolicy", "--teacher", "openai:" + ModelId, "--base-url", BaseUrl,
+            "--tokenizer", SharedTestData.Get("stories260K/tok512.bin"), "--steps", "6", "--batch-size", "4", "--seq-len", "64", "--max-new-tokens", "12",
+            "--lambda", "1", "--checkpoint-every", "1", "--seed", "3", "--price-input", "1000", "--price-output", "1000", "--resume"];
+        var before = server.Stats.Completions;
+        var (exit, _, error) = await Distill.RunAsync([.. run, "--budget-usd", "0.3"]);
+        Assert.NotEqual(0, exit);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("--budget-usd", line, StringComparison.Ordinal);
+        var stopped = await LedgerEntriesAsync(Path.Combine(outDir, DatasetFolder.LedgerFile));
+        var spent = stopped.Sum(e => e.CostUsd);
+        output.WriteLine($"{line}\nstopped after {stopped.Count} requests costing ${spent}");
+        Assert.InRange(spent, 0.3m, 0.3m + 0.5m); // it went past the budget by at most its last batch
+        Assert.InRange(stopped.Count, 2, 6 * 4);
+
+        var (resumedExit, _, resumedError) = await Distill.RunAsync([.. run, "--budget-usd", "100"]);
+        Assert.True(resumedExit == 0, resumedError);
+        Assert.True(File.Exists(Path.Combine(outDir, "model.safetensors")));
+        var entries = await LedgerEntriesAsync(Path.Combine(outDir, DatasetFolder.LedgerFile));
+        Assert.All(entries, e => Assert.Equal(1, e.Sends));
+        Assert.Equal(server.Stats.Completions - before, entries.Count); // nothing answered before the stop was sent again
+        Assert.True(entries.Count > stopped.Count);
     }
 
     private LmTrainingConfig Config(string data, string name, int steps) => new()

@@ -151,6 +151,9 @@ public sealed record LmTrainingConfig
     /// <summary>Checkpoint every this many steps (0: only at the end and on interruption).</summary>
     [JsonPropertyName("checkpoint_every")] public int CheckpointEvery { get; init; } = 100;
 
+    /// <summary>Also write the student as a model folder every this many steps, under <c>snapshots/step-NNNNNNNN</c> (0: never).</summary>
+    [JsonPropertyName("snapshot_every")] public int SnapshotEvery { get; init; }
+
     /// <summary>Seed of initialisation, shuffling, the split and on-policy sampling.</summary>
     [JsonPropertyName("seed")] public long Seed { get; init; } = 1;
 
@@ -226,10 +229,10 @@ public sealed record LmTrainingConfig
         if (!(Lambda is >= 0 and <= 1)) throw InputException.InField("--lambda", "must lie in [0, 1]");
         if (CrossTokenizer is { } method)
         {
-            if (Mode is LmMode.Sft or LmMode.Onpolicy)
-                throw InputException.InField("--cross-tokenizer", $"applies to --mode topk and whitebox, not {Mode.Name()}");
-            if (Mode == LmMode.Topk && method.NeedsFullLogits())
-                throw InputException.InField("--cross-tokenizer", "uld and hybrid need a local teacher's full logits: use --mode whitebox, or alm | topk-chunk-starts | alm-and-topk with --mode topk");
+            if (Mode == LmMode.Sft || (Mode == LmMode.Onpolicy && !HasApiTeacher))
+                throw InputException.InField("--cross-tokenizer", $"applies to --mode topk and whitebox, and to onpolicy with an API teacher (on the dataset's text), not {Mode.Name()}{(Mode == LmMode.Onpolicy ? " with a local teacher" : "")}");
+            if (Mode is LmMode.Topk or LmMode.Onpolicy && method.NeedsFullLogits())
+                throw InputException.InField("--cross-tokenizer", $"uld and hybrid need a local teacher's full logits: use --mode whitebox, or alm | topk-chunk-starts | alm-and-topk with --mode {Mode.Name()}");
             if (Mode == LmMode.Whitebox && method.UsesAlm())
                 throw InputException.InField("--cross-tokenizer", "--mode whitebox takes uld, hybrid or topk-chunk-starts; alm and alm-and-topk work from a dataset's stored logprobs with --mode topk");
             if (HiddenWeight > 0) throw InputException.InField("hidden_weight", "hidden-state matching needs a shared tokenizer; leave it at 0 with --cross-tokenizer");
@@ -256,6 +259,8 @@ public sealed record LmTrainingConfig
         if (!(EvalFraction is >= 0 and < 1)) throw InputException.InField("eval_fraction", "must lie in [0, 1)");
         if (EvalEvery < 0) throw InputException.InField("--eval-every", "must not be negative");
         if (CheckpointEvery < 0) throw InputException.InField("--checkpoint-every", "must not be negative");
+        if (SnapshotEvery < 0) throw InputException.InField("--snapshot-every", "must not be negative");
+        if (SnapshotEvery > 0 && Lora is not null) throw InputException.InField("--snapshot-every", "writes whole students; it does not apply to LoRA training");
         if (Patience is < 1) throw InputException.InField("patience", "must be at least 1");
         if (Lora is not null)
         {

@@ -11,11 +11,12 @@ namespace Distillery.Training.Language.Objectives;
 
 /// <summary>
 /// A teacher behind an API scores the samples: each sequence (prompt through the chat template, then the sampled
-/// continuation) is decoded to text and scored by the teacher (echoed prompt logprobs, all of a batch's sequences at
-/// once), each sampled token takes the teacher's logprob of the same bytes (<see cref="SampledTokenMatch"/>; a stretch the
-/// teacher tokenises otherwise is scored as one chunk), and the sampled per-token reverse KL runs on them: one logprob per
-/// token allows no other divergence. A stop token writes no
-/// text, so no teacher scores it; it is left out of the loss.
+/// continuation) is decoded to text and scored by the teacher in its own tokens (echoed prompt logprobs, all of a batch's
+/// sequences at once); the two tokenisations are aligned by bytes (<see cref="SampledTokenMatch"/>), so each sampled token
+/// that is one teacher token takes that token's logprob, and a stretch the teacher tokenises otherwise (across tokenizers,
+/// most of them) is one chunk with one advantage (see <see cref="DistillationLosses.SampledReverseKlFromTeacherLogprobs"/>).
+/// The sampled per-token reverse KL runs on them: one logprob per token allows no other divergence. A stop token writes no
+/// text, so no teacher scores it; it is left out of the loss, as is a chunk that begins in the prompt.
 /// </summary>
 public sealed class ApiSampleScorer : ISampleScorer
 {

@@ -11,11 +11,13 @@ namespace Distillery.Training.Language.Objectives;
 public static class ApiTeacherProbe
 {
     /// <summary>
-    /// Scores <paramref name="example"/>'s text with the teacher and matches its completion tokens to the teacher's; a teacher
-    /// that tokenises text otherwise than the student is refused with a one-line <see cref="InputException"/> at <c>--teacher</c>
-    /// (scoring across tokenizers is not supported yet). An endpoint that cannot score text is the scorer's to refuse.
+    /// Scores <paramref name="example"/>'s text with the teacher and aligns its tokens with the student's by their bytes, as
+    /// every sample will be (<see cref="SampledTokenMatch.TeacherLogprobs"/>; across tokenizers, chunk by chunk). A teacher
+    /// whose echo cannot be aligned (its tokens do not spell the text sent), or that leaves no completion token scored, is
+    /// refused with a one-line <see cref="InputException"/> at <c>--teacher</c>. An endpoint that cannot score text is the
+    /// scorer's to refuse. Returns the probe's scores, for the caller to report.
     /// </summary>
-    public static async Task CheckAsync(string teacher, TeacherTextScorer scorer, ITextTokenizer tokenizer, LmExample example, CancellationToken cancellationToken = default)
+    public static async Task<SampledTokenScores> CheckAsync(string teacher, TeacherTextScorer scorer, ITextTokenizer tokenizer, LmExample example, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(teacher);
         ArgumentNullException.ThrowIfNull(scorer);
@@ -23,14 +25,17 @@ public static class ApiTeacherProbe
         ArgumentNullException.ThrowIfNull(example);
         var (text, spelled) = SampledTokenMatch.TextOf(tokenizer, example.Ids);
         var score = await scorer(text, cancellationToken).ConfigureAwait(false);
+        SampledTokenScores scores;
         try
         {
-            SampledTokenMatch.CheckOneToOne(tokenizer, example.Ids, example.PromptLength, text, spelled, score);
+            scores = SampledTokenMatch.TeacherLogprobs(tokenizer, example.Ids, example.PromptLength, text, spelled, score);
         }
         catch (DistilleryException e)
         {
-            throw InputException.InField("--teacher", $"{teacher} does not tokenise text as the student's {tokenizer.Name} does ({e.Message}); " +
-                "on-policy scoring through an API across tokenizers is not supported yet: give a student with the teacher's tokenizer");
+            throw InputException.InField("--teacher", $"{teacher}'s scoring cannot be aligned with the student's {tokenizer.Name} tokens ({e.Message}); on-policy scoring needs the echoed tokens to spell the text sent, with their text_offset");
         }
+        if (scores.OneToOne + scores.ChunkedTokens == 0)
+            throw InputException.InField("--teacher", $"{teacher} scored none of a training row's {example.CompletionLength} completion tokens as the student's {tokenizer.Name} splits them (every aligned chunk began in the prompt)");
+        return scores;
     }
 }

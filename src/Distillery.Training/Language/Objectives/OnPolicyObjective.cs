@@ -25,12 +25,13 @@ public sealed record OnPolicySampling(double Lambda, int MaxNewTokens, int MaxLe
 /// divergence runs on the student's own tokens; otherwise the off-policy objective runs on the dataset's teacher text. The coin and the samples are seeded by (seed, epoch, batch index), so a resumed run draws the
 /// same ones and the same command gives the same student. Evaluation always uses the dataset's text.
 /// </summary>
-public sealed class OnPolicyObjective : ITrainingObjective<LmBatch>
+public sealed class OnPolicyObjective : ITrainingObjective<LmBatch>, ITeacherTokenCount
 {
     private readonly DistillationStudent model;
     private readonly ITrainingObjective<LmBatch> inner;
     private readonly ISampleScorer scorer;
     private readonly OnPolicySampling sampling;
+    private long teacherTokens;
 
     /// <summary>Creates the objective: <paramref name="inner"/> on the dataset's text (and in evaluation), <paramref name="scorer"/> on the student's samples.</summary>
     public OnPolicyObjective(DistillationStudent model, ITrainingObjective<LmBatch> inner, ISampleScorer scorer, OnPolicySampling sampling)
@@ -62,7 +63,7 @@ public sealed class OnPolicyObjective : ITrainingObjective<LmBatch>
         ArgumentNullException.ThrowIfNull(batch);
         if (!model.training) return inner.Loss(batch, normalizer);
         var random = new Random(SeedMix.Of(sampling.Seed, batch.Epoch, batch.Index));
-        if (!(random.NextDouble() < sampling.Lambda)) return inner.Loss(batch, normalizer);
+        if (!(random.NextDouble() < sampling.Lambda)) return OffPolicy(batch, normalizer);
 
         var prompts = batch.Examples.Select(e => (IReadOnlyList<int>)e.Ids.AsSpan(0, e.PromptLength).ToArray()).ToList();
         var budget = Math.Min(sampling.MaxNewTokens, sampling.MaxLength - prompts.Min(p => p.Count));
@@ -71,15 +72,31 @@ public sealed class OnPolicyObjective : ITrainingObjective<LmBatch>
         var sampled = batch.Examples.Select((e, i) =>
         {
             var room = Math.Max(0, sampling.MaxLength - e.PromptLength);
-            return e with { Ids = [.. prompts[i], .. continuations[i].Take(room)], TopK = null };
+            return e with { Ids = [.. prompts[i], .. continuations[i].Take(room)], TopK = null, Cross = null };
         }).ToList();
-        if (sampled.TrueForAll(e => e.CompletionLength == 0)) return inner.Loss(batch, normalizer);
+        if (sampled.TrueForAll(e => e.CompletionLength == 0)) return OffPolicy(batch, normalizer);
         SampledBatches++;
         SampledTokens += sampled.Sum(e => (long)e.CompletionLength);
         var onPolicy = LmBatch.Collate(sampled, batch.Epoch, batch.Index, batch.Inputs.device);
+        teacherTokens += onPolicy.Count;
         // The trainer's normalizer counts the dataset batch's tokens; keep this micro-batch's share of the step the same
         // while averaging over the tokens the student actually produced.
         var scaled = normalizer * onPolicy.Count / Math.Max(1, batch.Count);
         return scorer.Loss(onPolicy, scaled);
+    }
+
+    /// <inheritdoc />
+    public long TakeTeacherTokens()
+    {
+        var taken = teacherTokens;
+        teacherTokens = 0;
+        return taken;
+    }
+
+    /// <summary>The off-policy objective on the dataset's text, whose completion tokens the teacher wrote.</summary>
+    private Tensor OffPolicy(LmBatch batch, double normalizer)
+    {
+        teacherTokens += batch.Count;
+        return inner.Loss(batch, normalizer);
     }
 }

@@ -12,8 +12,9 @@ namespace Distillery.Training.Language.Objectives;
 
 /// <summary>
 /// The teacher's log-probability of each token the student sampled, from the teacher's scoring of the sample's text: the
-/// two tokenisations are aligned by the bytes each token covers (<see cref="TokenAlignment"/>), and with one tokenizer on
-/// both sides each sampled token must be exactly one teacher token.
+/// two tokenisations are aligned by the bytes each token covers (<see cref="TokenAlignment"/>) into chunks, the shortest
+/// stretches where both sides' token boundaries meet. With one tokenizer on both sides nearly every chunk is one token on
+/// each side; across tokenizers a chunk holds one or more tokens of each, and is scored as a whole.
 /// </summary>
 public static class SampledTokenMatch
 {
@@ -94,20 +95,6 @@ public static class SampledTokenMatch
             }
         }
         return new SampledTokenScores(logprobs, chunkOf, oneToOne, chunked, firstChunked);
-    }
-
-    /// <summary>
-    /// Throws a <see cref="DistilleryException"/> naming the first stretch of the continuation where the teacher's tokens
-    /// are not the student's one for one (used where the text is the tokenizer's own encoding, so any such stretch means
-    /// that the teacher's tokenizer is another).
-    /// </summary>
-    public static void CheckOneToOne(ITextTokenizer tokenizer, IReadOnlyList<int> ids, int promptLength, string text, int spelled, TeacherTextScore score)
-    {
-        ArgumentNullException.ThrowIfNull(ids);
-        var scores = TeacherLogprobs(tokenizer, ids, promptLength, text, spelled, score);
-        if (scores.ChunkedTokens == 0) return;
-        var piece = tokenizer.Decode([.. ids.Skip(promptLength + scores.FirstChunked).Take(4)]);
-        throw new DistilleryException($"{scores.ChunkedTokens} of the sample's tokens are not one teacher token each, the first at \"{piece}\"");
     }
 }
 
