@@ -108,9 +108,19 @@ public sealed class PostgresLedger : TeacherLedger
         if (reader.GetString(0) == "answered") return new LedgerClaim(ClaimOutcome.Answered);
         var owner = reader.IsDBNull(1) ? null : reader.GetString(1);
         var until = reader.IsDBNull(2) ? (DateTimeOffset?)null : ParseTime(reader.GetString(2));
-        return owner is not null && owner != lease.Owner && until is { } running && running > now
-            ? new LedgerClaim(ClaimOutcome.HeldElsewhere, running)
+        if (owner is not null && owner != lease.Owner && until is { } running && running > now) return new LedgerClaim(ClaimOutcome.HeldElsewhere, running);
+        await reader.DisposeAsync();
+        // A batch's hold has no end the ledger knows: looked at again after a lease.
+        return !lease.FollowsBatches && await HeldByBatchAsync(connection, hash, now, cancellationToken)
+            ? new LedgerClaim(ClaimOutcome.HeldElsewhere, lease.Until(now))
             : new LedgerClaim(ClaimOutcome.Claimed);
+    }
+
+    /// <summary>Whether a Batch API job that may still be live holds the request (<see cref="TeacherLedger.BatchHoldLimit"/>).</summary>
+    private static async Task<bool> HeldByBatchAsync(NpgsqlConnection connection, string hash, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, $"SELECT {BatchHolds('@')}", ("hash", hash), ("since", BatchHoldSince(now)));
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     /// <inheritdoc />

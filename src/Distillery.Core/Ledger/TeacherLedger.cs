@@ -71,6 +71,24 @@ public abstract class TeacherLedger : IAsyncDisposable
         ORDER BY j.created_utc, j.job_id
         """;
 
+    /// <summary>
+    /// How long a Batch API job holds its unanswered requests against owners that do not follow batches: the batch's 24-hour
+    /// completion window and an hour to finalize. A job abandoned (no batch was made of it) holds nothing.
+    /// </summary>
+    public static TimeSpan BatchHoldLimit { get; } = TimeSpan.FromHours(25);
+
+    /// <summary>
+    /// Whether a job that may still have a live batch holds the request <c>{p}hash</c>: one not abandoned, created after <c>{p}since</c>
+    /// (now less <see cref="BatchHoldLimit"/>), <paramref name="p"/> being the database's parameter prefix.
+    /// </summary>
+    protected static string BatchHolds(char p) => $"""
+        EXISTS (SELECT 1 FROM batch_requests br JOIN batch_jobs bj ON bj.job_id = br.job_id
+                WHERE br.hash = {p}hash AND bj.abandoned = 0 AND bj.created_utc > {p}since)
+        """;
+
+    /// <summary>The oldest job creation time that still holds its requests at <paramref name="now"/>, as the ledger stores times.</summary>
+    protected static string BatchHoldSince(DateTimeOffset now) => FormatTime(now - BatchHoldLimit);
+
     /// <summary>Creates a ledger shown to users as <paramref name="path"/>.</summary>
     protected TeacherLedger(string path) => Path = path;
 
@@ -92,7 +110,8 @@ public abstract class TeacherLedger : IAsyncDisposable
 
     /// <summary>
     /// Claims a request for <paramref name="lease"/>'s owner before it is sent (status pending, one more send), unless the ledger
-    /// holds its answer or another owner's claim on it has not run out at <paramref name="now"/>.
+    /// holds its answer, another owner's claim on it has not run out at <paramref name="now"/>, or (for an owner that does not
+    /// follow batches) a Batch API job that may still be live holds it.
     /// </summary>
     public abstract Task<LedgerClaim> ClaimAsync(string hash, TeacherIdentity teacher, string canonicalRequest, LedgerLease lease, DateTimeOffset now, CancellationToken cancellationToken = default);
 
