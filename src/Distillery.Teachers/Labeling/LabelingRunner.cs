@@ -49,7 +49,7 @@ public sealed class LabelingRunner
         await using var ledger = await TeacherLedger.OpenAsync(options.LedgerLocation, cancellationToken);
         await using var writer = await DatasetWriter.OpenAsync(options.OutputDirectory, cancellationToken);
         var plan = await PlanAsync(prompts, cancellationToken);
-        await using var ledgerTeacher = await LedgerTeacher.OpenAsync(teacher, ledger, options.Price, clock, LedgerLease.ForThisProcess(options.ClaimLease), cancellationToken);
+        await using var ledgerTeacher = await LedgerTeacher.OpenAsync(teacher, ledger, options.Price, clock, LedgerLease.ForThisProcess(options.ClaimLease, options.FollowsBatches), cancellationToken);
 
         var state = new RunState { RowsTotal = plan.Items.Count, Tally = plan.Tally, Lines = plan.Lines };
         state.AlreadyPresent = plan.Items.Count - plan.Todo.Count;
@@ -172,6 +172,7 @@ public sealed class LabelingRunner
             Answered = state.Answered,
             FromLedger = state.FromLedger,
             AlreadyPresent = state.AlreadyPresent,
+            LeftToOthers = state.LeftToOthers,
             Failed = state.Failed,
             NotSent = state.NotSent,
             Retries = (options.Statistics?.Retries ?? 0) - retriesAtStart,
@@ -189,32 +190,52 @@ public sealed class LabelingRunner
         return summary;
     }
 
-    /// <summary>Works the queue, skipping requests another live process holds; then comes back for those, waiting for each to be answered or its claim to run out.</summary>
+    /// <summary>
+    /// Works the queue, skipping requests another live process holds; then comes back for those once: waiting for each to be answered
+    /// or its claim to run out, or in share mode taking over only those whose claims ran out and leaving the rest to their processes.
+    /// </summary>
     private async Task SlotAsync(ConcurrentQueue<List<WorkItem>> queue, Work work, CancellationToken token)
     {
-        foreach (var (source, mayDefer) in new[] { (queue, true), (work.Deferred, false) })
+        var comingBack = options.TakeShare ? WhenHeld.LeaveToOthers : WhenHeld.Wait;
+        foreach (var (source, whenHeld) in new[] { (queue, WhenHeld.Defer), (work.Deferred, comingBack) })
         {
             while (source.TryDequeue(out var group))
             {
                 token.ThrowIfCancellationRequested();
-                if (await AskTeacherAsync(group, work, mayDefer, token) is { } answered) work.Answers.Writer.TryWrite((group, answered));
+                if (await AskTeacherAsync(group, work, whenHeld, token) is { } answered) work.Answers.Writer.TryWrite((group, answered));
                 else work.Report();
             }
         }
     }
 
+    /// <summary>What a slot does with a request another live process holds.</summary>
+    private enum WhenHeld
+    {
+        /// <summary>Puts it aside, to come back for it once the queue is empty.</summary>
+        Defer,
+
+        /// <summary>Waits until that process records its answer or its claim runs out.</summary>
+        Wait,
+
+        /// <summary>Leaves it to that process (share mode): its row is in that process's folder.</summary>
+        LeaveToOthers,
+    }
+
     /// <summary>
     /// Asks the ledger wrapper for the group's answer: one the ledger holds is written to the dataset here; one that must be
     /// sent passes the policy's stop and the budget first, and its reported model is checked against the policy; one another
-    /// live process holds is deferred when <paramref name="mayDefer"/>, else waited for. Null when nothing is left for the recorder.
+    /// live process holds is handled as <paramref name="whenHeld"/> says. In share mode, one another process answered during this
+    /// run is left to it. Null when nothing is left for the recorder.
     /// </summary>
-    private async Task<Answered?> AskTeacherAsync(List<WorkItem> group, Work work, bool mayDefer, CancellationToken token)
+    private async Task<Answered?> AskTeacherAsync(List<WorkItem> group, Work work, WhenHeld whenHeld, CancellationToken token)
     {
         var (first, state) = (group[0], work.State);
         var request = new TeacherRequest(first.Messages, first.Sampling) { Key = first.Key };
         var reserved = 0m;
+        // Answered in the ledger when this run started (an earlier run's): this process found it answered, so its row is this folder's.
+        var answeredAtStart = work.Teacher.Holds(request);
         // Answers the ledger holds cost nothing: only requests that go out meet the policy's stop and the budget.
-        if (!work.Teacher.Holds(request))
+        if (!answeredAtStart)
         {
             if (state.PolicyStop is not null)
             {
@@ -232,7 +253,7 @@ public sealed class LabelingRunner
         Completion? answer;
         try
         {
-            answer = mayDefer ? await work.Teacher.TryCompleteAsync(request, token) : await work.Teacher.CompleteAsync(request, token);
+            answer = whenHeld == WhenHeld.Wait ? await work.Teacher.CompleteAsync(request, token) : await work.Teacher.TryCompleteAsync(request, token);
         }
         catch (TeacherException e)
         {
@@ -249,11 +270,17 @@ public sealed class LabelingRunner
         if (answer is null)
         {
             work.Budget.Settle(reserved, 0);
-            work.Deferred.Enqueue(group); // another live process holds it: this slot comes back for it at the end
+            if (whenHeld == WhenHeld.Defer) work.Deferred.Enqueue(group); // another live process holds it: this slot comes back for it at the end
+            else Interlocked.Add(ref state.LeftToOthers, group.Count);
             return null;
         }
         var receipt = request.Trace.Ledger!;
         work.Budget.Settle(reserved, receipt.FromLedger ? 0 : receipt.CostUsd);
+        if (receipt.FromLedger && options.TakeShare && !answeredAtStart)
+        {
+            Interlocked.Add(ref state.LeftToOthers, group.Count); // another process answered it during this run: the row is in its folder
+            return null;
+        }
         if (receipt.FromLedger)
         {
             await WriteRowsAsync(work.Writer, state, group, answer, receipt.CostUsd, receipt.Completed);
@@ -396,6 +423,7 @@ public sealed class LabelingRunner
         public int Answered;
         public int FromLedger;
         public int AlreadyPresent;
+        public int LeftToOthers;
         public int Failed;
         public int NotSent;
         public long CompletionTokens;
