@@ -61,6 +61,7 @@ public sealed class SqliteLedger : TeacherLedger
         await ExecuteAsync(connection, "BEGIN IMMEDIATE", cancellationToken);
         await ExecuteAsync(connection, CreateTable("REAL", "BLOB"), cancellationToken);
         await ExecuteAsync(connection, CreateBatchTables, cancellationToken);
+        await ExecuteAsync(connection, CreateShareTable, cancellationToken);
         foreach (var (column, type) in AddedColumns)
         {
             await using var exists = connection.CreateCommand();
@@ -200,6 +201,36 @@ public sealed class SqliteLedger : TeacherLedger
                 duration_ms = (julianday($now) - julianday(sent_utc)) * 86400000.0, owner = NULL, lease_utc = NULL
             WHERE hash = $hash AND status <> 'answered'
             """, isUrgent: true, cancellationToken, ("$hash", hash), ("$error", error), ("$retries", retries), ("$now", FormatTime(now)));
+    }
+
+    /// <inheritdoc />
+    public override Task RecordShareAsync(string hash, string share, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hash);
+        ArgumentNullException.ThrowIfNull(share);
+        return WriteAsync("INSERT INTO answer_shares (hash, share) VALUES ($hash, $share) ON CONFLICT(hash) DO NOTHING", isUrgent: false, cancellationToken,
+            ("$hash", hash), ("$share", share));
+    }
+
+    /// <inheritdoc />
+    public override async Task<IReadOnlySet<string>> OtherSharesAsync(string share, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(share);
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT hash FROM answer_shares WHERE share <> $share";
+            command.Parameters.AddWithValue("$share", share);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var hashes = new HashSet<string>(StringComparer.Ordinal);
+            while (await reader.ReadAsync(cancellationToken)) hashes.Add(reader.GetString(0));
+            return hashes;
+        }
+        finally
+        {
+            gate.Release();
+        }
     }
 
     /// <inheritdoc />

@@ -31,6 +31,9 @@ public sealed record LabelingOptions
     /// </summary>
     public bool TakeShare { get; init; }
 
+    /// <summary>In share mode, the share this run's answers belong to in the ledger: the machine and the output folder's full path, the same for every rerun into the folder; null otherwise.</summary>
+    public string? ShareId => TakeShare ? $"{Environment.MachineName}:{Path.GetFullPath(OutputDirectory)}" : null;
+
     /// <summary>Whether the teacher follows Batch API jobs: its claims may take over a request a dead process's batch holds (the teacher waits for that batch).</summary>
     public bool FollowsBatches { get; init; }
 

@@ -58,7 +58,10 @@ public sealed class LabelingRunner
         void Report() => progress?.Report(new LabelingProgress(Volatile.Read(ref state.RowsDone), state.RowsTotal, Interlocked.Read(ref state.CompletionTokens),
             state.Cost, Volatile.Read(ref state.Failed), (options.Statistics?.Retries ?? 0) - retriesAtStart, stopwatch.Elapsed));
         Report();
-        var work = new Work(ledgerTeacher, writer, new Budget(options.BudgetUsd), decisions, state, Report);
+        var work = new Work(ledgerTeacher, writer, new Budget(options.BudgetUsd), decisions, state, Report)
+        {
+            Shares = options.ShareId is { } share ? new ShareBook(ledger, share, await ledger.OtherSharesAsync(share, cancellationToken)) : null,
+        };
 
         var cancelled = await SendAsync(plan.Todo, work, cancellationToken);
         return await FinishAsync(prompts, work, cancelled, retriesAtStart, stopwatch.Elapsed, cancellationToken);
@@ -232,10 +235,11 @@ public sealed class LabelingRunner
         var (first, state) = (group[0], work.State);
         var request = new TeacherRequest(first.Messages, first.Sampling) { Key = first.Key };
         var reserved = 0m;
-        // Answered in the ledger when this run started (an earlier run's): this process found it answered, so its row is this folder's.
-        var answeredAtStart = work.Teacher.Holds(request);
+        var inLedger = work.Teacher.Holds(request);
+        // Answered in the ledger when this run started, and no other process's share: found answered, so its row is this folder's.
+        var foundAnswered = inLedger && work.Shares?.IsOthers(first.Key.Hash) != true;
         // Answers the ledger holds cost nothing: only requests that go out meet the policy's stop and the budget.
-        if (!answeredAtStart)
+        if (!inLedger)
         {
             if (state.PolicyStop is not null)
             {
@@ -276,13 +280,14 @@ public sealed class LabelingRunner
         }
         var receipt = request.Trace.Ledger!;
         work.Budget.Settle(reserved, receipt.FromLedger ? 0 : receipt.CostUsd);
-        if (receipt.FromLedger && options.TakeShare && !answeredAtStart)
+        if (receipt.FromLedger && work.Shares is not null && !foundAnswered)
         {
             Interlocked.Add(ref state.LeftToOthers, group.Count); // another process answered it during this run: the row is in its folder
             return null;
         }
         if (receipt.FromLedger)
         {
+            if (work.Shares is { } found) await found.TakeAsync(first.Key.Hash);
             await WriteRowsAsync(work.Writer, state, group, answer, receipt.CostUsd, receipt.Completed);
             Interlocked.Add(ref state.FromLedger, group.Count);
             Interlocked.Add(ref state.RowsDone, group.Count);
@@ -318,6 +323,7 @@ public sealed class LabelingRunner
         Interlocked.Add(ref state.PromptTokens, answer.Usage.PromptTokens);
         state.AddCost(receipt.CostUsd);
         if (reported.Verdict == PolicyVerdict.Deny) return;
+        if (work.Shares is { } shares) await shares.TakeAsync(group[0].Key.Hash);
         await WriteRowsAsync(work.Writer, state, group, answer, receipt.CostUsd, receipt.Completed);
         Interlocked.Add(ref state.RowsDone, group.Count);
     }
@@ -406,6 +412,9 @@ public sealed class LabelingRunner
     private sealed record Work(LedgerTeacher Teacher, DatasetWriter Writer, Budget Budget, ConcurrentDictionary<string, PolicyDecision> Decisions,
         RunState State, Action Report)
     {
+        /// <summary>In share mode, this folder's share of the ledger's answers; null otherwise.</summary>
+        public ShareBook? Shares { get; init; }
+
         /// <summary>Requests another live process held when a slot reached them, for the slots to come back to once the queue is empty.</summary>
         public ConcurrentQueue<List<WorkItem>> Deferred { get; } = new();
 

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.IO;
 using System.Linq;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -21,7 +22,7 @@ namespace Distillery.Cli.Tests.Verbs;
 
 /// <summary>
 /// <c>distill generate --take-share</c>: processes on one ledger (a SQLite file, a PostgreSQL database) each answer a share of the job into
-/// their own folder, and <c>distill merge</c> makes the one dataset; a killed process's share is taken over once its claims run out.
+/// their own folder, and <c>distill merge</c> makes the one dataset; a killed process's claims are taken over once they run out, and its answers stay its share.
 /// </summary>
 [Trait("Speed", "Slow")]
 public sealed class ShareModeTests
@@ -94,22 +95,29 @@ public sealed class ShareModeTests
         await using var server = await FakeOpenAiServer.StartAsync();
         const int count = 20;
         var prompts = WritePrompts(dir, count);
-        // Six answers, then the server holds every request: the kill lands with four claimed requests in flight.
+        // Six answers, then the server holds every request: the kill lands with four claimed requests in flight, once the six rows are written.
         server.HoldAfter = 6;
         await KillWhenAsync(DistillProcess.Start([.. WorkerArgs(server, prompts, dir.File("killed"), ledger), "--take-share"], ("DISTILL_WORKER_KEY", "sk-killed")),
-            async () => server.Held >= 4 && await AnsweredInAsync(ledger) == 6);
+            async () => server.Held >= 4 && await AnsweredInAsync(ledger) == 6 && RowsWritten(dir.File("killed")) == 6);
         server.HoldAfter = -1;
         var killedAt = DateTimeOffset.UtcNow;
 
-        // While its claims (30 s, renewed every 10 s until the kill) live, a run taking its share leaves them to the dead process ...
+        // While its claims (30 s, renewed every 10 s until the kill) live, a run taking its share leaves them to the dead process,
+        // and its six answers too: they are its share ...
         var early = await RunShareAsync(server, prompts, dir.File("survivor"), ledger, new FakeTimeProvider(killedAt));
         Assert.True(early.Succeeded);
-        Assert.Equal((6, 10, 4), (early.FromLedger, early.Answered, early.LeftToOthers));
+        Assert.Equal((0, 10, 10), (early.FromLedger, early.Answered, early.LeftToOthers));
 
-        // ... and once they have run out (on its clock: nothing waits), it takes them over.
-        var late = await RunShareAsync(server, prompts, dir.File("survivor"), ledger, new FakeTimeProvider(killedAt + LedgerLease.DefaultDuration + TimeSpan.FromSeconds(1)));
+        // ... once they have run out (on its clock: nothing waits), it takes the four over ...
+        var afterLease = killedAt + LedgerLease.DefaultDuration + TimeSpan.FromSeconds(1);
+        var late = await RunShareAsync(server, prompts, dir.File("survivor"), ledger, new FakeTimeProvider(afterLease));
         Assert.True(late.Succeeded);
-        Assert.Equal((16, 4, 0), (late.AlreadyPresent, late.Answered, late.LeftToOthers));
+        Assert.Equal((10, 4, 6), (late.AlreadyPresent, late.Answered, late.LeftToOthers));
+
+        // ... and the killed process, rerun into its folder, still holds its six and leaves the rest to the survivor.
+        var rerun = await RunShareAsync(server, prompts, dir.File("killed"), ledger, new FakeTimeProvider(afterLease));
+        Assert.True(rerun.Succeeded);
+        Assert.Equal((0, 6, 14), (rerun.Answered, rerun.RowsDone, rerun.LeftToOthers));
 
         var paid = server.AnsweredByPrompt();
         Assert.Equal(count, paid.Count);
@@ -120,8 +128,9 @@ public sealed class ShareModeTests
             Assert.All(entries, e => Assert.Equal(LedgerStatus.Answered, e.Status));
             Assert.Equal(4, entries.Count(e => e.Sends == 2)); // the dead process's four claims, taken over once each
         }
-        var (exit, _, error) = await Distill.RunAsync(["merge", "--prompts", prompts, "--out", dir.File("merged"), dir.File("killed"), dir.File("survivor")]);
+        var (exit, output, error) = await Distill.RunAsync(["merge", "--prompts", prompts, "--out", dir.File("merged"), dir.File("killed"), dir.File("survivor")]);
         Assert.True(exit == 0, error);
+        Assert.Contains($"{count} rows in prompt order into {dir.File("merged")} (0 duplicate rows dropped; 0 of {count} prompts without a row)", output, StringComparison.Ordinal);
         Assert.Equal(Enumerable.Range(0, count).Select(i => $"q{i}"), PromptIds(dir.File("merged")));
     }
 
@@ -159,6 +168,13 @@ public sealed class ShareModeTests
     /// <summary>The "left to other processes" count of a generate summary (0 when the row is not shown).</summary>
     private static int LeftToOthers(string output) =>
         Regex.Match(output, @"left to other processes\D*(\d+)") is { Success: true } m ? int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+
+    /// <summary>The complete lines of a dataset being written by another process.</summary>
+    private static int RowsWritten(string dataset)
+    {
+        var data = Path.Combine(dataset, "data.jsonl");
+        return File.Exists(data) ? File.ReadAllText(data).Count(c => c == '\n') : 0;
+    }
 
     private static async Task<int> AnsweredInAsync(string ledger)
     {
