@@ -2,17 +2,23 @@
 # Issue 18's multi-process benchmark: 1, 2 and 4 `distill generate` processes share one PostgreSQL ledger and label one
 # job against a loopback OpenAI-compatible server of fixed capacity (TeachersBench's fake server, in its own process:
 # 16 slots × 20 ms, so at most 800 requests/s). Every process is given every prompt; claims in the ledger split the work.
+# With SHARE=1 (the default) the PostgreSQL processes run with --take-share, each answering and writing its share, and
+# `distill merge` then makes the dataset (checked: one row per prompt, not timed); SHARE=0 measures the processes without
+# it (each waits for and writes the whole job).
 # The baseline, in the same run, is one process with the default SQLite ledger (ledger.db in its output folder).
 # Per row: requests/s as a share of the server's bound and of the baseline, duplicates (answers the server sent beyond the
 # distinct prompts; must be 0), the ledger's rows and sends, and CPU ms per request of the distill processes and of
 # PostgreSQL (its postmaster and every backend it reaped). Writes bench/results/shared-ledger.md.table (the reading is in shared-ledger.md).
-#   usage: bench/shared-ledger/run.sh      settings (environment): REQUESTS=3000 CONCURRENCY=16 PROCESSES="1 2 4"
+#   usage: bench/shared-ledger/run.sh      settings (environment): REQUESTS=3000 CONCURRENCY=16 PROCESSES="1 2 4" SHARE=1
+#          TABLE=bench/results/shared-ledger.md.table (where the table goes; a trial run on a tiny job writes elsewhere)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 REQUESTS=${REQUESTS:-3000}
 CONCURRENCY=${CONCURRENCY:-16}
 PROCESSES=${PROCESSES:-"1 2 4"}
+SHARE=${SHARE:-1}
+TABLE=${TABLE:-$repo/bench/results/shared-ledger.md.table}
 work=$(mktemp -d)
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 BENCH_KEY=sk-bench
 "$repo/build/prerequisites.sh" postgresql
@@ -56,6 +62,7 @@ run() {
     local args=(generate --prompts "$work/prompts.jsonl" --teacher openai:gpt-bench --base-url "$base" --api-key-env BENCH_KEY
       --out "$work/$name/out$i" --temperature 0 --top-logprobs 5 --max-tokens 16 --concurrency "$CONCURRENCY")
     [[ -n $ledger ]] && args+=(--ledger "$ledger")
+    [[ -n $ledger && $SHARE == 1 ]] && args+=(--take-share)
     /usr/bin/time -f "%U %S" -o "$work/$name.time$i" dotnet "$distill" "${args[@]}" >"$work/$name.log$i" 2>&1 &
   done
   wait $(jobs -p | grep -vx "$server") 2>/dev/null || true
@@ -78,12 +85,20 @@ for n in $PROCESSES; do
   read -r s ans cpu pg < <(run "pg$n" "$n" "$pg_url/bench_$n")
   rate=$(echo "$REQUESTS / $s" | bc -l)
   ledger=$(psql -d "bench_$n" -c "SELECT count(*) || ' rows, ' || sum(sends) || ' sends, ' || count(*) FILTER (WHERE status = 'answered') || ' answered' FROM requests")
-  held=$(cat "$work/pg$n"/out*/data.jsonl | wc -l)
-  log "$n process(es), PostgreSQL: $s s, $ans answers, ledger $ledger, $held rows held"
-  rows+=$'\n'$(printf '| %d process%s, PostgreSQL ledger | %.1f | %.1f | %.0f%% | %.0f%% | %d | %s; %d rows held | %.2f | %.2f |' "$n" "$([[ $n == 1 ]] && echo "" || echo "es")" "$s" "$rate" "$(echo "$rate / 8" | bc -l)" "$(echo "100 * $rate / $b_rate" | bc -l)" $((ans - REQUESTS)) "$ledger" "$held" "$(echo "$cpu / $REQUESTS" | bc -l)" "$(echo "$pg / $REQUESTS" | bc -l)")
+  held="$(cat "$work/pg$n"/out*/data.jsonl | wc -l) rows held"
+  if [[ $SHARE == 1 ]]; then
+    dotnet "$distill" merge --prompts "$work/prompts.jsonl" --out "$work/pg$n/merged" "$work/pg$n"/out* >"$work/pg$n.merge" 2>&1
+    merged=$(wc -l <"$work/pg$n/merged/data.jsonl")
+    [[ $merged == "$REQUESTS" ]] || { log "merge made $merged rows, not $REQUESTS"; exit 1; }
+    held+=" ($(for f in "$work/pg$n"/out*/data.jsonl; do wc -l <"$f"; done | paste -sd+)), merged into $merged"
+  fi
+  log "$n process(es), PostgreSQL: $s s, $ans answers, ledger $ledger; $held"
+  rows+=$'\n'$(printf '| %d process%s, PostgreSQL ledger%s | %.1f | %.1f | %.0f%% | %.0f%% | %d | %s; %s | %.2f | %.2f |' "$n" "$([[ $n == 1 ]] && echo "" || echo "es")" "$([[ $SHARE == 1 ]] && echo ", --take-share" || echo "")" "$s" "$rate" "$(echo "$rate / 8" | bc -l)" "$(echo "100 * $rate / $b_rate" | bc -l)" $((ans - REQUESTS)) "$ledger" "$held" "$(echo "$cpu / $REQUESTS" | bc -l)" "$(echo "$pg / $REQUESTS" | bc -l)")
 done
 
-cat >"$repo/bench/results/shared-ledger.md.table" <<MD
+share_note=""
+[[ $SHARE == 1 ]] && share_note=', and each PostgreSQL process runs with `--take-share`: it writes only its share, and `distill merge` (not timed) made one row per prompt from the folders'
+cat >"$TABLE" <<MD
 # Shared ledger: 1, 2 and 4 processes on one PostgreSQL ledger (issue 18)
 
 \`bench/shared-ledger/run.sh\` (REQUESTS=$REQUESTS, CONCURRENCY=$CONCURRENCY per process), $(date -u '+%Y-%m-%d %H:%M UTC') on
@@ -91,7 +106,7 @@ $(. /etc/os-release; echo "$PRETTY_NAME"), $(nproc) logical CPUs ($(grep -m1 'mo
 load average at the end $(cut -d' ' -f1-3 /proc/loadavg). Everything runs on this one machine: the fake OpenAI server
 (TeachersBench's, its own process, 16 slots × 20 ms, so at most 800 requests/s; top-5 logprobs, 16 tokens per answer),
 PostgreSQL $(command psql --version | awk '{print $3}') (the test server: loopback, \`fsync=off\`), and every \`distill generate\`
-process. Every process is given all $REQUESTS prompts and the same ledger; claims split the work. Each PostgreSQL row has a
+process. Every process is given all $REQUESTS prompts and the same ledger; claims split the work$share_note. Each PostgreSQL row has a
 fresh database. The first, unmeasured run warms the server.
 
 | setup | seconds | requests/s | share of the server's bound | share of the baseline | duplicates | ledger | CPU ms / request, distill | CPU ms / request, PostgreSQL |
@@ -101,5 +116,5 @@ $rows
 Duplicates are the answers the server sent beyond the $REQUESTS distinct prompts. CPU is user + system time of all the
 \`distill\` processes of a row (start-up included) and of PostgreSQL (postmaster and reaped backends), per request.
 MD
-log "wrote bench/results/shared-ledger.md.table"
-cat "$repo/bench/results/shared-ledger.md.table"
+log "wrote $TABLE"
+cat "$TABLE"

@@ -101,7 +101,7 @@ public static class TeacherFactory
         ArgumentNullException.ThrowIfNull(settings);
         var parsed = ModelSpec.Parse(spec, "--teacher");
         if (parsed.Kind != ModelKind.OpenAi) throw InputException.InField("--batch", $"sends through the OpenAI Batch API: it needs an openai:MODEL teacher, not {spec}");
-        if (settings.EndpointsFile is not null) throw InputException.InField("--batch", "and --endpoints exclude each other: a batch goes to one endpoint");
+        if (settings.EndpointsFile is not null) throw InputException.InField("--batch", "and --endpoints exclude each other: a pool spreads single requests, while a batch file, its batch id and its answers live at the one provider that took it (resuming finds them there); give --base-url for --batch, or drop --batch to use the pool");
         var (baseUrl, key) = Endpoint(settings);
         return BatchTeacher.OpenAsync(parsed.Target, baseUrl, key, settings.Timeout, ledgerLocation, batch, time, progress, cancellationToken);
     }

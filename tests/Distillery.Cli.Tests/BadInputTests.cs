@@ -39,6 +39,19 @@ public sealed class BadInputTests
     }
 
     [Fact]
+    public async Task Batch_with_a_pool_of_endpoints_is_refused_naming_both_options_before_any_work()
+    {
+        using var dir = new ScratchFolder();
+        var prompts = dir.File("prompts.txt");
+        await File.WriteAllTextAsync(prompts, "Once\n");
+        var pool = dir.File("pool.json");
+        await File.WriteAllTextAsync(pool, """{"name":"p","endpoints":[{"name":"a","base_url":"http://127.0.0.1:1/v1"},{"name":"b","base_url":"http://127.0.0.1:2/v1"}]}""");
+        var result = await Distill.RunAsync("generate", "--batch", "--endpoints", pool, "--prompts", prompts, "--teacher", "openai:gpt-test", "--out", dir.File("out"));
+        AssertOneLineBadInput(result, "--batch: and --endpoints exclude each other: a pool spreads single requests, while a batch file");
+        Assert.False(Directory.Exists(dir.File("out")), "nothing may be written before the options are checked");
+    }
+
+    [Fact]
     public async Task Serving_a_network_address_without_a_key_is_refused_naming_api_key_env()
     {
         var result = await Distill.RunAsync("serve", "--model", "llama2c:/no/such/model.bin", "--host", "0.0.0.0");

@@ -36,6 +36,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
     private readonly Option<string?> policy = new("--policy") { Description = "Terms policy file: allow / deny / allow-with-notice per provider or model" };
     private readonly Option<string?> endpoints = new("--endpoints") { Description = "A pool of endpoints serving the API teacher: a JSON file of base URLs, key variables, weights and limits (see the README)" };
     private readonly Option<double> claimLease = new("--claim-lease") { Description = "Seconds a process's claim on a request lasts without renewal; another process sharing the ledger takes over a dead one's after that", DefaultValueFactory = _ => LedgerLease.DefaultDuration.TotalSeconds };
+    private readonly Option<bool> takeShare = new("--take-share") { Description = "With other processes on one --ledger: skip requests another live process holds or answered, so --out holds this process's share (distill merge makes the dataset); they are looked at once more at the end, to take over a dead process's" };
     private readonly Option<bool> batch = new("--batch") { Description = "Send the requests through the OpenAI Batch API (openai:MODEL): batch prices, answers within 24 hours; a rerun goes on with the batches already sent" };
     private readonly Option<double> batchPoll = new("--batch-poll") { Description = "Seconds between looks at each live batch (with --batch)", DefaultValueFactory = _ => 30 };
     private readonly ChatTemplateOptions chatTemplate = new("a local teacher's");
@@ -49,7 +50,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
         var command = new Command("generate", "Ask a teacher to answer prompts; rows with token logprobs stream into a dataset folder, every request through the ledger so nothing is paid twice")
         {
             prompts, teacher, output, topLogprobs, sampledLogprobs, samples, temperature, topP, maxTokens, seed, system, concurrency,
-            policy, endpoints, claimLease, batch, batchPoll,
+            policy, endpoints, claimLease, takeShare, batch, batchPoll,
         };
         api.AddTo(command);
         prices.AddTo(command);
@@ -98,6 +99,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
                 OutputDirectory = parse.GetValue(output)!,
                 LedgerPath = parse.GetValue(api.Ledger),
                 ClaimLease = TimeSpan.FromSeconds(parse.GetValue(claimLease)),
+                TakeShare = parse.GetValue(takeShare),
                 Sampling = sampling,
                 Samples = parse.GetValue(samples),
                 SystemPrompt = parse.GetValue(system),
@@ -137,6 +139,7 @@ public sealed class GenerateVerb(CliContext context) : IVerb
         table.AddRow("answered by the teacher", s.Answered.ToString(CultureInfo.InvariantCulture));
         table.AddRow("from the ledger", s.FromLedger.ToString(CultureInfo.InvariantCulture));
         table.AddRow("already in the dataset", s.AlreadyPresent.ToString(CultureInfo.InvariantCulture));
+        if (s.LeftToOthers > 0) table.AddRow("left to other processes", s.LeftToOthers.ToString(CultureInfo.InvariantCulture));
         table.AddRow("failed", s.Failed == 0 ? "0" : $"[red]{s.Failed}[/]");
         table.AddRow("not sent", s.NotSent.ToString(CultureInfo.InvariantCulture));
         table.AddRow("retries", s.Retries.ToString(CultureInfo.InvariantCulture));

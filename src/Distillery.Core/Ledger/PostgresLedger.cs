@@ -37,6 +37,7 @@ public sealed class PostgresLedger : TeacherLedger
             await ExecuteAsync(connection, "SELECT pg_advisory_xact_lock(7316001)", cancellationToken);
             await ExecuteAsync(connection, CreateTable("DOUBLE PRECISION", "BYTEA"), cancellationToken);
             await ExecuteAsync(connection, CreateBatchTables, cancellationToken);
+            await ExecuteAsync(connection, CreateShareTable, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             return new PostgresLedger(display, source);
         }
@@ -102,14 +103,18 @@ public sealed class PostgresLedger : TeacherLedger
     /// <summary>Locks the request's row (skipping it when another process holds the lock) and says whether this owner may take it.</summary>
     private static async Task<LedgerClaim> LockedClaimAsync(NpgsqlConnection connection, string hash, LedgerLease lease, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var select = Command(connection, "SELECT status, owner, lease_utc FROM requests WHERE hash = @hash FOR UPDATE SKIP LOCKED", ("hash", hash));
+        // Whether a batch holds the request is read in the same round trip; only the requests row is locked.
+        await using var select = Command(connection, $"SELECT status, owner, lease_utc, {BatchHolds('@')} FROM requests WHERE hash = @hash FOR UPDATE SKIP LOCKED",
+            ("hash", hash), ("since", BatchHoldSince(now)));
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken)) return new LedgerClaim(ClaimOutcome.HeldElsewhere, now); // being claimed this instant
         if (reader.GetString(0) == "answered") return new LedgerClaim(ClaimOutcome.Answered);
         var owner = reader.IsDBNull(1) ? null : reader.GetString(1);
         var until = reader.IsDBNull(2) ? (DateTimeOffset?)null : ParseTime(reader.GetString(2));
-        return owner is not null && owner != lease.Owner && until is { } running && running > now
-            ? new LedgerClaim(ClaimOutcome.HeldElsewhere, running)
+        if (owner is not null && owner != lease.Owner && until is { } running && running > now) return new LedgerClaim(ClaimOutcome.HeldElsewhere, running);
+        // A batch's hold has no end the ledger knows: looked at again after a lease.
+        return !lease.FollowsBatches && reader.GetBoolean(3)
+            ? new LedgerClaim(ClaimOutcome.HeldElsewhere, lease.Until(now))
             : new LedgerClaim(ClaimOutcome.Claimed);
     }
 
@@ -154,6 +159,28 @@ public sealed class PostgresLedger : TeacherLedger
                 duration_ms = EXTRACT(EPOCH FROM (@now::timestamptz - sent_utc::timestamptz)) * 1000.0, owner = NULL, lease_utc = NULL
             WHERE hash = @hash AND status <> 'answered'
             """, cancellationToken, ("hash", hash), ("error", error), ("retries", retries), ("now", FormatTime(now)));
+    }
+
+    /// <inheritdoc />
+    public override Task RecordShareAsync(string hash, string share, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hash);
+        ArgumentNullException.ThrowIfNull(share);
+        return WriteAsync("INSERT INTO answer_shares (hash, share) VALUES (@hash, @share) ON CONFLICT (hash) DO NOTHING", cancellationToken, ("hash", hash), ("share", share));
+    }
+
+    /// <inheritdoc />
+    public override Task<IReadOnlySet<string>> OtherSharesAsync(string share, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(share);
+        return RunAsync<IReadOnlySet<string>>(async connection =>
+        {
+            await using var command = Command(connection, "SELECT hash FROM answer_shares WHERE share <> @share", ("share", share));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var hashes = new HashSet<string>(StringComparer.Ordinal);
+            while (await reader.ReadAsync(cancellationToken)) hashes.Add(reader.GetString(0));
+            return hashes;
+        }, cancellationToken);
     }
 
     /// <inheritdoc />

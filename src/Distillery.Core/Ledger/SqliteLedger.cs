@@ -61,6 +61,7 @@ public sealed class SqliteLedger : TeacherLedger
         await ExecuteAsync(connection, "BEGIN IMMEDIATE", cancellationToken);
         await ExecuteAsync(connection, CreateTable("REAL", "BLOB"), cancellationToken);
         await ExecuteAsync(connection, CreateBatchTables, cancellationToken);
+        await ExecuteAsync(connection, CreateShareTable, cancellationToken);
         foreach (var (column, type) in AddedColumns)
         {
             await using var exists = connection.CreateCommand();
@@ -117,33 +118,41 @@ public sealed class SqliteLedger : TeacherLedger
         ArgumentNullException.ThrowIfNull(teacher);
         ArgumentNullException.ThrowIfNull(canonicalRequest);
         ArgumentNullException.ThrowIfNull(lease);
-        // One statement under SQLite's write lock: of processes claiming together, exactly one changes the row.
-        var changed = await WriteAsync("""
-            INSERT INTO requests (hash, provider, model, endpoint, request, status, sends, created_utc, sent_utc, owner, lease_utc)
-            VALUES ($hash, $provider, $model, $endpoint, $request, 'pending', 1, $now, $now, $owner, $until)
-            ON CONFLICT(hash) DO UPDATE SET status = 'pending', sends = sends + 1, sent_utc = $now, error = NULL, owner = $owner, lease_utc = $until
-            WHERE status <> 'answered' AND (owner IS NULL OR owner = $owner OR lease_utc IS NULL OR lease_utc <= $now)
-            """, isUrgent: true, cancellationToken,
+        var changed = await WriteAsync(ClaimSql, isUrgent: true, cancellationToken,
             ("$hash", hash), ("$provider", teacher.Provider), ("$model", teacher.Model), ("$endpoint", teacher.Endpoint),
-            ("$request", canonicalRequest), ("$now", FormatTime(now)), ("$owner", lease.Owner), ("$until", FormatTime(lease.Until(now))));
+            ("$request", canonicalRequest), ("$now", FormatTime(now)), ("$owner", lease.Owner), ("$until", FormatTime(lease.Until(now))),
+            ("$follows", lease.FollowsBatches ? 1 : 0), ("$since", BatchHoldSince(now)));
         if (changed == 1) return new LedgerClaim(ClaimOutcome.Claimed);
-        return await HolderAsync(hash, now, cancellationToken);
+        return await HolderAsync(hash, lease, now, cancellationToken);
     }
 
-    /// <summary>Why a claim changed nothing: the request is answered, or another owner holds it (until when).</summary>
-    private async Task<LedgerClaim> HolderAsync(string hash, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>The claim: one statement under SQLite's write lock, so of processes claiming together exactly one changes the row.</summary>
+    private static readonly string ClaimSql = $"""
+        INSERT INTO requests (hash, provider, model, endpoint, request, status, sends, created_utc, sent_utc, owner, lease_utc)
+        VALUES ($hash, $provider, $model, $endpoint, $request, 'pending', 1, $now, $now, $owner, $until)
+        ON CONFLICT(hash) DO UPDATE SET status = 'pending', sends = sends + 1, sent_utc = $now, error = NULL, owner = $owner, lease_utc = $until
+        WHERE status <> 'answered' AND (owner IS NULL OR owner = $owner OR lease_utc IS NULL OR lease_utc <= $now)
+            AND ($follows = 1 OR NOT {BatchHolds('$')})
+        """;
+
+    /// <summary>Why a claim changed nothing: the request is answered, another owner holds it (until when), or a batch that may be live does.</summary>
+    private async Task<LedgerClaim> HolderAsync(string hash, LedgerLease lease, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await gate.WaitAsync(cancellationToken);
         try
         {
             await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT status, lease_utc FROM requests WHERE hash = $hash";
+            command.CommandText = $"SELECT status, lease_utc, {BatchHolds('$')} FROM requests WHERE hash = $hash";
             command.Parameters.AddWithValue("$hash", hash);
+            command.Parameters.AddWithValue("$since", BatchHoldSince(now));
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             if (!await reader.ReadAsync(cancellationToken)) return new LedgerClaim(ClaimOutcome.HeldElsewhere, now);
             if (reader.GetString(0) == "answered") return new LedgerClaim(ClaimOutcome.Answered);
             // Released or run out since the claim was refused: held until now, so the caller claims again.
-            return new LedgerClaim(ClaimOutcome.HeldElsewhere, reader.IsDBNull(1) ? now : ParseTime(reader.GetString(1)));
+            var until = reader.IsDBNull(1) ? now : ParseTime(reader.GetString(1));
+            // A batch's hold has no end the ledger knows: looked at again after a lease.
+            if (!lease.FollowsBatches && reader.GetInt64(2) == 1 && until < lease.Until(now)) until = lease.Until(now);
+            return new LedgerClaim(ClaimOutcome.HeldElsewhere, until);
         }
         finally
         {
@@ -192,6 +201,36 @@ public sealed class SqliteLedger : TeacherLedger
                 duration_ms = (julianday($now) - julianday(sent_utc)) * 86400000.0, owner = NULL, lease_utc = NULL
             WHERE hash = $hash AND status <> 'answered'
             """, isUrgent: true, cancellationToken, ("$hash", hash), ("$error", error), ("$retries", retries), ("$now", FormatTime(now)));
+    }
+
+    /// <inheritdoc />
+    public override Task RecordShareAsync(string hash, string share, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(hash);
+        ArgumentNullException.ThrowIfNull(share);
+        return WriteAsync("INSERT INTO answer_shares (hash, share) VALUES ($hash, $share) ON CONFLICT(hash) DO NOTHING", isUrgent: false, cancellationToken,
+            ("$hash", hash), ("$share", share));
+    }
+
+    /// <inheritdoc />
+    public override async Task<IReadOnlySet<string>> OtherSharesAsync(string share, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(share);
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT hash FROM answer_shares WHERE share <> $share";
+            command.Parameters.AddWithValue("$share", share);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var hashes = new HashSet<string>(StringComparer.Ordinal);
+            while (await reader.ReadAsync(cancellationToken)) hashes.Add(reader.GetString(0));
+            return hashes;
+        }
+        finally
+        {
+            gate.Release();
+        }
     }
 
     /// <inheritdoc />

@@ -50,7 +50,7 @@ public abstract class TeacherLedger : IAsyncDisposable
             response_br {bytesType})
         """;
 
-    /// <summary>The Batch API's side tables: each job (its batch id once known; abandoned when no batch was ever made of it) and the requests in its input file.</summary>
+    /// <summary>The Batch API's side tables: each job (its batch id once known; abandoned when no batch was ever made of it) and the requests in its input file, found by hash when a claim asks whether a batch holds one.</summary>
     protected const string CreateBatchTables = """
         CREATE TABLE IF NOT EXISTS batch_jobs (
             job_id TEXT PRIMARY KEY,
@@ -60,7 +60,15 @@ public abstract class TeacherLedger : IAsyncDisposable
         CREATE TABLE IF NOT EXISTS batch_requests (
             job_id TEXT NOT NULL,
             hash TEXT NOT NULL,
-            PRIMARY KEY (job_id, hash))
+            PRIMARY KEY (job_id, hash));
+        CREATE INDEX IF NOT EXISTS batch_requests_by_hash ON batch_requests (hash)
+        """;
+
+    /// <summary>Which share of a job each answer belongs to (<c>generate --take-share</c>): the output folder of the process that answered it first.</summary>
+    protected const string CreateShareTable = """
+        CREATE TABLE IF NOT EXISTS answer_shares (
+            hash TEXT PRIMARY KEY,
+            share TEXT NOT NULL)
         """;
 
     /// <summary>Every (job, request) of a job not abandoned whose request is not answered, oldest job first: the last job of a request is the one that holds it.</summary>
@@ -70,6 +78,24 @@ public abstract class TeacherLedger : IAsyncDisposable
         WHERE j.abandoned = 0 AND (q.status IS NULL OR q.status <> 'answered')
         ORDER BY j.created_utc, j.job_id
         """;
+
+    /// <summary>
+    /// How long a Batch API job holds its unanswered requests against owners that do not follow batches: the batch's 24-hour
+    /// completion window and an hour to finalize. A job abandoned (no batch was made of it) holds nothing.
+    /// </summary>
+    public static TimeSpan BatchHoldLimit { get; } = TimeSpan.FromHours(25);
+
+    /// <summary>
+    /// Whether a job that may still have a live batch holds the request <c>{p}hash</c>: one not abandoned, created after <c>{p}since</c>
+    /// (now less <see cref="BatchHoldLimit"/>), <paramref name="p"/> being the database's parameter prefix.
+    /// </summary>
+    protected static string BatchHolds(char p) => $"""
+        EXISTS (SELECT 1 FROM batch_requests br JOIN batch_jobs bj ON bj.job_id = br.job_id
+                WHERE br.hash = {p}hash AND bj.abandoned = 0 AND bj.created_utc > {p}since)
+        """;
+
+    /// <summary>The oldest job creation time that still holds its requests at <paramref name="now"/>, as the ledger stores times.</summary>
+    protected static string BatchHoldSince(DateTimeOffset now) => FormatTime(now - BatchHoldLimit);
 
     /// <summary>Creates a ledger shown to users as <paramref name="path"/>.</summary>
     protected TeacherLedger(string path) => Path = path;
@@ -92,7 +118,8 @@ public abstract class TeacherLedger : IAsyncDisposable
 
     /// <summary>
     /// Claims a request for <paramref name="lease"/>'s owner before it is sent (status pending, one more send), unless the ledger
-    /// holds its answer or another owner's claim on it has not run out at <paramref name="now"/>.
+    /// holds its answer, another owner's claim on it has not run out at <paramref name="now"/>, or (for an owner that does not
+    /// follow batches) a Batch API job that may still be live holds it.
     /// </summary>
     public abstract Task<LedgerClaim> ClaimAsync(string hash, TeacherIdentity teacher, string canonicalRequest, LedgerLease lease, DateTimeOffset now, CancellationToken cancellationToken = default);
 
@@ -107,6 +134,12 @@ public abstract class TeacherLedger : IAsyncDisposable
 
     /// <summary>Records that a request failed, with the error; its claim ends and a later run sends it again. An answered request stays answered.</summary>
     public abstract Task RecordFailedAsync(string hash, string error, int retries, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>Records that the answer of a request belongs to <paramref name="share"/> (the process that answered it, taking its share); the first share recorded stays.</summary>
+    public abstract Task RecordShareAsync(string hash, string share, CancellationToken cancellationToken = default);
+
+    /// <summary>The hashes of answers that belong to a share other than <paramref name="share"/> (their rows are in that process's folder).</summary>
+    public abstract Task<IReadOnlySet<string>> OtherSharesAsync(string share, CancellationToken cancellationToken = default);
 
     /// <summary>Records a Batch API job and every request of its input file, before the file is uploaded.</summary>
     public abstract Task RecordBatchJobAsync(string jobId, IReadOnlyCollection<string> hashes, DateTimeOffset now, CancellationToken cancellationToken = default);

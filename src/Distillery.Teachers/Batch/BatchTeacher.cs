@@ -30,29 +30,28 @@ public sealed class BatchTeacher : ITeacher, IAsyncDisposable
 {
     private readonly OpenAiBatchApi api;
     private readonly TeacherLedger ledger;
+    private readonly BatchJobFinder finder;
     private readonly BatchSettings settings;
     private readonly TimeProvider clock;
     private readonly IProgress<BatchProgress>? progress;
     private readonly Lock gate = new();
     private readonly List<Waiter> gathering = [];
     private readonly Dictionary<string, Waiter> waiters = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Job> heldBy = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, BatchJob> heldBy = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Completion> early = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> rounds = new(StringComparer.Ordinal);
-    private readonly List<Job> live = [];
+    private readonly List<BatchJob> live = [];
+    private readonly HashSet<string> followed = new(StringComparer.Ordinal);
     private readonly List<string> warnings = [];
     private readonly CancellationTokenSource closing = new();
     private readonly Task loop;
     private DateTimeOffset lastArrival;
 
-    private BatchTeacher(OpenAiBatchApi api, TeacherLedger ledger, TeacherIdentity identity, BatchSettings settings, TimeProvider clock, IProgress<BatchProgress>? progress, IEnumerable<Job> resumed)
+    private BatchTeacher(OpenAiBatchApi api, TeacherLedger ledger, BatchJobFinder finder, TeacherIdentity identity, BatchSettings settings, TimeProvider clock,
+        IProgress<BatchProgress>? progress, IEnumerable<BatchJob> resumed)
     {
-        (this.api, this.ledger, Identity, this.settings, this.clock, this.progress) = (api, ledger, identity, settings, clock, progress);
-        foreach (var job in resumed)
-        {
-            live.Add(job);
-            foreach (var hash in job.Hashes) heldBy[hash] = job;
-        }
+        (this.api, this.ledger, this.finder, Identity, this.settings, this.clock, this.progress) = (api, ledger, finder, identity, settings, clock, progress);
+        lock (gate) Follow(resumed);
         loop = Task.Run(RunAsync, CancellationToken.None);
     }
 
@@ -71,8 +70,9 @@ public sealed class BatchTeacher : ITeacher, IAsyncDisposable
         var ledger = await TeacherLedger.OpenAsync(ledgerLocation, cancellationToken);
         try
         {
-            var resumed = await FindJobsAgainAsync(api, ledger, cancellationToken);
-            return new BatchTeacher(api, ledger, new TeacherIdentity("openai", model, OpenAiTeacher.EndpointText(baseUrl)), settings, time ?? TimeProvider.System, progress, resumed);
+            var finder = new BatchJobFinder(api, ledger);
+            var resumed = await finder.FindOpenAsync(cancellationToken);
+            return new BatchTeacher(api, ledger, finder, new TeacherIdentity("openai", model, OpenAiTeacher.EndpointText(baseUrl)), settings, time ?? TimeProvider.System, progress, resumed);
         }
         catch (Exception e) when (e is ClientResultException or HttpRequestException)
         {
@@ -130,24 +130,6 @@ public sealed class BatchTeacher : ITeacher, IAsyncDisposable
         closing.Dispose();
     }
 
-    /// <summary>The jobs an earlier run left with unanswered requests, each with its batch: the stored id, or the batch whose metadata carries the job id; a job with neither never became a batch and is abandoned.</summary>
-    private static async Task<List<Job>> FindJobsAgainAsync(OpenAiBatchApi api, TeacherLedger ledger, CancellationToken cancellationToken)
-    {
-        var jobs = new List<Job>();
-        foreach (var open in await ledger.OpenBatchJobsAsync(cancellationToken))
-        {
-            var batchId = open.BatchId ?? await api.FindAsync(open.JobId, cancellationToken);
-            if (batchId is null)
-            {
-                await ledger.AbandonBatchJobAsync(open.JobId, cancellationToken);
-                continue;
-            }
-            if (open.BatchId is null) await ledger.RecordBatchIdAsync(open.JobId, batchId, cancellationToken);
-            jobs.Add(new Job(open.JobId, [.. open.Hashes]) { BatchId = batchId, State = "found again" });
-        }
-        return jobs;
-    }
-
     /// <summary>The loop: cuts files from the requests gathered and polls live batches, each on its interval, until the teacher closes.</summary>
     private async Task RunAsync()
     {
@@ -198,7 +180,8 @@ public sealed class BatchTeacher : ITeacher, IAsyncDisposable
                 bytes += size;
             }
             gathering.RemoveRange(0, file.Count);
-            var job = new Job(NewJobId(), [.. file.Select(w => w.Hash)]) { State = "uploading" };
+            var job = new BatchJob(NewJobId(), [.. file.Select(w => w.Hash)]) { State = "uploading" };
+            followed.Add(job.JobId);
             foreach (var waiter in file)
             {
                 heldBy[waiter.Hash] = job;
@@ -209,11 +192,15 @@ public sealed class BatchTeacher : ITeacher, IAsyncDisposable
         }
     }
 
-    /// <summary>Records the job of a file in the ledger, uploads the file (the job id in its name), creates the batch (the job id in its metadata) and stores the batch id.</summary>
+    /// <summary>
+    /// Records the job of a file in the ledger, uploads the file (the job id in its name), creates the batch (the job id in its metadata) and
+    /// stores the batch id; requests a batch of a dead process still holds are left out and wait for that batch.
+    /// </summary>
     private async Task SubmitAsync(List<Waiter> file, CancellationToken cancellationToken)
     {
-        Job job;
+        BatchJob job;
         lock (gate) job = heldBy[file[0].Hash];
+        if (!await LeaveOutHeldAsync(file, job, cancellationToken)) return;
         Report();
         // Before the upload: a run killed from here on finds this job again, and its batch if one was made.
         await ledger.RecordBatchJobAsync(job.JobId, job.Hashes, clock.GetUtcNow(), cancellationToken);
@@ -237,10 +224,43 @@ public sealed class BatchTeacher : ITeacher, IAsyncDisposable
         Report();
     }
 
+    /// <summary>
+    /// Follows the batches of other processes' jobs that hold requests of the file (this process claimed them: those processes died) and takes
+    /// those requests out of the file, so none is sent twice; false when nothing is left to submit.
+    /// </summary>
+    private async Task<bool> LeaveOutHeldAsync(List<Waiter> file, BatchJob job, CancellationToken cancellationToken)
+    {
+        HashSet<string> known;
+        lock (gate) known = [.. followed];
+        var holders = await finder.HoldersAsync(job.Hashes, known, cancellationToken);
+        lock (gate)
+        {
+            Follow(holders);
+            foreach (var waiter in file.Where(w => heldBy[w.Hash] != job)) rounds[waiter.Hash]--;
+            file.RemoveAll(w => heldBy[w.Hash] != job);
+            job.Hashes.RemoveAll(h => heldBy[h] != job);
+            job.Total = job.Hashes.Count;
+            if (file.Count > 0) return true;
+            live.Remove(job);
+            return false;
+        }
+    }
+
+    /// <summary>Follows jobs found in the ledger (the caller holds the gate): their batches are polled, and a request they hold waits for them.</summary>
+    private void Follow(IEnumerable<BatchJob> jobs)
+    {
+        foreach (var job in jobs)
+        {
+            if (!followed.Add(job.JobId)) continue;
+            live.Add(job);
+            foreach (var hash in job.Hashes) heldBy[hash] = job;
+        }
+    }
+
     /// <summary>Looks at every live batch; collects those that are final.</summary>
     private async Task PollAsync(CancellationToken cancellationToken)
     {
-        List<Job> batches;
+        List<BatchJob> batches;
         lock (gate) batches = [.. live.Where(j => j.BatchId is not null)];
         foreach (var job in batches)
         {
@@ -261,7 +281,7 @@ public sealed class BatchTeacher : ITeacher, IAsyncDisposable
     }
 
     /// <summary>Downloads a final batch's output and error files and settles each of its requests: answered, failed for good, or gathered for the next batch.</summary>
-    private async Task CollectAsync(Job job, BatchSnapshot snapshot, CancellationToken cancellationToken)
+    private async Task CollectAsync(BatchJob job, BatchSnapshot snapshot, CancellationToken cancellationToken)
     {
         var results = new Dictionary<string, BatchResult>(StringComparer.Ordinal);
         foreach (var (kind, fileId) in new[] { ("output", snapshot.OutputFileId), ("error", snapshot.ErrorFileId) })
@@ -297,7 +317,7 @@ public sealed class BatchTeacher : ITeacher, IAsyncDisposable
     }
 
     /// <summary>Hands each request of a collected job its answer or failure, or gathers it for the next batch.</summary>
-    private void Settle(Job job, string state, Dictionary<string, BatchResult> results)
+    private void Settle(BatchJob job, string state, Dictionary<string, BatchResult> results)
     {
         lock (gate)
         {
@@ -334,7 +354,7 @@ public sealed class BatchTeacher : ITeacher, IAsyncDisposable
     }
 
     /// <summary>Fails every request of a job this run could not submit.</summary>
-    private void Fail(Job job, string message)
+    private void Fail(BatchJob job, string message)
     {
         Warn(message);
         lock (gate)
@@ -396,18 +416,5 @@ public sealed class BatchTeacher : ITeacher, IAsyncDisposable
         public TeacherRequest Request { get; } = request;
         public string? Line { get; set; }
         public TaskCompletionSource<Completion> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
-    /// <summary>One input file and its batch, as this run follows it.</summary>
-    private sealed class Job(string jobId, List<string> hashes)
-    {
-        public string JobId { get; } = jobId;
-        public List<string> Hashes { get; } = hashes;
-        public string? BatchId { get; set; }
-        public string State { get; set; } = "";
-        public int Total { get; set; } = hashes.Count;
-        public int Completed { get; set; }
-        public int Failed { get; set; }
-        public BatchJobState Snapshot() => new(JobId, BatchId, State, Total, Completed, Failed);
     }
 }

@@ -25,6 +25,18 @@ public sealed record LabelingOptions
     /// <summary>How long this process's claims on requests last without renewal (another process takes over a dead one's after that); null: <see cref="Distillery.Core.Ledger.LedgerLease.DefaultDuration"/>.</summary>
     public TimeSpan? ClaimLease { get; init; }
 
+    /// <summary>
+    /// Share mode (<c>--take-share</c>): a request another live process holds, or answered during this run, is left to that process
+    /// (looked at once more at the end, to take over a dead one's), so the output folder holds this process's share of the job, not all of it.
+    /// </summary>
+    public bool TakeShare { get; init; }
+
+    /// <summary>In share mode, the share this run's answers belong to in the ledger: the machine and the output folder's full path, the same for every rerun into the folder; null otherwise.</summary>
+    public string? ShareId => TakeShare ? $"{Environment.MachineName}:{Path.GetFullPath(OutputDirectory)}" : null;
+
+    /// <summary>Whether the teacher follows Batch API jobs: its claims may take over a request a dead process's batch holds (the teacher waits for that batch).</summary>
+    public bool FollowsBatches { get; init; }
+
     /// <summary>How each completion is sampled.</summary>
     public SamplingParameters Sampling { get; init; } = new();
 
@@ -49,6 +61,6 @@ public sealed record LabelingOptions
     /// <summary>The counters the teacher's wrappers fill in (retries), reported in the summary.</summary>
     public TeacherStatistics? Statistics { get; init; }
 
-    /// <summary>These options for a run through a Batch API: every request handed over at once (no --concurrency limit), priced at the batch price.</summary>
-    public LabelingOptions ThroughBatch() => this with { Concurrency = int.MaxValue, Price = Price.ForBatch() };
+    /// <summary>These options for a run through a Batch API: every request handed over at once (no --concurrency limit), priced at the batch price, following batches.</summary>
+    public LabelingOptions ThroughBatch() => this with { Concurrency = int.MaxValue, Price = Price.ForBatch(), FollowsBatches = true };
 }

@@ -49,7 +49,7 @@ public sealed class LabelingRunner
         await using var ledger = await TeacherLedger.OpenAsync(options.LedgerLocation, cancellationToken);
         await using var writer = await DatasetWriter.OpenAsync(options.OutputDirectory, cancellationToken);
         var plan = await PlanAsync(prompts, cancellationToken);
-        await using var ledgerTeacher = await LedgerTeacher.OpenAsync(teacher, ledger, options.Price, clock, LedgerLease.ForThisProcess(options.ClaimLease), cancellationToken);
+        await using var ledgerTeacher = await LedgerTeacher.OpenAsync(teacher, ledger, options.Price, clock, LedgerLease.ForThisProcess(options.ClaimLease, options.FollowsBatches), cancellationToken);
 
         var state = new RunState { RowsTotal = plan.Items.Count, Tally = plan.Tally, Lines = plan.Lines };
         state.AlreadyPresent = plan.Items.Count - plan.Todo.Count;
@@ -58,7 +58,10 @@ public sealed class LabelingRunner
         void Report() => progress?.Report(new LabelingProgress(Volatile.Read(ref state.RowsDone), state.RowsTotal, Interlocked.Read(ref state.CompletionTokens),
             state.Cost, Volatile.Read(ref state.Failed), (options.Statistics?.Retries ?? 0) - retriesAtStart, stopwatch.Elapsed));
         Report();
-        var work = new Work(ledgerTeacher, writer, new Budget(options.BudgetUsd), decisions, state, Report);
+        var work = new Work(ledgerTeacher, writer, new Budget(options.BudgetUsd), decisions, state, Report)
+        {
+            Shares = options.ShareId is { } share ? new ShareBook(ledger, share, await ledger.OtherSharesAsync(share, cancellationToken)) : null,
+        };
 
         var cancelled = await SendAsync(plan.Todo, work, cancellationToken);
         return await FinishAsync(prompts, work, cancelled, retriesAtStart, stopwatch.Elapsed, cancellationToken);
@@ -172,6 +175,7 @@ public sealed class LabelingRunner
             Answered = state.Answered,
             FromLedger = state.FromLedger,
             AlreadyPresent = state.AlreadyPresent,
+            LeftToOthers = state.LeftToOthers,
             Failed = state.Failed,
             NotSent = state.NotSent,
             Retries = (options.Statistics?.Retries ?? 0) - retriesAtStart,
@@ -189,32 +193,53 @@ public sealed class LabelingRunner
         return summary;
     }
 
-    /// <summary>Works the queue, skipping requests another live process holds; then comes back for those, waiting for each to be answered or its claim to run out.</summary>
+    /// <summary>
+    /// Works the queue, skipping requests another live process holds; then comes back for those once: waiting for each to be answered
+    /// or its claim to run out, or in share mode taking over only those whose claims ran out and leaving the rest to their processes.
+    /// </summary>
     private async Task SlotAsync(ConcurrentQueue<List<WorkItem>> queue, Work work, CancellationToken token)
     {
-        foreach (var (source, mayDefer) in new[] { (queue, true), (work.Deferred, false) })
+        var comingBack = options.TakeShare ? WhenHeld.LeaveToOthers : WhenHeld.Wait;
+        foreach (var (source, whenHeld) in new[] { (queue, WhenHeld.Defer), (work.Deferred, comingBack) })
         {
             while (source.TryDequeue(out var group))
             {
                 token.ThrowIfCancellationRequested();
-                if (await AskTeacherAsync(group, work, mayDefer, token) is { } answered) work.Answers.Writer.TryWrite((group, answered));
+                if (await AskTeacherAsync(group, work, whenHeld, token) is { } answered) work.Answers.Writer.TryWrite((group, answered));
                 else work.Report();
             }
         }
     }
 
+    /// <summary>What a slot does with a request another live process holds.</summary>
+    private enum WhenHeld
+    {
+        /// <summary>Puts it aside, to come back for it once the queue is empty.</summary>
+        Defer,
+
+        /// <summary>Waits until that process records its answer or its claim runs out.</summary>
+        Wait,
+
+        /// <summary>Leaves it to that process (share mode): its row is in that process's folder.</summary>
+        LeaveToOthers,
+    }
+
     /// <summary>
     /// Asks the ledger wrapper for the group's answer: one the ledger holds is written to the dataset here; one that must be
     /// sent passes the policy's stop and the budget first, and its reported model is checked against the policy; one another
-    /// live process holds is deferred when <paramref name="mayDefer"/>, else waited for. Null when nothing is left for the recorder.
+    /// live process holds is handled as <paramref name="whenHeld"/> says. In share mode, one another process answered during this
+    /// run is left to it. Null when nothing is left for the recorder.
     /// </summary>
-    private async Task<Answered?> AskTeacherAsync(List<WorkItem> group, Work work, bool mayDefer, CancellationToken token)
+    private async Task<Answered?> AskTeacherAsync(List<WorkItem> group, Work work, WhenHeld whenHeld, CancellationToken token)
     {
         var (first, state) = (group[0], work.State);
         var request = new TeacherRequest(first.Messages, first.Sampling) { Key = first.Key };
         var reserved = 0m;
+        var inLedger = work.Teacher.Holds(request);
+        // Answered in the ledger when this run started, and no other process's share: found answered, so its row is this folder's.
+        var foundAnswered = inLedger && work.Shares?.IsOthers(first.Key.Hash) != true;
         // Answers the ledger holds cost nothing: only requests that go out meet the policy's stop and the budget.
-        if (!work.Teacher.Holds(request))
+        if (!inLedger)
         {
             if (state.PolicyStop is not null)
             {
@@ -232,7 +257,7 @@ public sealed class LabelingRunner
         Completion? answer;
         try
         {
-            answer = mayDefer ? await work.Teacher.TryCompleteAsync(request, token) : await work.Teacher.CompleteAsync(request, token);
+            answer = whenHeld == WhenHeld.Wait ? await work.Teacher.CompleteAsync(request, token) : await work.Teacher.TryCompleteAsync(request, token);
         }
         catch (TeacherException e)
         {
@@ -249,13 +274,20 @@ public sealed class LabelingRunner
         if (answer is null)
         {
             work.Budget.Settle(reserved, 0);
-            work.Deferred.Enqueue(group); // another live process holds it: this slot comes back for it at the end
+            if (whenHeld == WhenHeld.Defer) work.Deferred.Enqueue(group); // another live process holds it: this slot comes back for it at the end
+            else Interlocked.Add(ref state.LeftToOthers, group.Count);
             return null;
         }
         var receipt = request.Trace.Ledger!;
         work.Budget.Settle(reserved, receipt.FromLedger ? 0 : receipt.CostUsd);
+        if (receipt.FromLedger && work.Shares is not null && !foundAnswered)
+        {
+            Interlocked.Add(ref state.LeftToOthers, group.Count); // another process answered it during this run: the row is in its folder
+            return null;
+        }
         if (receipt.FromLedger)
         {
+            if (work.Shares is { } found) await found.TakeAsync(first.Key.Hash);
             await WriteRowsAsync(work.Writer, state, group, answer, receipt.CostUsd, receipt.Completed);
             Interlocked.Add(ref state.FromLedger, group.Count);
             Interlocked.Add(ref state.RowsDone, group.Count);
@@ -291,6 +323,7 @@ public sealed class LabelingRunner
         Interlocked.Add(ref state.PromptTokens, answer.Usage.PromptTokens);
         state.AddCost(receipt.CostUsd);
         if (reported.Verdict == PolicyVerdict.Deny) return;
+        if (work.Shares is { } shares) await shares.TakeAsync(group[0].Key.Hash);
         await WriteRowsAsync(work.Writer, state, group, answer, receipt.CostUsd, receipt.Completed);
         Interlocked.Add(ref state.RowsDone, group.Count);
     }
@@ -379,6 +412,9 @@ public sealed class LabelingRunner
     private sealed record Work(LedgerTeacher Teacher, DatasetWriter Writer, Budget Budget, ConcurrentDictionary<string, PolicyDecision> Decisions,
         RunState State, Action Report)
     {
+        /// <summary>In share mode, this folder's share of the ledger's answers; null otherwise.</summary>
+        public ShareBook? Shares { get; init; }
+
         /// <summary>Requests another live process held when a slot reached them, for the slots to come back to once the queue is empty.</summary>
         public ConcurrentQueue<List<WorkItem>> Deferred { get; } = new();
 
@@ -396,6 +432,7 @@ public sealed class LabelingRunner
         public int Answered;
         public int FromLedger;
         public int AlreadyPresent;
+        public int LeftToOthers;
         public int Failed;
         public int NotSent;
         public long CompletionTokens;

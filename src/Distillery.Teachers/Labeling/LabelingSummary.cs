@@ -22,6 +22,9 @@ public sealed record LabelingSummary
     /// <summary>Rows that were already in <c>data.jsonl</c>.</summary>
     public int AlreadyPresent { get; init; }
 
+    /// <summary>Rows left to other live processes in share mode: their requests were held or answered by another process (they are in its folder).</summary>
+    public int LeftToOthers { get; init; }
+
     /// <summary>Requests that failed.</summary>
     public int Failed { get; init; }
 
@@ -52,6 +55,6 @@ public sealed record LabelingSummary
     /// <summary>The first few failures, one line each, for the report.</summary>
     public IReadOnlyList<string> Errors { get; init; } = [];
 
-    /// <summary>Whether every row was made.</summary>
-    public bool Succeeded => Failed == 0 && NotSent == 0 && RowsDone == RowsTotal;
+    /// <summary>Whether every row was made, here or (in share mode) by the other processes it was left to.</summary>
+    public bool Succeeded => Failed == 0 && NotSent == 0 && RowsDone + LeftToOthers == RowsTotal;
 }

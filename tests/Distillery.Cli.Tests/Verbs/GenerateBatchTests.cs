@@ -79,6 +79,28 @@ public sealed class GenerateBatchTests
         Assert.Equal(Enumerable.Range(0, 12).Select(i => $"q{i}"), rows.Select(r => r.Distillery!.PromptId));
     }
 
+    [Fact]
+    public async Task Two_batch_processes_taking_shares_of_one_ledger_submit_each_request_once_and_merge_to_one_row_per_prompt()
+    {
+        using var dir = new ScratchFolder();
+        await using var server = await FakeBatchServer.StartAsync();
+        const int count = 16;
+        var prompts = WritePrompts(dir, count);
+        var ledger = dir.File("shared-ledger.db");
+
+        var results = await Task.WhenAll(new[] { "a", "b" }.Select(name =>
+            DistillProcess.RunAsync(Args(server, prompts, dir.File(name), "--ledger", ledger, "--take-share"), (KeyVariable, "sk-batch"))));
+
+        Assert.All(results, r => Assert.True(r.ExitCode == 0, r.Error));
+        Assert.Equal(count, server.Submitted.Count);
+        Assert.All(server.Submitted, s => Assert.True(s.Value == 1, $"{s.Key} was submitted {s.Value} times"));
+        var (exit, output, error) = await Distill.RunAsync(["merge", "--prompts", prompts, "--out", dir.File("merged"), dir.File("a"), dir.File("b")]);
+        Assert.True(exit == 0, error);
+        Assert.Contains($"{count} rows in prompt order", output, StringComparison.Ordinal);
+        var rows = await DatasetReader.ReadAllRowsAsync(dir.File("merged"));
+        Assert.Equal(Enumerable.Range(0, count).Select(i => $"q{i}"), rows.Select(r => r.Distillery!.PromptId));
+    }
+
     /// <summary>SIGKILLs the process once <paramref name="condition"/> holds on the server.</summary>
     private static async Task KillWhenAsync(Process child, Func<bool> condition)
     {

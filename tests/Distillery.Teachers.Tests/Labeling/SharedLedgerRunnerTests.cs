@@ -72,5 +72,40 @@ public sealed class SharedLedgerRunnerTests
         Assert.Equal(3, entries.Count(e => e.Sends == 2));
     }
 
+    [Fact]
+    public async Task In_share_mode_a_process_started_later_leaves_another_its_answers_and_a_rerun_into_a_lost_folder_writes_its_share_again()
+    {
+        using var dir = new ScratchFolder();
+        await using var server = await FakeOpenAiServer.StartAsync();
+        var prompts = dir.File("prompts.jsonl");
+        await File.WriteAllLinesAsync(prompts, Enumerable.Range(0, 10).Select(i => $"{{\"id\":\"p{i}\",\"prompt\":\"tell story number {i}\"}}"));
+        LabelingOptions Share(string output) => new()
+        {
+            PromptsPath = prompts,
+            OutputDirectory = dir.File(output),
+            LedgerPath = dir.File("shared.db"),
+            Sampling = Sampling,
+            Concurrency = 2,
+            TakeShare = true,
+        };
+        Task<LabelingSummary> RunAsync(string output) => new LabelingRunner(TestTeachers.Raw(server), Share(output)).RunAsync();
+
+        var first = await RunAsync("a");
+        Assert.Equal((10, 10, 0), (first.Answered, first.RowsDone, first.LeftToOthers));
+
+        // Started after the job was done: every answer is the first process's share, in its folder.
+        var later = await RunAsync("b");
+        Assert.True(later.Succeeded);
+        Assert.Equal((0, 0, 0, 10), (later.Answered, later.FromLedger, later.RowsDone, later.LeftToOthers));
+        Assert.Empty(await DatasetReader.ReadAllRowsAsync(dir.File("b")));
+
+        // The first folder is lost (or its process was killed before writing rows): a rerun into it writes its share from the ledger.
+        Directory.Delete(dir.File("a"), recursive: true);
+        var again = await RunAsync("a");
+        Assert.Equal((0, 10, 10, 0), (again.Answered, again.FromLedger, again.RowsDone, again.LeftToOthers));
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"p{i}"), (await DatasetReader.ReadAllRowsAsync(dir.File("a"))).Select(r => r.Distillery!.PromptId));
+        Assert.Equal(10, server.AnsweredTotal);
+    }
+
     private static bool IsDeadProcess(string prompt) => prompt.EndsWith(" 0", StringComparison.Ordinal) || prompt.EndsWith(" 1", StringComparison.Ordinal) || prompt.EndsWith(" 2", StringComparison.Ordinal);
 }

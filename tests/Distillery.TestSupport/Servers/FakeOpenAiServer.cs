@@ -87,6 +87,12 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
     /// <summary>After this many requests, further requests are held (never answered) until the client goes away; -1 answers all.</summary>
     public int HoldAfter { get; set; } = -1;
 
+    /// <summary>No answer goes out until requests have come with this many different Authorization headers (clients started together:
+    /// each has asked before any answer exists); 0, the default, answers at once. Set before the first request.</summary>
+    public int WaitForClients { get; set; }
+
+    private readonly TaskCompletionSource clientsArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public ConcurrentQueue<ServerEvent> Events { get; } = new();
 
     public ConcurrentQueue<JsonNode> Bodies { get; } = new();
@@ -173,6 +179,18 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
     {
         Interlocked.Increment(ref receivedTotal);
         Authorizations.Enqueue(context.Request.Headers.Authorization.ToString());
+        if (WaitForClients > 0)
+        {
+            if (Authorizations.Distinct(StringComparer.Ordinal).Count() >= WaitForClients) clientsArrived.TrySetResult();
+            try
+            {
+                await clientsArrived.Task.WaitAsync(context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
         var body = (await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted))!;
         Bodies.Enqueue(body);
         var prompt = PromptOf(body);
