@@ -54,12 +54,13 @@ try
     await using (var teacher = await BatchTeacher.OpenAsync("gpt-bench", baseUrl, "no-key", TimeSpan.FromMinutes(5), options.LedgerLocation, settings, progress: progress))
         summary = await new LabelingRunner(teacher, options).RunAsync();
     var total = clock.Elapsed;
+    // The labeling's peak, before the checks below read every row and ledger entry back.
+    var peak = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
     using var http = new HttpClient();
     var counts = JsonNode.Parse(await http.GetStringAsync(new Uri(baseUrl, FakeBatchServer.CountsPath)))!;
     var rows = await DatasetReader.ReadAllRowsAsync(options.OutputDirectory);
     await using var ledger = await TeacherLedger.OpenAsync(options.LedgerLocation);
     var entries = await ledger.ReadAllAsync();
-    var peak = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
     var dataBytes = new FileInfo(Path.Combine(options.OutputDirectory, DatasetFolder.DataFile)).Length;
     var table = $"""
         {Section}
@@ -70,7 +71,7 @@ try
         **Submit** is from the start of the run to the batch id stored (prompts read and hashed, every request claimed in the SQLite ledger,
         the job recorded, the JSONL written and uploaded, the batch created); **collect** is from there to the end (polls, the output file
         downloaded and read line by line, answers recorded in the ledger, rows written and put in prompt order). **Peak RSS** is the labeling
-        process's; the server's is not counted.
+        process's when the run ends, before the bench reads the rows and the ledger back to check them; the server's is not counted.
 
         | requests | batches | submitted (distinct / total) | rows | ledger entries answered, sent once | submit (s) | collect (s) | total (s) | peak RSS (MB) | data.jsonl (MB) |
         | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
@@ -82,9 +83,11 @@ try
     Console.WriteLine($"summary: answered {summary.Answered}, failed {summary.Failed}, cost ${summary.CostUsd:F4}");
     var results = Path.Combine(FindRoot(), "bench", "results", "teachers.md");
     var text = await File.ReadAllTextAsync(results);
+    // The section is replaced up to the next section or marked block; what follows it (another bench's section) stays.
     var start = text.IndexOf(Section, StringComparison.Ordinal);
-    var kept = start < 0 ? text : text[..start];
-    await File.WriteAllTextAsync(results, kept.TrimEnd() + "\n\n" + table.Replace("\r", "", StringComparison.Ordinal) + "\n");
+    var end = start < 0 ? -1 : new[] { text.IndexOf("\n## ", start + Section.Length, StringComparison.Ordinal), text.IndexOf("\n<!--", start, StringComparison.Ordinal) }.Where(i => i >= 0).DefaultIfEmpty(-1).Min();
+    var (before, after) = start < 0 ? (text, "") : (text[..start], end < 0 ? "" : text[end..]);
+    await File.WriteAllTextAsync(results, before.TrimEnd() + "\n\n" + table.Replace("\r", "", StringComparison.Ordinal) + "\n" + (after.Length > 0 ? "\n" + after.TrimStart('\n') : ""));
     return summary.Failed == 0 && rows.Count == requests && (int)counts["total"]! == requests ? 0 : 1;
 }
 finally

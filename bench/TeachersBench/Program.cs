@@ -40,7 +40,7 @@ if (args.Contains("--serve"))
 }
 if (Array.IndexOf(args, "--ledger-bytes") is var at and >= 0 && at + 1 < args.Length)
 {
-    // Ledger bytes per completion token before and after compressed responses, from an existing ledger (the demo's).
+    // Bytes per completion token of dataset and ledger, the ledger in each stored form, from an existing ledger (the demo's).
     var scratch = Path.Combine(Path.GetTempPath(), "ledger-bytes-" + Guid.NewGuid().ToString("N"));
     Directory.CreateDirectory(scratch);
     var section = await LedgerBytes.MeasureAsync(args[at + 1], scratch);

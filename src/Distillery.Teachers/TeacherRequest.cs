@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Threading.Tasks;
 using Distillery.Core.Chat;
 using Distillery.Core.Tokens;
 using Distillery.Teachers.Ledger;
@@ -27,13 +28,26 @@ public sealed record TeacherRequest(IReadOnlyList<ChatMessage> Messages, Samplin
 /// <summary>What happened while one request was served: how many retries it took, and what the ledger did with it.</summary>
 public sealed class RequestTrace
 {
+    private readonly TaskCompletionSource<LedgerReceipt> receipt = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int retries;
+    private LedgerReceipt? ledger;
 
     /// <summary>Retries made for this request.</summary>
     public int Retries => retries;
 
     /// <summary>What the ledger wrapper did with this request; null where none served it.</summary>
-    public LedgerReceipt? Ledger { get; set; }
+    public LedgerReceipt? Ledger
+    {
+        get => ledger;
+        set
+        {
+            ledger = value;
+            if (value is not null) receipt.TrySetResult(value);
+        }
+    }
+
+    /// <summary>Completes with the first <see cref="Ledger"/> the ledger wrapper gives: a teacher that hands on many answers at once (the Batch API's) waits on it to hand on no more than the ledger keeps up with.</summary>
+    public Task<LedgerReceipt> LedgerGiven => receipt.Task;
 
     /// <summary>Counts one retry.</summary>
     public void AddRetry() => System.Threading.Interlocked.Increment(ref retries);

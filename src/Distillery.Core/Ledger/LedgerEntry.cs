@@ -24,8 +24,8 @@ public sealed record LedgerEntry
     /// <summary>Where the request stands.</summary>
     public LedgerStatus Status { get; init; }
 
-    /// <summary>The stored response JSON, once answered.</summary>
-    public string? Response { get; init; }
+    /// <summary>The stored response, once answered: its logprobs at float16 where it was stored compact (<see cref="ResponseCodec"/>).</summary>
+    public Completion? Response { get; init; }
 
     /// <summary>The model as the server reported it.</summary>
     public string? ModelReported { get; init; }

@@ -134,19 +134,18 @@ public sealed class PostgresLedger : TeacherLedger
     }
 
     /// <inheritdoc />
-    public override Task RecordAnsweredAsync(string hash, string response, string modelReported, TokenUsage usage, decimal costUsd, int retries, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public override Task RecordAnsweredAsync(string hash, Completion response, decimal costUsd, int retries, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(hash);
         ArgumentNullException.ThrowIfNull(response);
-        ArgumentNullException.ThrowIfNull(usage);
         return WriteAsync("""
             UPDATE requests SET status = 'answered', response = NULL, response_br = @response, model_reported = @model, prompt_tokens = @prompt,
                 completion_tokens = @completion, cost_usd = @cost, retries = retries + @retries, error = NULL, completed_utc = @now,
                 duration_ms = EXTRACT(EPOCH FROM (@now::timestamptz - sent_utc::timestamptz)) * 1000.0, owner = NULL, lease_utc = NULL
             WHERE hash = @hash
             """, cancellationToken,
-            ("hash", hash), ("response", ResponseCodec.Encode(response)), ("model", modelReported), ("prompt", usage.PromptTokens),
-            ("completion", usage.CompletionTokens), ("cost", costUsd.ToString(CultureInfo.InvariantCulture)), ("retries", retries), ("now", FormatTime(now)));
+            ("hash", hash), ("response", ResponseCodec.Encode(response)), ("model", response.Model), ("prompt", response.Usage.PromptTokens),
+            ("completion", response.Usage.CompletionTokens), ("cost", costUsd.ToString(CultureInfo.InvariantCulture)), ("retries", retries), ("now", FormatTime(now)));
     }
 
     /// <inheritdoc />

@@ -41,7 +41,8 @@ public sealed class SqliteLedger : TeacherLedger
         {
             await connection.OpenAsync(cancellationToken);
             // Checkpoints run on a second connection (WalCheckpointer): one inside a commit stalls it for milliseconds.
-            await ExecuteAsync(connection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA wal_autocheckpoint=0;", cancellationToken);
+            // A new file gets 1 KiB pages: the tail of a stored response fills an overflow page half on average (docs/ledger-format.md).
+            await ExecuteAsync(connection, "PRAGMA page_size=1024; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA wal_autocheckpoint=0;", cancellationToken);
             await CreateOrMigrateAsync(connection, cancellationToken);
             return new SqliteLedger(path, connection, await WalCheckpointer.StartAsync(builder.ToString(), CommitsPerCheckpoint, cancellationToken));
         }
@@ -176,19 +177,18 @@ public sealed class SqliteLedger : TeacherLedger
     }
 
     /// <inheritdoc />
-    public override async Task RecordAnsweredAsync(string hash, string response, string modelReported, TokenUsage usage, decimal costUsd, int retries, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public override async Task RecordAnsweredAsync(string hash, Completion response, decimal costUsd, int retries, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(hash);
         ArgumentNullException.ThrowIfNull(response);
-        ArgumentNullException.ThrowIfNull(usage);
         await WriteAsync("""
             UPDATE requests SET status = 'answered', response = NULL, response_br = $response, model_reported = $model, prompt_tokens = $prompt,
                 completion_tokens = $completion, cost_usd = $cost, retries = retries + $retries, error = NULL, completed_utc = $now,
                 duration_ms = (julianday($now) - julianday(sent_utc)) * 86400000.0, owner = NULL, lease_utc = NULL
             WHERE hash = $hash
             """, isUrgent: false, cancellationToken,
-            ("$hash", hash), ("$response", ResponseCodec.Encode(response)), ("$model", modelReported), ("$prompt", usage.PromptTokens),
-            ("$completion", usage.CompletionTokens), ("$cost", costUsd.ToString(CultureInfo.InvariantCulture)), ("$retries", retries), ("$now", FormatTime(now)));
+            ("$hash", hash), ("$response", ResponseCodec.Encode(response)), ("$model", response.Model), ("$prompt", response.Usage.PromptTokens),
+            ("$completion", response.Usage.CompletionTokens), ("$cost", costUsd.ToString(CultureInfo.InvariantCulture)), ("$retries", retries), ("$now", FormatTime(now)));
     }
 
     /// <inheritdoc />

@@ -6,6 +6,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
+using Distillery.Core.Errors;
 using Distillery.Core.Provenance;
 
 namespace Distillery.Core.Ledger;
@@ -129,8 +130,8 @@ public abstract class TeacherLedger : IAsyncDisposable
     /// <summary>Gives up every claim of <paramref name="owner"/> still pending, so another process takes them at once (a run that stops).</summary>
     public abstract Task ReleaseAsync(string owner, CancellationToken cancellationToken = default);
 
-    /// <summary>Records a request's answer: the response JSON, the model as reported, usage and cost; its claim ends.</summary>
-    public abstract Task RecordAnsweredAsync(string hash, string response, string modelReported, TokenUsage usage, decimal costUsd, int retries, DateTimeOffset now, CancellationToken cancellationToken = default);
+    /// <summary>Records a request's answer (stored compact, <see cref="ResponseCodec"/>; its model as reported and usage also in columns) and cost; its claim ends.</summary>
+    public abstract Task RecordAnsweredAsync(string hash, Completion response, decimal costUsd, int retries, DateTimeOffset now, CancellationToken cancellationToken = default);
 
     /// <summary>Records that a request failed, with the error; its claim ends and a later run sends it again. An answered request stays answered.</summary>
     public abstract Task RecordFailedAsync(string hash, string error, int retries, DateTimeOffset now, CancellationToken cancellationToken = default);
@@ -173,6 +174,7 @@ public abstract class TeacherLedger : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(r);
         string? Text(int i) => r.IsDBNull(i) ? null : r.GetString(i);
+        var usage = new TokenUsage(Convert.ToInt32(r.GetValue(8), CultureInfo.InvariantCulture), Convert.ToInt32(r.GetValue(9), CultureInfo.InvariantCulture));
         return new LedgerEntry
         {
             Hash = r.GetString(0),
@@ -181,9 +183,9 @@ public abstract class TeacherLedger : IAsyncDisposable
             Endpoint = r.GetString(3),
             Request = r.GetString(4),
             Status = Enum.Parse<LedgerStatus>(r.GetString(5), ignoreCase: true),
-            Response = Text(6) ?? (r.IsDBNull(18) ? null : ResponseCodec.Decode((byte[])r.GetValue(18))),
+            Response = ReadResponse(r, usage),
             ModelReported = Text(7),
-            Usage = new TokenUsage(Convert.ToInt32(r.GetValue(8), CultureInfo.InvariantCulture), Convert.ToInt32(r.GetValue(9), CultureInfo.InvariantCulture)),
+            Usage = usage,
             CostUsd = decimal.Parse(r.GetString(10), CultureInfo.InvariantCulture),
             Sends = Convert.ToInt32(r.GetValue(11), CultureInfo.InvariantCulture),
             Retries = Convert.ToInt32(r.GetValue(12), CultureInfo.InvariantCulture),
@@ -193,6 +195,20 @@ public abstract class TeacherLedger : IAsyncDisposable
             Completed = Text(16) is { } completed ? ParseTime(completed) : null,
             DurationMs = r.IsDBNull(17) ? null : r.GetDouble(17),
         };
+    }
+
+    /// <summary>A row's stored response, whichever form it was written in (<see cref="ResponseCodec"/>); null when there is none.</summary>
+    private static Completion? ReadResponse(DbDataReader r, TokenUsage usage)
+    {
+        try
+        {
+            if (!r.IsDBNull(6)) return ResponseCodec.FromJson(r.GetString(6));
+            return r.IsDBNull(18) ? null : ResponseCodec.Decode((byte[])r.GetValue(18), r.IsDBNull(7) ? r.GetString(2) : r.GetString(7), usage);
+        }
+        catch (System.IO.InvalidDataException e)
+        {
+            throw new DistilleryException($"the ledger's response to request {r.GetString(0)} does not read ({e.Message}); was the ledger changed by hand?", e);
+        }
     }
 
     /// <summary>A time as the ledger stores it: UTC text of fixed width, so comparing the text compares the times.</summary>

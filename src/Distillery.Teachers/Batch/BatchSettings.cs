@@ -23,6 +23,9 @@ public sealed record BatchSettings
     /// <summary>The largest input file, in bytes.</summary>
     public long MaxBytesPerFile { get; init; } = MaxBytesLimit;
 
+    /// <summary>How many answers of a batch being collected may be on their way into the ledger at once (each place freed by the ledger wrapper's receipt); the rest of its output file waits unread.</summary>
+    public int AnswersInFlight { get; init; } = 256;
+
     /// <summary>How many batches a request may go into (expired, failed, unreadable) before it is reported as failed.</summary>
     public int MaxRounds { get; init; } = 5;
 

@@ -44,6 +44,7 @@ public sealed class BatchTeacher : ITeacher, IAsyncDisposable
     private readonly HashSet<string> followed = new(StringComparer.Ordinal);
     private readonly List<string> warnings = [];
     private readonly CancellationTokenSource closing = new();
+    private readonly SemaphoreSlim handing;
     private readonly Task loop;
     private DateTimeOffset lastArrival;
 
@@ -51,6 +52,7 @@ public sealed class BatchTeacher : ITeacher, IAsyncDisposable
         IProgress<BatchProgress>? progress, IEnumerable<BatchJob> resumed)
     {
         (this.api, this.ledger, this.finder, Identity, this.settings, this.clock, this.progress) = (api, ledger, finder, identity, settings, clock, progress);
+        handing = new SemaphoreSlim(settings.AnswersInFlight);
         lock (gate) Follow(resumed);
         loop = Task.Run(RunAsync, CancellationToken.None);
     }
@@ -280,44 +282,96 @@ public sealed class BatchTeacher : ITeacher, IAsyncDisposable
         }
     }
 
-    /// <summary>Downloads a final batch's output and error files and settles each of its requests: answered, failed for good, or gathered for the next batch.</summary>
+    /// <summary>
+    /// Reads a final batch's output and error files as they download, handing each answer on as it is read, and then settles
+    /// the rest of its requests: failed for good, or gathered for the next batch. A download cut short leaves the job live:
+    /// the next poll reads it again, and the answers already handed on are not handed on twice.
+    /// </summary>
     private async Task CollectAsync(BatchJob job, BatchSnapshot snapshot, CancellationToken cancellationToken)
     {
-        var results = new Dictionary<string, BatchResult>(StringComparer.Ordinal);
+        // Only what an unanswered request's line says is kept to the end (a line of text each); answers do not wait for the file's end.
+        var failures = new Dictionary<string, BatchResult>(StringComparer.Ordinal);
+        var answered = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (kind, fileId) in new[] { ("output", snapshot.OutputFileId), ("error", snapshot.ErrorFileId) })
         {
             if (string.IsNullOrEmpty(fileId)) continue;
-            BinaryData data;
             try
             {
-                data = await api.DownloadAsync(fileId, cancellationToken);
+                await using var content = await api.OpenDownloadAsync(fileId, cancellationToken);
+                using var reader = new StreamReader(content, Encoding.UTF8);
+                var number = 0;
+                while (await reader.ReadLineAsync(cancellationToken) is { } line)
+                {
+                    number++;
+                    if (line.Trim().Length == 0) continue;
+                    if (BatchResult.Parse(line, SamplingOf, Identity.Model) is not { } result)
+                    {
+                        Warn($"batch {job.BatchId}: line {number} of its {kind} file {fileId} is not valid JSON; its request goes in the next batch");
+                        continue;
+                    }
+                    if (result.Answer is { } answer)
+                    {
+                        if (!answered.Add(result.CustomId)) continue;
+                        failures.Remove(result.CustomId);
+                        await HandOnAsync(job, result.CustomId, answer, cancellationToken);
+                    }
+                    else if (!answered.Contains(result.CustomId))
+                    {
+                        failures[result.CustomId] = result;
+                    }
+                }
             }
             catch (Exception e) when (e is ClientResultException or HttpRequestException or IOException)
             {
                 Warn($"batch {job.BatchId}: its {kind} file {fileId} could not be downloaded ({ErrorText.FirstLine(e)}); trying again in {settings.PollInterval.TotalSeconds:F0} s");
                 return;
             }
-            // Read line by line: an output file of 50,000 answers with logprobs is hundreds of megabytes.
-            using var reader = new StreamReader(data.ToStream(), Encoding.UTF8);
-            var number = 0;
-            while (await reader.ReadLineAsync(cancellationToken) is { } line)
-            {
-                number++;
-                if (line.Trim().Length == 0) continue;
-                if (BatchResult.Parse(line, SamplingOf, Identity.Model) is not { } result)
-                {
-                    Warn($"batch {job.BatchId}: line {number} of its {kind} file {fileId} is not valid JSON; its request goes in the next batch");
-                    continue;
-                }
-                if (!results.TryGetValue(result.CustomId, out var seen) || seen.Answer is null) results[result.CustomId] = result;
-            }
         }
-        Settle(job, snapshot.State, results);
+        Settle(job, snapshot.State, failures);
         Report();
     }
 
-    /// <summary>Hands each request of a collected job its answer or failure, or gathers it for the next batch.</summary>
-    private void Settle(BatchJob job, string state, Dictionary<string, BatchResult> results)
+    /// <summary>
+    /// Hands one answer of a job to its caller (or keeps it for a caller still to come), once fewer than
+    /// <see cref="BatchSettings.AnswersInFlight"/> answers are on their way into the ledger: memory holds that many answers, not an output file's.
+    /// </summary>
+    private async Task HandOnAsync(BatchJob job, string hash, Completion answer, CancellationToken cancellationToken)
+    {
+        await handing.WaitAsync(cancellationToken);
+        Waiter? waiter = null;
+        lock (gate)
+        {
+            if (heldBy.TryGetValue(hash, out var holder) && holder == job)
+            {
+                heldBy.Remove(hash);
+                if (waiters.TryGetValue(hash, out waiter)) Finish(waiter, answer);
+                else early[hash] = answer; // a resumed job's answer, before its request came
+            }
+        }
+        if (waiter is null) handing.Release();
+        else _ = ReleaseOnceRecordedAsync(waiter.Request.Trace);
+    }
+
+    /// <summary>Frees an answer's place in the window once the ledger wrapper has recorded it (or failed to: its caller learns of that).</summary>
+    private async Task ReleaseOnceRecordedAsync(RequestTrace trace)
+    {
+        try
+        {
+            var receipt = await trace.LedgerGiven.WaitAsync(closing.Token);
+            await receipt.Recorded.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        catch (OperationCanceledException)
+        {
+            // Closing: nothing more is collected.
+        }
+        finally
+        {
+            handing.Release();
+        }
+    }
+
+    /// <summary>Settles each request of a collected job not handed an answer: failed for good, or gathered for the next batch.</summary>
+    private void Settle(BatchJob job, string state, Dictionary<string, BatchResult> failures)
     {
         lock (gate)
         {
@@ -327,18 +381,9 @@ public sealed class BatchTeacher : ITeacher, IAsyncDisposable
             {
                 if (!heldBy.TryGetValue(hash, out var holder) || holder != job) continue;
                 heldBy.Remove(hash);
-                var result = results.GetValueOrDefault(hash);
-                waiters.TryGetValue(hash, out var waiter);
-                if (result?.Answer is { } answer)
-                {
-                    if (waiter is null) early[hash] = answer; // a resumed job's answer, before its request came
-                    else Finish(waiter, answer);
-                }
-                else if (waiter is null)
-                {
-                    continue; // not asked in this run: a later run sends it
-                }
-                else if (result is { Retry: false } || rounds.GetValueOrDefault(hash) >= settings.MaxRounds)
+                var result = failures.GetValueOrDefault(hash);
+                if (!waiters.TryGetValue(hash, out var waiter)) continue; // not asked in this run: a later run sends it
+                if (result is { Retry: false } || rounds.GetValueOrDefault(hash) >= settings.MaxRounds)
                 {
                     var why = result?.Error ?? $"the batch ended {state} without an answer";
                     Finish(waiter, new TeacherException(result is { Retry: false } ? TeacherFailureKind.Rejected : TeacherFailureKind.Transient,

@@ -89,9 +89,12 @@ public sealed class OpenAiBatchApi
         return null;
     }
 
-    /// <summary>A file's content (an output or error file).</summary>
-    public async Task<BinaryData> DownloadAsync(string fileId, CancellationToken cancellationToken = default) =>
-        (await files.DownloadFileAsync(fileId, cancellationToken)).Value;
+    /// <summary>A file's content (an output or error file) as it downloads, not buffered: an output file of 50,000 answers with logprobs is hundreds of megabytes.</summary>
+    public async Task<Stream> OpenDownloadAsync(string fileId, CancellationToken cancellationToken = default)
+    {
+        var result = await files.DownloadFileAsync(fileId, new RequestOptions { CancellationToken = cancellationToken, BufferResponse = false });
+        return result.GetRawResponse().ContentStream ?? throw new IOException($"file {fileId}: the download has no content");
+    }
 
     private static RequestOptions Options(CancellationToken cancellationToken) => new() { CancellationToken = cancellationToken };
 }

@@ -1,12 +1,10 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
-using System.Text.Json;
 using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
 using Distillery.Core.Chat;
-using Distillery.Core.Datasets;
 using Distillery.Core.Errors;
 using Distillery.Core.Ledger;
 using Distillery.Core.Pricing;
@@ -172,9 +170,7 @@ public sealed class LedgerTeacher : ITeacher, IAsyncDisposable
     private async Task<Completion?> FromLedgerAsync(LedgerKey key, TeacherRequest request, CancellationToken cancellationToken)
     {
         var entry = await ledger.FindAsync(key.Hash, cancellationToken);
-        if (entry is not { Status: LedgerStatus.Answered, Response: { } stored }) return null;
-        var completion = JsonSerializer.Deserialize<Completion>(stored, DatasetJson.Compact)
-                         ?? throw new DistilleryException($"{ledger.Path}: request {key.Hash} holds no response; the ledger was changed by hand");
+        if (entry is not { Status: LedgerStatus.Answered, Response: { } completion }) return null;
         request.Trace.Ledger = new LedgerReceipt(FromLedger: true, entry.CostUsd, entry.Completed ?? entry.Created, Task.CompletedTask);
         TeacherCall.FromLedger(inner.Identity);
         return completion;
@@ -187,7 +183,8 @@ public sealed class LedgerTeacher : ITeacher, IAsyncDisposable
         Completion answer;
         try
         {
-            answer = await inner.CompleteAsync(request, cancellationToken);
+            // As the ledger will give it back (logprobs at float16): a run that resumes from the ledger sees what this one saw.
+            answer = ResponseCodec.AtStoredPrecision(await inner.CompleteAsync(request, cancellationToken));
         }
         catch (TeacherException e)
         {
@@ -221,8 +218,7 @@ public sealed class LedgerTeacher : ITeacher, IAsyncDisposable
         try
         {
             var (answer, hash) = (pending.Answer, pending.Hash);
-            await ledger.RecordAnsweredAsync(hash, JsonSerializer.Serialize(answer, DatasetJson.Compact), answer.Model, answer.Usage, pending.CostUsd, pending.Retries,
-                pending.Completed, CancellationToken.None);
+            await ledger.RecordAnsweredAsync(hash, answer, pending.CostUsd, pending.Retries, pending.Completed, CancellationToken.None);
             answered.TryAdd(hash, 0);
             pending.Recorded.TrySetResult();
         }

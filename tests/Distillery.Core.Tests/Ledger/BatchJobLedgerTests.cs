@@ -43,7 +43,7 @@ public sealed class BatchJobLedgerTests
         // h2 answered; h3 went again in a later job (job-c), which now holds it; job-b never became a batch.
         var lease = new LedgerLease("me", TimeSpan.FromSeconds(30));
         await ledger.ClaimAsync("h2", Teacher, "{}", lease, T0);
-        await ledger.RecordAnsweredAsync("h2", "{}", "gpt-test", new TokenUsage(1, 1), 0m, 0, T0);
+        await ledger.RecordAnsweredAsync("h2", new Completion("", [], "stop", "gpt-test", new TokenUsage(1, 1)), 0m, 0, T0);
         await ledger.RecordBatchJobAsync("job-c", ["h3"], T0.AddSeconds(2));
         await ledger.RecordBatchIdAsync("job-c", "batch_2");
         await ledger.AbandonBatchJobAsync("job-b");

@@ -191,6 +191,36 @@ public sealed class BatchLabelingTests
         AnsweredOnce(server, 5);
     }
 
+    [Fact]
+    public async Task Answers_reach_the_ledger_while_the_output_file_is_still_downloading()
+    {
+        using var dir = new ScratchFolder();
+        await using var server = await FakeBatchServer.StartAsync();
+        server.PauseContentAfterLines = 12;
+        var options = Options(dir, 30);
+
+        // Four answers at a time on their way into the ledger: the first 12 lines' answers are all recorded while the rest of the file waits.
+        var run = RunAsync(server, options, settings: Settings with { AnswersInFlight = 4 });
+        var answered = 0;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (answered < 12 && !run.IsCompleted && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(50), TimeProvider.System);
+            await using var ledger = await TeacherLedger.OpenAsync(options.LedgerLocation);
+            answered = (await ledger.ReadAllAsync()).Count(e => e.Status == LedgerStatus.Answered);
+        }
+        Assert.Equal(12, answered);
+        Assert.False(run.IsCompleted);
+
+        server.ResumeContent();
+        var (summary, warnings) = await run;
+        Assert.True(summary.Succeeded);
+        Assert.Equal(30, summary.Answered);
+        Assert.Empty(warnings);
+        await ExactlyOneRowPerPromptAsync(options, 30);
+        AnsweredOnce(server, 30);
+    }
+
     private static LabelingOptions Options(ScratchFolder dir, int count)
     {
         var prompts = dir.File("prompts.jsonl");
@@ -200,7 +230,7 @@ public sealed class BatchLabelingTests
 
     /// <summary>One run, as <c>distill generate --batch</c> makes it, driven in fake time; the summary and the teacher's warnings.</summary>
     private static async Task<(LabelingSummary Summary, IReadOnlyList<string> Warnings)> RunAsync(FakeBatchServer server, LabelingOptions options,
-        CancellationTokenSource? kill = null, Action<BatchProgress>? watch = null, Action? afterFirstBatch = null)
+        CancellationTokenSource? kill = null, Action<BatchProgress>? watch = null, Action? afterFirstBatch = null, BatchSettings? settings = null)
     {
         var clock = new FakeTimeProvider(T0);
         var firstDone = false;
@@ -213,7 +243,7 @@ public sealed class BatchLabelingTests
                 afterFirstBatch();
             }
         });
-        await using var teacher = await BatchTeacher.OpenAsync("gpt-test", server.BaseUrl, "no-key", TimeSpan.FromSeconds(30), options.LedgerLocation, Settings, clock, progress);
+        await using var teacher = await BatchTeacher.OpenAsync("gpt-test", server.BaseUrl, "no-key", TimeSpan.FromSeconds(30), options.LedgerLocation, settings ?? Settings, clock, progress);
         var runner = new LabelingRunner(teacher, options.ThroughBatch(), clock);
         var summary = await clock.RunAsync(runner.RunAsync(cancellationToken: kill?.Token ?? CancellationToken.None), TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(2));
         return (summary, teacher.Warnings);

@@ -33,6 +33,7 @@ public sealed class FakeBatchServer : IAsyncDisposable
     private int counter;
     private int fileCounter;
     private int dropCreates;
+    private readonly TaskCompletionSource contentResumed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private FakeBatchServer(WebApplication app) => this.app = app;
 
@@ -75,6 +76,12 @@ public sealed class FakeBatchServer : IAsyncDisposable
     /// <summary>An uploaded file's name and content.</summary>
     public (string Name, string Content) File(string id) => (files[id].Name, Encoding.UTF8.GetString(files[id].Content));
 
+    /// <summary>Where set, an output or error file's content is sent to the end of this many lines, and the rest only once <see cref="ResumeContent"/> is called: a download still under way.</summary>
+    public int? PauseContentAfterLines { get; set; }
+
+    /// <summary>Sends the rest of every paused download.</summary>
+    public void ResumeContent() => contentResumed.TrySetResult();
+
     /// <summary>GET: the server-side counts as JSON (<c>distinct</c> custom ids submitted, <c>total</c> submissions, <c>batches</c>), for a server in a process of its own.</summary>
     public const string CountsPath = "/fake/submitted";
 
@@ -88,7 +95,7 @@ public sealed class FakeBatchServer : IAsyncDisposable
         var server = new FakeBatchServer(app);
         app.MapPost("/v1/files", (Func<HttpContext, Task<IResult>>)server.UploadAsync);
         app.MapGet("/v1/files/{id}", (string id) => server.files.TryGetValue(id, out var f) ? Results.Content(f.Json().ToJsonString(), "application/json") : Results.NotFound());
-        app.MapGet("/v1/files/{id}/content", (string id) => server.files.TryGetValue(id, out var f) ? Results.Bytes(f.Content, "application/octet-stream") : Results.NotFound());
+        app.MapGet("/v1/files/{id}/content", (Func<HttpContext, string, Task>)server.ContentAsync);
         app.MapPost("/v1/batches", server.CreateAsync);
         app.MapGet("/v1/batches/{id}", (string id) => server.batches.TryGetValue(id, out var b) ? Json(server.Look(b)) : Results.NotFound());
         app.MapGet("/v1/batches", server.List);
@@ -239,6 +246,29 @@ public sealed class FakeBatchServer : IAsyncDisposable
         if (output.Length > 0) batch.OutputFileId = Store($"{batch.Id}_output.jsonl", Encoding.UTF8.GetBytes(output.ToString()), "batch_output").Id;
         if (errors.Length > 0) batch.ErrorFileId = Store($"{batch.Id}_error.jsonl", Encoding.UTF8.GetBytes(errors.ToString()), "batch_output").Id;
         batch.State = state;
+    }
+
+    /// <summary>A file's content, as it goes: a batch's output or error file pausing where <see cref="PauseContentAfterLines"/> says.</summary>
+    private async Task ContentAsync(HttpContext context, string id)
+    {
+        if (!files.TryGetValue(id, out var file))
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+        context.Response.ContentType = "application/octet-stream";
+        var content = file.Content;
+        var split = content.Length;
+        if (PauseContentAfterLines is { } lines && file.Purpose == "batch_output")
+        {
+            split = 0;
+            for (var n = 0; n < lines && split < content.Length; n++) split = Array.IndexOf(content, (byte)'\n', split) is var end and >= 0 ? end + 1 : content.Length;
+        }
+        await context.Response.Body.WriteAsync(content.AsMemory(0, split), context.RequestAborted);
+        if (split == content.Length) return;
+        await context.Response.Body.FlushAsync(context.RequestAborted);
+        await contentResumed.Task.WaitAsync(context.RequestAborted);
+        await context.Response.Body.WriteAsync(content.AsMemory(split), context.RequestAborted);
     }
 
     private StoredFile Store(string name, byte[] content, string purpose)

@@ -11,6 +11,9 @@ namespace Distillery.Core.Datasets.Sidecar;
 /// </summary>
 public static class LogprobBlock
 {
+    /// <summary>A logprob at the precision blocks keep it (float16): what a row read back holds.</summary>
+    public static double AtStoredPrecision(double logprob) => (double)(Half)logprob;
+
     /// <summary>Encodes a row's tokens, interning new tokens into <paramref name="table"/> (their entries appended to <paramref name="newEntries"/>).</summary>
     public static byte[] Encode(IReadOnlyList<TokenLogprob> tokens, TokenTable table, List<byte> newEntries)
     {

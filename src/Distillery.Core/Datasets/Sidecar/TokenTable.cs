@@ -52,6 +52,20 @@ public sealed class TokenTable
         return (table, whole);
     }
 
+    /// <summary>A table of the entries in <paramref name="entries"/> (no header; the ledger keeps one per response), or null unless they are whole, valid entries filling it exactly.</summary>
+    internal static TokenTable? FromEntries(ReadOnlySpan<byte> entries)
+    {
+        var table = new TokenTable();
+        var at = 0;
+        while (at < entries.Length)
+        {
+            if (!TryReadEntry(entries, ref at, out var entry, out var encoded)) return null;
+            table.index.TryAdd(Encoding.Latin1.GetString(encoded), table.entries.Count);
+            table.entries.Add(entry);
+        }
+        return table;
+    }
+
     private static List<byte> Encode(string token, IReadOnlyList<int> bytes, int? id)
     {
         var raw = new byte[bytes.Count];
