@@ -60,7 +60,7 @@ public sealed class BatchHoldLedgerTests
         Assert.Equal(ClaimOutcome.Claimed, (await ledger.ClaimAsync("h3", Teacher, "{}", plain, T0 + TeacherLedger.BatchHoldLimit + TimeSpan.FromSeconds(1))).Outcome);
 
         // Once answered, the batch's request is answered for everyone.
-        await ledger.RecordAnsweredAsync("h1", "{}", "gpt-test", new TokenUsage(1, 1), 0m, 0, afterLease);
+        await ledger.RecordAnsweredAsync("h1", new Completion("", [], "stop", "gpt-test", new TokenUsage(1, 1)), 0m, 0, afterLease);
         Assert.Equal(ClaimOutcome.Answered, (await ledger.ClaimAsync("h1", Teacher, "{}", plain, afterLease)).Outcome);
     }
 }
