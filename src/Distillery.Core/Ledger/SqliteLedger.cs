@@ -94,23 +94,8 @@ public sealed class SqliteLedger : TeacherLedger
     }
 
     /// <inheritdoc />
-    public override async Task<IReadOnlySet<string>> AnsweredHashesAsync(CancellationToken cancellationToken = default)
-    {
-        await gate.WaitAsync(cancellationToken);
-        try
-        {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT hash FROM requests WHERE status = 'answered'";
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            var hashes = new HashSet<string>(StringComparer.Ordinal);
-            while (await reader.ReadAsync(cancellationToken)) hashes.Add(reader.GetString(0));
-            return hashes;
-        }
-        finally
-        {
-            gate.Release();
-        }
-    }
+    public override Task<IReadOnlySet<string>> AnsweredHashesAsync(CancellationToken cancellationToken = default) =>
+        HashesAsync("SELECT hash FROM requests WHERE status = 'answered'", null, cancellationToken);
 
     /// <inheritdoc />
     public override async Task<LedgerClaim> ClaimAsync(string hash, TeacherIdentity teacher, string canonicalRequest, LedgerLease lease, DateTimeOffset now, CancellationToken cancellationToken = default)
@@ -216,12 +201,18 @@ public sealed class SqliteLedger : TeacherLedger
     public override async Task<IReadOnlySet<string>> OtherSharesAsync(string share, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(share);
+        return await HashesAsync("SELECT hash FROM answer_shares WHERE share <> $share", share, cancellationToken);
+    }
+
+    /// <summary>The hashes a one-column query returns, with <c>$share</c> bound where given.</summary>
+    private async Task<IReadOnlySet<string>> HashesAsync(string sql, string? share, CancellationToken cancellationToken)
+    {
         await gate.WaitAsync(cancellationToken);
         try
         {
             await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT hash FROM answer_shares WHERE share <> $share";
-            command.Parameters.AddWithValue("$share", share);
+            command.CommandText = sql;
+            if (share is not null) command.Parameters.AddWithValue("$share", share);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             var hashes = new HashSet<string>(StringComparer.Ordinal);
             while (await reader.ReadAsync(cancellationToken)) hashes.Add(reader.GetString(0));
