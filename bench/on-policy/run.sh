@@ -15,7 +15,7 @@
 # teacher_tokens; a warm start's line continues from its SFT start's) into RESULTS/on-policy-curves.png and .tsv.
 # Everything is resumable: a finished student or evaluation is kept, a killed training resumes from its last resume state.
 #   usage: bench/on-policy/run.sh [WORK_DIR]      (default: a temporary folder)
-#   settings (environment): SEEDS="1 2 3" STEPS=300 WARM_STEPS=300 LR=0.004 WARM_LR=0.001 MAX_NEW_TOKENS=96
+#   settings (environment): SAMPLES=13 (answers per training opening, as the demo) SEEDS="1 2 3" STEPS=300 WARM_STEPS=300 LR=0.004 WARM_LR=0.001 MAX_NEW_TOKENS=96
 #   ONPOLICY="sampled-reverse-kl:1 jsd:0.5" (one on-policy student per divergence:λ, to choose the default by measurement;
 #   a model's name may not hold "=", which `distill eval --model NAME=SPEC` splits on)
 #   EVAL_LIMIT=40 PORT=8392 CURVE_SEEDS="1" (seeds with curves, "" for none) SNAPSHOTS=6 RESULTS=bench/results
@@ -33,6 +33,7 @@ WARM_STEPS=${WARM_STEPS:-300}
 LR=${LR:-0.004}
 WARM_LR=${WARM_LR:-0.001}
 MAX_NEW_TOKENS=${MAX_NEW_TOKENS:-96}
+SAMPLES=${SAMPLES:-13}
 ONPOLICY=${ONPOLICY:-"sampled-reverse-kl:1 jsd:0.5"}
 EVAL_LIMIT=${EVAL_LIMIT:-40}
 PORT=${PORT:-8392}
@@ -61,8 +62,10 @@ if [[ ! -d $work/data/heldout ]]; then
   for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 1; done
   for split in train heldout; do
     prompts=$TRAIN_PROMPTS; [[ $split == heldout ]] && prompts=$HELDOUT_PROMPTS
+    # The demo's budget: SAMPLES answers per training opening (seed 1), one per held-out opening (seed 2).
+    split_args=(--seed 1 --samples "$SAMPLES"); [[ $split == heldout ]] && split_args=(--seed 2)
     distill generate --prompts "$prompts" --teacher openai:stories260K --base-url "http://127.0.0.1:$PORT/v1" --out "$work/data/$split" \
-      --top-logprobs 20 --max-tokens 96 --temperature 1 --seed 1 --concurrency 4 >"$work/generate-$split.log" 2>&1
+      --top-logprobs 20 --max-tokens 96 --temperature 1 "${split_args[@]}" --concurrency 4 >"$work/generate-$split.log" 2>&1
   done
   kill $server; wait $server 2>/dev/null || true; trap - EXIT
 fi
