@@ -112,7 +112,7 @@ for budget in $BUDGETS; do
   # Bytes the dataset stores per completion token for what each row reads: the answer's text plus, in the compact sidecar
   # (docs/dataset-format.md), the chosen token and its first k alternatives, or its 12 samples. JSON rows (older datasets)
   # count the JSON of the same fields.
-  { echo "# machine: $(nproc) cores; $(uptime)"; python3 - "$budget" "$work/$budget" "$data/train" "${rows[@]}" <<'PY'
+  { echo "# machine: $(nproc --all) cores; $(uptime)"; python3 - "$budget" "$work/$budget" "$data/train" "${rows[@]}" <<'PY'
 import json, re, sys
 budget, folder, data, rows = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 blocks = open(f"{data}/logprobs.bin", "rb").read() if __import__("os").path.exists(f"{data}/logprobs.bin") else b""

@@ -50,7 +50,7 @@ public sealed class TrainVerb(CliContext context) : IVerb
         var warmup = new Option<int?>("--warmup") { Description = "Linear warm-up steps" };
         var seqLen = new Option<int?>("--seq-len") { Description = "Longest training sequence (prompt included)" };
         var temperature = new Option<double?>("--temperature") { Description = "KD softmax temperature T (loss scaled by T²)" };
-        var alpha = new Option<double?>("--alpha") { Description = "Weight of the KD term against cross-entropy on the teacher's text (default 1; 0.5 with --tail-policy renormalise, across tokenizers, and for on-policy with an API teacher)" };
+        var alpha = new Option<double?>("--alpha") { Description = "Weight of the KD term against cross-entropy on the teacher's text (default 1; 0.5 with --top-logprobs 1 to 4, --tail-policy renormalise, across tokenizers, and for on-policy with an API teacher)" };
         var beta = new Option<double?>("--beta") { Description = "β of the generalised JSD" };
         var lambda = new Option<double?>("--lambda") { Description = "On-policy: probability that a batch is the student's own samples" };
         var divergence = new Option<string?>("--divergence") { Description = "forward-kl | reverse-kl | jsd | sampled-reverse-kl (onpolicy only: per-token reverse KL on the student's samples) (default forward-kl; jsd for onpolicy)" };

@@ -195,12 +195,14 @@ public sealed record LmTrainingConfig
     [JsonIgnore] public bool HasApiTeacher => Teacher is not null && ModelSpec.TryParse(Teacher)?.Kind == ModelKind.OpenAi;
 
     /// <summary>
-    /// The KD weight α this mode uses when none is set: 1 (KD only), which bench/results/kd-ablation.md measured best for top-k
-    /// (top-20 recovered 109% of white-box KD's gain at α 1 against 77% at α 0.5); 0.5 for on-policy with an API teacher, not
-    /// measured, and for a renormalised tail, whose KL says nothing about the mass outside the top k, so that without
-    /// cross-entropy the student may put any mass there (top-20 renormalised at α 1 lost 1.06 bits per byte against SFT).
+    /// The KD weight α this mode uses when none is set (bench/results/kd-ablation.md): 1 (KD only) for top-k from five
+    /// alternatives up (top-20 folded recovered 101% of white-box KD's gain at 100K teacher tokens at α 1, 83% at α 0.5);
+    /// 0.5 for top-1 to top-4, where the folded target says little about the sampled token (top-1 at α 1 lost 0.058 bits
+    /// per byte against SFT, at α 0.5 gained 0.064), for a renormalised tail, whose KL says nothing about the mass outside
+    /// the top k (top-20 renormalised at α 1 lost 1.06 against SFT), and for on-policy with an API teacher, not measured.
     /// </summary>
-    [JsonIgnore] public double ResolvedAlpha => Alpha ?? ((Mode != LmMode.Topk && HasApiTeacher) || (Mode == LmMode.Topk && TailPolicy == TopKTailPolicy.Renormalize) ? 0.5 : 1.0);
+    [JsonIgnore] public double ResolvedAlpha => Alpha ?? ((Mode != LmMode.Topk && HasApiTeacher)
+        || (Mode == LmMode.Topk && (TailPolicy == TopKTailPolicy.Renormalize || TopLogprobs is > 0 and < 5)) ? 0.5 : 1.0);
 
     /// <summary>The divergence this mode uses when none is set (on-policy: jsd, or sampled-reverse-kl with an API teacher, the only one it allows).</summary>
     [JsonIgnore] public TokenDivergence ResolvedDivergence => Divergence ?? (Mode != LmMode.Onpolicy ? TokenDivergence.ForwardKl : HasApiTeacher ? TokenDivergence.SampledReverseKl : TokenDivergence.Jsd);
