@@ -60,7 +60,8 @@ required=(
   "random-sampling KD, 12 stored|12|random-sampling KD|--mode topk --teacher-samples 12"
   "white-box KD (full)|0|white-box|--mode whitebox --teacher $teacher"
 )
-controls=( # the α 0.5 controls for top-k's α 1 default, and white-box random sampling
+controls=( # the α 0.5 controls for top-k's α 1 default (top-1 keeps 0.5), and white-box random sampling
+  "top-1 fold tail, α 0.5|1|top-k fold tail, α 0.5 (half SFT)|--mode topk --top-logprobs 1 --tail-policy fold-tail-into-bucket --alpha 0.5"
   "top-20 fold tail, α 0.5|20|top-k fold tail, α 0.5 (half SFT)|--mode topk --top-logprobs 20 --tail-policy fold-tail-into-bucket --alpha 0.5"
   "random-sampling KD, 12 stored, α 0.5|12|random-sampling KD, α 0.5 (half SFT)|--mode topk --teacher-samples 12 --alpha 0.5"
   "white-box, 12 fresh samples|12|white-box random sampling|--mode whitebox --teacher $teacher --teacher-samples 12"
