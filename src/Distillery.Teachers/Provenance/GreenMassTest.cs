@@ -57,29 +57,17 @@ public static class GreenMassTest
         if (mass.Positions == 0) throw InputException.InField("--max-tokens", $"the suspect's answers are too short to score (each needs more than {watermark.Context} tokens); raise --max-tokens");
         var score = mass.Score();
         var log10P = score.LogP / Math.Log(10);
-        return new ProvenanceReport
-        {
-            Test = Name,
-            Suspect = suspect,
-            Verdict = log10P < Math.Log10(alpha)
+        return WatermarkReport.Of(Name, suspect,
+            log10P < Math.Log10(alpha)
                 ? string.Create(CultureInfo.InvariantCulture, $"Watermark found: the suspect very likely learned from text sampled under this key (z {score.Z:F1} over {score.Contexts:N0} contexts).")
                 : string.Create(CultureInfo.InvariantCulture, $"No evidence at α = {alpha} that the suspect learned from text sampled under this key (z {score.Z:F1} over {score.Contexts:N0} contexts)."),
-            StatisticName = "z",
-            Statistic = score.Z,
-            P = Math.Pow(10, log10P),
-            Log10P = log10P,
-            Queries = completions.Count,
-            Tokens = completions.Sum(c => (long)c.Usage.CompletionTokens),
-            Figures = new Dictionary<string, double>
+            score.Z, log10P, completions, new Dictionary<string, double>
             {
                 ["positions_read"] = score.Positions,
                 ["contexts_scored"] = score.Contexts,
                 ["gamma"] = score.Gamma,
                 ["teacher_subtracted"] = teacher is null ? 0 : 1,
                 ["alpha"] = alpha,
-            },
-            Scope = Scope,
-            Created = now,
-        };
+            }, Scope, now);
     }
 }

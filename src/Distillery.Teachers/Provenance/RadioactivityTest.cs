@@ -50,18 +50,9 @@ public static class RadioactivityTest
                 ? $"no (context, token) pair occurs {minRepeats} times in the suspect's answers; ask more prompts, raise --max-tokens, or lower --min-repeats"
                 : $"the suspect's answers are too short to score (each needs more than {watermark.Context} tokens); raise --max-tokens");
         var log10P = BinomialTail.LogUpper(score.Scored, score.Green, score.Gamma) / Math.Log(10);
-        return new ProvenanceReport
-        {
-            Test = "radioactivity",
-            Suspect = suspect,
-            Verdict = VerdictOf(score, log10P, alpha),
-            StatisticName = "z",
-            Statistic = score.Z,
-            P = Math.Pow(10, log10P),
-            Log10P = log10P,
-            Queries = completions.Count,
-            Tokens = completions.Sum(c => (long)c.Usage.CompletionTokens),
-            Figures = new Dictionary<string, double>
+        return WatermarkReport.Of("radioactivity", suspect,
+            VerdictOf(score, log10P, alpha),
+            score.Z, log10P, completions, new Dictionary<string, double>
             {
                 ["tokens_read"] = score.Tokens,
                 ["pairs_scored"] = score.Scored,
@@ -70,10 +61,7 @@ public static class RadioactivityTest
                 ["green_fraction"] = score.GreenFraction,
                 ["alpha"] = alpha,
                 ["min_repeats"] = minRepeats,
-            },
-            Scope = Scope,
-            Created = now,
-        };
+            }, Scope, now);
     }
 
     private static string VerdictOf(WatermarkScore score, double log10P, double alpha)
