@@ -23,8 +23,8 @@ using static TorchSharp.torch;
 //       log10 p) after 25, 50, 100, 200 and all prompts under the true key; "repeated" (share, seed, m, tokens, pairs, green,
 //       log10 p) over only the pairs written at least m = 2, 3, 5 times; "random" and "random-repeated" (m = 2) (share, seed, key index, log10 p) for K
 //       random keys over all prompts.
-//   teacher-bpb --model SPEC --text FILE --key-env VAR
-//       the teacher's bits per byte on the text's lines, plain and under the watermark: rows "bpb" (watermarked 0|1, bits per
+//   teacher-bpb --model SPEC --text FILE --key-env VAR [--delta D]
+//       the teacher's bits per byte on the text's lines, plain and under the watermark (δ D, default 2): rows "bpb" (watermarked 0|1, bits per
 //       byte, tokens, bytes).
 //   report --in runs.tsv --png OUT     Markdown tables on stdout and the plot.
 //   blackbox-plot --in plot.tsv --png OUT     the plot of bench/provenance-blackbox/run.sh (agreement test, log10 p by prompts).
@@ -47,7 +47,10 @@ int Usage()
     return 2;
 }
 
-GreenListWatermark Key(string variable) => new(Environment.GetEnvironmentVariable(variable) ?? throw new InvalidOperationException($"{variable} is not set"));
+// The key from the environment; --delta (default 2, what `distill serve` uses) only matters to teacher-bpb, which samples.
+GreenListWatermark Key(string variable) => new(
+    Environment.GetEnvironmentVariable(variable) ?? throw new InvalidOperationException($"{variable} is not set"),
+    delta: options.TryGetValue("delta", out var delta) ? double.Parse(delta, culture) : 2.0);
 
 async Task<int> Score()
 {

@@ -13,6 +13,7 @@
 #   settings (environment): SEEDS_0="1 … 10" SEEDS_MARKED="1 2 3" SHARES="100 25 5" STEPS=300 SAMPLES=13 MAX_TOKENS=96
 #     PROBE_TOKENS=64 RANDOM_KEYS=100 JOBS=2 OPENINGS=363 PROBES=500 (fewer openings or probes for a quick check)
 #     BATCH=16 SEQ_LEN=160 CLI_SHARES="0 100 25 5" (the shares whose seed-1 student is also tested through the CLI)
+#     DELTA=2 (the watermark's δ; γ 0.25 and context 1 stay serve's defaults)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -34,6 +35,7 @@ PROBES=${PROBES:-500}
 BATCH=${BATCH:-16}
 SEQ_LEN=${SEQ_LEN:-160}
 CLI_SHARES=${CLI_SHARES:-"0 $SHARES"}
+DELTA=${DELTA:-2}
 PORT_MARKED=${PORT_MARKED:-18931}
 PORT_PLAIN=${PORT_PLAIN:-18932}
 results="$repo/bench/results"
@@ -68,7 +70,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 # dotnet itself in the background (not the distill function's subshell), so that $! is the server and cleanup stops it.
 dotnet "$repo/src/Distillery.Cli/bin/Release/net10.0/distill.dll" serve --model "$teacher" --name stories260K --port "$PORT_MARKED" \
-  --watermark-key-env PROVENANCE_BENCH_KEY >"$work/serve-marked.log" 2>&1 &
+  --watermark-key-env PROVENANCE_BENCH_KEY --watermark-delta "$DELTA" >"$work/serve-marked.log" 2>&1 &
 pids+=($!)
 dotnet "$repo/src/Distillery.Cli/bin/Release/net10.0/distill.dll" serve --model "$teacher" --name stories260K --port "$PORT_PLAIN" >"$work/serve-plain.log" 2>&1 &
 pids+=($!)
@@ -132,7 +134,7 @@ for seed in $SEEDS_0; do jobs_list+=("0 $seed"); done
 printf '%s\n' "${jobs_list[@]}" | xargs -P "$JOBS" -L 1 bash -c 'student "$0" "$1"'
 
 # The teacher's own cost: held-out bits per byte (TinyStories sample) with and without the watermark.
-[[ -f $work/teacher-bpb.tsv ]] || bench teacher-bpb --model "$teacher" --text "$shared/text/tinystories_sample.txt" --key-env PROVENANCE_BENCH_KEY >"$work/teacher-bpb.tsv"
+[[ -f $work/teacher-bpb.tsv ]] || bench teacher-bpb --model "$teacher" --text "$shared/text/tinystories_sample.txt" --key-env PROVENANCE_BENCH_KEY --delta "$DELTA" >"$work/teacher-bpb.tsv"
 
 # The CLI end to end on one student per share: the result file in the model folder, and audit showing it.
 for share in $CLI_SHARES; do
@@ -142,6 +144,7 @@ for share in $CLI_SHARES; do
   distill audit "$model" >"$work/audit-$share.log" 2>&1 || true
 done
 
-{ echo "# machine: $(nproc) cores; $(uptime)"; cat "$work"/students/share-*/seed-*/scores.tsv "$work"/students/share-*/seed-*/mass.tsv "$work/teacher-bpb.tsv"; } >"$work/runs.tsv"
-bench report --in "$work/runs.tsv" --png "$results/provenance.png" >"$work/report.md"
-log "report: $work/report.md; plot: $results/provenance.png"
+{ echo "# machine: $(nproc --all) cores; $(uptime)"; cat "$work"/students/share-*/seed-*/scores.tsv "$work"/students/share-*/seed-*/mass.tsv "$work/teacher-bpb.tsv"; } >"$work/runs.tsv"
+plot="$results/provenance$([[ $DELTA == 2 ]] || echo "-delta$DELTA").png"
+bench report --in "$work/runs.tsv" --png "$plot" >"$work/report.md"
+log "report: $work/report.md; plot: $plot"
