@@ -12,13 +12,17 @@
 # with SFT on half A's raw training rows (CONTROL_SEEDS), which share teacher A's data but not teacher A. Each student is
 # tested right after training with `distill provenance --json`, parent A against reference B and the mirror, on PROBES
 # probe prompts (half from each half's held-out lines, disjoint from the generation prompts, interleaved A, B, A, B, ...)
-# for PROBE_TOKENS greedy tokens, and again on the first 25, 50 and 100 probes for its true parent (controls: A). Every
+# for PROBE_TOKENS greedy tokens, and again on the first 25, 50 and 100 probes for its true parent (controls: A).
+# Sibling references: two more teachers, A2 and B2, train on the same halves with the same recipe but seed SIBLING_SEED.
+# Each student is tested a second time ("family" test) with three references: the other teacher, the parent's sibling
+# and the other's sibling. A sibling has seen the parent's data but is not the parent, so a student that merely writes
+# text like the parent's half (or as generic as the parent's) agrees with the sibling as much as with the parent. Every
 # query goes through one ledger, so each model answers each probe once. An inline Python step writes the tables
 # (WORK_DIR/report.md) and the plot's data; bench/Provenance draws bench/results/provenance-blackbox.png. Every compute
 # step runs at nice NICE, one at a time. Results: bench/results/provenance.md.
 #   usage: bench/provenance-blackbox/run.sh [WORK_DIR]     (default: a temporary folder)
 #   settings (environment): SEEDS="1 2 3" MODES="sft whitebox" CONTROL_SEEDS="1 2 3" TEACHER_STEPS=200 STUDENT_STEPS=200
-#     GEN=150 SAMPLES=1 MAX_TOKENS=64 TOP_LOGPROBS=10 PROBES=200 PROBE_TOKENS=48 HELD=10 LINES=10 NICE=10
+#     GEN=150 SAMPLES=1 MAX_TOKENS=64 TOP_LOGPROBS=10 PROBES=200 PROBE_TOKENS=48 HELD=10 LINES=10 NICE=10 SIBLING_SEED=2
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -40,6 +44,7 @@ PROBE_TOKENS=${PROBE_TOKENS:-48}
 HELD=${HELD:-10}
 LINES=${LINES:-10}
 NICE=${NICE:-10}
+SIBLING_SEED=${SIBLING_SEED:-2}
 results="$repo/bench/results"
 tok="$shared/stories260K/tok512.bin"
 
@@ -109,9 +114,10 @@ train() { # out data mode seed config steps [extra...]
   log "trained $(basename "$(dirname "$out")")/$(basename "$out") in $((SECONDS - clock)) s"
 }
 
-# Teachers: same architecture, same budget, one half each.
+# Teachers: same architecture, same budget, one half each; the siblings A2 and B2 differ from A and B in their seed only.
 for t in A B; do
   train "$work/teachers/$t" "$work/data/raw-$t" sft 1 "$here/teacher.json" "$TEACHER_STEPS" --lr 0.003 --eval-every 100
+  train "$work/teachers/${t}2" "$work/data/raw-$t" sft "$SIBLING_SEED" "$here/teacher.json" "$TEACHER_STEPS" --lr 0.003 --eval-every 100
 done
 # Each teacher's loss on both halves' held-out text (the teachers must differ, each best on its own half).
 [[ -f $work/teacher-eval-A.log ]] || for h in A B; do
@@ -130,12 +136,14 @@ for t in A B; do
   log "teacher $t answered $(wc -l <"$out/data.jsonl") rows in $((SECONDS - clock)) s"
 done
 
-test_one() { # student parent reference prompts → provenance-PARENT-N.json in the student's folder
-  local model="$work/students/$1" json="$work/students/$1/provenance-$2-$4.json"
-  [[ -f $json ]] && return 0
-  distill provenance --suspect "checkpoint:$model" --parent "checkpoint:$work/teachers/$2" --reference "checkpoint:$work/teachers/$3" \
-    --prompts "$work/probe-$4.jsonl" --max-tokens "$PROBE_TOKENS" --alpha 0.01 --ledger "$work/provenance-ledger.db" --json "$json" \
-    >"$work/students/$1/provenance-$2-$4.log" 2>&1 || { log "provenance of $1 (parent $2, $4 probes) failed"; return 1; }
+test_one() { # student parent reference prompts [family] → provenance-PARENT-N[-family].json in the student's folder
+  local model="$work/students/$1" name="provenance-$2-$4${5:+-family}"
+  local refs=(--reference "checkpoint:$work/teachers/$3")
+  [[ -n ${5:-} ]] && refs+=(--reference "checkpoint:$work/teachers/${2}2" --reference "checkpoint:$work/teachers/${3}2")
+  [[ -f $work/students/$1/$name.json ]] && return 0
+  distill provenance --suspect "checkpoint:$model" --parent "checkpoint:$work/teachers/$2" "${refs[@]}" \
+    --prompts "$work/probe-$4.jsonl" --max-tokens "$PROBE_TOKENS" --alpha 0.01 --ledger "$work/provenance-ledger.db" --json "$work/students/$1/$name.json" \
+    >"$work/students/$1/$name.log" 2>&1 || { log "provenance of $1 (parent $2, $4 probes${5:+, family}) failed"; return 1; }
 }
 p_of() { python3 -c "import json,sys; print('%.3g' % json.load(open(sys.argv[1]))['p'])" "$1"; }
 # The teachers against each other: how far two same-domain models agree by chance (and every teacher answer into the ledger).
@@ -144,6 +152,15 @@ mkdir -p "$work/students/teacherA"
   --parent "checkpoint:$work/teachers/A" --reference "checkpoint:$work/teachers/B" --prompts "$work/probe.jsonl" --max-tokens "$PROBE_TOKENS" \
   --alpha 0.01 --ledger "$work/provenance-ledger.db" --json "$work/students/teacherA/provenance-A-$PROBES.json" >"$work/teachers-agreement.log" 2>&1
 log "teacher A against teacher B: agreement $(python3 -c "import json,sys; print('%.3f' % json.load(open(sys.argv[1]))['figures']['agreement_reference_1'])" "$work/students/teacherA/provenance-A-$PROBES.json")"
+# Each teacher against its sibling: how far two models of the same data and recipe agree (and the siblings' answers into the ledger).
+for t in A B; do
+  mkdir -p "$work/students/teacher$t"
+  json="$work/students/teacher$t/provenance-$t-$PROBES-sibling.json"
+  [[ -f $json ]] || distill provenance --suspect "checkpoint:$work/teachers/$t" --parent "checkpoint:$work/teachers/$t" \
+    --reference "checkpoint:$work/teachers/${t}2" --prompts "$work/probe.jsonl" --max-tokens "$PROBE_TOKENS" --alpha 0.01 \
+    --ledger "$work/provenance-ledger.db" --json "$json" >"$work/teachers-sibling-$t.log" 2>&1
+  log "teacher $t against its sibling ${t}2: agreement $(python3 -c "import json,sys; print('%.3f' % json.load(open(sys.argv[1]))['figures']['agreement_reference_1'])" "$json")"
+done
 
 # Students, one training process at a time, each tested as soon as it is trained; seed by seed, so that a shortened run
 # still has every group. The test runs with every probe for both parents (each model answers each probe once, into the
@@ -155,6 +172,9 @@ student() { # group data mode seed parent [train options...]
   test_one "$s" A B "$PROBES" && test_one "$s" B A "$PROBES" || return 0
   local other=$([[ $parent == A ]] && echo B || echo A)
   for n in 25 50 100; do test_one "$s" "$parent" "$other" "$n" || true; done
+  # The family test: the siblings join the references.
+  test_one "$s" A B "$PROBES" family && test_one "$s" B A "$PROBES" family || return 0
+  for n in 25 50 100; do test_one "$s" "$parent" "$other" "$n" family || true; done
   log "tested $s in $((SECONDS - clock)) s: p(from A) $(p_of "$work/students/$s/provenance-A-$PROBES.json"), p(from B) $(p_of "$work/students/$s/provenance-B-$PROBES.json")"
 }
 for seed in $SEEDS; do
@@ -174,6 +194,7 @@ import glob, json, os, statistics, sys
 work, probes = sys.argv[1], int(sys.argv[2])
 sizes = sorted({25, 50, 100, probes})
 alpha = 0.01
+kinds = {"": "one reference (the other teacher)", "-family": "three references (the other teacher and both siblings)"}
 rows = []
 for d in sorted(d for d in glob.glob(f"{work}/students/*/seed-*") if os.path.isdir(d)):
     group, seed = d.split("/")[-2], int(d.split("-")[-1])
@@ -182,50 +203,61 @@ for d in sorted(d for d in glob.glob(f"{work}/students/*/seed-*") if os.path.isd
     r = {"group": group, "mode": group.split("-")[1], "seed": seed, "truth": truth}
     for t in "AB":
         for n in sizes:
-            if os.path.exists(f"{d}/provenance-{t}-{n}.json"): r[(t, n)] = json.load(open(f"{d}/provenance-{t}-{n}.json"))
+            for k in kinds:
+                if os.path.exists(f := f"{d}/provenance-{t}-{n}{k}.json"): r[(t, n, k)] = json.load(open(f))
     rows.append(r)
-def needed(r, t):
+def needed(r, t, k):
     """The fewest probes from which this and every longer prefix detects t at p < alpha (None: not at the full set)."""
-    known = [n for n in sizes if (t, n) in r]
+    known = [n for n in sizes if (t, n, k) in r]
     for n in known:
-        if all(r[(t, m)]["p"] < alpha for m in known if m >= n): return n
+        if all(r[(t, m, k)]["p"] < alpha for m in known if m >= n): return n
     return None
-print("| student | seed | agreement with A | with B | p (from A?) | p (from B?) | verdict at p < 0.01 | probes needed |")
-print("| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
+def p_cell(r, t, k): return f"{r[(t, probes, k)]['p']:.2g}" if (t, probes, k) in r else "—"
+print("| student | seed | agreement with A | with B | with A2 | with B2 | p (from A?) | p (from B?) | verdict at p < 0.01 | probes needed | p (from A?), family | p (from B?), family | verdict, family | probes needed, family |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- | ---: |")
 for r in rows:
-    a, b = r[("A", probes)], r[("B", probes)]
-    verdict = ", ".join(f"from {t}" for t in "AB" if r[(t, probes)]["p"] < alpha) or "neither"
-    need = needed(r, r["truth"] or "A")
-    print(f"| {r['group']} | {r['seed']} | {a['figures']['agreement_parent']:.1%} | {b['figures']['agreement_parent']:.1%} | {a['p']:.2g} | {b['p']:.2g} | {verdict} | {need or '—'} |")
+    a, b = r[("A", probes, "")], r[("B", probes, "")]
+    fam = r.get(("A", probes, "-family"), {}).get("figures", {})   # references: B, A2, B2
+    sib = lambda key: f"{fam[key]:.1%}" if key in fam else "—"
+    cells = []
+    for k in kinds:
+        tested = all((t, probes, k) in r for t in "AB")
+        verdict = (", ".join(f"from {t}" for t in "AB" if r[(t, probes, k)]["p"] < alpha) or "neither") if tested else "—"
+        cells += [p_cell(r, "A", k), p_cell(r, "B", k), verdict, str(needed(r, r["truth"] or "A", k) or "—")]
+    print(f"| {r['group']} | {r['seed']} | {a['figures']['agreement_parent']:.1%} | {b['figures']['agreement_parent']:.1%} | {sib('agreement_reference_2')} | {sib('agreement_reference_3')} | " + " | ".join(cells) + " |")
+for k, title in kinds.items():
+    tested = [r for r in rows if all((t, probes, k) in r for t in "AB")]
+    if not tested: continue
+    print()
+    print(f"Precision and recall with {title}:")
+    print()
+    print("| mode | question | students of that parent | TP | FP | FN | precision | recall | median probes needed (detected ones) |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for mode in sorted({r["mode"] for r in tested if r["truth"]}) + ["all"]:
+        for t in "AB":
+            # The pool: that mode's students of both teachers, and the raw-text controls.
+            pool = [r for r in tested if r["truth"] is None or mode == "all" or r["mode"] == mode]
+            pos = [r for r in pool if r["truth"] == t]
+            det = [r for r in pool if r[(t, probes, k)]["p"] < alpha]
+            tp = sum(r["truth"] == t for r in det); fp = len(det) - tp; fn = len(pos) - tp
+            needs = [n for r in pos if (n := needed(r, t, k))]
+            prec = f"{tp / len(det):.2f}" if det else "—"
+            rec = f"{tp / len(pos):.2f}" if pos else "—"
+            print(f"| {mode} | from {t}? | {len(pos)} | {tp} | {fp} | {fn} | {prec} | {rec} | {statistics.median(needs) if needs else '—'} |")
+    ctrl = [r for r in tested if r["truth"] is None]
+    print()
+    print(f"Raw-text controls called 'from A' at p < 0.01: {sum(r[('A', probes, k)]['p'] < alpha for r in ctrl)} of {len(ctrl)}; 'from B': {sum(r[('B', probes, k)]['p'] < alpha for r in ctrl)} of {len(ctrl)}.")
+    q = tested[0][("A", probes, k)]
+    print(f"One test at {probes} probes: {q['queries']} queries, {q['tokens']} generated tokens (suspect, parent and references together).")
 print()
-print("| mode | question | students of that parent | TP | FP | FN | precision | recall | median probes needed (detected ones) |")
-print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-modes = sorted({r["mode"] for r in rows if r["truth"]})
-for mode in modes + ["all"]:
-    for t in "AB":
-        # The pool: that mode's students of both teachers, and the raw-text controls.
-        pool = [r for r in rows if r["truth"] is None or mode == "all" or r["mode"] == mode]
-        pos = [r for r in pool if r["truth"] == t]
-        det = [r for r in pool if r[(t, probes)]["p"] < alpha]
-        tp = sum(r["truth"] == t for r in det); fp = len(det) - tp; fn = len(pos) - tp
-        needs = [n for r in pos if (n := needed(r, t))]
-        prec = f"{tp / len(det):.2f}" if det else "—"
-        rec = f"{tp / len(pos):.2f}" if pos else "—"
-        print(f"| {mode} | from {t}? | {len(pos)} | {tp} | {fp} | {fn} | {prec} | {rec} | {statistics.median(needs) if needs else '—'} |")
-ctrl = [r for r in rows if r["truth"] is None]
-print()
-print(f"Raw-text controls called 'from A' at p < 0.01: {sum(r[('A', probes)]['p'] < alpha for r in ctrl)} of {len(ctrl)}; 'from B': {sum(r[('B', probes)]['p'] < alpha for r in ctrl)} of {len(ctrl)}.")
-if rows:
-    q = rows[0][("A", probes)]
-    print(f"One test at {probes} probes: {q['queries']} queries, {q['tokens']} generated tokens (suspect, parent and reference together).")
-teachers = f"{work}/students/teacherA/provenance-A-{probes}.json"
-if os.path.exists(teachers):
-    print(f"Teacher A against teacher B on the probes: word agreement {json.load(open(teachers))['figures']['agreement_reference_1']:.1%}.")
+for t, other in [("A", "B"), ("A", "A2"), ("B", "B2")]:
+    f = f"{work}/students/teacher{t}/provenance-{t}-{probes}{'' if other == 'B' else '-sibling'}.json"
+    if os.path.exists(f): print(f"Teacher {t} against {other} on the probes: word agreement {json.load(open(f))['figures']['agreement_reference_1']:.1%}.")
 with open(f"{work}/plot.tsv", "w") as f:
     for r in rows:
         for n in sizes:
             t = r["truth"] or "A"
-            if (t, n) in r: f.write(f"{r['group']}\t{r['seed']}\t{n}\t{r[(t, n)]['log10_p'] if t == 'A' else 0}\t{r[(t, n)]['log10_p'] if t == 'B' else 0}\n")
+            if (t, n, "") in r: f.write(f"{r['group']}\t{r['seed']}\t{n}\t{r[(t, n, '')]['log10_p'] if t == 'A' else 0}\t{r[(t, n, '')]['log10_p'] if t == 'B' else 0}\n")
 PY
 cat "$work/report.md"
 nice -n "$NICE" dotnet build -c Release -v quiet -nologo "$repo/bench/Provenance" >/dev/null
