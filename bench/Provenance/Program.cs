@@ -25,7 +25,7 @@ using static TorchSharp.torch;
 //       random keys over all prompts.
 //   teacher-bpb --model SPEC --text FILE --key-env VAR [--delta D]
 //       the teacher's bits per byte on the text's lines, plain and under the watermark (δ D, default 2): rows "bpb" (watermarked 0|1, bits per
-//       byte, tokens, bytes).
+//       byte, tokens, bytes, δ).
 //   report --in runs.tsv --png OUT     Markdown tables on stdout and the plot.
 //   blackbox-plot --in plot.tsv --png OUT     the plot of bench/provenance-blackbox/run.sh (agreement test, log10 p by prompts).
 var culture = CultureInfo.InvariantCulture;
@@ -105,9 +105,9 @@ async Task<int> Mass()
         using var teacher = await UnmarkedTeacher.LoadAsync(referenceSpec, null, null);
         reference = [.. answers.Select((answer, i) => teacher.Probabilities(prompts.Prompts[i].Messages, [.. answer.Tokens.Select(t => t.Id!.Value)]))];
     }
-    GreenMassScore ScoreOf(GreenListWatermark watermark, int count)
+    GreenMass MassOf(int count)
     {
-        var mass = new GreenMass(watermark);
+        var mass = new GreenMass(key);
         for (var a = 0; a < count; a++)
         {
             var answer = answers[a];
@@ -115,16 +115,26 @@ async Task<int> Mass()
             for (var t = 0; t < ids.Length; t++)
                 mass.Add(ids.AsSpan(0, t), answer.Tokens[t].TopLogprobs.Select(x => (x.Id!.Value, Math.Exp(x.Logprob) - (reference?[a][t][x.Id!.Value] ?? 0))));
         }
-        return mass.Score();
+        return mass;
     }
     foreach (var n in new[] { 25, 50, 100, 200, answers.Count }.Where(n => n <= answers.Count).Distinct())
     {
-        var s = ScoreOf(key, n);
+        var s = MassOf(n).Score();
         Console.WriteLine(string.Create(culture, $"mass\t{share}\t{seed}\t{n}\t{s.Positions}\t{s.Contexts}\t{s.GreenShare:F4}\t{s.Z:F3}\t{s.LogP / Math.Log(10):F4}"));
     }
+    // The other ways to combine contexts (GreenMassWeighting), over every prompt: "mass-weighting" rows (share, seed, weighting, z).
+    var all = MassOf(answers.Count);
+    GreenMassWeighting[] others = [GreenMassWeighting.Context, GreenMassWeighting.InverseVariance];
+    foreach (var weighting in others)
+        Console.WriteLine(string.Create(culture, $"mass-weighting\t{share}\t{seed}\t{weighting}\t{all.Score(weighting).Z:F3}"));
     var randomKeys = int.Parse(options["random-keys"], culture);
     for (var k = 0; k < randomKeys; k++)
-        Console.WriteLine(string.Create(culture, $"mass-random\t{share}\t{seed}\t{k}\t{ScoreOf(new GreenListWatermark($"random-key-{share}-{seed}-{k}"), answers.Count).LogP / Math.Log(10):F6}"));
+    {
+        var random = all.Under(new GreenListWatermark($"random-key-{share}-{seed}-{k}"));
+        Console.WriteLine(string.Create(culture, $"mass-random\t{share}\t{seed}\t{k}\t{random.Score().LogP / Math.Log(10):F6}"));
+        foreach (var weighting in others)
+            Console.WriteLine(string.Create(culture, $"mass-random-weighting\t{share}\t{seed}\t{weighting}\t{k}\t{random.Score(weighting).Z:F3}"));
+    }
     return 0;
 }
 
@@ -154,6 +164,6 @@ async Task<int> TeacherBitsPerByte()
             bytes += bundle.Tokenizer.TokenBytes(ids[t + 1]).Length;
         }
     }
-    for (var w = 0; w < 2; w++) Console.WriteLine(string.Create(culture, $"bpb\t{w}\t{bits[w] / bytes:F5}\t{tokens}\t{bytes}"));
+    for (var w = 0; w < 2; w++) Console.WriteLine(string.Create(culture, $"bpb\t{w}\t{bits[w] / bytes:F5}\t{tokens}\t{bytes}\t{key.Delta}"));
     return 0;
 }

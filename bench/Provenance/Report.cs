@@ -27,11 +27,12 @@ internal static class Report
         Detection(truth);
         Calibration(truth, random);
         LogprobDetection(lines);
+        WeightingDetection(lines);
         if (bpb.Count == 2)
         {
             double plain = double.Parse(bpb["0"][2], Culture), marked = double.Parse(bpb["1"][2], Culture);
             Console.WriteLine("### The teacher's cost of the watermark\n");
-            Console.WriteLine($"stories260K on the TinyStories sample ({bpb["0"][3]} tokens, {bpb["0"][4]} bytes): {plain:F4} bits per byte plain, {marked:F4} with the watermark (γ 0.25, δ 2, context 1): +{marked - plain:F4} ({100 * (marked - plain) / plain:F1}%).\n");
+            Console.WriteLine($"stories260K on the TinyStories sample ({bpb["0"][3]} tokens, {bpb["0"][4]} bytes): {plain:F4} bits per byte plain, {marked:F4} with the watermark (γ 0.25, δ {(bpb["1"].Length > 5 ? bpb["1"][5] : "2")}, context 1): +{marked - plain:F4} ({100 * (marked - plain) / plain:F1}%).\n");
         }
         Plot(truth, png);
         return 0;
@@ -97,6 +98,55 @@ internal static class Report
             Console.WriteLine(string.Create(Culture, $"\nRandom keys (logprob test): {random.Count} p-values, {random.Count(x => x < 0.05)} below 0.05 ({100.0 * random.Count(x => x < 0.05) / random.Count:F1}%), Kolmogorov–Smirnov D = {d:F4}, p = {p:F3}."));
         }
         Console.WriteLine();
+    }
+
+    /// <summary>
+    /// The logprob test under each way of combining contexts ("mass" rows at every prompt, "mass-weighting" and
+    /// "mass-random-weighting" rows): detection per share, and calibration over random keys against the 0% students.
+    /// </summary>
+    private static void WeightingDetection(List<string[]> lines)
+    {
+        var full = lines.Where(f => f[0] == "mass").GroupBy(f => (f[1], f[2])).Select(g => g.MaxBy(f => int.Parse(f[3], Culture))!)
+            .Select(f => (Weighting: "Mass", Share: int.Parse(f[1], Culture), Seed: int.Parse(f[2], Culture), Z: double.Parse(f[7], Culture)));
+        var rows = full.Concat(lines.Where(f => f[0] == "mass-weighting").Select(f => (Weighting: f[3], Share: int.Parse(f[1], Culture), Seed: int.Parse(f[2], Culture), Z: double.Parse(f[4], Culture))))
+            .OrderBy(r => r.Seed).ToList();
+        if (!rows.Any(r => r.Weighting != "Mass")) return;
+        var threshold = ZOfUpperTail(1e-3);
+        Console.WriteLine("### The logprob test by how contexts are combined (`--weighting`)\n");
+        Console.WriteLine(string.Create(Culture, $"Detected: z above {threshold:F2} (p < 1e-3). Calibration: random keys against the 0% students, p from the normal tail of z.\n"));
+        Console.WriteLine("| weighting | watermarked share | seeds | detected at p < 1e-3 | z (mean ± sd) | z per seed (in seed order) |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | --- |");
+        foreach (var weighting in rows.Select(r => r.Weighting).Distinct())
+            foreach (var share in rows.Where(r => r.Weighting == weighting).Select(r => r.Share).Distinct().OrderDescending())
+            {
+                var z = rows.Where(r => r.Weighting == weighting && r.Share == share).Select(r => r.Z).ToList();
+                var mean = z.Average();
+                var sd = z.Count > 1 ? Math.Sqrt(z.Sum(x => (x - mean) * (x - mean)) / (z.Count - 1)) : 0;
+                Console.WriteLine(string.Create(Culture, $"| {weighting} | {share}% | {z.Count} | {z.Count(x => x > threshold)}/{z.Count} | {mean:F2} ± {sd:F2} | {string.Join(", ", z.Select(x => x.ToString("F2", Culture)))} |"));
+            }
+        Console.WriteLine("\n| weighting | random-key p-values | below 0.05 | below 0.01 | below 1e-3 | KS D | KS p |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        var calibration = lines.Where(f => f[0] == "mass-random").Select(f => (Weighting: "Mass", P: Math.Pow(10, double.Parse(f[4], Culture))))
+            .Concat(lines.Where(f => f[0] == "mass-random-weighting").Select(f => (Weighting: f[3], P: NormalTail.Upper(double.Parse(f[5], Culture)))));
+        foreach (var group in calibration.GroupBy(c => c.Weighting))
+        {
+            var p = group.Select(c => c.P).ToList();
+            var (d, ks) = KolmogorovSmirnovUniform(p);
+            Console.WriteLine(string.Create(Culture, $"| {group.Key} | {p.Count} | {p.Count(x => x < 0.05)} (bound {UpperBound(p.Count, 0.05, 0.001)}) | {p.Count(x => x < 0.01)} | {p.Count(x => x < 1e-3)} | {d:F4} | {ks:F3} |"));
+        }
+        Console.WriteLine();
+    }
+
+    /// <summary>The z whose upper normal tail is <paramref name="p"/> (bisection).</summary>
+    private static double ZOfUpperTail(double p)
+    {
+        double lo = -10, hi = 10;
+        for (var i = 0; i < 100; i++)
+        {
+            var mid = (lo + hi) / 2;
+            if (NormalTail.Upper(mid) > p) lo = mid; else hi = mid;
+        }
+        return (lo + hi) / 2;
     }
 
     /// <summary>The smallest c with P(X > c) below <paramref name="tail"/> for X ~ Binomial(n, p).</summary>

@@ -13,6 +13,7 @@ using Distillery.Core.Pricing;
 using Distillery.Core.Prompts;
 using Distillery.Core.Provenance;
 using Distillery.Core.Specs;
+using Distillery.Models.Decoding;
 using Distillery.Models.Tokenizers;
 using Distillery.Teachers;
 using Distillery.Teachers.Ledger;
@@ -44,6 +45,12 @@ public sealed class ProvenanceVerb(CliContext context) : IVerb
             + "context; far fewer queries, bench/results/provenance.md)",
         DefaultValueFactory = _ => "tokens",
     };
+    private readonly Option<string> weighting = new("--weighting")
+    {
+        Description = "With --score logprobs: how the contexts' terms are combined: context (each over its own standard deviation, so each counts alike), "
+            + "inverse-variance (the contexts where the suspect is closest to the teacher count most) or mass (as they are); every choice keeps p valid (bench/results/provenance.md)",
+        DefaultValueFactory = _ => GreenMassTest.OptionName(GreenMassTest.DefaultWeighting),
+    };
     private readonly Option<string?> teacherModel = new("--teacher-model") { Description = "With --score logprobs: the watermarked teacher's own model (local spec), whose probabilities are subtracted from the suspect's" };
     private readonly Option<double> alpha = new("--alpha") { Description = "Significance level of the verdict", DefaultValueFactory = _ => 1e-3 };
     private readonly DeviceOption device = new();
@@ -57,7 +64,7 @@ public sealed class ProvenanceVerb(CliContext context) : IVerb
     {
         var command = new Command("provenance", "Test from the outside whether a suspect learned from a watermarked teacher (--watermark-key-env) or derives from a parent rather than references (--parent, --reference)")
         {
-            suspect, parent, references, prompts, maxTokens, minRepeats, score, teacherModel, json, tokenizer, seed, alpha, ledger, baseUrl, apiKeyEnv,
+            suspect, parent, references, prompts, maxTokens, minRepeats, score, weighting, teacherModel, json, tokenizer, seed, alpha, ledger, baseUrl, apiKeyEnv,
         };
         watermark.AddTo(command);
         device.AddTo(command);
@@ -82,6 +89,10 @@ public sealed class ProvenanceVerb(CliContext context) : IVerb
         var scoring = parse.GetValue(score);
         if (scoring is not ("tokens" or "logprobs")) throw InputException.InField("--score", $"must be tokens or logprobs, not '{scoring}'");
         var logprobs = scoring == "logprobs";
+        var weightingText = parse.GetValue(weighting)!;
+        var combine = Enum.GetValues<GreenMassWeighting>().Where(w => GreenMassTest.OptionName(w) == weightingText).Cast<GreenMassWeighting?>().FirstOrDefault()
+            ?? throw InputException.InField("--weighting", $"must be context, inverse-variance or mass, not '{weightingText}'");
+        if (parse.GetResult(weighting) is { Implicit: false } && !logprobs) throw InputException.InField("--weighting", "combines the logprob test's contexts; add --score logprobs");
         var teacherText = parse.GetValue(teacherModel);
         if ((logprobs || teacherText is not null) && key is null) throw InputException.InField(logprobs ? "--score" : "--teacher-model", "belongs to the radioactivity test; give --watermark-key-env");
         if (teacherText is not null && !logprobs) throw InputException.InField("--teacher-model", "is subtracted from the suspect's logprobs; add --score logprobs");
@@ -107,7 +118,7 @@ public sealed class ProvenanceVerb(CliContext context) : IVerb
         var now = TimeProvider.System.GetUtcNow();
         var report = key is not null
             ? logprobs
-                ? GreenMassTest.Evaluate(suspectSpec.ToString(), key, promptSet, answers[0], scoringTokenizer, unmarked, level, now)
+                ? GreenMassTest.Evaluate(suspectSpec.ToString(), key, promptSet, answers[0], scoringTokenizer, unmarked, level, now, combine)
                 : RadioactivityTest.Evaluate(suspectSpec.ToString(), key, answers[0], scoringTokenizer, level, now, repeats)
             : AgreementTest.Evaluate(suspectSpec.ToString(), specs[1].ToString(), [.. specs.Skip(2).Select(s => s.ToString())], answers[0], answers[1], [.. answers.Skip(2)], level, now);
         Print(report);

@@ -21,6 +21,9 @@ public static class GreenMassTest
     /// <summary>The report's test name.</summary>
     public const string Name = "radioactivity-logprobs";
 
+    /// <summary>How contexts are combined unless told otherwise: each alike, which found 20 of 20 students trained on 25% watermarked text at δ 4, against 8 of 20 for mass weighting (bench/results/provenance.md).</summary>
+    public const GreenMassWeighting DefaultWeighting = GreenMassWeighting.Context;
+
     private const string Scope =
         "Shows: after the contexts of its own answers, the suspect puts more probability on this key's green lists than chance allows, which "
         + "text sampled under the key teaches a model. Cannot show: how much of its training data was watermarked, nor that a model is clean. "
@@ -29,10 +32,11 @@ public static class GreenMassTest
 
     /// <summary>
     /// Scores the suspect's completions of <paramref name="prompts"/> and their top logprobs under <paramref name="watermark"/>; with
-    /// <paramref name="teacher"/>, the teacher's own probabilities at the same positions are subtracted from the suspect's.
+    /// <paramref name="teacher"/>, the teacher's own probabilities at the same positions are subtracted from the suspect's;
+    /// <paramref name="weighting"/> says how the contexts' terms are combined.
     /// </summary>
     public static ProvenanceReport Evaluate(string suspect, GreenListWatermark watermark, PromptSet prompts, IReadOnlyList<Completion> completions, ITextTokenizer? tokenizer,
-        UnmarkedTeacher? teacher, double alpha, DateTimeOffset now)
+        UnmarkedTeacher? teacher, double alpha, DateTimeOffset now, GreenMassWeighting weighting)
     {
         ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(watermark);
@@ -55,12 +59,12 @@ public static class GreenMassTest
             }
         }
         if (mass.Positions == 0) throw InputException.InField("--max-tokens", $"the suspect's answers are too short to score (each needs more than {watermark.Context} tokens); raise --max-tokens");
-        var score = mass.Score();
+        var score = mass.Score(weighting);
         var log10P = score.LogP / Math.Log(10);
         return WatermarkReport.Of(Name, suspect,
             log10P < Math.Log10(alpha)
-                ? string.Create(CultureInfo.InvariantCulture, $"Watermark found: the suspect very likely learned from text sampled under this key (z {score.Z:F1} over {score.Contexts:N0} contexts).")
-                : string.Create(CultureInfo.InvariantCulture, $"No evidence at α = {alpha} that the suspect learned from text sampled under this key (z {score.Z:F1} over {score.Contexts:N0} contexts)."),
+                ? string.Create(CultureInfo.InvariantCulture, $"Watermark found: the suspect very likely learned from text sampled under this key (z {score.Z:F1} over {score.Contexts:N0} contexts, {WeightingName(weighting)}).")
+                : string.Create(CultureInfo.InvariantCulture, $"No evidence at α = {alpha} that the suspect learned from text sampled under this key (z {score.Z:F1} over {score.Contexts:N0} contexts, {WeightingName(weighting)})."),
             score.Z, log10P, completions, new Dictionary<string, double>
             {
                 ["positions_read"] = score.Positions,
@@ -70,4 +74,20 @@ public static class GreenMassTest
                 ["alpha"] = alpha,
             }, Scope, now);
     }
+
+    /// <summary>The option value that names each weighting.</summary>
+    public static string OptionName(GreenMassWeighting weighting) => weighting switch
+    {
+        GreenMassWeighting.Mass => "mass",
+        GreenMassWeighting.Context => "context",
+        GreenMassWeighting.InverseVariance => "inverse-variance",
+        _ => throw new ArgumentOutOfRangeException(nameof(weighting)),
+    };
+
+    private static string WeightingName(GreenMassWeighting weighting) => weighting switch
+    {
+        GreenMassWeighting.Mass => "contexts weighted by their mass",
+        GreenMassWeighting.Context => "each context weighted alike",
+        _ => "contexts weighted by their inverse variance",
+    };
 }

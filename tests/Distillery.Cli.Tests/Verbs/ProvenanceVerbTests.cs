@@ -156,7 +156,7 @@ public sealed class ProvenanceVerbTests
         Assert.Equal(ExitCodes.Ok, (await serve).ExitCode);
 
         Assert.Equal(("radioactivity-logprobs", 8L, 1.0), (own.Test, own.Queries, own.Figures["teacher_subtracted"]));
-        Assert.True(own.Log10P < -3, $"own key: z {own.Statistic}, log10 p {own.Log10P}"); // measured: z 4.2, p 1.1e-5 on 8 × 24 tokens
+        Assert.True(own.Log10P < -3, $"own key: z {own.Statistic}, log10 p {own.Log10P}"); // on 8 × 24 tokens, with the default weighting (contexts alike)
         Assert.StartsWith("Watermark found", own.Verdict, StringComparison.Ordinal);
         Assert.InRange(other.Statistic, -5, 5);
         Assert.StartsWith("No evidence", other.Verdict, StringComparison.Ordinal);
@@ -166,6 +166,8 @@ public sealed class ProvenanceVerbTests
     [InlineData(new[] { "--score", "bits" }, "distill: --score: must be tokens or logprobs, not 'bits'")]
     [InlineData(new[] { "--teacher-model", "llama2c:t.bin" }, "distill: --teacher-model: is subtracted from the suspect's logprobs; add --score logprobs")]
     [InlineData(new[] { "--score", "logprobs", "--teacher-model", "openai:t" }, "distill: --teacher-model: must be a local model (llama2c:, checkpoint:, gguf:): the test needs its whole distribution")]
+    [InlineData(new[] { "--score", "logprobs", "--weighting", "equal" }, "distill: --weighting: must be context, inverse-variance or mass, not 'equal'")]
+    [InlineData(new[] { "--weighting", "context" }, "distill: --weighting: combines the logprob test's contexts; add --score logprobs")]
     public async Task Bad_logprob_scoring_options_are_one_line_and_exit_2_before_any_query(string[] extra, string expected)
     {
         using var dir = new ScratchFolder("provenance-bad");

@@ -15,8 +15,12 @@ public sealed class GreenMassTests
 {
     private const int Vocab = 64;
 
-    /// <summary>Distributions that do not depend on any key: softmax of fixed random logits per context.</summary>
-    private static List<(int[] Previous, (int Id, double P)[] Alternatives)> KeyFreePositions(int contexts, int seed)
+    /// <summary>
+    /// Distributions that do not depend on any key: softmax of fixed random logits per context; with <paramref name="scaled"/>,
+    /// each context's weights are also multiplied by a random factor between 0.001 and 1 (as residuals less a teacher are), so
+    /// that the ways of combining contexts differ.
+    /// </summary>
+    private static List<(int[] Previous, (int Id, double P)[] Alternatives)> KeyFreePositions(int contexts, int seed, bool scaled = false)
     {
         var random = new Random(seed);
         var positions = new List<(int[], (int, double)[])>();
@@ -25,16 +29,18 @@ public sealed class GreenMassTests
             var logits = Enumerable.Range(0, Vocab).Select(_ => 3 * random.NextDouble()).ToArray();
             var max = logits.Max();
             var z = logits.Sum(l => Math.Exp(l - max));
-            positions.Add(([c], [.. logits.Select((l, id) => (id, Math.Exp(l - max) / z))]));
+            var scale = scaled ? Math.Pow(10, -3 * random.NextDouble()) : 1;
+            positions.Add(([c], [.. logits.Select((l, id) => (id, scale * Math.Exp(l - max) / z))]));
         }
         return positions;
     }
 
-    private static GreenMassScore Score(GreenListWatermark key, IEnumerable<(int[] Previous, (int Id, double P)[] Alternatives)> positions)
+    private static GreenMassScore Score(GreenListWatermark key, IEnumerable<(int[] Previous, (int Id, double P)[] Alternatives)> positions,
+        GreenMassWeighting weighting = GreenMassWeighting.Mass)
     {
         var mass = new GreenMass(key);
         foreach (var (previous, alternatives) in positions) mass.Add(previous, alternatives);
-        return mass.Score();
+        return mass.Score(weighting);
     }
 
     [Fact]
@@ -50,6 +56,36 @@ public sealed class GreenMassTests
 
         Assert.Equal(excess / sd, score.Z, 1e-12);
         Assert.Equal((1L, 1), (score.Positions, score.Contexts));
+    }
+
+    [Fact]
+    public void Two_contexts_combine_by_hand_under_each_weighting()
+    {
+        var key = new GreenListWatermark("combine", gamma: 0.25);
+        (int Id, double P)[][] weights = [[(3, 0.5), (7, 0.3), (11, 0.2)], [(2, 0.02), (9, -0.01), (40, 0.005)]];
+        var terms = weights.Select((w, c) =>
+        {
+            var seed = key.SeedOf([c]);
+            return (Excess: w.Sum(x => x.P * ((key.IsGreen(seed, x.Id) ? 1 : 0) - 0.25)), Variance: 0.25 * 0.75 * w.Sum(x => x.P * x.P));
+        }).ToArray();
+        var positions = weights.Select((w, c) => (new[] { c }, w)).ToList();
+
+        Assert.Equal(terms.Sum(t => t.Excess) / Math.Sqrt(terms.Sum(t => t.Variance)), Score(key, positions).Z, 1e-12);
+        Assert.Equal(terms.Sum(t => t.Excess / Math.Sqrt(t.Variance)) / Math.Sqrt(2), Score(key, positions, GreenMassWeighting.Context).Z, 1e-12);
+        Assert.Equal(terms.Sum(t => t.Excess / t.Variance) / Math.Sqrt(terms.Sum(t => 1 / t.Variance)), Score(key, positions, GreenMassWeighting.InverseVariance).Z, 1e-12);
+    }
+
+    [Fact]
+    public void Under_another_key_scores_as_a_fresh_score_with_that_key_would()
+    {
+        var positions = KeyFreePositions(contexts: 50, seed: 3, scaled: true);
+        var under = new GreenMass(new GreenListWatermark("first"));
+        foreach (var (previous, alternatives) in positions) under.Add(previous, alternatives);
+        var other = new GreenListWatermark("second");
+
+        foreach (var weighting in Enum.GetValues<GreenMassWeighting>())
+            Assert.Equal(Score(other, positions, weighting).Z, under.Under(other).Score(weighting).Z, 1e-12);
+        Assert.Throws<ArgumentException>(() => under.Under(new GreenListWatermark("longer", context: 2)));
     }
 
     [Fact]
@@ -76,11 +112,15 @@ public sealed class GreenMassTests
         Assert.Throws<ArgumentOutOfRangeException>(() => mass.Add([5, 6], [(1, double.NaN)]));
     }
 
-    [Fact]
-    public void Under_H0_z_is_standard_normal_over_keys_and_the_false_positive_rate_holds()
+    [Theory]
+    [InlineData(GreenMassWeighting.Mass, false)]
+    [InlineData(GreenMassWeighting.Mass, true)]
+    [InlineData(GreenMassWeighting.Context, true)]
+    [InlineData(GreenMassWeighting.InverseVariance, true)]
+    public void Under_H0_z_is_standard_normal_over_keys_and_the_false_positive_rate_holds(GreenMassWeighting weighting, bool scaled)
     {
-        var positions = KeyFreePositions(contexts: 200, seed: 7);
-        var z = Enumerable.Range(0, 2000).Select(k => Score(new GreenListWatermark($"random-{k}"), positions).Z).ToArray();
+        var positions = KeyFreePositions(contexts: 200, seed: 7, scaled);
+        var z = Enumerable.Range(0, 2000).Select(k => Score(new GreenListWatermark($"random-{k}"), positions, weighting).Z).ToArray();
         var mean = z.Average();
         var sd = Math.Sqrt(z.Sum(v => (v - mean) * (v - mean)) / (z.Length - 1));
         var rejected = z.Count(v => NormalTail.Upper(v) < 0.05);
