@@ -119,7 +119,7 @@ async Task<int> Mass()
     }
     foreach (var n in new[] { 25, 50, 100, 200, answers.Count }.Where(n => n <= answers.Count).Distinct())
     {
-        var s = MassOf(n).Score();
+        var s = MassOf(n).Score(GreenMassWeighting.Mass);
         Console.WriteLine(string.Create(culture, $"mass\t{share}\t{seed}\t{n}\t{s.Positions}\t{s.Contexts}\t{s.GreenShare:F4}\t{s.Z:F3}\t{s.LogP / Math.Log(10):F4}"));
     }
     // The other ways to combine contexts (GreenMassWeighting), over every prompt: "mass-weighting" rows (share, seed, weighting, z).
@@ -131,7 +131,7 @@ async Task<int> Mass()
     for (var k = 0; k < randomKeys; k++)
     {
         var random = all.Under(new GreenListWatermark($"random-key-{share}-{seed}-{k}"));
-        Console.WriteLine(string.Create(culture, $"mass-random\t{share}\t{seed}\t{k}\t{random.Score().LogP / Math.Log(10):F6}"));
+        Console.WriteLine(string.Create(culture, $"mass-random\t{share}\t{seed}\t{k}\t{random.Score(GreenMassWeighting.Mass).LogP / Math.Log(10):F6}"));
         foreach (var weighting in others)
             Console.WriteLine(string.Create(culture, $"mass-random-weighting\t{share}\t{seed}\t{weighting}\t{k}\t{random.Score(weighting).Z:F3}"));
     }

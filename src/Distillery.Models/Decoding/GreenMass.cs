@@ -72,7 +72,7 @@ public sealed class GreenMass
     }
 
     /// <summary>The test over every context added so far, its contexts combined by <paramref name="weighting"/>.</summary>
-    public GreenMassScore Score(GreenMassWeighting weighting = GreenMassWeighting.Mass)
+    public GreenMassScore Score(GreenMassWeighting weighting)
     {
         double sum = 0, norm = 0, green = 0, total = 0;
         var gamma = watermark.Gamma;

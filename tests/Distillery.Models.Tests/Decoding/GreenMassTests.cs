@@ -108,7 +108,7 @@ public sealed class GreenMassTests
         var mass = new GreenMass(new GreenListWatermark("short", context: 2));
         mass.Add([5], [(1, 1.0)]);
         Assert.Equal(0, mass.Positions);
-        Assert.True(double.IsNaN(mass.Score().Z));
+        Assert.True(double.IsNaN(mass.Score(GreenMassWeighting.Context).Z));
         Assert.Throws<ArgumentOutOfRangeException>(() => mass.Add([5, 6], [(1, double.NaN)]));
     }
 

@@ -74,9 +74,9 @@ public sealed class RadioactivityTests(ITestOutputHelper output) : IDisposable
             for (var t = 0; t < ids.Length; t++)
                 foreach (var m in new[] { mass, wrongMass }) m.Add(ids.AsSpan(0, t), tokens[t].TopLogprobs.Select(a => (a.Id!.Value, Math.Exp(a.Logprob))));
         }
-        var ownMass = mass.Score();
-        output.WriteLine($"logprobs: {ownMass.Contexts} contexts, own key z {ownMass.Z:F1}, wrong key z {wrongMass.Score().Z:F1}");
+        var ownMass = mass.Score(GreenMassWeighting.Mass);
+        output.WriteLine($"logprobs: {ownMass.Contexts} contexts, own key z {ownMass.Z:F1}, wrong key z {wrongMass.Score(GreenMassWeighting.Mass).Z:F1}");
         Assert.True(ownMass.LogP < Math.Log(1e-3), $"own key: z {ownMass.Z}");
-        Assert.InRange(wrongMass.Score().Z, -5, 5);
+        Assert.InRange(wrongMass.Score(GreenMassWeighting.Mass).Z, -5, 5);
     }
 }
