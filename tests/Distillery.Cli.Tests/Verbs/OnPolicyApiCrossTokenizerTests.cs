@@ -13,7 +13,6 @@ using Distillery.Core.Ledger;
 using Distillery.Core.Provenance;
 using Distillery.Models.Decoding;
 using Distillery.Models.Loading;
-using Distillery.Server;
 using Distillery.Teachers;
 using Distillery.Teachers.OpenAi;
 using Distillery.TestSupport.Files;
@@ -34,11 +33,12 @@ namespace Distillery.Cli.Tests.Verbs;
 /// <summary>
 /// On-policy training with a teacher behind an API whose tokenizer differs from the student's: stories260K (tok512) served
 /// by <c>distill serve</c>'s server on a loopback port scores samples of a student on the committed SentencePiece BPE-1024
-/// tokenizer, chunk by aligned chunk.
+/// tokenizer, chunk by aligned chunk. Its runs are compared bit for bit, so the class runs alone (<see cref="SerialTorchCollection"/>).
 /// </summary>
+[Collection(SerialTorchCollection.Name)]
 public sealed class OnPolicyApiCrossTokenizerTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private const string ModelId = "stories260K";
+    private const string ModelId = ServedStoriesTeacher.ModelId;
 
     private static readonly string[] Openings =
     [
@@ -47,23 +47,19 @@ public sealed class OnPolicyApiCrossTokenizerTests(ITestOutputHelper output) : I
     ];
 
     private readonly ScratchFolder scratch = new("onpolicy-api-cross");
-    private ModelBundle teacher = null!;
-    private OpenAiServer server = null!;
+    private ServedStoriesTeacher served = null!;
 
     private static string SpmPath => TokenizerData.Committed("spm-bpe-1024/tokenizer.model");
 
-    private string BaseUrl => new Uri(server.BaseAddress, "v1").ToString();
+    private ModelBundle Teacher => served.Bundle;
 
-    public async Task InitializeAsync()
-    {
-        teacher = await ModelLoader.LoadAsync("llama2c:" + SharedTestData.Get("stories260K/stories260K.bin"));
-        server = await OpenAiServer.StartAsync(new ModelBundleService(teacher, ModelId), new ServerOptions { Port = 0 });
-    }
+    private string BaseUrl => served.BaseUrl;
+
+    public async Task InitializeAsync() => served = await ServedStoriesTeacher.StartAsync();
 
     public async Task DisposeAsync()
     {
-        await server.DisposeAsync();
-        teacher.Dispose();
+        await served.DisposeAsync();
         scratch.Dispose();
     }
 
@@ -83,7 +79,7 @@ public sealed class OnPolicyApiCrossTokenizerTests(ITestOutputHelper output) : I
             var prompt = student.Encode(Openings[i] + "\n", addBos: true);
             var random = new Random(i);
             IReadOnlyList<int> continuation = i % 2 == 0
-                ? student.Encode(teacher.Generate(teacher.EncodePrompt(Openings[i]), new SamplingParameters { Temperature = 1, MaxTokens = 24, Seed = i }).Text)
+                ? student.Encode(Teacher.Generate(Teacher.EncodePrompt(Openings[i]), new SamplingParameters { Temperature = 1, MaxTokens = 24, Seed = i }).Text)
                 : [.. Enumerable.Range(0, 16).Select(_ => pieces[random.Next(pieces.Length)])];
             int[] ids = [.. prompt, .. continuation];
             var (text, spelled) = SampledTokenMatch.TextOf(student, ids);
@@ -92,9 +88,9 @@ public sealed class OnPolicyApiCrossTokenizerTests(ITestOutputHelper output) : I
                 new TeacherTextScore([.. answer.Tokens.Select(t => t.Bytes.Count)], [.. answer.Tokens.Select(t => t.Logprob)]));
 
             // The reference: the local teacher's forward pass over its own tokens of the text, summed over the same chunks.
-            var teacherIds = teacher.EncodePrompt(text);
-            double[] local = [0, .. TokenScoring.Score(teacher.Model, teacher.Tokenizer, teacherIds).Select(t => t.Logprob)];
-            var chunks = TokenAlignment.Align(teacher.Tokenizer, teacherIds, student, [.. ids.Take(spelled)], text);
+            var teacherIds = Teacher.EncodePrompt(text);
+            double[] local = [0, .. TokenScoring.Score(Teacher.Model, Teacher.Tokenizer, teacherIds).Select(t => t.Logprob)];
+            var chunks = TokenAlignment.Align(Teacher.Tokenizer, teacherIds, student, [.. ids.Take(spelled)], text);
             var totals = TeacherChunkScoring.ChunkLogprobs(local, chunks);
             for (var c = 0; c < chunks.Count; c++)
             {
@@ -162,13 +158,13 @@ public sealed class OnPolicyApiCrossTokenizerTests(ITestOutputHelper output) : I
     private async Task<(string Out, long Sent)> TrainAsync(string data, string name)
     {
         var outDir = scratch.File(name);
-        var before = server.Stats.Completions;
+        var before = served.Server.Stats.Completions;
         var (exit, stdout, error) = await Distill.RunAsync("train", "--data", data, "--out", outDir, "--mode", "onpolicy", "--teacher", "openai:" + ModelId,
             "--base-url", BaseUrl, "--api-key-env", "DISTILLERY_TEST_NO_KEY", "--tokenizer", SpmPath, "--chat-template", "plain",
             "--steps", "4", "--batch-size", "4", "--seq-len", "64", "--max-new-tokens", "12", "--lambda", "1", "--lr", "0.005", "--seed", "5");
         Assert.True(exit == 0, error);
         output.WriteLine(stdout);
-        return (outDir, server.Stats.Completions - before);
+        return (outDir, served.Server.Stats.Completions - before);
     }
 
     /// <summary>Story openings answered by the local teacher (top-3 logprobs, in its own tokens), as <c>distill generate</c> writes them.</summary>
@@ -181,7 +177,7 @@ public sealed class OnPolicyApiCrossTokenizerTests(ITestOutputHelper output) : I
         {
             var messages = new List<ChatMessage> { ChatMessage.User(Openings[i % Openings.Length]) };
             var sampling = new SamplingParameters { Temperature = 1, MaxTokens = 20, Seed = i, TopLogprobs = 3 };
-            var result = teacher.GenerateChat(messages, sampling);
+            var result = Teacher.GenerateChat(messages, sampling);
             rows.Add(new DatasetRow([.. messages, ChatMessage.Assistant(result.Text)], new RowProvenance
             {
                 PromptId = $"p{i}",

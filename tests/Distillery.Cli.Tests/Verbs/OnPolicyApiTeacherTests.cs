@@ -11,7 +11,6 @@ using Distillery.Core.Provenance;
 using Distillery.Models.Decoding;
 using Distillery.Models.Loading;
 using Distillery.Pipeline;
-using Distillery.Server;
 using Distillery.Teachers;
 using Distillery.Teachers.OpenAi;
 using Distillery.TestSupport.Files;
@@ -26,7 +25,7 @@ namespace Distillery.Cli.Tests.Verbs;
 /// <summary>On-policy training with a teacher behind an API: stories260K served by <c>distill serve</c>'s server on a loopback port scores the student's samples.</summary>
 public sealed class OnPolicyApiTeacherTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private const string ModelId = "stories260K";
+    private const string ModelId = ServedStoriesTeacher.ModelId;
 
     private static readonly string[] Openings =
     [
@@ -36,23 +35,19 @@ public sealed class OnPolicyApiTeacherTests(ITestOutputHelper output) : IAsyncLi
     ];
 
     private readonly ScratchFolder scratch = new("onpolicy-api");
-    private ModelBundle teacher = null!;
-    private OpenAiServer server = null!;
+    private ServedStoriesTeacher served = null!;
 
-    private static string TeacherPath => SharedTestData.Get("stories260K/stories260K.bin");
+    private static string TeacherPath => ServedStoriesTeacher.ModelPath;
 
-    private string BaseUrl => new Uri(server.BaseAddress, "v1").ToString();
+    private ModelBundle Teacher => served.Bundle;
 
-    public async Task InitializeAsync()
-    {
-        teacher = await ModelLoader.LoadAsync("llama2c:" + TeacherPath);
-        server = await OpenAiServer.StartAsync(new ModelBundleService(teacher, ModelId), new ServerOptions { Port = 0 });
-    }
+    private string BaseUrl => served.BaseUrl;
+
+    public async Task InitializeAsync() => served = await ServedStoriesTeacher.StartAsync();
 
     public async Task DisposeAsync()
     {
-        await server.DisposeAsync();
-        teacher.Dispose();
+        await served.DisposeAsync();
         scratch.Dispose();
     }
 
@@ -61,14 +56,14 @@ public sealed class OnPolicyApiTeacherTests(ITestOutputHelper output) : IAsyncLi
     public async Task The_API_path_gives_each_sampled_token_the_local_teachers_logprob()
     {
         using var scoring = new CompletionScoringTeacher(ModelId, new Uri(BaseUrl), "no-key", TimeSpan.FromSeconds(60));
-        var tokenizer = teacher.Tokenizer;
+        var tokenizer = Teacher.Tokenizer;
         var compared = 0;
         var largest = 0.0;
         for (var i = 0; i < Openings.Length; i++)
         {
             // A sequence as an on-policy batch holds it: the prompt through the chat template, then a sampled continuation.
-            var prompt = teacher.EncodePrompt(teacher.ChatTemplate.Apply([ChatMessage.User(Openings[i])]));
-            var sample = teacher.Generate(prompt, new SamplingParameters { Temperature = 1, MaxTokens = 24, Seed = i });
+            var prompt = Teacher.EncodePrompt(Teacher.ChatTemplate.Apply([ChatMessage.User(Openings[i])]));
+            var sample = Teacher.Generate(prompt, new SamplingParameters { Temperature = 1, MaxTokens = 24, Seed = i });
             int[] ids = [.. prompt, .. sample.Logprobs.Select(t => t.Id!.Value)];
             var (text, spelled) = SampledTokenMatch.TextOf(tokenizer, ids);
             var answer = await scoring.CompleteAsync(new TeacherRequest([ChatMessage.User(text)], new SamplingParameters { MaxTokens = 0, TopLogprobs = 1 }));
@@ -76,7 +71,7 @@ public sealed class OnPolicyApiTeacherTests(ITestOutputHelper output) : IAsyncLi
             var api = SampledTokenMatch.TeacherLogprobs(tokenizer, ids, prompt.Count, text, spelled, score);
 
             Assert.Equal(0, api.ChunkedTokens); // the teacher's own samples are its tokenizer's encoding of their text
-            var local = TokenScoring.Score(teacher.Model, tokenizer, ids); // local[t] scores ids[t + 1]
+            var local = TokenScoring.Score(Teacher.Model, tokenizer, ids); // local[t] scores ids[t + 1]
             for (var c = 0; c < api.TeacherLogprobs.Length; c++)
             {
                 if (api.TeacherLogprobs[c] is not { } logprob)
@@ -101,7 +96,7 @@ public sealed class OnPolicyApiTeacherTests(ITestOutputHelper output) : IAsyncLi
         var data = await DatasetAsync();
         // The reference: the same run, never interrupted, with its own ledger.
         var reference = await TrainAsync(Config(data, "reference", steps: 8));
-        var sentUninterrupted = server.Stats.Completions;
+        var sentUninterrupted = served.Server.Stats.Completions;
         Assert.Equal(8, reference.Result.Steps);
 
         // Cancelled once step 5 is done; its own resume state is then removed, as if the process had been killed before
@@ -113,10 +108,10 @@ public sealed class OnPolicyApiTeacherTests(ITestOutputHelper output) : IAsyncLi
         var states = ResumeStateStore.List(killedConfig.Out);
         DeleteState(states[^1]);
         Assert.Equal(4, ResumeStateStore.ReadState(ResumeStateStore.FindLatest(killedConfig.Out)!).Step);
-        var sentBeforeResume = server.Stats.Completions - sentUninterrupted;
+        var sentBeforeResume = served.Server.Stats.Completions - sentUninterrupted;
 
         var resumed = await TrainAsync(killedConfig with { Resume = true });
-        var sentKilledAndResumed = server.Stats.Completions - sentUninterrupted;
+        var sentKilledAndResumed = served.Server.Stats.Completions - sentUninterrupted;
         output.WriteLine($"server answered {sentUninterrupted} scoring requests for the uninterrupted run; {sentBeforeResume} before the kill and {sentKilledAndResumed} in all for the killed and resumed one");
 
         Assert.Equal(8, resumed.Result.Steps);
@@ -177,13 +172,13 @@ public sealed class OnPolicyApiTeacherTests(ITestOutputHelper output) : IAsyncLi
     {
         var data = await DatasetAsync();
         var outDir = scratch.File("student");
-        var before = server.Stats.Completions;
+        var before = served.Server.Stats.Completions;
         var (exit, stdout, error) = await Distill.RunAsync("train", "--data", data, "--out", outDir, "--mode", "onpolicy", "--teacher", "openai:" + ModelId,
             "--base-url", BaseUrl, "--api-key-env", "DISTILLERY_TEST_NO_KEY", "--tokenizer", SharedTestData.Get("stories260K/tok512.bin"),
             "--steps", "6", "--batch-size", "4", "--seq-len", "64", "--max-new-tokens", "12", "--lambda", "1", "--lr", "0.005", "--eval-every", "6",
             "--price-input", "2.5", "--price-output", "10");
         Assert.True(exit == 0, error);
-        var sent = server.Stats.Completions - before;
+        var sent = served.Server.Stats.Completions - before;
         output.WriteLine(stdout);
         output.WriteLine($"server answered {sent} scoring requests");
 
@@ -230,7 +225,7 @@ public sealed class OnPolicyApiTeacherTests(ITestOutputHelper output) : IAsyncLi
         string[] run = ["train", "--data", data, "--out", outDir, "--mode", "onpolicy", "--teacher", "openai:" + ModelId, "--base-url", BaseUrl,
             "--tokenizer", SharedTestData.Get("stories260K/tok512.bin"), "--steps", "6", "--batch-size", "4", "--seq-len", "64", "--max-new-tokens", "12",
             "--lambda", "1", "--checkpoint-every", "1", "--seed", "3", "--price-input", "1000", "--price-output", "1000", "--resume"];
-        var before = server.Stats.Completions;
+        var before = served.Server.Stats.Completions;
         var (exit, _, error) = await Distill.RunAsync([.. run, "--budget-usd", "0.3"]);
         Assert.NotEqual(0, exit);
         var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
@@ -246,7 +241,7 @@ public sealed class OnPolicyApiTeacherTests(ITestOutputHelper output) : IAsyncLi
         Assert.True(File.Exists(Path.Combine(outDir, "model.safetensors")));
         var entries = await LedgerEntriesAsync(Path.Combine(outDir, DatasetFolder.LedgerFile));
         Assert.All(entries, e => Assert.Equal(1, e.Sends));
-        Assert.Equal(server.Stats.Completions - before, entries.Count); // nothing answered before the stop was sent again
+        Assert.Equal(served.Server.Stats.Completions - before, entries.Count); // nothing answered before the stop was sent again
         Assert.True(entries.Count > stopped.Count);
     }
 
@@ -296,7 +291,7 @@ public sealed class OnPolicyApiTeacherTests(ITestOutputHelper output) : IAsyncLi
         {
             var messages = new List<ChatMessage> { ChatMessage.User(Openings[i % Openings.Length]) };
             var sampling = new SamplingParameters { Temperature = 1, MaxTokens = 20, Seed = i, TopLogprobs = 3 };
-            var result = teacher.GenerateChat(messages, sampling);
+            var result = Teacher.GenerateChat(messages, sampling);
             list.Add(new DatasetRow([.. messages, ChatMessage.Assistant(result.Text)], new RowProvenance
             {
                 PromptId = $"p{i}",
