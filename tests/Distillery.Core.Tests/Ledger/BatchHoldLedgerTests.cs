@@ -4,7 +4,6 @@ using Distillery.Core.Chat;
 using Distillery.Core.Ledger;
 using Distillery.Core.Provenance;
 using Distillery.TestSupport.Databases;
-using Distillery.TestSupport.Files;
 
 namespace Distillery.Core.Tests.Ledger;
 
@@ -16,20 +15,10 @@ public sealed class BatchHoldLedgerTests
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
 
     [Fact]
-    public async Task Sqlite_holds_a_dead_batch_process_requests_for_owners_that_do_not_follow_batches()
-    {
-        using var dir = new ScratchFolder();
-        await using var ledger = await TeacherLedger.OpenAsync(dir.File("ledger.db"));
-        await BatchJobsHoldTheirRequestsAsync(ledger);
-    }
+    public Task Sqlite_holds_a_dead_batch_process_requests_for_owners_that_do_not_follow_batches() => LedgerBackends.OnSqliteAsync(BatchJobsHoldTheirRequestsAsync);
 
     [PostgresFact]
-    public async Task Postgres_holds_a_dead_batch_process_requests_for_owners_that_do_not_follow_batches()
-    {
-        await using var database = await PostgresTestDatabase.CreateAsync();
-        await using var ledger = await TeacherLedger.OpenAsync(database.Url);
-        await BatchJobsHoldTheirRequestsAsync(ledger);
-    }
+    public Task Postgres_holds_a_dead_batch_process_requests_for_owners_that_do_not_follow_batches() => LedgerBackends.OnPostgresAsync(BatchJobsHoldTheirRequestsAsync);
 
     private static async Task BatchJobsHoldTheirRequestsAsync(TeacherLedger ledger)
     {

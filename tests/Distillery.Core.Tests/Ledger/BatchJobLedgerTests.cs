@@ -5,7 +5,6 @@ using Distillery.Core.Chat;
 using Distillery.Core.Ledger;
 using Distillery.Core.Provenance;
 using Distillery.TestSupport.Databases;
-using Distillery.TestSupport.Files;
 
 namespace Distillery.Core.Tests.Ledger;
 
@@ -16,20 +15,10 @@ public sealed class BatchJobLedgerTests
     private static readonly TeacherIdentity Teacher = new("openai", "gpt-test", "https://api.example/v1");
 
     [Fact]
-    public async Task Sqlite_keeps_jobs_until_their_requests_are_answered()
-    {
-        using var dir = new ScratchFolder();
-        await using var ledger = await TeacherLedger.OpenAsync(dir.File("ledger.db"));
-        await JobsAreKeptUntilAnsweredAsync(ledger);
-    }
+    public Task Sqlite_keeps_jobs_until_their_requests_are_answered() => LedgerBackends.OnSqliteAsync(JobsAreKeptUntilAnsweredAsync);
 
     [PostgresFact]
-    public async Task Postgres_keeps_jobs_until_their_requests_are_answered()
-    {
-        await using var database = await PostgresTestDatabase.CreateAsync();
-        await using var ledger = await TeacherLedger.OpenAsync(database.Url);
-        await JobsAreKeptUntilAnsweredAsync(ledger);
-    }
+    public Task Postgres_keeps_jobs_until_their_requests_are_answered() => LedgerBackends.OnPostgresAsync(JobsAreKeptUntilAnsweredAsync);
 
     private static async Task JobsAreKeptUntilAnsweredAsync(TeacherLedger ledger)
     {

@@ -2,7 +2,6 @@ using System.Linq;
 using System.Threading.Tasks;
 using Distillery.Core.Ledger;
 using Distillery.TestSupport.Databases;
-using Distillery.TestSupport.Files;
 
 namespace Distillery.Core.Tests.Ledger;
 
@@ -10,20 +9,10 @@ namespace Distillery.Core.Tests.Ledger;
 public sealed class ShareLedgerTests
 {
     [Fact]
-    public async Task Sqlite_keeps_the_first_share_of_each_answer()
-    {
-        using var dir = new ScratchFolder();
-        await using var ledger = await TeacherLedger.OpenAsync(dir.File("ledger.db"));
-        await FirstShareStaysAsync(ledger);
-    }
+    public Task Sqlite_keeps_the_first_share_of_each_answer() => LedgerBackends.OnSqliteAsync(FirstShareStaysAsync);
 
     [PostgresFact]
-    public async Task Postgres_keeps_the_first_share_of_each_answer()
-    {
-        await using var database = await PostgresTestDatabase.CreateAsync();
-        await using var ledger = await TeacherLedger.OpenAsync(database.Url);
-        await FirstShareStaysAsync(ledger);
-    }
+    public Task Postgres_keeps_the_first_share_of_each_answer() => LedgerBackends.OnPostgresAsync(FirstShareStaysAsync);
 
     private static async Task FirstShareStaysAsync(TeacherLedger ledger)
     {
